@@ -1,0 +1,148 @@
+-- charge.lua - sluice's check-and-charge, run atomically inside Redis.
+--
+-- lib/store_redis.c sends this script once (SCRIPT LOAD) and then calls
+-- it with EVALSHA, one call per message. It is compiled into sluice from
+-- this file (cmake/embed.cmake); test_store checks the two are equal.
+--
+-- The counting rule is lib/window.h's, and the arithmetic mirrors
+-- window_width, window_live and window_retry of lib/window.c exactly, so
+-- the memory and the redis store give the same answers: a window of W
+-- seconds is B buckets of width w = ceil(W*1000/B) ms; an event at time t
+-- (ms) lands in bucket floor(t/w); at time t the window counts every
+-- bucket whose index is >= floor(t/w) - B, including buckets "from the
+-- future" (a clock that stepped back never frees quota). Time is Redis's
+-- own (TIME), so relays whose clocks disagree share one window.
+--
+-- KEYS[1..n]  one hash per limit of one sender, fields = bucket indexes,
+--             values = events; all share the sender's hash tag, so the
+--             script touches one Cluster slot
+-- KEYS[n+1]   the transaction key, when ARGV[2] == "1"
+-- ARGV[1]     "1": charge when every limit fits; "0": check only
+-- ARGV[2]     "1": a transaction key follows the limit keys
+-- ARGV[3]     transaction key lifetime, ms (the longest window)
+-- ARGV[4..]   per limit, 4 values: window seconds, buckets, limit, cost
+-- returns     { allowed, replayed, count_1, retry_1, count_2, ... }
+--             count: events counted (after the charge, if made);
+--             retry: seconds until cost fits (0: fits now; -1: never)
+--
+-- Writes happen only when ARGV[1] == "1": a check writes nothing. A
+-- commit deletes the buckets that no longer count; an allowed commit
+-- adds the costs to the current buckets, sets each key's TTL to the
+-- moment its newest bucket stops counting (at most W + w from now), and
+-- creates the transaction key (SET NX PX). A commit whose transaction
+-- key exists is a replay: allowed, nothing charged, nothing written.
+-- Numbers are Lua doubles: exact for counts below 2^53.
+
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local commit = ARGV[1] == '1'
+local has_txn = ARGV[2] == '1'
+local n = #KEYS
+if has_txn then n = n - 1 end
+
+-- an integral double as a decimal string (never "1e+12")
+local function int(x) return string.format('%.0f', x) end
+
+-- a finite whole number that a double holds exactly
+local function whole(x)
+	return x ~= nil and x == math.floor(x) and x > -2^53 and x < 2^53
+end
+
+local replayed = 0
+if commit and has_txn and redis.call('EXISTS', KEYS[n + 1]) == 1 then
+	replayed = 1
+	commit = false
+end
+
+-- read every limit before writing any: all fit, or nothing is charged
+local items, allowed = {}, 1
+for i = 1, n do
+	local a = 4 + (i - 1) * 4
+	local it = {
+		window = tonumber(ARGV[a]), buckets = tonumber(ARGV[a + 1]),
+		limit = tonumber(ARGV[a + 2]), cost = tonumber(ARGV[a + 3]),
+		costarg = ARGV[a + 3],
+	}
+	-- window_width: rounded up, so B buckets span at least W
+	it.width = math.floor((it.window * 1000 + it.buckets - 1) / it.buckets)
+	if it.width < 1 then it.width = 1 end
+	it.cur = math.floor(now / it.width)
+	it.newest = it.cur
+	local h = redis.call('HGETALL', KEYS[i])
+	local total, live, stale = 0, {}, {}
+	for j = 1, #h, 2 do
+		local idx, c = tonumber(h[j]), tonumber(h[j + 1])
+		if not whole(idx) or not whole(c) then
+			stale[#stale + 1] = h[j]	-- not ours: drop it
+		elseif idx >= it.cur - it.buckets then	-- window_live
+			total = total + c
+			live[#live + 1] = { idx, c }
+			if idx > it.newest then it.newest = idx end
+		else
+			stale[#stale + 1] = h[j]
+		end
+	end
+	it.total, it.live, it.stale = total, live, stale
+	if total + it.cost > it.limit then allowed = 0 end
+	items[i] = it
+end
+if replayed == 1 then allowed = 1 end
+
+-- window_retry: buckets leave the window oldest first, bucket i at
+-- (i + B + 1) * w; -1 stands for "never" (UINT32_MAX in C)
+local function retry(it)
+	if it.cost > it.limit then return -1 end
+	if it.total + it.cost <= it.limit then return 0 end
+	table.sort(it.live, function(x, y) return x[1] < y[1] end)
+	local freed = 0
+	for k = 1, #it.live do
+		freed = freed + it.live[k][2]
+		local idx = it.live[k][1]
+		-- every entry with this index leaves at the same moment
+		if k == #it.live or it.live[k + 1][1] ~= idx then
+			if it.total - freed + it.cost <= it.limit then
+				local ms = (idx + it.buckets + 1) * it.width
+				if ms <= now then return 1 end
+				return math.ceil((ms - now) / 1000)
+			end
+		end
+	end
+	return -1
+end
+
+local out = { allowed, replayed }
+for i = 1, n do
+	local it = items[i]
+	out[#out + 1] = it.total
+	if replayed == 1 then
+		out[#out + 1] = 0
+	else
+		out[#out + 1] = retry(it)
+	end
+end
+
+if commit then
+	for i = 1, n do
+		local it = items[i]
+		if #it.stale > 0 then
+			redis.call('HDEL', KEYS[i], unpack(it.stale))
+		end
+	end
+end
+if commit and allowed == 1 then
+	for i = 1, n do
+		local it = items[i]
+		if it.cost > 0 then
+			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
+			redis.call('PEXPIRE', KEYS[i], int((it.newest +
+			    it.buckets + 1) * it.width - now))
+		end
+		out[1 + 2 * i] = it.total + it.cost
+	end
+	if has_txn then
+		redis.call('SET', KEYS[n + 1], '1', 'PX', ARGV[3], 'NX')
+	end
+end
+return out

@@ -1,0 +1,108 @@
+/* config.h - sluice.conf and the class map, parsed into one immutable struct */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LIMITS	8	/* windows per dimension per class */
+#define CONFIG_MAX_CLASSES	64	/* classes in one file */
+#define CONFIG_NAME_MAX		63	/* class name length */
+#define CONFIG_ERR_MAX		512	/* size of an error buffer */
+
+struct config_limit {
+	uint64_t	 count;		/* events allowed ... */
+	uint32_t	 window;	/* ... per this many seconds */
+};
+
+struct config_class {
+	char			 name[CONFIG_NAME_MAX + 1];
+	struct config_limit	 messages[CONFIG_MAX_LIMITS];
+	size_t			 nmessages;
+	struct config_limit	 recipients[CONFIG_MAX_LIMITS];
+	size_t			 nrecipients;
+	uint32_t		 max_recipients; /* per message; 0 = no cap */
+	const char		*file;	/* where it was defined, for messages */
+	unsigned		 line;
+};
+
+enum config_mode { CONFIG_MODE_ENFORCE = 0, CONFIG_MODE_OBSERVE };
+enum config_store { CONFIG_STORE_MEMORY = 0, CONFIG_STORE_REDIS };
+
+/* one entry of the class map: a login, or "@domain" */
+struct config_map_entry {
+	char		*key;	/* lower-cased login or "@domain" */
+	size_t		 cls;	/* index into classes[] */
+	unsigned	 line;	/* line of the class map it came from */
+};
+
+struct config {
+	char		*path;		/* file it came from */
+
+	/* daemon */
+	char		*socket;	/* libmilter spec, e.g. inet:8890@127.0.0.1 */
+	char		*user;		/* drop privileges to; NULL: don't */
+	char		*pidfile;	/* NULL: none */
+	char		*syslog_facility; /* e.g. "mail" */
+	int		 syslog;	/* log to syslog (else stderr only) */
+	int		 log_accepts;	/* log a line for accepted messages too */
+	enum config_mode mode;		/* enforce or observe */
+	int		 early_check;	/* check the sender at MAIL too */
+
+	/* store */
+	enum config_store store;
+	char		*redis_host;	/* host, when TCP */
+	int		 redis_port;
+	char		*redis_socket;	/* unix socket path, or NULL */
+	char		*redis_password_file; /* NULL: no AUTH */
+	char		*redis_username; /* ACL user, or NULL */
+	char		*redis_prefix;	/* key prefix, default "sluice:" */
+	uint32_t	 redis_connect_timeout_ms;
+	uint32_t	 redis_command_timeout_ms;
+	uint32_t	 redis_pool;	/* idle connections kept */
+	int		 fallback;	/* enum store_fallback */
+	uint32_t	 breaker_failures;
+	uint32_t	 breaker_cooldown_ms;
+	uint32_t	 window_buckets;	/* B of window.h */
+
+	/* classes */
+	char		*class_map;	/* path, or NULL */
+	struct config_class classes[CONFIG_MAX_CLASSES];
+	size_t		 nclasses;	/* classes[0] is always "default" */
+	struct config_map_entry *map;	/* sorted by key */
+	size_t		 nmap;
+};
+
+/*
+ * config_load - parse `path` (and the class map it names) into a new
+ * config; NULL on any error, with "file:line: message" in err (size
+ * CONFIG_ERR_MAX). Unknown keys, bad values and duplicates are errors.
+ */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+
+/* config_parse_string - as config_load, from memory; `name` is for errors */
+struct config	*config_parse_string(const char *text, const char *name,
+		    char *err, size_t errlen);
+
+/* config_free - release a config; NULL is fine */
+void		 config_free(struct config *);
+
+/* config_class_for - the class of a login: exact, then @domain, then default */
+const struct config_class *config_class_for(const struct config *,
+		    const char *login);
+
+/* config_find_class - class by name, or NULL */
+const struct config_class *config_find_class(const struct config *,
+		    const char *name);
+
+/* config_parse_duration - "90", "90s", "15m", "1h", "2d", "1w", "250ms" into
+ * ms; 0 or -1 on a malformed value */
+int		 config_parse_duration(const char *s, uint64_t *ms);
+
+/* config_parse_limit - "100/1h" into a limit; 0 or -1 */
+int		 config_parse_limit(const char *s, struct config_limit *);
+
+/* config_format_window - "1h", "30m", "90s"... for messages; returns out */
+char		*config_format_window(uint32_t seconds, char *out, size_t outlen);
+
+#endif

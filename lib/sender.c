@@ -1,0 +1,90 @@
+/*
+ * sender.c - logins into store keys and into text safe to show.
+ *
+ * A login is whatever the MTA's SASL layer accepted: it may hold braces,
+ * colons, spaces, CR/LF or '%'. It never reaches a store key or an SMTP
+ * reply as is: keys carry a BLAKE2b-128 hash (libsodium), logs and
+ * replies an escaped copy. Thread-safe; no allocation.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "sender.h"
+
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+
+/* sodium_start - initialise libsodium once per process */
+static void
+sodium_start(void)
+{
+	if (sodium_init() < 0)
+		sodium_misuse();
+}
+
+/* sender_key - lower-case hex BLAKE2b-128 of the case-folded login */
+void
+sender_key(const char *login, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	crypto_generichash_state st;
+	unsigned char buf[256], h[SENDER_KEY_LEN / 2];
+	size_t len = strlen(login), off, n, i;
+
+	pthread_once(&sodium_once, sodium_start);
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	for (off = 0; off < len; off += n) {
+		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = (unsigned char)tolower((unsigned char)login[off + i]);
+		crypto_generichash_update(&st, buf, n);
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	for (i = 0; i < sizeof(h); i++) {
+		out[2 * i] = hex[h[i] >> 4];
+		out[2 * i + 1] = hex[h[i] & 15];
+	}
+	out[SENDER_KEY_LEN] = '\0';
+}
+
+/* sender_printable - escaped copy of in for a log line or a reply */
+void
+sender_printable(const char *in, char *out, size_t outlen, int for_reply)
+{
+	size_t o = 0, need;
+	char tmp[5];
+	const char *add;
+	unsigned char c;
+
+	if (outlen == 0)
+		return;
+	for (; (c = (unsigned char)*in) != '\0'; in++) {
+		if (c == '%' && for_reply)
+			add = "%%";
+		else if (c == '\\')
+			add = "\\\\";
+		else if (c < 0x20 || c >= 0x7f) {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+			add = tmp;
+		} else {
+			tmp[0] = (char)c;
+			tmp[1] = '\0';
+			add = tmp;
+		}
+		need = strlen(add);
+		if (o + need + 4 > outlen) {	/* room for "..." and NUL */
+			if (outlen >= 4) {
+				memcpy(out + (o < outlen - 4 ? o : outlen - 4),
+				    "...", 4);
+				return;
+			}
+			break;
+		}
+		memcpy(out + o, add, need);
+		o += need;
+	}
+	out[o < outlen ? o : outlen - 1] = '\0';
+}

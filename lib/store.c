@@ -1,0 +1,75 @@
+/*
+ * store.c - the dispatch half of the store interface (store.h), and the
+ * helpers every implementation shares. Thread-safe: no state of its own.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+#include "window.h"
+
+/* store_charge - check, and charge when req->commit */
+int
+store_charge(struct store *s, const struct store_req *req,
+    struct store_res *res, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(res, 0, sizeof(*res));
+	if (req->nitems > STORE_MAX_ITEMS) {
+		snprintf(err, errlen, "too many limits in one request (%zu)",
+		    req->nitems);
+		return -1;
+	}
+	for (i = 0; i < req->nitems; i++) {
+		req->items[i].count = 0;
+		req->items[i].retry = 0;
+		if (req->items[i].window == 0 || req->items[i].buckets == 0 ||
+		    req->items[i].buckets > WINDOW_MAX_BUCKETS) {
+			snprintf(err, errlen, "limit %s: bad window",
+			    req->items[i].name);
+			return -1;
+		}
+	}
+	return s->ops->charge(s, req, res, err, errlen);
+}
+
+/* store_reset - forget every counter of one sender */
+int
+store_reset(struct store *s, const char *sender, char *err, size_t errlen)
+{
+	return s->ops->reset(s, sender, err, errlen);
+}
+
+/* store_free - release a store; NULL is fine */
+void
+store_free(struct store *s)
+{
+	if (s != NULL)
+		s->ops->free(s);
+}
+
+/* store_item_set - fill one item's inputs */
+void
+store_item_set(struct store_item *it, const char *name, uint32_t window,
+    uint32_t buckets, uint64_t limit, uint64_t cost)
+{
+	memset(it, 0, sizeof(*it));
+	snprintf(it->name, sizeof(it->name), "%s", name);
+	it->window = window;
+	it->buckets = buckets;
+	it->limit = limit;
+	it->cost = cost;
+}
+
+/* store_clock_real - CLOCK_REALTIME in ms */
+uint64_t
+store_clock_real(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

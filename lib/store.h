@@ -1,0 +1,153 @@
+/* store.h - where counters live: one interface, several implementations */
+#ifndef SLUICE_STORE_H
+#define SLUICE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A store answers one question atomically: "given these limits of one
+ * sender, does this message fit in every one of them?" and, when asked
+ * to commit and the answer is yes, charges the message to all of them in
+ * the same step. Nothing is charged when any limit would be exceeded.
+ * Counting follows window.h exactly, on the store's clock (Redis TIME
+ * for redis; the injected clock for memory).
+ *
+ * Implementations: memory (store_memory.c), redis (store_redis.c), and
+ * the guard (store_guard.c: circuit breaker + fallback around another).
+ * Every implementation is safe to call from many threads at once.
+ */
+
+#define STORE_MAX_ITEMS		32	/* items in one request */
+#define STORE_NAME_MAX		16	/* item name length, without NUL */
+#define STORE_SENDER_MAX	64	/* sender key length, without NUL */
+#define STORE_TXN_MAX		128	/* transaction id length, without NUL */
+
+struct store_item {
+	char		 name[STORE_NAME_MAX + 1]; /* [a-z0-9_]+, e.g. "msg" */
+	uint32_t	 window;	/* window length, seconds, > 0 */
+	uint32_t	 buckets;	/* buckets per window, 1..WINDOW_MAX_BUCKETS */
+	uint64_t	 limit;		/* most events counted in any window */
+	uint64_t	 cost;		/* events this request adds */
+	uint64_t	 count;		/* out: events counted, after any charge */
+	uint32_t	 retry;		/* out: seconds until cost fits; 0 = fits */
+};
+
+struct store_req {
+	const char		*sender; /* sender key (sender_key()); borrowed */
+	const char		*txn;	/* id making a commit idempotent, or NULL */
+	int			 commit; /* 0: check only; 1: charge if all fit */
+	struct store_item	*items;	/* borrowed; outputs filled in place */
+	size_t			 nitems;
+};
+
+enum store_source {
+	STORE_SRC_PRIMARY = 0,	/* answered by the configured store */
+	STORE_SRC_LOCAL,	/* store down: answered by local counters */
+	STORE_SRC_ACCEPT,	/* store down: fallback "accept" */
+	STORE_SRC_TEMPFAIL	/* store down: fallback "tempfail" */
+};
+
+struct store_res {
+	int			 allowed; /* every item fits (and was charged) */
+	int			 replayed; /* txn was already charged: no-op */
+	enum store_source	 source;  /* who answered (guard only) */
+};
+
+struct store;
+
+struct store_ops {
+	int	(*charge)(struct store *, const struct store_req *,
+		    struct store_res *, char *err, size_t errlen);
+	int	(*reset)(struct store *, const char *sender, char *err,
+		    size_t errlen);
+	void	(*free)(struct store *);
+};
+
+struct store {
+	const struct store_ops	*ops;
+	const char		*kind;	/* "memory", "redis", "guard" */
+};
+
+/*
+ * store_charge - check, and charge when req->commit: 0 when the store
+ * answered; 1 when a guard's fallback answered (err says why the primary
+ * did not); -1 with err when nobody could answer.
+ */
+int	store_charge(struct store *, const struct store_req *,
+	    struct store_res *, char *err, size_t errlen);
+
+/* store_reset - forget every counter of one sender; 0, or -1 with err */
+int	store_reset(struct store *, const char *sender, char *err,
+	    size_t errlen);
+
+/* store_free - release a store; NULL is fine */
+void	store_free(struct store *);
+
+/* store_item_set - fill one item's inputs; name must match [a-z0-9_]+ */
+void	store_item_set(struct store_item *, const char *name,
+	    uint32_t window, uint32_t buckets, uint64_t limit, uint64_t cost);
+
+/* clock: milliseconds since the epoch (injected so tests control time) */
+typedef uint64_t (*store_clock_fn)(void *ctx);
+
+/* store_clock_real - CLOCK_REALTIME in ms */
+uint64_t	store_clock_real(void *ctx);
+
+/* store_memory_new - in-process store; clock NULL means real time */
+struct store	*store_memory_new(store_clock_fn clock, void *clock_ctx);
+
+/* store_memory_expire - drop senders with nothing live; returns count */
+size_t		 store_memory_expire(struct store *);
+
+struct store_redis_opts {
+	const char	*host;		/* TCP host, or NULL with unix_path */
+	int		 port;
+	const char	*unix_path;	/* unix socket path, or NULL */
+	const char	*password;	/* AUTH password, or NULL */
+	const char	*username;	/* ACL user (Redis 6+), or NULL */
+	const char	*prefix;	/* key prefix, e.g. "sluice:" */
+	unsigned	 connect_timeout_ms;
+	unsigned	 command_timeout_ms;
+	unsigned	 pool_max;	/* idle connections kept, >= 1 */
+};
+
+/* store_redis_new - redis store; connects lazily; NULL with err on bad opts */
+struct store	*store_redis_new(const struct store_redis_opts *, char *err,
+		    size_t errlen);
+
+enum store_fallback {
+	STORE_FALLBACK_LOCAL = 0,	/* count in this process meanwhile */
+	STORE_FALLBACK_ACCEPT,		/* accept everything meanwhile */
+	STORE_FALLBACK_TEMPFAIL		/* tempfail everything meanwhile */
+};
+
+struct store_guard_opts {
+	enum store_fallback	 fallback;
+	unsigned		 failures;	/* consecutive errors that open it */
+	unsigned		 cooldown_ms;	/* open for this long, then retry */
+	store_clock_fn		 clock;		/* NULL: real time */
+	void			*clock_ctx;
+};
+
+enum store_breaker { BREAKER_CLOSED = 0, BREAKER_OPEN, BREAKER_HALF_OPEN };
+
+struct store_guard_stats {
+	enum store_breaker	 state;
+	uint64_t		 errors;	/* primary calls that failed */
+	uint64_t		 fallbacks;	/* requests answered by fallback */
+	uint64_t		 opened;	/* times the breaker opened */
+};
+
+/*
+ * store_guard_new - wrap `primary` (owned) with a circuit breaker; when it
+ * fails or the breaker is open, answer per opts->fallback (local counters
+ * in a private memory store). The one place store failure becomes policy.
+ */
+struct store	*store_guard_new(struct store *primary,
+		    const struct store_guard_opts *);
+
+/* store_guard_stats - snapshot of the breaker; zeros for a non-guard */
+void		 store_guard_stats(struct store *, struct store_guard_stats *);
+
+#endif

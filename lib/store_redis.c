@@ -1,0 +1,692 @@
+/*
+ * store_redis.c - counters in a Redis shared by every relay.
+ *
+ * One request is one EVALSHA of contrib/redis/charge.lua, compiled in as
+ * charge_lua[] by cmake/embed.cmake: the script reads Redis's clock,
+ * checks every limit of the sender and charges them all or none,
+ * atomically, with window.h's arithmetic. The script is sent once per
+ * store (SCRIPT LOAD, whose reply is its SHA1); on NOSCRIPT (a restarted,
+ * flushed or failed-over Redis) it is loaded again and the call repeated
+ * once. No read is ever followed by a write from here.
+ *
+ * Keys, all of one sender under one hash tag (one Cluster slot):
+ *   <prefix>{<sender>}:<name>:<window>:<buckets>  hash: bucket -> events
+ *   <prefix>{<sender>}:txn:<hex of the txn id>    "1", for replays
+ * <sender> is sender_key()'s hex and is checked to be [0-9a-f]{1,64};
+ * names are checked to be [a-z0-9_]+; the txn id is hex-encoded: nothing
+ * a user typed reaches a key as is. The bucket count is part of the key
+ * because an index means nothing without its width (the memory store
+ * also keeps one series per name, window and bucket count).
+ *
+ * Connections: a mutex-protected pool of idle hiredis contexts; a thread
+ * takes one, uses it without the lock, and gives it back; at most
+ * pool_max idle ones are kept. A context that saw any I/O or protocol
+ * error (refused, timed out, EOF, garbled) is freed, never reused: after
+ * a timeout its reply may still arrive and would answer the wrong
+ * request. An error reply from Redis leaves the connection usable.
+ * Connecting is lazy, so a Redis that is down at start-up is the guard's
+ * business (store_guard.c), not a start-up failure. An idle pooled
+ * connection that Redis closed meanwhile (restart, idle timeout) is
+ * replaced by a fresh one and the command sent once more; a timeout is
+ * never retried, so no call waits more than one command timeout after
+ * connecting. hiredis writes with write(2): the process must ignore
+ * SIGPIPE (libmilter's smfi_main does).
+ *
+ * Thread-safe. The store owns its contexts and its copies of the options;
+ * callers own their requests.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store.h"
+
+/* the script, from the generated charge_lua.c */
+extern const char charge_lua[];
+extern const size_t charge_lua_len;
+
+#define RS_PREFIX_MAX	64	/* key prefix length */
+#define RS_KEY_MAX	(RS_PREFIX_MAX + STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
+#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 3 + 4 * STORE_MAX_ITEMS)
+#define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
+#define RS_PREFIX_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789:_.-"
+
+struct redis_store {
+	struct store		 base;		/* first: the interface */
+	char			*host;		/* or NULL with unix_path */
+	int			 port;
+	char			*unix_path;
+	char			*password;	/* NULL: no AUTH */
+	char			*username;	/* NULL: AUTH with password only */
+	char			*prefix;
+	char			 where[300];	/* "redis host:port", for errors */
+	unsigned		 command_ms;	/* for the timeout message */
+	struct timeval		 connect_tv;
+	struct timeval		 command_tv;
+	pthread_mutex_t		 lock;		/* idle[], nidle, sha */
+	redisContext		**idle;		/* pool_max slots */
+	size_t			 nidle;
+	size_t			 pool_max;
+	char			 sha[41];	/* of charge_lua; "" until loaded */
+};
+
+/* a connection in use by one thread */
+struct rs_conn {
+	redisContext		*c;
+	int			 pooled;	/* came from the pool: may be stale */
+};
+
+/* the arguments of one EVALSHA, on the heap: about 24 KiB */
+struct rs_call {
+	const char		*argv[RS_ARGV_MAX];
+	size_t			 argvlen[RS_ARGV_MAX];
+	int			 argc;
+	char			 sha[41];
+	char			 keys[STORE_MAX_ITEMS + 1][RS_KEY_MAX];
+	char			 nums[4 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
+};
+
+/* ms_tv - milliseconds as a timeval */
+static struct timeval
+ms_tv(unsigned ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (long)(ms % 1000) * 1000;
+	return tv;
+}
+
+/* fail - fill err with "redis host:port: what[: detail]"; returns -1 */
+static int
+fail(const struct redis_store *rs, char *err, size_t errlen, const char *what,
+    const char *detail)
+{
+	snprintf(err, errlen, "%s: %s%s%s", rs->where, what, detail ? ": " : "",
+	    detail ? detail : "");
+	return -1;
+}
+
+/* fail_ctx - err from a context's error, naming timeouts as such */
+static int
+fail_ctx(const struct redis_store *rs, const redisContext *c, int saved_errno,
+    const char *what, char *err, size_t errlen)
+{
+	char t[64];
+
+	if (c->err == REDIS_ERR_IO && (saved_errno == EAGAIN ||
+	    saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT ||
+	    strstr(c->errstr, "timed out") != NULL ||
+	    strstr(c->errstr, "temporarily unavailable") != NULL)) {
+		if (strcmp(what, "connect") == 0)
+			return fail(rs, err, errlen, what, "timeout");
+		snprintf(t, sizeof(t), "timeout (%u ms)", rs->command_ms);
+		return fail(rs, err, errlen, what, t);
+	}
+	return fail(rs, err, errlen, what, c->errstr[0] ? c->errstr :
+	    "connection failed");
+}
+
+/* conn_stale - did a pooled connection just find the server gone? */
+static int
+conn_stale(const redisContext *c, int saved_errno)
+{
+	return c->err == REDIS_ERR_EOF || (c->err == REDIS_ERR_IO &&
+	    (saved_errno == ECONNRESET || saved_errno == EPIPE));
+}
+
+/* conn_open - a new connection, timeouts set, authenticated; NULL + err */
+static redisContext *
+conn_open(struct redis_store *rs, char *err, size_t errlen)
+{
+	const char *argv[3];
+	size_t argvlen[3];
+	redisContext *c;
+	redisReply *r;
+	int argc = 0, e;
+
+	errno = 0;
+	if (rs->unix_path != NULL)
+		c = redisConnectUnixWithTimeout(rs->unix_path, rs->connect_tv);
+	else
+		c = redisConnectWithTimeout(rs->host, rs->port, rs->connect_tv);
+	e = errno;
+	if (c == NULL) {
+		fail(rs, err, errlen, "connect", strerror(ENOMEM));
+		return NULL;
+	}
+	if (c->err) {
+		fail_ctx(rs, c, e, "connect", err, errlen);
+		redisFree(c);
+		return NULL;
+	}
+	if (redisSetTimeout(c, rs->command_tv) != REDIS_OK) {
+		fail(rs, err, errlen, "connect", "cannot set the command timeout");
+		redisFree(c);
+		return NULL;
+	}
+	if (rs->password == NULL)
+		return c;
+	argv[argc++] = "AUTH";
+	if (rs->username != NULL)
+		argv[argc++] = rs->username;
+	argv[argc++] = rs->password;
+	for (e = 0; e < argc; e++)
+		argvlen[e] = strlen(argv[e]);
+	errno = 0;
+	r = redisCommandArgv(c, argc, argv, argvlen);
+	e = errno;
+	if (r == NULL)
+		fail_ctx(rs, c, e, "AUTH", err, errlen);
+	else if (r->type == REDIS_REPLY_ERROR)
+		fail(rs, err, errlen, "AUTH", r->str);
+	else if (r->type != REDIS_REPLY_STATUS)
+		fail(rs, err, errlen, "AUTH", "unexpected reply");
+	else {
+		freeReplyObject(r);
+		return c;
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+	return NULL;
+}
+
+/* conn_get - an idle connection, or a new one; -1 with err */
+static int
+conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
+{
+	cn->c = NULL;
+	pthread_mutex_lock(&rs->lock);
+	if (rs->nidle > 0)
+		cn->c = rs->idle[--rs->nidle];
+	pthread_mutex_unlock(&rs->lock);
+	if ((cn->pooled = cn->c != NULL))
+		return 0;
+	return (cn->c = conn_open(rs, err, errlen)) != NULL ? 0 : -1;
+}
+
+/* conn_put - give a connection back to the pool; a broken one is freed */
+static void
+conn_put(struct redis_store *rs, struct rs_conn *cn, int broken)
+{
+	redisContext *c = cn->c;
+
+	cn->c = NULL;
+	if (c == NULL)
+		return;
+	if (!broken && c->err == 0) {
+		pthread_mutex_lock(&rs->lock);
+		if (rs->nidle < rs->pool_max) {
+			rs->idle[rs->nidle++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&rs->lock);
+	}
+	if (c != NULL)
+		redisFree(c);
+}
+
+/*
+ * conn_cmd - one command; NULL with err when the connection failed (it is
+ * then freed: cn->c is NULL). A pooled connection the server had closed
+ * is replaced once by a fresh one and the command sent again: the first
+ * send cannot have run. A reply, even an error reply, is the caller's.
+ */
+static redisReply *
+conn_cmd(struct redis_store *rs, struct rs_conn *cn, const char *what,
+    int argc, const char **argv, const size_t *argvlen, char *err,
+    size_t errlen)
+{
+	redisReply *r;
+	int e;
+
+	for (;;) {
+		errno = 0;
+		r = redisCommandArgv(cn->c, argc, argv, argvlen);
+		e = errno;
+		if (r != NULL)
+			return r;
+		if (!cn->pooled || !conn_stale(cn->c, e)) {
+			fail_ctx(rs, cn->c, e, what, err, errlen);
+			conn_put(rs, cn, 1);
+			return NULL;
+		}
+		conn_put(rs, cn, 1);
+		if ((cn->c = conn_open(rs, err, errlen)) == NULL)
+			return NULL;
+		cn->pooled = 0;
+	}
+}
+
+/* script_load - SCRIPT LOAD the charge script, keep its sha; 0 or -1 */
+static int
+script_load(struct redis_store *rs, struct rs_conn *cn, char *sha,
+    char *err, size_t errlen)
+{
+	const char *argv[3] = { "SCRIPT", "LOAD", charge_lua };
+	size_t argvlen[3] = { 6, 4, charge_lua_len };
+	redisReply *r;
+
+	if ((r = conn_cmd(rs, cn, "SCRIPT LOAD", 3, argv, argvlen, err,
+	    errlen)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_STRING || r->len != 40 ||
+	    strspn(r->str, "0123456789abcdef") != 40) {
+		fail(rs, err, errlen, "SCRIPT LOAD", r->type ==
+		    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	memcpy(sha, r->str, 40);
+	sha[40] = '\0';
+	freeReplyObject(r);
+	pthread_mutex_lock(&rs->lock);
+	memcpy(rs->sha, sha, 41);
+	pthread_mutex_unlock(&rs->lock);
+	return 0;
+}
+
+/* hex_ok - s is [0-9a-f]{1,max} */
+static int
+hex_ok(const char *s, size_t max)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n > 0 && n <= max && s[n] == '\0';
+}
+
+/* name_ok - s is [a-z0-9_]{1,STORE_NAME_MAX} */
+static int
+name_ok(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_");
+
+	return n > 0 && n <= STORE_NAME_MAX && s[n] == '\0';
+}
+
+/* call_build - the EVALSHA arguments of a request (sha filled later) */
+static int
+call_build(const struct redis_store *rs, const struct store_req *req,
+    struct rs_call *cl, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t maxwin = 0;
+	size_t i, k, nkeys, nn = 0;
+	int txn;
+	char *p;
+
+	if (req->sender == NULL || !hex_ok(req->sender, STORE_SENDER_MAX))
+		return fail(rs, err, errlen, "refused",
+		    "the sender key is not 1 to 64 hex digits");
+	if (req->txn != NULL && strlen(req->txn) > STORE_TXN_MAX)
+		return fail(rs, err, errlen, "refused",
+		    "transaction id too long");
+	if (req->nitems > STORE_MAX_ITEMS)
+		return fail(rs, err, errlen, "refused", "too many limits");
+	for (i = 0; i < req->nitems; i++) {
+		const struct store_item *it = &req->items[i];
+
+		if (!name_ok(it->name))
+			return fail(rs, err, errlen, "refused",
+			    "a limit name is not [a-z0-9_]+");
+		snprintf(cl->keys[i], RS_KEY_MAX, "%s{%s}:%s:%u:%u", rs->prefix,
+		    req->sender, it->name, it->window, it->buckets);
+		if (it->window > maxwin)
+			maxwin = it->window;
+	}
+	nkeys = req->nitems;
+	/* a txn only matters for a commit; with no limit it expires at once */
+	txn = req->txn != NULL && req->commit && maxwin > 0;
+	if (txn) {
+		p = cl->keys[nkeys++];
+		p += snprintf(p, RS_KEY_MAX, "%s{%s}:txn:", rs->prefix,
+		    req->sender);
+		for (k = 0; req->txn[k] != '\0'; k++) {
+			*p++ = hex[(unsigned char)req->txn[k] >> 4];
+			*p++ = hex[(unsigned char)req->txn[k] & 15];
+		}
+		*p = '\0';
+	}
+
+	cl->argc = 0;
+	cl->argv[cl->argc++] = "EVALSHA";
+	cl->argv[cl->argc++] = cl->sha;
+	snprintf(cl->nums[nn], RS_NUM_MAX, "%zu", nkeys);
+	cl->argv[cl->argc++] = cl->nums[nn++];
+	for (i = 0; i < nkeys; i++)
+		cl->argv[cl->argc++] = cl->keys[i];
+	cl->argv[cl->argc++] = req->commit ? "1" : "0";
+	cl->argv[cl->argc++] = txn ? "1" : "0";
+	snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
+	    (unsigned long long)maxwin * 1000);
+	cl->argv[cl->argc++] = cl->nums[nn++];
+	for (i = 0; i < req->nitems; i++) {
+		const struct store_item *it = &req->items[i];
+
+		snprintf(cl->nums[nn], RS_NUM_MAX, "%u", it->window);
+		cl->argv[cl->argc++] = cl->nums[nn++];
+		snprintf(cl->nums[nn], RS_NUM_MAX, "%u", it->buckets);
+		cl->argv[cl->argc++] = cl->nums[nn++];
+		snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
+		    (unsigned long long)it->limit);
+		cl->argv[cl->argc++] = cl->nums[nn++];
+		snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
+		    (unsigned long long)it->cost);
+		cl->argv[cl->argc++] = cl->nums[nn++];
+	}
+	for (i = 0; i < (size_t)cl->argc; i++)
+		cl->argvlen[i] = i == 1 ? 40 : strlen(cl->argv[i]);
+	return 0;
+}
+
+/* parse_reply - the script's answer into res and the items; 0 or -1 */
+static int
+parse_reply(const struct redis_store *rs, const redisReply *r,
+    const struct store_req *req, struct store_res *res, char *err,
+    size_t errlen)
+{
+	long long c, t;
+	size_t i;
+
+	if (r->type == REDIS_REPLY_ERROR)
+		return fail(rs, err, errlen, "EVALSHA", r->str);
+	if (r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != 2 + 2 * req->nitems)
+		return fail(rs, err, errlen, "EVALSHA", "unexpected reply");
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i] == NULL ||
+		    r->element[i]->type != REDIS_REPLY_INTEGER)
+			return fail(rs, err, errlen, "EVALSHA",
+			    "unexpected reply");
+	if ((r->element[0]->integer & ~1LL) != 0 ||
+	    (r->element[1]->integer & ~1LL) != 0)
+		return fail(rs, err, errlen, "EVALSHA", "unexpected reply");
+	for (i = 0; i < req->nitems; i++)
+		if (r->element[2 + 2 * i]->integer < 0 ||
+		    r->element[3 + 2 * i]->integer < -1)
+			return fail(rs, err, errlen, "EVALSHA",
+			    "unexpected reply");
+	res->allowed = (int)r->element[0]->integer;
+	res->replayed = (int)r->element[1]->integer;
+	res->source = STORE_SRC_PRIMARY;
+	for (i = 0; i < req->nitems; i++) {
+		c = r->element[2 + 2 * i]->integer;
+		t = r->element[3 + 2 * i]->integer;
+		req->items[i].count = (uint64_t)c;
+		req->items[i].retry = t < 0 || t >= (long long)UINT32_MAX ?
+		    UINT32_MAX : (uint32_t)t;
+	}
+	return 0;
+}
+
+/* redis_charge - one EVALSHA: check, and charge when asked and all fit */
+static int
+redis_charge(struct store *st, const struct store_req *req,
+    struct store_res *res, char *err, size_t errlen)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	struct rs_conn cn = { NULL, 0 };
+	struct rs_call *cl;
+	redisReply *r;
+	int rc = -1, reloaded = 0;
+
+	if ((cl = malloc(sizeof(*cl))) == NULL)
+		return fail(rs, err, errlen, "charge", strerror(ENOMEM));
+	if (call_build(rs, req, cl, err, errlen) == -1)
+		goto out;
+	if (conn_get(rs, &cn, err, errlen) == -1)
+		goto out;
+	pthread_mutex_lock(&rs->lock);
+	memcpy(cl->sha, rs->sha, sizeof(cl->sha));
+	pthread_mutex_unlock(&rs->lock);
+	for (;;) {
+		if (cl->sha[0] == '\0' &&
+		    script_load(rs, &cn, cl->sha, err, errlen) == -1)
+			break;
+		r = conn_cmd(rs, &cn, "EVALSHA", cl->argc, cl->argv,
+		    cl->argvlen, err, errlen);
+		if (r == NULL)
+			break;
+		if (r->type == REDIS_REPLY_ERROR && !reloaded &&
+		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+			/* Redis lost its scripts: load again, try once more */
+			freeReplyObject(r);
+			cl->sha[0] = '\0';
+			reloaded = 1;
+			continue;
+		}
+		rc = parse_reply(rs, r, req, res, err, errlen);
+		/* a well-formed error reply leaves the connection usable */
+		conn_put(rs, &cn, rc == -1 && r->type != REDIS_REPLY_ERROR);
+		freeReplyObject(r);
+		break;
+	}
+	conn_put(rs, &cn, 0);
+out:
+	free(cl);
+	return rc;
+}
+
+/* reply_keys_ok - a SCAN reply: [cursor, [key, ...]] */
+static int
+reply_keys_ok(const redisReply *r)
+{
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len == 0 || r->element[0]->len > 20 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (i = 0; i < r->element[1]->elements; i++)
+		if (r->element[1]->element[i]->type != REDIS_REPLY_STRING)
+			return 0;
+	return 1;
+}
+
+/* reset_del - DEL the keys of one SCAN page; 0 or -1 with err */
+static int
+reset_del(struct redis_store *rs, struct rs_conn *cn, const redisReply *keys,
+    char *err, size_t errlen)
+{
+	const char **argv;
+	size_t *argvlen, i;
+	redisReply *r;
+	int rc = -1;
+
+	if (keys->elements == 0)
+		return 0;
+	argv = calloc(keys->elements + 1, sizeof(*argv));
+	argvlen = calloc(keys->elements + 1, sizeof(*argvlen));
+	if (argv == NULL || argvlen == NULL) {
+		fail(rs, err, errlen, "reset", strerror(ENOMEM));
+		goto out;
+	}
+	argv[0] = "DEL";
+	argvlen[0] = 3;
+	for (i = 0; i < keys->elements; i++) {
+		argv[i + 1] = keys->element[i]->str;
+		argvlen[i + 1] = keys->element[i]->len;
+	}
+	r = conn_cmd(rs, cn, "DEL", (int)keys->elements + 1, argv, argvlen,
+	    err, errlen);
+	if (r == NULL)
+		goto out;
+	if (r->type == REDIS_REPLY_INTEGER)
+		rc = 0;
+	else
+		fail(rs, err, errlen, "DEL", r->type == REDIS_REPLY_ERROR ?
+		    r->str : "unexpected reply");
+	freeReplyObject(r);
+out:
+	free(argv);
+	free(argvlen);
+	return rc;
+}
+
+/*
+ * redis_reset - delete every key of one sender: SCAN the keyspace for the
+ * sender's pattern, DEL each page. O(keys in Redis): an admin command.
+ */
+static int
+redis_reset(struct store *st, const char *sender, char *err, size_t errlen)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	char pattern[RS_KEY_MAX], cursor[24] = "0";
+	const char *argv[6] = { "SCAN", cursor, "MATCH", pattern, "COUNT",
+	    "1000" };
+	size_t argvlen[6];
+	struct rs_conn cn = { NULL, 0 };
+	redisReply *r;
+	int i, rc = -1;
+
+	if (sender == NULL || !hex_ok(sender, STORE_SENDER_MAX))
+		return fail(rs, err, errlen, "refused",
+		    "the sender key is not 1 to 64 hex digits");
+	/* prefix and sender hold no glob characters (checked) */
+	snprintf(pattern, sizeof(pattern), "%s{%s}:*", rs->prefix, sender);
+	if (conn_get(rs, &cn, err, errlen) == -1)
+		return -1;
+	do {
+		for (i = 0; i < 6; i++)
+			argvlen[i] = strlen(argv[i]);
+		if ((r = conn_cmd(rs, &cn, "SCAN", 6, argv, argvlen, err,
+		    errlen)) == NULL)
+			return -1;
+		if (!reply_keys_ok(r)) {
+			fail(rs, err, errlen, "SCAN", r->type ==
+			    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			conn_put(rs, &cn, r->type != REDIS_REPLY_ERROR);
+			freeReplyObject(r);
+			return -1;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len);
+		cursor[r->element[0]->len] = '\0';
+		rc = reset_del(rs, &cn, r->element[1], err, errlen);
+		freeReplyObject(r);
+		if (rc == -1) {
+			conn_put(rs, &cn, 0);
+			return -1;
+		}
+	} while (strcmp(cursor, "0") != 0);
+	conn_put(rs, &cn, 0);
+	return 0;
+}
+
+/* redis_free - close every pooled connection and free the store */
+static void
+redis_free(struct store *st)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	size_t i;
+
+	for (i = 0; i < rs->nidle; i++)
+		redisFree(rs->idle[i]);
+	free(rs->idle);
+	free(rs->host);
+	free(rs->unix_path);
+	if (rs->password != NULL) {
+		explicit_bzero(rs->password, strlen(rs->password));
+		free(rs->password);
+	}
+	free(rs->username);
+	free(rs->prefix);
+	pthread_mutex_destroy(&rs->lock);
+	free(rs);
+}
+
+static const struct store_ops redis_ops = { redis_charge, redis_reset,
+    redis_free };
+
+/* dup_opt - strdup that keeps NULL; sets *bad when out of memory */
+static char *
+dup_opt(const char *s, int *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*bad = 1;
+	return d;
+}
+
+/* opts_check - why these options cannot work, or NULL */
+static const char *
+opts_check(const struct store_redis_opts *o)
+{
+	const char *p = o->prefix ? o->prefix : "sluice:";
+
+	if (o->unix_path != NULL && o->host != NULL)
+		return "give a host or a unix socket, not both";
+	if (o->unix_path == NULL && (o->host == NULL || o->host[0] == '\0'))
+		return "no host and no unix socket";
+	if (o->unix_path != NULL && o->unix_path[0] == '\0')
+		return "empty unix socket path";
+	if (o->unix_path == NULL && (o->port < 1 || o->port > 65535))
+		return "port out of range (1-65535)";
+	if (strlen(p) > RS_PREFIX_MAX || strspn(p, RS_PREFIX_CHARS) !=
+	    strlen(p))
+		return "key prefix: at most 64 letters, digits or : _ . -";
+	if (o->connect_timeout_ms == 0 || o->command_timeout_ms == 0)
+		return "timeouts must be at least 1 ms";
+	if (o->pool_max == 0)
+		return "pool size must be at least 1";
+	if (o->username != NULL && o->password == NULL)
+		return "a username needs a password";
+	return NULL;
+}
+
+/* store_redis_new - redis store; connects lazily; NULL with err */
+struct store *
+store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
+{
+	struct redis_store *rs;
+	const char *why;
+	int bad = 0;
+
+	if ((why = opts_check(o)) != NULL) {
+		snprintf(err, errlen, "redis: %s", why);
+		return NULL;
+	}
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	rs->base.ops = &redis_ops;
+	rs->base.kind = "redis";
+	rs->host = dup_opt(o->host, &bad);
+	rs->port = o->port;
+	rs->unix_path = dup_opt(o->unix_path, &bad);
+	rs->password = dup_opt(o->password, &bad);
+	rs->username = dup_opt(o->username, &bad);
+	rs->prefix = dup_opt(o->prefix ? o->prefix : "sluice:", &bad);
+	if (o->unix_path != NULL)
+		snprintf(rs->where, sizeof(rs->where), "redis unix:%.200s",
+		    o->unix_path);
+	else if (strchr(o->host, ':') != NULL)
+		snprintf(rs->where, sizeof(rs->where), "redis [%.200s]:%d",
+		    o->host, o->port);
+	else
+		snprintf(rs->where, sizeof(rs->where), "redis %.200s:%d",
+		    o->host, o->port);
+	rs->command_ms = o->command_timeout_ms;
+	rs->connect_tv = ms_tv(o->connect_timeout_ms);
+	rs->command_tv = ms_tv(o->command_timeout_ms);
+	rs->pool_max = o->pool_max;
+	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));
+	pthread_mutex_init(&rs->lock, NULL);
+	if (bad || rs->idle == NULL) {
+		redis_free(&rs->base);
+		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	return &rs->base;
+}

@@ -1,0 +1,358 @@
+/*
+ * callbacks.c - libmilter callbacks: copy what the MTA says into lib/
+ * structs, ask lib/, turn the answer into an SMTP reply.
+ *
+ * Memory: one struct conn per SMTP connection (smfi_setpriv), created at
+ * connect and freed at close; it holds the config the connection started
+ * under and the state of the current message, which is reset at MAIL and
+ * at ABORT (Postfix sends ABORT after every EOM on a reused connection)
+ * without touching the connection's. Thread-safety: libmilter runs one
+ * thread per connection; the struct conn is that thread's alone; the
+ * store is thread-safe.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <libmilter/mfapi.h>
+
+#include "policy.h"
+#include "sender.h"
+#include "sluice.h"
+
+#define LOGIN_SHOW_MAX	200	/* bytes of a login shown in a log line */
+
+struct msg {
+	int			 counted;   /* authenticated: counts and limits */
+	const struct config_class *cls;
+	char			 key[SENDER_KEY_LEN + 1];
+	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
+	uint64_t		 nrcpt;	    /* recipients accepted */
+	uint64_t		 nrefused;  /* recipients refused at RCPT */
+};
+
+struct conn {
+	struct cfg_ref		*ref;
+	char			 client[INET6_ADDRSTRLEN + 8];
+	struct msg		 msg;
+};
+
+/* conn_get - the connection's state, or NULL */
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* macro - a macro's value, or "" when the MTA did not send it */
+static const char *
+macro(SMFICTX *ctx, const char *name)
+{
+	const char *v = smfi_getsymval(ctx, (char *)(uintptr_t)name);
+
+	return v != NULL ? v : "";
+}
+
+/* client_text - the client address as text */
+static void
+client_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	const void *a = NULL;
+
+	snprintf(out, outlen, "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else if (sa->sa_family == AF_UNIX) {
+		snprintf(out, outlen, "local");
+		return;
+	}
+	if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)outlen) ==
+	    NULL)
+		snprintf(out, outlen, "unknown");
+}
+
+/* items_text - "msg/1h=5/100 rcpt/1h=15/500" for a log line */
+static void
+items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
+{
+	char win[16];
+	size_t i, o = 0;
+	int w;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < outlen; i++) {
+		config_format_window(it[i].window, win, sizeof(win));
+		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu/%llu",
+		    i ? " " : "", it[i].name, win,
+		    (unsigned long long)it[i].count,
+		    (unsigned long long)it[i].limit);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* verdict_reply - the one place a decision becomes an SMTP answer */
+static sfsistat
+verdict_reply(SMFICTX *ctx, const struct config *cfg,
+    const struct policy_decision *d)
+{
+	if (d->verdict == VERDICT_ACCEPT || cfg->mode == CONFIG_MODE_OBSERVE)
+		return SMFIS_CONTINUE;
+	if (smfi_setreply(ctx, (char *)(uintptr_t)d->reply.rcode,
+	    (char *)(uintptr_t)d->reply.xcode,
+	    (char *)(uintptr_t)d->reply.text) != MI_SUCCESS)
+		log_warnx("smfi_setreply refused the reply \"%s %s %s\"",
+		    d->reply.rcode, d->reply.xcode, d->reply.text);
+	return d->verdict == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+/* log_decision - one line per decision */
+static void
+log_decision(const struct conn *c, const char *qid, const char *stage,
+    const struct store_item *items, size_t n, const struct store_res *res,
+    const struct policy_decision *d, const char *err)
+{
+	char counts[512];
+	const char *src = "";
+
+	if (d->verdict == VERDICT_ACCEPT && !c->ref->cfg->log_accepts &&
+	    res->source == STORE_SRC_PRIMARY)
+		return;
+	items_text(items, n, counts, sizeof(counts));
+	switch (res->source) {
+	case STORE_SRC_PRIMARY:
+		break;
+	case STORE_SRC_LOCAL:
+		src = " store=local-fallback";
+		break;
+	case STORE_SRC_ACCEPT:
+		src = " store=accept-fallback";
+		break;
+	case STORE_SRC_TEMPFAIL:
+		src = " store=tempfail-fallback";
+		break;
+	}
+	log_info("%s: %s login=%s class=%s client=%s rcpts=%llu %s%s "
+	    "action=%s%s%s%s%s%s",
+	    qid[0] ? qid : "NOQUEUE", stage, c->msg.login, c->msg.cls->name,
+	    c->client, (unsigned long long)c->msg.nrcpt, counts, src,
+	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
+	    d->reason[0] ? " limit=" : "", d->reason,
+	    err && err[0] ? " store_error=" : "", err ? err : "");
+}
+
+/*
+ * breaker_watch - log when the store's circuit breaker changes state: the
+ * line an administrator needs when Redis fails (each message's own line
+ * then says store=...-fallback).
+ */
+static void
+breaker_watch(const char *err)
+{
+	static int last = BREAKER_CLOSED;
+	struct store_guard_stats st;
+	int prev;
+
+	store_guard_stats(rt.store, &st);
+	prev = __atomic_exchange_n(&last, (int)st.state, __ATOMIC_RELAXED);
+	if (prev == (int)st.state)
+		return;
+	if (st.state == BREAKER_OPEN && prev == BREAKER_CLOSED)
+		log_warnx("store: circuit breaker open after %llu errors, "
+		    "answering with the fallback: %s",
+		    (unsigned long long)st.errors, err[0] ? err : "?");
+	else if (st.state == BREAKER_CLOSED)
+		log_info("store: circuit breaker closed, the store answers "
+		    "again (%llu requests answered by the fallback so far)",
+		    (unsigned long long)st.fallbacks);
+}
+
+/* check - ask the store about the current message; the answer for libmilter */
+static sfsistat
+check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
+{
+	const struct config *cfg = c->ref->cfg;
+	struct store_item items[STORE_MAX_ITEMS];
+	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1 };
+	struct policy_decision d;
+	struct store_req req;
+	struct store_res res;
+	const char *qid = macro(ctx, "i");
+	char err[256] = "";
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.sender = c->msg.key;
+	req.commit = commit;
+	req.items = items;
+	req.nitems = policy_items(&m, cfg->window_buckets, items,
+	    STORE_MAX_ITEMS);
+	rc = store_charge(rt.store, &req, &res, err, sizeof(err));
+	breaker_watch(err);
+	if (rc == -1) {
+		/* not even the fallback could answer: let the mail through */
+		log_err("%s: %s login=%s: store failed: %s; accepting",
+		    qid[0] ? qid : "NOQUEUE", stage, c->msg.login, err);
+		return SMFIS_CONTINUE;
+	}
+	policy_decide(cfg, &m, items, req.nitems, &res, &d);
+	if (commit || d.verdict != VERDICT_ACCEPT)
+		log_decision(c, qid, stage, items, req.nitems, &res, &d,
+		    rc == 1 ? err : NULL);
+	return verdict_reply(ctx, cfg, &d);
+}
+
+/* msg_reset - forget the current message, keep the connection */
+static void
+msg_reset(struct conn *c)
+{
+	memset(&c->msg, 0, sizeof(c->msg));
+}
+
+/* sl_connect - a new SMTP connection */
+static sfsistat
+sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
+{
+	struct conn *c;
+
+	(void)host;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_err("out of memory at connect; accepting the connection");
+		return SMFIS_ACCEPT;
+	}
+	c->ref = cfg_acquire();
+	client_text(sa, c->client, sizeof(c->client));
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+/* sl_envfrom - MAIL FROM: who is sending, and are they already over? */
+static sfsistat
+sl_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	const char *login;
+
+	(void)argv;
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	msg_reset(c);
+	login = macro(ctx, "{auth_authen}");
+	if (login[0] == '\0')
+		return SMFIS_ACCEPT;	/* inbound: never counted (seed 000) */
+	c->msg.counted = 1;
+	c->msg.cls = config_class_for(c->ref->cfg, login);
+	sender_key(login, c->msg.key);
+	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
+	return c->ref->cfg->early_check ? check(ctx, c, 0, "mail") :
+	    SMFIS_CONTINUE;
+}
+
+/* sl_envrcpt - RCPT TO: one more recipient, within the per-message cap? */
+static sfsistat
+sl_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	struct policy_reply r;
+	const char *qid;
+
+	(void)argv;
+	if (c == NULL || !c->msg.counted)
+		return SMFIS_CONTINUE;
+	if (!policy_rcpt_over(c->msg.cls, c->msg.nrcpt + 1, &r)) {
+		c->msg.nrcpt++;
+		return SMFIS_CONTINUE;
+	}
+	c->msg.nrefused++;
+	qid = macro(ctx, "i");
+	log_info("%s: rcpt login=%s class=%s client=%s rcpts=%llu action=%s "
+	    "limit=max_recipients", qid[0] ? qid : "NOQUEUE", c->msg.login,
+	    c->msg.cls->name, c->client,
+	    (unsigned long long)c->msg.nrcpt,
+	    c->ref->cfg->mode == CONFIG_MODE_OBSERVE ?
+	    "accept would=tempfail" : "tempfail");
+	if (c->ref->cfg->mode == CONFIG_MODE_OBSERVE) {
+		c->msg.nrcpt++;
+		return SMFIS_CONTINUE;
+	}
+	if (smfi_setreply(ctx, r.rcode, r.xcode, r.text) != MI_SUCCESS)
+		log_warnx("smfi_setreply refused \"%s %s %s\"", r.rcode,
+		    r.xcode, r.text);
+	return SMFIS_TEMPFAIL;	/* refuses this recipient only */
+}
+
+/* sl_eom - end of message: one atomic check-and-charge */
+static sfsistat
+sl_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	sfsistat st;
+
+	if (c == NULL || !c->msg.counted)
+		return SMFIS_CONTINUE;
+	st = check(ctx, c, 1, "eom");
+	msg_reset(c);
+	return st;
+}
+
+/* sl_abort - the MTA dropped the message; the connection goes on */
+static sfsistat
+sl_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL)
+		msg_reset(c);
+	return SMFIS_CONTINUE;
+}
+
+/* sl_close - the connection ended (NULL priv is fine) */
+static sfsistat
+sl_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL) {
+		cfg_release(c->ref);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static char sluice_name[] = "sluice";
+
+static struct smfiDesc sluice_desc = {
+	sluice_name,		/* filter name */
+	SMFI_VERSION,		/* version code */
+	0,			/* flags: sluice changes nothing yet */
+	sl_connect,		/* connection info filter */
+	NULL,			/* SMTP HELO command filter */
+	sl_envfrom,		/* envelope sender filter */
+	sl_envrcpt,		/* envelope recipient filter */
+	NULL,			/* header filter */
+	NULL,			/* end of header */
+	NULL,			/* body block filter */
+	sl_eom,			/* end of message */
+	sl_abort,		/* message aborted */
+	sl_close,		/* connection cleanup */
+	NULL,			/* unknown SMTP commands */
+	NULL,			/* DATA command */
+	NULL			/* option negotiation */
+};
+
+/* callbacks_register - register the libmilter callbacks */
+int
+callbacks_register(void)
+{
+	return smfi_register(sluice_desc) == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,409 @@
+/*
+ * main.c - the sluice daemon: arguments, configuration, the store,
+ * privileges, pidfile, signals, then libmilter's loop.
+ *
+ * Signals: libmilter owns SIGHUP, SIGTERM and SIGINT (smfi_main returns on
+ * TERM/INT and the daemon exits cleanly). SIGUSR1 reloads the
+ * configuration: a thread waits for it with sigwait, builds the new
+ * config, and swaps it in under a lock; connections keep the config they
+ * started with until they close, and the last one frees it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "sluice.h"
+
+#define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
+
+struct runtime rt;
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfg_ref *cfg_current;
+
+/* cfg_acquire - the current config, held until cfg_release */
+struct cfg_ref *
+cfg_acquire(void)
+{
+	struct cfg_ref *r;
+
+	pthread_mutex_lock(&cfg_lock);
+	r = cfg_current;
+	r->refs++;
+	pthread_mutex_unlock(&cfg_lock);
+	return r;
+}
+
+/* cfg_release - let go of a config; freed with its last user */
+void
+cfg_release(struct cfg_ref *r)
+{
+	int last;
+
+	pthread_mutex_lock(&cfg_lock);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&cfg_lock);
+	if (last) {
+		config_free(r->cfg);
+		free(r);
+	}
+}
+
+/* cfg_install - make cfg the current config */
+static int
+cfg_install(struct config *cfg)
+{
+	struct cfg_ref *r, *old;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->cfg = cfg;
+	r->refs = 1;
+	pthread_mutex_lock(&cfg_lock);
+	old = cfg_current;
+	cfg_current = r;
+	pthread_mutex_unlock(&cfg_lock);
+	if (old != NULL)
+		cfg_release(old);
+	return 0;
+}
+
+/* usage - print the synopsis and exit */
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: sluice [-fnV] [-c config] [-p socket]\n"
+	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -f         stay in the foreground, log to stderr too\n"
+	    "  -n         check the configuration and exit\n"
+	    "  -p socket  milter socket, overrides the config's \"socket\"\n"
+	    "  -V         print the version and exit\n");
+	exit(code);
+}
+
+/* read_secret - first line of a file that must not be world-readable */
+static char *
+read_secret(const char *path, char *err, size_t errlen)
+{
+	char buf[1024], *nl;
+	struct stat sb;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &sb) == -1 || (sb.st_mode & S_IROTH)) {
+		snprintf(err, errlen, "%s: must not be readable by others",
+		    path);
+		fclose(fp);
+		return NULL;
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	if ((nl = strpbrk(buf, "\r\n")) != NULL)
+		*nl = '\0';
+	return strdup(buf);
+}
+
+/* store_open - the store the config asks for */
+static struct store *
+store_open(const struct config *cfg, char *err, size_t errlen)
+{
+	struct store_redis_opts ro;
+	struct store_guard_opts go;
+	struct store *s;
+	char *pw = NULL;
+
+	if (cfg->store == CONFIG_STORE_MEMORY) {
+		if ((s = store_memory_new(NULL, NULL)) == NULL)
+			snprintf(err, errlen, "out of memory");
+		return s;
+	}
+	if (cfg->redis_password_file != NULL &&
+	    (pw = read_secret(cfg->redis_password_file, err, errlen)) == NULL)
+		return NULL;
+	memset(&ro, 0, sizeof(ro));
+	ro.host = cfg->redis_host;
+	ro.port = cfg->redis_port;
+	ro.unix_path = cfg->redis_socket;
+	ro.password = pw;
+	ro.username = cfg->redis_username;
+	ro.prefix = cfg->redis_prefix;
+	ro.connect_timeout_ms = cfg->redis_connect_timeout_ms;
+	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
+	ro.pool_max = cfg->redis_pool;
+	s = store_redis_new(&ro, err, errlen);
+	if (pw != NULL) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	if (s == NULL)
+		return NULL;
+	memset(&go, 0, sizeof(go));
+	go.fallback = (enum store_fallback)cfg->fallback;
+	go.failures = cfg->breaker_failures;
+	go.cooldown_ms = cfg->breaker_cooldown_ms;
+	return store_guard_new(s, &go);
+}
+
+/* drop_privileges - become the configured user; -1 with err */
+static int
+drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user \"%s\" does not exist", user);
+		return -1;
+	}
+	if (getuid() == pw->pw_uid)
+		return 0;
+	if (getuid() != 0) {
+		snprintf(err, errlen, "must start as root to become \"%s\"",
+		    user);
+		return -1;
+	}
+	if (initgroups(user, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		snprintf(err, errlen, "cannot become \"%s\": %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		snprintf(err, errlen, "could regain root after dropping it");
+		return -1;
+	}
+	return 0;
+}
+
+/* daemonize - detach from the terminal */
+static int
+daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		return -1;
+	if (chdir("/") == -1)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return 0;
+}
+
+/* write_pidfile - write our pid; -1 with err */
+static int
+write_pidfile(const char *path, char *err, size_t errlen)
+{
+	FILE *fp;
+
+	if (path == NULL)
+		return 0;
+	if ((fp = fopen(path, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* reload - load the config again and swap it in; the old one stays on error */
+static void
+reload(void)
+{
+	char err[CONFIG_ERR_MAX];
+	struct config *cfg;
+	struct cfg_ref *cur;
+
+	if ((cfg = config_load(rt.config_path, err, sizeof(err))) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: %s",
+		    err);
+		return;
+	}
+	cur = cfg_acquire();
+	if (cfg->store != cur->cfg->store ||
+	    strcmp(cfg->socket, cur->cfg->socket) != 0)
+		log_warnx("reload: socket and store settings take effect at "
+		    "the next restart");
+	cfg_release(cur);
+	if (cfg_install(cfg) == -1) {
+		log_err("reload: out of memory");
+		config_free(cfg);
+		return;
+	}
+	log_info("configuration reloaded from %s (%zu classes, %zu map "
+	    "entries)", rt.config_path, cfg->nclasses, cfg->nmap);
+}
+
+/* signal_thread - wait for SIGUSR1 and reload */
+static void *
+signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	for (;;)
+		if (sigwait(set, &sig) == 0 && sig == SIGUSR1)
+			reload();
+	return NULL;
+}
+
+/* raise_nofile - as many descriptors as we may have (a thread each) */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = DEFAULT_CONFIG, *sock = NULL;
+	char err[CONFIG_ERR_MAX];
+	int ch, foreground = 0, check_only = 0, rc;
+	static sigset_t usr1;
+	sigset_t blocked;
+	struct config *cfg;
+	pthread_t tid;
+
+	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'p':
+			sock = optarg;
+			break;
+		case 'V':
+			printf("sluice %s\n", SLUICE_VERSION);
+			return 0;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (sock != NULL) {
+		free(cfg->socket);
+		if ((cfg->socket = strdup(sock)) == NULL)
+			return EX_OSERR;
+	}
+	if (check_only) {
+		printf("sluice: %s: configuration OK\n", path);
+		config_free(cfg);
+		return 0;
+	}
+	rt.config_path = path;
+	if ((rt.store = store_open(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "sluice: store: %s\n", err);
+		config_free(cfg);
+		return EX_CONFIG;
+	}
+	log_open(cfg->syslog_facility, cfg->syslog, foreground);
+	raise_nofile();
+
+	if (smfi_setconn(cfg->socket) != MI_SUCCESS ||
+	    callbacks_register() == -1) {
+		log_err("cannot set up libmilter for socket %s", cfg->socket);
+		return EX_SOFTWARE;
+	}
+	if (smfi_opensocket(1) != MI_SUCCESS) {
+		log_err("cannot open milter socket %s", cfg->socket);
+		return EX_UNAVAILABLE;
+	}
+	if (drop_privileges(cfg->user, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return EX_NOPERM;
+	}
+	if (!foreground && daemonize() == -1) {
+		log_err("cannot become a daemon: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if (write_pidfile(cfg->pidfile, err, sizeof(err)) == -1) {
+		log_err("pidfile: %s", err);
+		return EX_CANTCREAT;
+	}
+	if (cfg_install(cfg) == -1)
+		return EX_OSERR;
+
+	/*
+	 * Block the signals in every thread from here on: libmilter's own
+	 * thread waits for HUP, TERM and INT, ours for USR1. A thread that
+	 * left TERM unblocked would die of it instead of stopping cleanly.
+	 */
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGHUP);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (pthread_create(&tid, NULL, signal_thread, &usr1) != 0) {
+		log_err("cannot start the signal thread");
+		return EX_OSERR;
+	}
+	log_info("starting: socket %s, store %s, mode %s, %zu classes",
+	    cfg_current->cfg->socket, rt.store->kind,
+	    cfg_current->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
+	    "enforce", cfg_current->cfg->nclasses);
+
+	rc = smfi_main();
+	log_info("stopping");
+	if (cfg_current->cfg->pidfile != NULL)
+		unlink(cfg_current->cfg->pidfile);
+	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+}

@@ -1,0 +1,44 @@
+/* sluice.h - what the daemon's files share: runtime state and logging */
+#ifndef SLUICE_MILTER_H
+#define SLUICE_MILTER_H
+
+#include <stdarg.h>
+
+#include "config.h"
+#include "store.h"
+
+/* a config shared by the connections that started under it */
+struct cfg_ref {
+	struct config	*cfg;
+	unsigned	 refs;	/* connections + 1 while current */
+};
+
+/* the daemon's state: set up in main, read by the callbacks */
+struct runtime {
+	const char	*config_path;
+	struct store	*store;		/* owns counters; thread-safe */
+};
+
+extern struct runtime rt;
+
+/* cfg_acquire - the current config, held until cfg_release */
+struct cfg_ref	*cfg_acquire(void);
+
+/* cfg_release - let go of a config; freed with its last user */
+void		 cfg_release(struct cfg_ref *);
+
+/* callbacks_register - register the libmilter callbacks; -1 on failure */
+int		 callbacks_register(void);
+
+/* log_open - start logging (syslog, and stderr when foreground) */
+void		 log_open(const char *facility, int use_syslog, int foreground);
+
+/* log_info/log_warnx/log_err - a line at that severity */
+void		 log_info(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warnx(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_err(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,27 @@
+#!/bin/sh
+# test.sh - install what is missing, build, and run the whole test suite:
+# once as built (warnings are errors), once under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Usage: ./test.sh [ctest arguments...]
+set -eu
+cd "$(dirname "$0")"
+sh scripts/deps.sh
+
+run_suite() {
+	dir=$1
+	shift
+	cmake -S . -B "$dir" -DSLUICE_WERROR=ON "$@" > "$dir.cmake.log" 2>&1 ||
+	    { cat "$dir.cmake.log"; exit 1; }
+	cmake --build "$dir" -j "$(nproc)" > "$dir.build.log" 2>&1 ||
+	    { cat "$dir.build.log"; exit 1; }
+	(cd "$dir" && ctest --output-on-failure $CTEST_ARGS)
+}
+
+mkdir -p build
+CTEST_ARGS="$*"
+echo "== build and test (build/)"
+run_suite build
+echo "== build and test under ASan + UBSan (build-asan/)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan -DSANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+echo "test.sh: all suites passed"

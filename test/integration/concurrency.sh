@@ -1,0 +1,75 @@
+#!/bin/bash
+# concurrency.sh - no over-admission: many connections on several sluice
+# daemons charging one login at once through one Redis; the messages
+# accepted equal the limit exactly, never more. Also one daemon with the
+# memory store, and round trips per message counted from Redis itself.
+. "$(dirname "$0")/lib.sh"
+port=$(redis_port)
+CLASS='class default {
+    messages        500/1h
+    recipients      100000/1h
+    max_recipients  100
+}'
+
+# run_bench NAME OUTFILE ARGS... - sluice-bench in the background
+run_bench() {
+	name=$1 out=$2
+	shift 2
+	"$SLUICE_BENCH" -s "$(sock_of "$name")" --json "$@" > "$out" 2>&1 &
+	BENCHES="$BENCHES $!"
+}
+BENCHES=""
+
+# json_field FILE KEY
+json_field() {
+	grep '^{' "$1" | tail -n 1 | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+# 1. three relays, one Redis, one login, 3 x 16 connections x 300 messages
+for r in r1 r2 r3; do
+	write_config $r "store redis" "redis_server 127.0.0.1:$port" \
+	    "redis_prefix t-conc-$$:" "log_accepts no" "$CLASS"
+	start_sluice $r
+done
+for r in r1 r2 r3; do
+	run_bench $r "$T/$r.bench" -c 16 -n 300 --login burst@example.test -r 2
+done
+wait_benches() {
+	for j in $BENCHES; do wait "$j" || fail "sluice-bench failed"; done
+	BENCHES=""
+}
+wait_benches
+total=0
+for r in r1 r2 r3; do
+	a=$(json_field "$T/$r.bench" accept)
+	e=$(json_field "$T/$r.bench" errors)
+	[ "$e" = 0 ] || { cat "$T/$r.bench"; fail "$r: $e protocol errors"; }
+	total=$((total + a))
+done
+[ "$total" = 500 ] || fail "3 relays accepted $total messages, limit is 500"
+pass "3 relays x 16 connections, 900 messages: exactly 500 accepted"
+
+# 2. round trips: every command a client sent, from MONITOR (commands a
+#    script runs inside Redis are tagged "lua" there and are not trips)
+redis-cli -p "$port" MONITOR > "$T/monitor.out" &
+mon=$!
+sleep 0.2
+bench r1 -c 4 -n 200 -l 200 -r 5
+sleep 0.2
+kill "$mon"; wait "$mon" 2>/dev/null || true
+trips=$(grep -v '\[[0-9]* lua\]' "$T/monitor.out" | grep -c '"' || true)
+evalsha=$(grep -v '\[[0-9]* lua\]' "$T/monitor.out" | grep -ci '"evalsha"' || true)
+echo "round trips for 200 messages: $trips ($evalsha EVALSHA)"
+[ "$evalsha" -gt 0 ] || fail "no EVALSHA seen: is MONITOR working?"
+[ "$trips" -le 400 ] || fail "$trips store round trips for 200 messages (max 2 each)"
+pass "store round trips: $trips for 200 messages of 5 recipients ($(( trips * 100 / 200 ))/100 per message)"
+for r in r1 r2 r3; do stop_sluice $r; done
+
+# 3. one daemon, memory store, 32 connections
+write_config mem "store memory" "log_accepts no" "$CLASS"
+start_sluice mem
+bench mem -c 32 -n 2000 --login burst@example.test
+expect_field accept 500 "memory store, 32 connections, 2000 messages"
+expect_field errors 0 "memory store: no protocol errors"
+stop_sluice mem
+echo "concurrency: all passed"

@@ -1,0 +1,75 @@
+#!/bin/bash
+# daemon_cli.sh - the daemon as an administrator meets it: -V, -n, config
+# errors with file:line and EX_CONFIG, pidfile, SIGUSR1 reload without a
+# restart, SIGTERM stopping cleanly.
+. "$(dirname "$0")/lib.sh"
+
+"$SLUICE" -V | grep -Eq '^sluice [0-9]+\.[0-9]+' || fail "-V prints no version"
+pass "-V prints the version"
+
+set +e
+"$SLUICE" -x > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc = 64 ] && grep -q usage "$T/out" || fail "bad option: rc $rc"
+pass "a bad option prints usage, exit 64"
+
+write_config good "store memory" 'class default {' 'messages 2/1h' '}'
+"$SLUICE" -n -c "$T/good.conf" | grep -q "configuration OK" ||
+    fail "-n rejects a good config"
+pass "-n accepts a good config"
+
+printf 'socket unix:%s/x.sock\nmode enforce\nmesages 10/1h\n' "$T" > "$T/bad.conf"
+set +e
+"$SLUICE" -n -c "$T/bad.conf" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc = 78 ] || fail "bad config: exit $rc, expected 78 (EX_CONFIG)"
+grep -q "bad.conf:3: .*mesages" "$T/out" || { cat "$T/out";
+    fail "bad config error does not name file:line and the key"; }
+pass "bad config: file:line named, exit 78"
+
+set +e
+"$SLUICE" -f -c "$T/bad.conf" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc = 78 ] || fail "starting with a bad config: exit $rc"
+pass "the daemon refuses to start with a bad config"
+
+set +e
+"$SLUICE" -n -c "$T/missing.conf" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc = 78 ] && grep -q "missing.conf" "$T/out" || fail "missing config: rc $rc"
+pass "missing config: named, exit 78"
+
+# running: pidfile, reload, stop
+start_sluice good
+[ "$(cat "$T/good.pid")" = "$PID_good" ] || fail "pidfile does not hold the pid"
+pass "pidfile written"
+
+bench good -c 1 -n 5 --login reload@example.test
+expect_field accept 2 "limit 2/1h before reload"
+expect_field tempfail 3 "limit 2/1h before reload"
+
+write_config good "store memory" 'class default {' 'messages 10/1h' '}'
+kill -USR1 "$PID_good"
+i=0
+until grep -q "configuration reloaded" "$T/good.log"; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "no reload logged"; sleep 0.05
+done
+bench good -c 1 -n 5 --login reload@example.test
+expect_field accept 5 "limit 10/1h after SIGUSR1 (2 + 5 sent)"
+
+# a broken config on reload keeps the running one
+printf 'bogus line\n' >> "$T/good.conf"
+kill -USR1 "$PID_good"
+i=0
+until grep -q "reload failed" "$T/good.log"; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "failed reload not logged"; sleep 0.05
+done
+expect_log good 'reload failed, keeping the running configuration: .*good.conf:[0-9]+' \
+    "a bad reload names file:line and keeps running"
+bench good -c 1 -n 4 --login reload@example.test
+expect_field accept 3 "old limits still apply (7 + 3 = 10)"
+
+stop_sluice good
+[ ! -e "$T/good.pid" ] || fail "pidfile left behind after SIGTERM"
+expect_log good 'stopping' "SIGTERM stops cleanly and removes the pidfile"
+echo "daemon_cli: all passed"

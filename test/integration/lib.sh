@@ -1,0 +1,159 @@
+# lib.sh - shared by the integration tests: a scratch directory, daemons
+# started on loopback or unix sockets with generated configs, assertions.
+# Sourced; every test gets SLUICE, SLUICE_BENCH, SLUICE_SRC from CTest.
+set -eu
+
+: "${SLUICE:?SLUICE must name the sluice binary}"
+: "${SLUICE_BENCH:?SLUICE_BENCH must name the sluice-bench binary}"
+: "${SLUICE_SRC:?SLUICE_SRC must name the source tree}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-test.XXXXXX")
+PIDS=""
+FAILED=0
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [ "$FAILED" = 0 ] && [ -z "${KEEP_TMP:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "test files kept in $T" >&2
+	fi
+}
+trap cleanup EXIT
+
+# fail MSG - report and stop the test
+fail() {
+	FAILED=1
+	echo "FAIL: $*" >&2
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f (last 30 lines)" >&2
+		tail -n 30 "$f" >&2
+	done
+	exit 1
+}
+
+# pass MSG - one check that held
+pass() {
+	echo "ok - $*"
+}
+
+# free_port - a TCP port free on 127.0.0.1 right now
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# redis_port - the port of the CTest fixture's redis-server
+redis_port() {
+	cat "${SLUICE_TEST_REDIS_DIR:?no redis fixture}/port"
+}
+
+# write_config NAME BODY... - write $T/NAME.conf: common settings + BODY
+write_config() {
+	name=$1
+	shift
+	{
+		echo "socket unix:$T/$name.sock"
+		echo "syslog no"
+		echo "pidfile $T/$name.pid"
+		printf '%s\n' "$@"
+	} > "$T/$name.conf"
+}
+
+# start_sluice NAME - run sluice -f with $T/NAME.conf, wait for its socket
+start_sluice() {
+	name=$1
+	shift
+	"$SLUICE" -f -c "$T/$name.conf" "$@" >> "$T/$name.log" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	eval "PID_$name=$pid"
+	i=0
+	while ! sock_ready "$(sock_of "$name")"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "sluice $name did not start"
+		kill -0 "$pid" 2>/dev/null || fail "sluice $name exited at start"
+		sleep 0.05
+	done
+}
+
+# sock_ready SPEC - is a milter listening at unix:PATH or inet:PORT@HOST?
+sock_ready() {
+	case $1 in
+	unix:*|local:*)
+		[ -S "${1#*:}" ] ;;
+	inet:*)
+		p=${1#inet:}
+		h=${p#*@}
+		[ "$h" = "$p" ] && h=127.0.0.1
+		(exec 3<>"/dev/tcp/$h/${p%@*}") 2>/dev/null ;;
+	*)
+		return 1 ;;
+	esac
+}
+
+# sock_of NAME - the milter socket of a started sluice
+sock_of() {
+	sed -n 's/^socket[[:space:]]*//p' "$T/$1.conf" | tail -n 1
+}
+
+# stop_sluice NAME - SIGTERM and wait; fails if it does not stop in 5 s
+stop_sluice() {
+	eval "pid=\$PID_$1"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || fail "sluice $1 did not stop on SIGTERM in 10 s"
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null || true
+}
+
+# bench NAME ARGS... - run sluice-bench against NAME, JSON in $T/bench.json
+bench() {
+	name=$1
+	shift
+	"$SLUICE_BENCH" -s "$(sock_of "$name")" --json "$@" > "$T/bench.out" \
+	    2>&1 || { cat "$T/bench.out" >&2; fail "sluice-bench failed"; }
+	grep '^{' "$T/bench.out" | tail -n 1 > "$T/bench.json"
+}
+
+# field KEY - a number from the last bench JSON line
+field() {
+	sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$T/bench.json"
+}
+
+# expect_field KEY VALUE WHAT - assert a bench result
+expect_field() {
+	got=$(field "$1")
+	[ "$got" = "$2" ] || { cat "$T/bench.out" >&2;
+	    fail "$3: $1 = $got, expected $2"; }
+	pass "$3: $1 = $2"
+}
+
+# expect_log NAME REGEX WHAT - the daemon's log has a matching line
+expect_log() {
+	grep -Eq -- "$2" "$T/$1.log" || fail "$3: no log line matching /$2/"
+	pass "$3"
+}
+
+# miltertest_run NAME SCRIPT [VAR=VALUE...] - a Lua script against NAME
+miltertest_run() {
+	name=$1 script=$2
+	shift 2
+	defs="-D socket=$(sock_of "$name")"
+	for d in "$@"; do
+		defs="$defs -D $d"
+	done
+	# shellcheck disable=SC2086
+	miltertest $defs -s "$script" > "$T/miltertest.out" 2>&1 ||
+	    { cat "$T/miltertest.out" >&2;
+	      fail "miltertest $(basename "$script") failed"; }
+	pass "miltertest $(basename "$script")"
+}

@@ -1,0 +1,205 @@
+/* test_policy.c - from store answers to verdicts and SMTP replies */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "policy.h"
+
+static struct config cfg;
+static struct config_class cls;
+
+/* setup - a class with 2 message windows, 1 recipient window, cap 5 */
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&cls, 0, sizeof(cls));
+	strcpy(cls.name, "default");
+	cls.messages[0] = (struct config_limit){ 100, 3600 };
+	cls.messages[1] = (struct config_limit){ 1000, 86400 };
+	cls.nmessages = 2;
+	cls.recipients[0] = (struct config_limit){ 500, 3600 };
+	cls.nrecipients = 1;
+	cls.max_recipients = 5;
+	cfg.mode = CONFIG_MODE_ENFORCE;
+	return 0;
+}
+
+/* test_items - one item per window, recipients cost nrcpt */
+static void
+test_items(void **state)
+{
+	struct policy_msg m = { &cls, 7 };
+	struct store_item it[STORE_MAX_ITEMS];
+	size_t n;
+
+	(void)state;
+	n = policy_items(&m, 12, it, STORE_MAX_ITEMS);
+	assert_int_equal(n, 3);
+	assert_string_equal(it[0].name, "msg");
+	assert_int_equal(it[0].window, 3600);
+	assert_int_equal(it[0].limit, 100);
+	assert_int_equal(it[0].cost, 1);
+	assert_int_equal(it[0].buckets, 12);
+	assert_string_equal(it[1].name, "msg");
+	assert_int_equal(it[1].window, 86400);
+	assert_string_equal(it[2].name, "rcpt");
+	assert_int_equal(it[2].cost, 7);
+	assert_int_equal(it[2].limit, 500);
+	/* max bounds the output */
+	assert_int_equal(policy_items(&m, 12, it, 2), 2);
+}
+
+/* decide - run policy_decide on items whose counts are given */
+static void
+decide(uint64_t c0, uint64_t c1, uint64_t c2, uint32_t retry, int allowed,
+    enum store_source src, struct policy_decision *d)
+{
+	struct policy_msg m = { &cls, 3 };
+	struct store_item it[STORE_MAX_ITEMS];
+	struct store_res res = { allowed, 0, src };
+	size_t n = policy_items(&m, 12, it, STORE_MAX_ITEMS);
+
+	it[0].count = c0;
+	it[1].count = c1;
+	it[2].count = c2;
+	it[0].retry = it[1].retry = it[2].retry = retry;
+	policy_decide(&cfg, &m, it, n, &res, d);
+}
+
+/* test_decide - accept, the hourly limit, the daily limit, recipients */
+static void
+test_decide(void **state)
+{
+	struct policy_decision d;
+
+	(void)state;
+	decide(5, 5, 15, 0, 1, STORE_SRC_PRIMARY, &d);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);
+	assert_null(d.hit);
+
+	decide(100, 100, 15, 720, 0, STORE_SRC_PRIMARY, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(d.reply.rcode, "451");
+	assert_string_equal(d.reply.xcode, "4.7.1");
+	assert_string_equal(d.reply.text, "Sending limit reached (100 "
+	    "messages per 1h); please try again in 12 minutes");
+	assert_string_equal(d.reason, "messages");
+	assert_int_equal(d.hit->window, 3600);
+	assert_false(d.observed);
+
+	decide(50, 1000, 15, 7200, 0, STORE_SRC_PRIMARY, &d);
+	assert_string_equal(d.reply.text, "Sending limit reached (1000 "
+	    "messages per 1d); please try again in 2 hours");
+
+	decide(50, 50, 499, 30, 0, STORE_SRC_PRIMARY, &d);
+	assert_string_equal(d.reason, "recipients");
+	assert_string_equal(d.reply.text, "Sending limit reached (500 "
+	    "recipients per 1h); please try again in 30 seconds");
+}
+
+/* test_never_fits - more recipients than the window allows: 550 now */
+static void
+test_never_fits(void **state)
+{
+	struct policy_decision d;
+
+	(void)state;
+	cls.recipients[0].count = 2;
+	decide(0, 0, 0, UINT32_MAX, 0, STORE_SRC_PRIMARY, &d);
+	assert_int_equal(d.verdict, VERDICT_REJECT);
+	assert_string_equal(d.reply.rcode, "550");
+	assert_string_equal(d.reply.xcode, "5.7.1");
+	assert_non_null(strstr(d.reply.text, "more recipients (3)"));
+
+	cls.messages[0].count = 0;	/* a class that may not send */
+	decide(0, 0, 0, UINT32_MAX, 0, STORE_SRC_PRIMARY, &d);
+	assert_int_equal(d.verdict, VERDICT_REJECT);
+	assert_string_equal(d.reply.text, "This account is not allowed to "
+	    "send mail through this relay");
+}
+
+/* test_store_down - the tempfail fallback speaks for itself */
+static void
+test_store_down(void **state)
+{
+	struct policy_decision d;
+
+	(void)state;
+	decide(0, 0, 0, 0, 0, STORE_SRC_TEMPFAIL, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(d.reply.rcode, "451");
+	assert_string_equal(d.reply.xcode, "4.3.0");
+	assert_string_equal(d.reason, "store-unavailable");
+	/* accept and local fallbacks are ordinary answers */
+	decide(0, 0, 0, 0, 1, STORE_SRC_ACCEPT, &d);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);
+}
+
+/* test_observe - observe mode decides the same, marked observed */
+static void
+test_observe(void **state)
+{
+	struct policy_decision d;
+
+	(void)state;
+	cfg.mode = CONFIG_MODE_OBSERVE;
+	decide(100, 100, 15, 60, 0, STORE_SRC_PRIMARY, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_true(d.observed);
+	decide(1, 1, 1, 0, 1, STORE_SRC_PRIMARY, &d);
+	assert_false(d.observed);
+}
+
+/* test_rcpt_cap - the 6th recipient of a class capped at 5 gets 452 */
+static void
+test_rcpt_cap(void **state)
+{
+	struct policy_reply r;
+
+	(void)state;
+	assert_false(policy_rcpt_over(&cls, 5, &r));
+	assert_true(policy_rcpt_over(&cls, 6, &r));
+	assert_string_equal(r.rcode, "452");
+	assert_string_equal(r.xcode, "4.5.3");
+	assert_string_equal(r.text, "Too many recipients in one message (at "
+	    "most 5); send to the others in another message");
+	cls.max_recipients = 0;		/* no cap */
+	assert_false(policy_rcpt_over(&cls, 1000000, &r));
+}
+
+/* test_replies_safe - no reply carries CR, LF or a lone '%' */
+static void
+test_replies_safe(void **state)
+{
+	struct policy_decision d;
+	const char *p;
+
+	(void)state;
+	decide(100, 100, 15, 1, 0, STORE_SRC_PRIMARY, &d);
+	assert_null(strpbrk(d.reply.text, "\r\n%"));
+	assert_true(strlen(d.reply.text) < 980);
+	for (p = d.reply.text; *p; p++)
+		assert_true(*p >= 0x20 && *p < 0x7f);
+	assert_string_equal(policy_verdict_name(VERDICT_REJECT), "reject");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_items, setup),
+		cmocka_unit_test_setup(test_decide, setup),
+		cmocka_unit_test_setup(test_never_fits, setup),
+		cmocka_unit_test_setup(test_store_down, setup),
+		cmocka_unit_test_setup(test_observe, setup),
+		cmocka_unit_test_setup(test_rcpt_cap, setup),
+		cmocka_unit_test_setup(test_replies_safe, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
