@@ -82,7 +82,7 @@ struct rs_conn {
 	int			 pooled;	/* came from the pool: may be stale */
 };
 
-/* the arguments of one EVALSHA, on the heap: about 24 KiB */
+/* the arguments of one EVALSHA, on the heap: about 19 KiB */
 struct rs_call {
 	const char		*argv[RS_ARGV_MAX];
 	size_t			 argvlen[RS_ARGV_MAX];

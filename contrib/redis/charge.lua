@@ -74,7 +74,7 @@ for i = 1, n do
 	local total, live, stale = 0, {}, {}
 	for j = 1, #h, 2 do
 		local idx, c = tonumber(h[j]), tonumber(h[j + 1])
-		if not whole(idx) or not whole(c) then
+		if not whole(idx) or not whole(c) or c <= 0 then
 			stale[#stale + 1] = h[j]	-- not ours: drop it
 		elseif idx >= it.cur - it.buckets then	-- window_live
 			total = total + c
