@@ -25,8 +25,10 @@ store_charge(struct store *s, const struct store_req *req,
 	for (i = 0; i < req->nitems; i++) {
 		req->items[i].count = 0;
 		req->items[i].retry = 0;
+		req->items[i].over = 0;
 		if (req->items[i].window == 0 || req->items[i].buckets == 0 ||
-		    req->items[i].buckets > WINDOW_MAX_BUCKETS) {
+		    req->items[i].buckets > WINDOW_MAX_BUCKETS ||
+		    !store_item_valid(&req->items[i])) {
 			snprintf(err, errlen, "limit %s: bad window",
 			    req->items[i].name);
 			return -1;
@@ -61,6 +63,23 @@ store_item_set(struct store_item *it, const char *name, uint32_t window,
 	it->buckets = buckets;
 	it->limit = limit;
 	it->cost = cost;
+}
+
+/* hex_ok - "" or [0-9a-f]{1,max} */
+static int
+hex_ok(const char *s, size_t max)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n <= max && s[n] == '\0';
+}
+
+/* store_item_valid - are scope and sub hex and short enough? */
+int
+store_item_valid(const struct store_item *it)
+{
+	return hex_ok(it->scope, STORE_SENDER_MAX) &&
+	    hex_ok(it->sub, STORE_SUB_MAX) && (!it->distinct || it->cost <= 1);
 }
 
 /* store_clock_real - CLOCK_REALTIME in ms */

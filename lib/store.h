@@ -13,6 +13,11 @@
  * Counting follows window.h exactly, on the store's clock (Redis TIME
  * for redis; the injected clock for memory).
  *
+ * Soft items are counted and reported but never stop the charge (a
+ * detector whose action is to tag or hold the message, not refuse it).
+ * An item with a scope counts for another subject than the sender (one
+ * body sent by many senders); a distinct item counts the senders.
+ *
  * Implementations: memory (store_memory.c), redis (store_redis.c), and
  * the guard (store_guard.c: circuit breaker + fallback around another).
  * Every implementation is safe to call from many threads at once.
@@ -23,12 +28,27 @@
 #define STORE_SENDER_MAX	64	/* sender key length, without NUL */
 #define STORE_TXN_MAX		128	/* transaction id length, without NUL */
 
+#define STORE_SUB_MAX		32	/* sub-counter id length, without NUL */
+
 struct store_item {
 	char		 name[STORE_NAME_MAX + 1]; /* [a-z0-9_]+, e.g. "msg" */
+	char		 scope[STORE_SENDER_MAX + 1]; /* "": the request's
+					   sender; else another subject's hex
+					   key (e.g. a body hash) shared by
+					   every sender */
+	char		 sub[STORE_SUB_MAX + 1]; /* "" or hex: one counter
+					   of many under the same name */
 	uint32_t	 window;	/* window length, seconds, > 0 */
 	uint32_t	 buckets;	/* buckets per window, 1..WINDOW_MAX_BUCKETS */
 	uint64_t	 limit;		/* most events counted in any window */
 	uint64_t	 cost;		/* events this request adds */
+	uint8_t		 distinct;	/* count distinct senders in the last
+					   window (exact), not events; cost 1
+					   adds the request's sender */
+	uint8_t		 soft;		/* going over is reported in `over`
+					   but does not stop the charge */
+	uint8_t		 over;		/* out: over its limit, counting this
+					   request */
 	uint64_t	 count;		/* out: events counted, after any charge */
 	uint32_t	 retry;		/* out: seconds until cost fits; 0 = fits */
 };
@@ -87,6 +107,9 @@ void	store_free(struct store *);
 /* store_item_set - fill one item's inputs; name must match [a-z0-9_]+ */
 void	store_item_set(struct store_item *, const char *name,
 	    uint32_t window, uint32_t buckets, uint64_t limit, uint64_t cost);
+
+/* store_item_valid - are scope and sub hex and short enough? */
+int	store_item_valid(const struct store_item *);
 
 /* clock: milliseconds since the epoch (injected so tests control time) */
 typedef uint64_t (*store_clock_fn)(void *ctx);

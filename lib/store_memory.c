@@ -24,13 +24,22 @@
 #define MEM_STRIPES	64		/* mutexes; chain i uses i % MEM_STRIPES */
 #define MEM_SERIES_CAP	(2 * (WINDOW_MAX_BUCKETS + 1)) /* buckets kept */
 
+struct mem_member {
+	uint64_t		 hash;		/* of the sender key */
+	uint64_t		 seen;		/* ms, last charge */
+};
+
 struct mem_series {
 	struct mem_series	*next;
 	char			 name[STORE_NAME_MAX + 1];
+	char			 sub[STORE_SUB_MAX + 1];
 	uint32_t		 window;
 	uint32_t		 buckets;
+	int			 distinct;	/* members[], not b[] */
 	size_t			 n;		/* used entries of b[] */
 	struct window_bucket	 b[MEM_SERIES_CAP];
+	struct mem_member	*members;	/* distinct: at most limit + 1 */
+	size_t			 nmembers, capmembers;
 };
 
 struct mem_txn {
@@ -58,16 +67,23 @@ struct mem_store {
 };
 
 /* mem_hash - FNV-1a of a sender key */
+static uint64_t mem_hash64(const char *);
+
 static size_t
 mem_hash(const char *s)
 {
+	return (size_t)(mem_hash64(s) & (MEM_CHAINS - 1));
+}
+
+/* mem_hash64 - 64-bit FNV-1a of a sender key, for distinct members */
+static uint64_t
+mem_hash64(const char *s)
+{
 	uint64_t h = 1469598103934665603ULL;
 
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h & (MEM_CHAINS - 1));
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
 }
 
 /* mem_sender_free - free one sender and all it holds */
@@ -79,6 +95,7 @@ mem_sender_free(struct mem_sender *snd)
 
 	for (s = snd->series; s != NULL; s = sn) {
 		sn = s->next;
+		free(s->members);
 		free(s);
 	}
 	for (t = snd->txns; t != NULL; t = tn) {
@@ -146,12 +163,81 @@ series_add(struct mem_series *s, uint64_t now, uint64_t cost)
 	s->n++;
 }
 
+/* members_prune - forget senders not seen within the window */
+static void
+members_prune(struct mem_series *s, uint64_t now)
+{
+	uint64_t from = now > (uint64_t)s->window * 1000 ?
+	    now - (uint64_t)s->window * 1000 : 0;
+	size_t i, j;
+
+	for (i = j = 0; i < s->nmembers; i++)
+		if (s->members[i].seen > from)
+			s->members[j++] = s->members[i];
+	s->nmembers = j;
+}
+
+/* members_find - index of a sender among the members, or -1 */
+static long
+members_find(const struct mem_series *s, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmembers; i++)
+		if (s->members[i].hash == h)
+			return (long)i;
+	return -1;
+}
+
+/* members_add - note a sender now; keeps at most limit + 1 (the newest) */
+static int
+members_add(struct mem_series *s, uint64_t h, uint64_t now, uint64_t limit)
+{
+	struct mem_member *nm;
+	size_t cap, i, old;
+	long at = members_find(s, h);
+
+	if (at >= 0) {
+		s->members[at].seen = now;
+		return 0;
+	}
+	cap = limit + 1 > 65536 ? 65536 : (size_t)limit + 1;
+	if (s->nmembers >= cap) {
+		for (i = old = 0; i < s->nmembers; i++)
+			if (s->members[i].seen < s->members[old].seen)
+				old = i;
+		s->members[old].hash = h;
+		s->members[old].seen = now;
+		return 0;
+	}
+	if (s->nmembers == s->capmembers) {
+		size_t nc = s->capmembers ? s->capmembers * 2 : 8;
+
+		if ((nm = realloc(s->members, nc * sizeof(*nm))) == NULL)
+			return -1;
+		s->members = nm;
+		s->capmembers = nc;
+	}
+	s->members[s->nmembers].hash = h;
+	s->members[s->nmembers].seen = now;
+	s->nmembers++;
+	return 0;
+}
+
 /* series_expiry - ms after which nothing of the series counts */
 static uint64_t
 series_expiry(const struct mem_series *s)
 {
 	uint64_t width = window_width(s->window, s->buckets), e = 0, t;
 	size_t i;
+
+	if (s->distinct) {
+		for (i = 0; i < s->nmembers; i++)
+			if (s->members[i].seen + (uint64_t)s->window * 1000 > e)
+				e = s->members[i].seen +
+				    (uint64_t)s->window * 1000;
+		return e;
+	}
 
 	for (i = 0; i < s->n; i++) {
 		if (s->b[i].index < 0)
@@ -171,13 +257,17 @@ sender_series(struct mem_sender *snd, const struct store_item *it, int create)
 
 	for (s = snd->series; s != NULL; s = s->next)
 		if (s->window == it->window && s->buckets == it->buckets &&
-		    strcmp(s->name, it->name) == 0)
+		    s->distinct == it->distinct &&
+		    strcmp(s->name, it->name) == 0 &&
+		    strcmp(s->sub, it->sub) == 0)
 			return s;
 	if (!create || (s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	memcpy(s->name, it->name, sizeof(s->name));
+	memcpy(s->sub, it->sub, sizeof(s->sub));
 	s->window = it->window;
 	s->buckets = it->buckets;
+	s->distinct = it->distinct;
 	s->next = snd->series;
 	snd->series = s;
 	return s;
@@ -240,18 +330,78 @@ mem_sweep_chain(struct mem_store *ms, size_t chain, uint64_t now)
 	return dropped;
 }
 
-/* mem_charge - check-and-charge under the sender's stripe lock */
+/* mem_subject - whose counters an item is: its scope, or the sender */
+static const char *
+mem_subject(const struct store_req *req, const struct store_item *it)
+{
+	return it->scope[0] ? it->scope : req->sender;
+}
+
+/* stripe_cmp - order of stripe numbers, for locking without deadlock */
+static int
+stripe_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* mem_lock - lock every stripe a request touches, in ascending order */
+static size_t
+mem_lock(struct mem_store *ms, const struct store_req *req, size_t *st)
+{
+	size_t n = 0, i, j;
+
+	st[n++] = mem_hash(req->sender) % MEM_STRIPES;
+	for (i = 0; i < req->nitems; i++)
+		st[n++] = mem_hash(mem_subject(req, &req->items[i])) %
+		    MEM_STRIPES;
+	qsort(st, n, sizeof(*st), stripe_cmp);
+	for (i = j = 0; i < n; i++)
+		if (j == 0 || st[j - 1] != st[i])
+			st[j++] = st[i];
+	for (i = 0; i < j; i++)
+		pthread_mutex_lock(&ms->locks[st[i]]);
+	return j;
+}
+
+/* mem_unlock - unlock what mem_lock locked */
+static void
+mem_unlock(struct mem_store *ms, const size_t *st, size_t n)
+{
+	while (n > 0)
+		pthread_mutex_unlock(&ms->locks[st[--n]]);
+}
+
+/* sender_refresh - recompute when nothing of a subject counts any more */
+static void
+sender_refresh(struct mem_sender *snd)
+{
+	struct mem_series *s;
+	struct mem_txn *t;
+	uint64_t e;
+
+	snd->expires = 0;
+	for (s = snd->series; s != NULL; s = s->next)
+		if ((e = series_expiry(s)) > snd->expires)
+			snd->expires = e;
+	for (t = snd->txns; t != NULL; t = t->next)
+		if (t->expires > snd->expires)
+			snd->expires = t->expires;
+}
+
+/* mem_charge - check-and-charge with every stripe involved locked */
 static int
 mem_charge(struct store *st, const struct store_req *req,
     struct store_res *res, char *err, size_t errlen)
 {
 	struct mem_store *ms = (struct mem_store *)st;
-	uint64_t now = ms->clock(ms->clock_ctx), e, maxwin = 0;
-	size_t chain = mem_hash(req->sender), i, sweep;
-	pthread_mutex_t *lk = &ms->locks[chain % MEM_STRIPES];
+	uint64_t now = ms->clock(ms->clock_ctx), maxwin = 0, cost, me;
+	uint64_t costs[STORE_MAX_ITEMS];
+	size_t stripes[STORE_MAX_ITEMS + 1], nst, i, sweep;
+	struct mem_sender *snd, *subj[STORE_MAX_ITEMS];
+	struct mem_series *ser[STORE_MAX_ITEMS];
 	struct window_bucket none[1];
-	struct mem_sender *snd;
-	struct mem_series *s;
 	struct mem_txn *t;
 	int ok = 1;
 
@@ -260,8 +410,9 @@ mem_charge(struct store *st, const struct store_req *req,
 		snprintf(err, errlen, "sender key or transaction id too long");
 		return -1;
 	}
-	pthread_mutex_lock(lk);
-	snd = mem_find(ms, chain, req->sender, req->commit);
+	me = mem_hash64(req->sender);
+	nst = mem_lock(ms, req, stripes);
+	snd = mem_find(ms, mem_hash(req->sender), req->sender, req->commit);
 	if (req->commit && snd == NULL)
 		goto oom;
 	if (snd != NULL && req->commit && req->txn != NULL &&
@@ -269,37 +420,78 @@ mem_charge(struct store *st, const struct store_req *req,
 		res->allowed = 1;
 		res->replayed = 1;
 		for (i = 0; i < req->nitems; i++) {
-			s = sender_series(snd, &req->items[i], 0);
-			if (s != NULL)
+			struct mem_sender *sj = mem_find(ms,
+			    mem_hash(mem_subject(req, &req->items[i])),
+			    mem_subject(req, &req->items[i]), 0);
+			struct mem_series *s = sj ? sender_series(sj,
+			    &req->items[i], 0) : NULL;
+
+			if (s != NULL && s->distinct)
+				members_prune(s, now);
+			else if (s != NULL)
 				series_prune(s, now);
-			req->items[i].count = s ? series_total(s) : 0;
+			req->items[i].count = s == NULL ? 0 : s->distinct ?
+			    s->nmembers : series_total(s);
 		}
-		pthread_mutex_unlock(lk);
+		mem_unlock(ms, stripes, nst);
 		return 0;
 	}
 	for (i = 0; i < req->nitems; i++) {
 		struct store_item *it = &req->items[i];
+		struct mem_series *s;
 
-		s = snd ? sender_series(snd, it, req->commit) : NULL;
-		if (snd != NULL && req->commit && s == NULL)
+		subj[i] = mem_find(ms, mem_hash(mem_subject(req, it)),
+		    mem_subject(req, it), req->commit);
+		if (req->commit && subj[i] == NULL)
 			goto oom;
-		if (s != NULL)
-			series_prune(s, now);
-		it->count = s ? series_total(s) : 0;
-		it->retry = window_retry(s ? s->b : none, s ? s->n : 0, now,
-		    it->window, it->buckets, it->limit, it->cost);
-		if (it->count + it->cost > it->limit)
+		s = ser[i] = subj[i] ? sender_series(subj[i], it, req->commit) :
+		    NULL;
+		if (subj[i] != NULL && req->commit && s == NULL)
+			goto oom;
+		cost = it->cost;
+		if (s != NULL && s->distinct) {
+			members_prune(s, now);
+			it->count = s->nmembers;
+			if (members_find(s, me) >= 0)
+				cost = 0;
+		} else {
+			if (s != NULL)
+				series_prune(s, now);
+			it->count = s ? series_total(s) : 0;
+		}
+		if (it->distinct) {
+			uint64_t oldest = now;
+			size_t k;
+
+			for (k = 0; s != NULL && k < s->nmembers; k++)
+				if (s->members[k].seen < oldest)
+					oldest = s->members[k].seen;
+			it->retry = it->count + cost <= it->limit ? 0 :
+			    cost > it->limit ? UINT32_MAX :
+			    (uint32_t)((oldest + (uint64_t)it->window * 1000 -
+			    now + 999) / 1000);
+		} else
+			it->retry = window_retry(s ? s->b : none, s ? s->n : 0,
+			    now, it->window, it->buckets, it->limit, cost);
+		it->over = it->count + cost > it->limit;
+		if (it->over && !it->soft)
 			ok = 0;
 		if (it->window > maxwin)
 			maxwin = it->window;
+		costs[i] = cost;
 	}
 	res->allowed = ok;
 	if (ok && req->commit) {
 		for (i = 0; i < req->nitems; i++) {
-			s = sender_series(snd, &req->items[i], 0);
-			if (req->items[i].cost > 0)
-				series_add(s, now, req->items[i].cost);
-			req->items[i].count += req->items[i].cost;
+			struct store_item *it = &req->items[i];
+
+			if (it->distinct && it->cost > 0) {
+				/* a known sender is seen again: no new member */
+				if (members_add(ser[i], me, now, it->limit) == -1)
+					goto oom;
+			} else if (!it->distinct && it->cost > 0)
+				series_add(ser[i], now, it->cost);
+			it->count += costs[i];
 		}
 		if (req->txn != NULL) {
 			if ((t = calloc(1, sizeof(*t))) == NULL)
@@ -310,26 +502,25 @@ mem_charge(struct store *st, const struct store_req *req,
 			snd->txns = t;
 		}
 	}
-	if (snd != NULL) {
-		snd->expires = 0;
-		for (s = snd->series; s != NULL; s = s->next)
-			if ((e = series_expiry(s)) > snd->expires)
-				snd->expires = e;
-		for (t = snd->txns; t != NULL; t = t->next)
-			if (t->expires > snd->expires)
-				snd->expires = t->expires;
-	}
-	pthread_mutex_unlock(lk);
+	if (snd != NULL)
+		sender_refresh(snd);
+	for (i = 0; i < req->nitems; i++)
+		if (subj[i] != NULL)
+			sender_refresh(subj[i]);
+	mem_unlock(ms, stripes, nst);
 
 	pthread_mutex_lock(&ms->sweep_lock);
 	sweep = ms->sweep_next;
 	ms->sweep_next = (sweep + 1) & (MEM_CHAINS - 1);
 	pthread_mutex_unlock(&ms->sweep_lock);
-	if (sweep != chain)
+	for (i = 0; i < nst; i++)
+		if (stripes[i] == sweep % MEM_STRIPES)
+			break;
+	if (i == nst)
 		mem_sweep_chain(ms, sweep, now);
 	return 0;
 oom:
-	pthread_mutex_unlock(lk);
+	mem_unlock(ms, stripes, nst);
 	snprintf(err, errlen, "memory store: %s", strerror(ENOMEM));
 	return -1;
 }

@@ -52,7 +52,7 @@ extern const size_t charge_lua_len;
 
 #define RS_PREFIX_MAX	64	/* key prefix length */
 #define RS_KEY_MAX	(RS_PREFIX_MAX + STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
-#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 3 + 4 * STORE_MAX_ITEMS)
+#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 5 * STORE_MAX_ITEMS)
 #define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
 #define RS_PREFIX_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789:_.-"
@@ -336,8 +336,14 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		if (!name_ok(it->name))
 			return fail(rs, err, errlen, "refused",
 			    "a limit name is not [a-z0-9_]+");
-		snprintf(cl->keys[i], RS_KEY_MAX, "%s{%s}:%s:%u:%u", rs->prefix,
-		    req->sender, it->name, it->window, it->buckets);
+		if (!store_item_valid(it))
+			return fail(rs, err, errlen, "refused",
+			    "a limit's scope or sub is not hexadecimal");
+		/* {subject}:name[:sub]:window:(buckets|set) */
+		snprintf(cl->keys[i], RS_KEY_MAX, "%s{%s}:%s%s%s:%u:%s%.0u",
+		    rs->prefix, it->scope[0] ? it->scope : req->sender,
+		    it->name, it->sub[0] ? ":" : "", it->sub, it->window,
+		    it->distinct ? "set" : "", it->distinct ? 0 : it->buckets);
 		if (it->window > maxwin)
 			maxwin = it->window;
 	}
@@ -367,6 +373,7 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
 	    (unsigned long long)maxwin * 1000);
 	cl->argv[cl->argc++] = cl->nums[nn++];
+	cl->argv[cl->argc++] = req->sender;
 	for (i = 0; i < req->nitems; i++) {
 		const struct store_item *it = &req->items[i];
 
@@ -380,6 +387,8 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
 		    (unsigned long long)it->cost);
 		cl->argv[cl->argc++] = cl->nums[nn++];
+		cl->argv[cl->argc++] = it->distinct ? (it->soft ? "3" : "2") :
+		    (it->soft ? "1" : "0");
 	}
 	for (i = 0; i < (size_t)cl->argc; i++)
 		cl->argvlen[i] = i == 1 ? 40 : strlen(cl->argv[i]);
@@ -398,7 +407,7 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 	if (r->type == REDIS_REPLY_ERROR)
 		return fail(rs, err, errlen, "EVALSHA", r->str);
 	if (r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != 2 + 2 * req->nitems)
+	    r->elements != 2 + 3 * req->nitems)
 		return fail(rs, err, errlen, "EVALSHA", "unexpected reply");
 	for (i = 0; i < r->elements; i++)
 		if (r->element[i] == NULL ||
@@ -409,17 +418,19 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 	    (r->element[1]->integer & ~1LL) != 0)
 		return fail(rs, err, errlen, "EVALSHA", "unexpected reply");
 	for (i = 0; i < req->nitems; i++)
-		if (r->element[2 + 2 * i]->integer < 0 ||
-		    r->element[3 + 2 * i]->integer < -1)
+		if (r->element[2 + 3 * i]->integer < 0 ||
+		    r->element[3 + 3 * i]->integer < -1 ||
+		    (r->element[4 + 3 * i]->integer & ~1LL) != 0)
 			return fail(rs, err, errlen, "EVALSHA",
 			    "unexpected reply");
 	res->allowed = (int)r->element[0]->integer;
 	res->replayed = (int)r->element[1]->integer;
 	res->source = STORE_SRC_PRIMARY;
 	for (i = 0; i < req->nitems; i++) {
-		c = r->element[2 + 2 * i]->integer;
-		t = r->element[3 + 2 * i]->integer;
+		c = r->element[2 + 3 * i]->integer;
+		t = r->element[3 + 3 * i]->integer;
 		req->items[i].count = (uint64_t)c;
+		req->items[i].over = (uint8_t)r->element[4 + 3 * i]->integer;
 		req->items[i].retry = t < 0 || t >= (long long)UINT32_MAX ?
 		    UINT32_MAX : (uint32_t)t;
 	}

@@ -20,10 +20,14 @@
 -- ARGV[1]     "1": charge when every limit fits; "0": check only
 -- ARGV[2]     "1": a transaction key follows the limit keys
 -- ARGV[3]     transaction key lifetime, ms (the longest window)
--- ARGV[4..]   per limit, 4 values: window seconds, buckets, limit, cost
--- returns     { allowed, replayed, count_1, retry_1, count_2, ... }
+-- ARGV[4]     the sender's key (the member of "distinct" limits)
+-- ARGV[5..]   per limit, 5 values: window seconds, buckets, limit, cost,
+--             flags (1: soft, over it does not stop the charge;
+--             2: distinct, a sorted set of the senders seen, by time)
+-- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ... }
 --             count: events counted (after the charge, if made);
---             retry: seconds until cost fits (0: fits now; -1: never)
+--             retry: seconds until cost fits (0: fits now; -1: never);
+--             over: 1 when over the limit counting this request
 --
 -- Writes happen only when ARGV[1] == "1": a check writes nothing. A
 -- commit deletes the buckets that no longer count; an allowed commit
@@ -56,15 +60,35 @@ if commit and has_txn and redis.call('EXISTS', KEYS[n + 1]) == 1 then
 	commit = false
 end
 
+local member = ARGV[4]
+
+-- distinct: the senders seen in the last window, exactly (scores = ms)
+local function distinct_read(it, key)
+	local from = now - it.window * 1000
+	it.total = redis.call('ZCOUNT', key, '(' .. int(from), '+inf')
+	local score = redis.call('ZSCORE', key, member)
+	if score and tonumber(score) > from then it.cost = 0 end
+	it.oldest = redis.call('ZRANGEBYSCORE', key, '(' .. int(from), '+inf',
+	    'WITHSCORES', 'LIMIT', 0, 1)
+end
+
 -- read every limit before writing any: all fit, or nothing is charged
 local items, allowed = {}, 1
 for i = 1, n do
-	local a = 4 + (i - 1) * 4
+	local a = 5 + (i - 1) * 5
 	local it = {
 		window = tonumber(ARGV[a]), buckets = tonumber(ARGV[a + 1]),
 		limit = tonumber(ARGV[a + 2]), cost = tonumber(ARGV[a + 3]),
-		costarg = ARGV[a + 3],
+		costarg = ARGV[a + 3], flags = tonumber(ARGV[a + 4]),
 	}
+	it.soft = it.flags % 2 == 1
+	it.distinct = math.floor(it.flags / 2) % 2 == 1
+	if it.distinct then
+		distinct_read(it, KEYS[i])
+		it.over = it.total + it.cost > it.limit
+		if it.over and not it.soft then allowed = 0 end
+		items[i] = it
+	else
 	-- window_width: rounded up, so B buckets span at least W
 	it.width = math.floor((it.window * 1000 + it.buckets - 1) / it.buckets)
 	if it.width < 1 then it.width = 1 end
@@ -85,8 +109,10 @@ for i = 1, n do
 		end
 	end
 	it.total, it.live, it.stale = total, live, stale
-	if total + it.cost > it.limit then allowed = 0 end
+	it.over = total + it.cost > it.limit
+	if it.over and not it.soft then allowed = 0 end
 	items[i] = it
+	end
 end
 if replayed == 1 then allowed = 1 end
 
@@ -95,6 +121,12 @@ if replayed == 1 then allowed = 1 end
 local function retry(it)
 	if it.cost > it.limit then return -1 end
 	if it.total + it.cost <= it.limit then return 0 end
+	if it.distinct then
+		-- the oldest sender leaves the window first
+		local ms = tonumber(it.oldest[2] or now) + it.window * 1000
+		if ms <= now then return 1 end
+		return math.ceil((ms - now) / 1000)
+	end
 	table.sort(it.live, function(x, y) return x[1] < y[1] end)
 	local freed = 0
 	for k = 1, #it.live do
@@ -121,12 +153,16 @@ for i = 1, n do
 	else
 		out[#out + 1] = retry(it)
 	end
+	out[#out + 1] = (it.over and replayed == 0) and 1 or 0
 end
 
 if commit then
 	for i = 1, n do
 		local it = items[i]
-		if #it.stale > 0 then
+		if it.distinct then
+			redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf',
+			    int(now - it.window * 1000))
+		elseif #it.stale > 0 then
 			redis.call('HDEL', KEYS[i], unpack(it.stale))
 		end
 	end
@@ -134,12 +170,25 @@ end
 if commit and allowed == 1 then
 	for i = 1, n do
 		local it = items[i]
-		if it.cost > 0 then
+		if it.distinct then
+			if tonumber(it.costarg) > 0 then
+				redis.call('ZADD', KEYS[i], int(now), member)
+				-- past limit + 1 senders, the oldest tell nothing
+				local extra = redis.call('ZCARD', KEYS[i]) -
+				    it.limit - 1
+				if extra > 0 then
+					redis.call('ZREMRANGEBYRANK', KEYS[i], 0,
+					    extra - 1)
+				end
+				redis.call('PEXPIRE', KEYS[i],
+				    int(it.window * 1000))
+			end
+		elseif it.cost > 0 then
 			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
 			redis.call('PEXPIRE', KEYS[i], int((it.newest +
 			    it.buckets + 1) * it.width - now))
 		end
-		out[1 + 2 * i] = it.total + it.cost
+		out[3 * i] = it.total + it.cost
 	end
 	if has_txn then
 		redis.call('SET', KEYS[n + 1], '1', 'PX', ARGV[3], 'NX')

@@ -1560,6 +1560,126 @@ test_script_file(void **state)
 	free(buf);
 }
 
+/*
+ * test_soft - a soft item over its limit is reported but does not stop
+ * the charge; a hard one does
+ */
+static void
+test_soft(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[2];
+	char a[SENDER_KEY_LEN + 1];
+	int i;
+
+	key_of("soft@example.test", a);
+	for (i = 1; i <= 4; i++) {
+		it[0] = item("msg", 3600, 12, 100, 1);
+		it[1] = item("rep", 3600, 12, 2, 1);
+		it[1].soft = 1;
+		assert_true(run(fx, a, NULL, 1, it, 2, NULL));
+		assert_int_equal(it[0].count, (uint64_t)i);
+		assert_int_equal(it[1].count, (uint64_t)i);
+		assert_int_equal(it[1].over, i > 2);
+		assert_false(it[0].over);
+	}
+	it[0] = item("msg", 3600, 12, 4, 1);	/* hard and full */
+	it[1] = item("rep", 3600, 12, 2, 1);
+	it[1].soft = 1;
+	assert_false(run(fx, a, NULL, 1, it, 2, NULL));
+	assert_true(it[0].over);
+	assert_int_equal(count_of(fx, a, "rep", 3600, 12), 4);
+}
+
+/* test_scope_sub - scoped items are shared by senders; subs are apart */
+static void
+test_scope_sub(void **state)
+{
+	struct fx *fx = *state;
+	static const char body1[] = "0123456789abcdef0123456789abcdef";
+	static const char body2[] = "fedcba9876543210fedcba9876543210";
+	struct store_item it;
+	char a[SENDER_KEY_LEN + 1], b[SENDER_KEY_LEN + 1];
+
+	key_of("a@example.test", a);
+	key_of("b@example.test", b);
+	/* one body counted across senders */
+	it = item("body", 3600, 12, 10, 1);
+	strcpy(it.scope, body1);
+	assert_true(run(fx, a, NULL, 1, &it, 1, NULL));
+	it = item("body", 3600, 12, 10, 1);
+	strcpy(it.scope, body1);
+	assert_true(run(fx, b, NULL, 1, &it, 1, NULL));
+	assert_int_equal(it.count, 2);
+	/* the sender's own counters are not the body's */
+	assert_int_equal(count_of(fx, a, "body", 3600, 12), 0);
+	/* per-sender sub-counters: one per body */
+	it = item("rep", 3600, 12, 10, 1);
+	strcpy(it.sub, body1);
+	assert_true(run(fx, a, NULL, 1, &it, 1, NULL));
+	assert_true(run(fx, a, NULL, 1, &it, 1, NULL));
+	assert_int_equal(it.count, 2);
+	it = item("rep", 3600, 12, 10, 1);
+	strcpy(it.sub, body2);
+	assert_true(run(fx, a, NULL, 1, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+	/* not hex: refused before it reaches a key */
+	it = item("rep", 3600, 12, 10, 1);
+	strcpy(it.sub, "x}:*");
+	{
+		struct store_req req = { a, NULL, 1, &it, 1 };
+		struct store_res res;
+		char err[256];
+
+		assert_int_equal(store_charge(fx->st, &req, &res, err,
+		    sizeof(err)), -1);
+	}
+}
+
+/*
+ * test_distinct - one body from many senders: distinct senders counted,
+ * a sender seen again is not new, the (K+1)th sender is over
+ */
+static void
+test_distinct(void **state)
+{
+	struct fx *fx = *state;
+	static const char body[] = "00112233445566778899aabbccddeeff";
+	struct store_item it;
+	char k[SENDER_KEY_LEN + 1], login[64];
+	int i;
+
+	for (i = 1; i <= 5; i++) {
+		snprintf(login, sizeof(login), "wave%d@example.test", i);
+		key_of(login, k);
+		it = item("wave", 3600, 12, 5, 1);
+		strcpy(it.scope, body);
+		it.distinct = 1;
+		assert_true(run(fx, k, NULL, 1, &it, 1, NULL));
+		assert_int_equal(it.count, (uint64_t)i);
+		assert_false(it.over);
+		/* the same sender again: still i senders */
+		it = item("wave", 3600, 12, 5, 1);
+		strcpy(it.scope, body);
+		it.distinct = 1;
+		assert_true(run(fx, k, NULL, 1, &it, 1, NULL));
+		assert_int_equal(it.count, (uint64_t)i);
+	}
+	key_of("wave6@example.test", k);
+	it = item("wave", 3600, 12, 5, 1);
+	strcpy(it.scope, body);
+	it.distinct = 1;
+	assert_false(run(fx, k, NULL, 1, &it, 1, NULL));
+	assert_true(it.over);
+	assert_int_equal(it.count, 5);
+	assert_true(it.retry > 0 && it.retry <= 3600);
+	/* soft: the sixth is charged and reported */
+	it.soft = 1;
+	assert_true(run(fx, k, NULL, 1, &it, 1, NULL));
+	assert_true(it.over);
+	assert_int_equal(it.count, 6);
+}
+
 #define BOTH(setup)							\
 	cmocka_unit_test_setup_teardown(test_limit_n, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_atomic, setup, teardown),	\
@@ -1571,7 +1691,10 @@ test_script_file(void **state)
 	cmocka_unit_test_setup_teardown(test_reset, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_max_items, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_retry_bound, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown)
+	cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_soft, setup, teardown),	\
+	cmocka_unit_test_setup_teardown(test_scope_sub, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown)
 
 int
 main(void)
