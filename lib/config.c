@@ -47,6 +47,8 @@ struct key {
 static const char *const modes[] = { "enforce", "observe", NULL };
 static const char *const stores[] = { "memory", "redis", NULL };
 static const char *const fallbacks[] = { "local", "accept", "tempfail", NULL };
+static const char *const actions[] = { "tempfail", "reject", "quarantine",
+    "tag", "observe", NULL };
 static const char *const facilities[] = { "mail", "daemon", "user", "local0",
     "local1", "local2", "local3", "local4", "local5", "local6", "local7",
     NULL };
@@ -82,6 +84,14 @@ static const struct key keys[] = {
 	{ "window_buckets", K_UINT, "12", OFF(window_buckets), 1,
 	    WINDOW_MAX_BUCKETS, NULL },
 	{ "class_map", K_STR, NULL, OFF(class_map), 0, 0, NULL },
+	{ "fanout_action", K_ENUM, "reject", OFF(fanout_action), 0, 0,
+	    actions },
+	{ "repeats_action", K_ENUM, "quarantine", OFF(repeats_action), 0, 0,
+	    actions },
+	{ "wave_action", K_ENUM, "quarantine", OFF(wave_action), 0, 0,
+	    actions },
+	{ "tag_header", K_STR, "X-Sluice-Flag", OFF(tag_header), 1, 64,
+	    NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -411,6 +421,24 @@ class_name_ok(const char *s)
 	    "QRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
+/* the keys of a class block: lists of limits, and per-message caps */
+#define COFF(f)	offsetof(struct config_class, f)
+
+static const struct {
+	const char	*name;
+	size_t		 lim;	/* offset of the limits, or 0 for a cap */
+	size_t		 cnt;	/* offset of their count, or of the cap */
+} class_keys[] = {
+	{ "messages", COFF(messages), COFF(nmessages) },
+	{ "recipients", COFF(recipients), COFF(nrecipients) },
+	{ "header_recipients", COFF(header_recipients),
+	    COFF(nheader_recipients) },
+	{ "repeats", COFF(repeats), COFF(nrepeats) },
+	{ "body_senders", COFF(body_senders), COFF(nbody_senders) },
+	{ "max_recipients", 0, COFF(max_recipients) },
+	{ "max_header_recipients", 0, COFF(max_header_recipients) },
+};
+
 /* class_line - one line inside a class block */
 static int
 class_line(struct parse *p, char **w, int n)
@@ -418,28 +446,28 @@ class_line(struct parse *p, char **w, int n)
 	struct config_class *c = p->cls;
 	struct config_limit *lim;
 	unsigned long long v;
-	size_t *cnt, i;
+	size_t *cnt, i, k;
 	char *end;
 	int j;
 
-	if (strcmp(w[0], "max_recipients") == 0) {
+	for (k = 0; k < sizeof(class_keys) / sizeof(class_keys[0]); k++)
+		if (strcmp(w[0], class_keys[k].name) == 0)
+			break;
+	if (k == sizeof(class_keys) / sizeof(class_keys[0]))
+		return perr(p, "unknown key \"%s\" in class %s", w[0], c->name);
+	if (class_keys[k].lim == 0) {
 		errno = 0;
 		if (n != 2 || !isdigit((unsigned char)w[1][0]) ||
 		    (v = strtoull(w[1], &end, 10), *end != '\0') || errno ||
 		    v > 1000000)
-			return perr(p, "max_recipients: expected a number from "
-			    "0 to 1000000");
-		c->max_recipients = (uint32_t)v;
+			return perr(p, "%s: expected a number from 0 to 1000000",
+			    w[0]);
+		*(uint32_t *)(void *)((char *)c + class_keys[k].cnt) =
+		    (uint32_t)v;
 		return 0;
 	}
-	if (strcmp(w[0], "messages") == 0) {
-		lim = c->messages;
-		cnt = &c->nmessages;
-	} else if (strcmp(w[0], "recipients") == 0) {
-		lim = c->recipients;
-		cnt = &c->nrecipients;
-	} else
-		return perr(p, "unknown key \"%s\" in class %s", w[0], c->name);
+	lim = (struct config_limit *)(void *)((char *)c + class_keys[k].lim);
+	cnt = (size_t *)(void *)((char *)c + class_keys[k].cnt);
 	if (n < 2)
 		return perr(p, "%s: expected one or more limits like 100/1h",
 		    w[0]);
@@ -714,6 +742,7 @@ defaults(struct parse *p)
 	d->recipients[1] = (struct config_limit){ 2000, 86400 };
 	d->nrecipients = 2;
 	d->max_recipients = 100;
+	d->max_header_recipients = 100;
 	d->file = "built-in";
 	p->cfg->nclasses = 1;
 	return p->cfg;

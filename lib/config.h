@@ -22,11 +22,28 @@ struct config_class {
 	struct config_limit	 recipients[CONFIG_MAX_LIMITS];
 	size_t			 nrecipients;
 	uint32_t		 max_recipients; /* per message; 0 = no cap */
+	uint32_t		 max_header_recipients; /* To/Cc addresses per
+						   message; 0 = no cap */
+	struct config_limit	 header_recipients[CONFIG_MAX_LIMITS];
+	size_t			 nheader_recipients; /* To/Cc per window */
+	struct config_limit	 repeats[CONFIG_MAX_LIMITS];
+	size_t			 nrepeats;	/* one body from this login */
+	struct config_limit	 body_senders[CONFIG_MAX_LIMITS];
+	size_t			 nbody_senders;	/* logins sending one body */
 	const char		*file;	/* where it was defined, for messages */
 	unsigned		 line;
 };
 
 enum config_mode { CONFIG_MODE_ENFORCE = 0, CONFIG_MODE_OBSERVE };
+
+/* what a content detector does to a message that trips it */
+enum config_action {
+	CONFIG_ACTION_TEMPFAIL = 0,	/* 451: the client retries later */
+	CONFIG_ACTION_REJECT,		/* 550: the sender gets a bounce */
+	CONFIG_ACTION_QUARANTINE,	/* accepted and held for a person */
+	CONFIG_ACTION_TAG,		/* accepted with a header added */
+	CONFIG_ACTION_OBSERVE		/* accepted, only logged */
+};
 enum config_store { CONFIG_STORE_MEMORY = 0, CONFIG_STORE_REDIS };
 
 /* one entry of the class map: a login, or "@domain" */
@@ -64,6 +81,12 @@ struct config {
 	uint32_t	 breaker_failures;
 	uint32_t	 breaker_cooldown_ms;
 	uint32_t	 window_buckets;	/* B of window.h */
+
+	/* content detectors */
+	int		 fanout_action;	/* enum config_action */
+	int		 repeats_action;
+	int		 wave_action;
+	char		*tag_header;	/* header added by action "tag" */
 
 	/* classes */
 	char		*class_map;	/* path, or NULL */

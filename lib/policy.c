@@ -2,28 +2,100 @@
  * policy.c - what a message's class and the store's answer mean for it.
  *
  * Builds the store items of a message from its class, and turns the
- * store's answer into a verdict and the SMTP reply the client will see.
- * Pure functions over caller-owned structs; thread-safe.
+ * store's answer into one verdict: every limit or detector that fired is
+ * named in the reason, and the strictest action among them wins (reject >
+ * tempfail > quarantine > tag > accept). Sending limits always tempfail
+ * (or reject a message that can never fit); each content detector acts as
+ * configured. Pure functions over caller-owned structs; thread-safe.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "policy.h"
 
+/* the detectors, by store item name */
+enum detector { DET_MESSAGES, DET_RECIPIENTS, DET_FANOUT, DET_REPEATS,
+    DET_WAVE };
+
+static const struct {
+	const char	*item;		/* store item name */
+	const char	*name;		/* in logs and replies */
+} detectors[] = {
+	{ "msg", "messages" }, { "rcpt", "recipients" }, { "hdr", "fanout" },
+	{ "rep", "repeats" }, { "wave", "wave" },
+};
+
+/* detector_action - the configured action of a detector */
+static int
+detector_action(const struct config *cfg, enum detector d)
+{
+	switch (d) {
+	case DET_FANOUT:
+		return cfg->fanout_action;
+	case DET_REPEATS:
+		return cfg->repeats_action;
+	case DET_WAVE:
+		return cfg->wave_action;
+	case DET_MESSAGES:
+	case DET_RECIPIENTS:
+		break;
+	}
+	return CONFIG_ACTION_TEMPFAIL;
+}
+
+/* soft - does this action let the message through (and charge it)? */
+static int
+soft(int action)
+{
+	return action == CONFIG_ACTION_QUARANTINE ||
+	    action == CONFIG_ACTION_TAG || action == CONFIG_ACTION_OBSERVE;
+}
+
+/* add - append one item per limit of a list */
+static size_t
+add(struct store_item *items, size_t n, size_t max, const char *name,
+    const struct config_limit *lim, size_t nlim, uint32_t buckets,
+    uint64_t cost, int is_soft)
+{
+	size_t i;
+
+	for (i = 0; i < nlim && n < max; i++, n++) {
+		store_item_set(&items[n], name, lim[i].window, buckets,
+		    lim[i].count, cost);
+		items[n].soft = (uint8_t)is_soft;
+	}
+	return n;
+}
+
 /* policy_items - the store items of a message for its class */
 size_t
-policy_items(const struct policy_msg *m, uint32_t buckets,
+policy_items(const struct config *cfg, const struct policy_msg *m,
     struct store_item *items, size_t max)
 {
 	const struct config_class *c = m->cls;
-	size_t n = 0, i;
+	uint32_t b = cfg->window_buckets;
+	size_t n = 0, first;
 
-	for (i = 0; i < c->nmessages && n < max; i++)
-		store_item_set(&items[n++], "msg", c->messages[i].window,
-		    buckets, c->messages[i].count, 1);
-	for (i = 0; i < c->nrecipients && n < max; i++)
-		store_item_set(&items[n++], "rcpt", c->recipients[i].window,
-		    buckets, c->recipients[i].count, m->nrcpt);
+	n = add(items, n, max, "msg", c->messages, c->nmessages, b, 1, 0);
+	n = add(items, n, max, "rcpt", c->recipients, c->nrecipients, b,
+	    m->nrcpt, 0);
+	n = add(items, n, max, "hdr", c->header_recipients,
+	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
+	if (m->body == NULL || m->body[0] == '\0')
+		return n;
+	first = n;
+	n = add(items, n, max, "rep", c->repeats, c->nrepeats, b, 1,
+	    soft(cfg->repeats_action));
+	for (; first < n; first++)
+		snprintf(items[first].sub, sizeof(items[first].sub), "%s",
+		    m->body);
+	n = add(items, n, max, "wave", c->body_senders, c->nbody_senders, b, 1,
+	    soft(cfg->wave_action));
+	for (; first < n; first++) {
+		snprintf(items[first].scope, sizeof(items[first].scope), "%s",
+		    m->body);
+		items[first].distinct = 1;
+	}
 	return n;
 }
 
@@ -50,11 +122,118 @@ retry_text(uint32_t s, char *out, size_t outlen)
 		snprintf(out, outlen, "in %u hours", (s + 3599) / 3600);
 }
 
-/* item_noun - what an item counts, for humans */
-static const char *
-item_noun(const struct store_item *it)
+/* what - a detector's finding in words, for replies and notes */
+static void
+what(enum detector d, const struct store_item *it, uint64_t naddr,
+    uint32_t cap, char *out, size_t outlen)
 {
-	return strcmp(it->name, "rcpt") == 0 ? "recipients" : "messages";
+	char win[16] = "";
+
+	if (it != NULL)
+		config_format_window(it->window, win, sizeof(win));
+	switch (d) {
+	case DET_MESSAGES:
+	case DET_RECIPIENTS:
+		snprintf(out, outlen, "%llu %s per %s",
+		    (unsigned long long)it->limit, detectors[d].name, win);
+		break;
+	case DET_FANOUT:
+		if (it == NULL)
+			snprintf(out, outlen, "%llu addresses in To/Cc, at most "
+			    "%u per message", (unsigned long long)naddr, cap);
+		else
+			snprintf(out, outlen, "more than %llu To/Cc addresses "
+			    "per %s", (unsigned long long)it->limit, win);
+		break;
+	case DET_REPEATS:
+		snprintf(out, outlen, "more than %llu identical messages from "
+		    "this account per %s", (unsigned long long)it->limit, win);
+		break;
+	case DET_WAVE:
+		snprintf(out, outlen, "the same message from more than %llu "
+		    "accounts per %s", (unsigned long long)it->limit, win);
+		break;
+	}
+}
+
+/* limit_reply - the reply for a sending limit that was reached */
+static enum verdict
+limit_reply(const struct store_item *hit, enum detector d,
+    struct policy_reply *r)
+{
+	char text[256], when[32], win[16], w[128];
+
+	config_format_window(hit->window, win, sizeof(win));
+	if (hit->limit == 0) {
+		reply_set(r, "550", "5.7.1", "This account is not allowed to "
+		    "send mail through this relay");
+		return VERDICT_REJECT;
+	}
+	if (hit->cost > hit->limit) {
+		/* can never fit: say so now rather than retry forever */
+		snprintf(text, sizeof(text), "This message has more %s (%llu) "
+		    "than this account may send per %s (%llu)",
+		    detectors[d].name, (unsigned long long)hit->cost, win,
+		    (unsigned long long)hit->limit);
+		reply_set(r, "550", "5.7.1", text);
+		return VERDICT_REJECT;
+	}
+	what(d, hit, 0, 0, w, sizeof(w));
+	retry_text(hit->retry ? hit->retry : 1, when, sizeof(when));
+	snprintf(text, sizeof(text), "Sending limit reached (%s); please try "
+	    "again %s", w, when);
+	reply_set(r, "451", "4.7.1", text);
+	return VERDICT_TEMPFAIL;
+}
+
+/* detector_reply - the verdict and reply of a content detector's action */
+static enum verdict
+detector_reply(int action, const char *w, uint32_t retry,
+    struct policy_reply *r)
+{
+	char text[256], when[32];
+
+	switch (action) {
+	case CONFIG_ACTION_REJECT:
+		snprintf(text, sizeof(text), "Message refused: %s", w);
+		reply_set(r, "550", "5.7.1", text);
+		return VERDICT_REJECT;
+	case CONFIG_ACTION_TEMPFAIL:
+		retry_text(retry ? retry : 60, when, sizeof(when));
+		snprintf(text, sizeof(text), "Message deferred: %s; please "
+		    "try again %s", w, when);
+		reply_set(r, "451", "4.7.1", text);
+		return VERDICT_TEMPFAIL;
+	case CONFIG_ACTION_QUARANTINE:
+		return VERDICT_QUARANTINE;
+	case CONFIG_ACTION_TAG:
+		return VERDICT_TAG;
+	}
+	return VERDICT_ACCEPT;	/* observe */
+}
+
+/* note_hit - record one detector that fired; keep the strictest verdict */
+static void
+note_hit(struct policy_decision *d, const char *name, int action,
+    enum verdict v, const struct policy_reply *r,
+    const struct store_item *it, const char *w)
+{
+	size_t o = strlen(d->reason);
+
+	if (strstr(d->reason, name) == NULL)
+		snprintf(d->reason + o, sizeof(d->reason) - o, "%s%s%s",
+		    o ? "," : "", name,
+		    action == CONFIG_ACTION_OBSERVE ? "(observe)" : "");
+	if (v > d->verdict || (v == d->verdict && d->note[0] == '\0')) {
+		if (v > d->verdict) {
+			d->verdict = v;
+			d->hit = it;
+			if (r != NULL)
+				d->reply = *r;
+		}
+		if (w != NULL && (v == VERDICT_QUARANTINE || v == VERDICT_TAG))
+			snprintf(d->note, sizeof(d->note), "%s: %s", name, w);
+	}
 }
 
 /* policy_decide - turn a store answer into a decision */
@@ -63,59 +242,57 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
     const struct store_item *items, size_t nitems,
     const struct store_res *res, struct policy_decision *d)
 {
-	char when[32], win[16], text[256];
-	const struct store_item *hit = NULL;
-	size_t i;
+	struct policy_reply r;
+	enum detector det;
+	enum verdict v;
+	char w[160];
+	size_t i, k;
+	int action;
 
-	(void)m;
-	memset(d, 0, sizeof(*d));
+	memset(d, 0, sizeof(d[0]));
 	d->verdict = VERDICT_ACCEPT;
 	if (res->source == STORE_SRC_TEMPFAIL) {
-		d->verdict = VERDICT_TEMPFAIL;
-		snprintf(d->reason, sizeof(d->reason), "store-unavailable");
-		reply_set(&d->reply, "451", "4.3.0",
-		    "Sending limits cannot be checked right now; "
-		    "please try again later");
-	} else if (!res->allowed) {
-		for (i = 0; i < nitems && hit == NULL; i++)
-			if (items[i].count + items[i].cost > items[i].limit)
-				hit = &items[i];
-		d->hit = hit;
-		d->verdict = VERDICT_TEMPFAIL;
-		if (hit == NULL) {
-			snprintf(d->reason, sizeof(d->reason), "limit");
-			reply_set(&d->reply, "451", "4.7.1",
-			    "Sending limit reached; please try again later");
-		} else if (hit->limit == 0) {
-			d->verdict = VERDICT_REJECT;
-			snprintf(d->reason, sizeof(d->reason), "%s",
-			    item_noun(hit));
-			reply_set(&d->reply, "550", "5.7.1", "This account "
-			    "is not allowed to send mail through this relay");
-		} else if (hit->cost > hit->limit) {
-			/* can never fit: say so now rather than retry forever */
-			d->verdict = VERDICT_REJECT;
-			snprintf(d->reason, sizeof(d->reason), "%s",
-			    item_noun(hit));
-			config_format_window(hit->window, win, sizeof(win));
-			snprintf(text, sizeof(text), "This message has more "
-			    "%s (%llu) than this account may send per %s "
-			    "(%llu)", item_noun(hit),
-			    (unsigned long long)hit->cost, win,
-			    (unsigned long long)hit->limit);
-			reply_set(&d->reply, "550", "5.7.1", text);
-		} else {
-			snprintf(d->reason, sizeof(d->reason), "%s",
-			    item_noun(hit));
-			config_format_window(hit->window, win, sizeof(win));
-			retry_text(hit->retry ? hit->retry : 1, when,
-			    sizeof(when));
-			snprintf(text, sizeof(text), "Sending limit reached "
-			    "(%llu %s per %s); please try again %s",
-			    (unsigned long long)hit->limit, item_noun(hit),
-			    win, when);
-			reply_set(&d->reply, "451", "4.7.1", text);
-		}
+		reply_set(&r, "451", "4.3.0", "Sending limits cannot be "
+		    "checked right now; please try again later");
+		note_hit(d, "store-unavailable", CONFIG_ACTION_TEMPFAIL,
+		    VERDICT_TEMPFAIL, &r, NULL, NULL);
+	}
+	/* the per-message To/Cc cap needs no store */
+	if (m->cls->max_header_recipients != 0 &&
+	    m->naddr > m->cls->max_header_recipients) {
+		what(DET_FANOUT, NULL, m->naddr, m->cls->max_header_recipients,
+		    w, sizeof(w));
+		memset(&r, 0, sizeof(r));
+		v = detector_reply(cfg->fanout_action, w, 0, &r);
+		note_hit(d, "fanout", cfg->fanout_action, v, &r, NULL, w);
+	}
+	for (i = 0; i < nitems; i++) {
+		const struct store_item *it = &items[i];
+
+		if (!it->over)
+			continue;
+		for (k = 0; k < sizeof(detectors) / sizeof(detectors[0]); k++)
+			if (strcmp(it->name, detectors[k].item) == 0)
+				break;
+		if (k == sizeof(detectors) / sizeof(detectors[0]))
+			continue;
+		det = (enum detector)k;
+		action = detector_action(cfg, det);
+		memset(&r, 0, sizeof(r));
+		what(det, it, m->naddr, 0, w, sizeof(w));
+		if (det == DET_MESSAGES || det == DET_RECIPIENTS)
+			v = limit_reply(it, det, &r);
+		else
+			v = detector_reply(action, w, it->retry, &r);
+		note_hit(d, detectors[k].name, action, v, &r, it, w);
+	}
+	if (d->verdict == VERDICT_ACCEPT && !res->allowed &&
+	    res->source != STORE_SRC_TEMPFAIL) {
+		/* refused without a named limit: never let it pass quietly */
+		reply_set(&r, "451", "4.7.1", "Sending limit reached; please "
+		    "try again later");
+		note_hit(d, "limit", CONFIG_ACTION_TEMPFAIL, VERDICT_TEMPFAIL,
+		    &r, NULL, NULL);
 	}
 	if (d->verdict != VERDICT_ACCEPT && cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
@@ -137,13 +314,17 @@ policy_rcpt_over(const struct config_class *c, uint64_t n,
 	return 1;
 }
 
-/* policy_verdict_name - "accept", "tempfail", "reject" */
+/* policy_verdict_name - "accept", "tag", "quarantine", "tempfail"... */
 const char *
 policy_verdict_name(enum verdict v)
 {
 	switch (v) {
 	case VERDICT_ACCEPT:
 		return "accept";
+	case VERDICT_TAG:
+		return "tag";
+	case VERDICT_QUARANTINE:
+		return "quarantine";
 	case VERDICT_TEMPFAIL:
 		return "tempfail";
 	case VERDICT_REJECT:

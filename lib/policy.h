@@ -8,8 +8,11 @@
 #include "config.h"
 #include "store.h"
 
+/* verdicts, from the mildest to the strictest: the strictest hit wins */
 enum verdict {
 	VERDICT_ACCEPT = 0,
+	VERDICT_TAG,		/* accept, add the tag header */
+	VERDICT_QUARANTINE,	/* accept, hold for a person */
 	VERDICT_TEMPFAIL,	/* 4xx: retry later */
 	VERDICT_REJECT		/* 5xx */
 };
@@ -25,23 +28,29 @@ struct policy_reply {
 struct policy_msg {
 	const struct config_class *cls;	/* sender's class; borrowed */
 	uint64_t		 nrcpt;	/* accepted envelope recipients */
+	uint64_t		 naddr;	/* distinct To/Cc addresses */
+	const char		*body;	/* hex body fingerprint, or NULL
+					   (empty body, or not known yet) */
 };
 
 /* the outcome of one decision, for the reply and the log line */
 struct policy_decision {
 	enum verdict		 verdict;   /* what to do (observe: would do) */
 	int			 observed;  /* mode observe: accept anyway */
-	struct policy_reply	 reply;	    /* when verdict != ACCEPT */
-	const struct store_item	*hit;	    /* first limit over, or NULL */
-	char			 reason[64]; /* short tag: "messages", ... */
+	struct policy_reply	 reply;	    /* for TEMPFAIL and REJECT */
+	const struct store_item	*hit;	    /* the item behind the verdict */
+	char			 reason[128]; /* every detector that fired,
+					       e.g. "messages,repeats" */
+	char			 note[256]; /* quarantine reason / tag value */
 };
 
 /*
- * policy_items - the store items of a message for its class: one per
- * messages window (cost 1), one per recipients window (cost nrcpt).
- * Returns how many were written to items (at most max).
+ * policy_items - the store items of a message for its class: its message
+ * and recipient windows (hard), To/Cc addresses per window, its body per
+ * login and across logins (soft when the detector's action does not
+ * refuse). Returns how many were written to items (at most max).
  */
-size_t	policy_items(const struct policy_msg *, uint32_t buckets,
+size_t	policy_items(const struct config *, const struct policy_msg *,
 	    struct store_item *items, size_t max);
 
 /* policy_decide - turn a store answer into a decision */
@@ -54,7 +63,7 @@ void	policy_decide(const struct config *, const struct policy_msg *,
 int	policy_rcpt_over(const struct config_class *, uint64_t n,
 	    struct policy_reply *);
 
-/* policy_verdict_name - "accept", "tempfail", "reject" */
+/* policy_verdict_name - "accept", "tag", "quarantine", "tempfail"... */
 const char *policy_verdict_name(enum verdict);
 
 #endif

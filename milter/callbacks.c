@@ -20,6 +20,8 @@
 
 #include <libmilter/mfapi.h>
 
+#include "addr.h"
+#include "fingerprint.h"
 #include "policy.h"
 #include "sender.h"
 #include "sluice.h"
@@ -33,6 +35,8 @@ struct msg {
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
 	uint64_t		 nrcpt;	    /* recipients accepted */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
+	struct addr_count	 addr;	    /* To/Cc fan-out, streaming */
+	struct fp_state		 fp;	    /* body fingerprint, streaming */
 };
 
 struct conn {
@@ -103,10 +107,25 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 /* verdict_reply - the one place a decision becomes an SMTP answer */
 static sfsistat
 verdict_reply(SMFICTX *ctx, const struct config *cfg,
-    const struct policy_decision *d)
+    const struct policy_decision *d, int eom)
 {
-	if (d->verdict == VERDICT_ACCEPT || cfg->mode == CONFIG_MODE_OBSERVE)
+	char note[sizeof(d->note)];
+
+	if (d->verdict == VERDICT_ACCEPT || d->observed)
 		return SMFIS_CONTINUE;
+	if (d->verdict == VERDICT_TAG || d->verdict == VERDICT_QUARANTINE) {
+		/* only possible at end of message; before, nothing to hold */
+		if (!eom)
+			return SMFIS_CONTINUE;
+		sender_printable(d->note, note, sizeof(note), 0);
+		if (d->verdict == VERDICT_TAG && smfi_addheader(ctx,
+		    cfg->tag_header, note) != MI_SUCCESS)
+			log_warnx("smfi_addheader(%s) failed", cfg->tag_header);
+		if (d->verdict == VERDICT_QUARANTINE &&
+		    smfi_quarantine(ctx, note) != MI_SUCCESS)
+			log_warnx("smfi_quarantine failed; message accepted");
+		return SMFIS_CONTINUE;
+	}
 	if (smfi_setreply(ctx, (char *)(uintptr_t)d->reply.rcode,
 	    (char *)(uintptr_t)d->reply.xcode,
 	    (char *)(uintptr_t)d->reply.text) != MI_SUCCESS)
@@ -141,12 +160,13 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 		src = " store=tempfail-fallback";
 		break;
 	}
-	log_info("%s: %s login=%s class=%s client=%s rcpts=%llu %s%s "
-	    "action=%s%s%s%s%s%s",
+	log_info("%s: %s login=%s class=%s client=%s rcpts=%llu addrs=%llu "
+	    "%s%s action=%s%s%s%s%s%s",
 	    qid[0] ? qid : "NOQUEUE", stage, c->msg.login, c->msg.cls->name,
-	    c->client, (unsigned long long)c->msg.nrcpt, counts, src,
+	    c->client, (unsigned long long)c->msg.nrcpt,
+	    (unsigned long long)c->msg.addr.distinct, counts, src,
 	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
-	    d->reason[0] ? " limit=" : "", d->reason,
+	    d->reason[0] ? " hits=" : "", d->reason,
 	    err && err[0] ? " store_error=" : "", err ? err : "");
 }
 
@@ -182,8 +202,11 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 {
 	const struct config *cfg = c->ref->cfg;
 	struct store_item items[STORE_MAX_ITEMS];
-	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1 };
+	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
+	    c->msg.addr.distinct, NULL };
 	struct policy_decision d;
+	struct fp_result fpr;
+	char body[33];
 	struct store_req req;
 	struct store_res res;
 	const char *qid = macro(ctx, "i");
@@ -194,8 +217,14 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	req.sender = c->msg.key;
 	req.commit = commit;
 	req.items = items;
-	req.nitems = policy_items(&m, cfg->window_buckets, items,
-	    STORE_MAX_ITEMS);
+	if (commit) {
+		fp_final(&c->msg.fp, &fpr);
+		if (fpr.bytes > 0) {	/* an empty body repeats nothing */
+			fp_hex(fpr.exact, body);
+			m.body = body;
+		}
+	}
+	req.nitems = policy_items(cfg, &m, items, STORE_MAX_ITEMS);
 	rc = store_charge(rt.store, &req, &res, err, sizeof(err));
 	breaker_watch(err);
 	if (rc == -1) {
@@ -208,7 +237,7 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	if (commit || d.verdict != VERDICT_ACCEPT)
 		log_decision(c, qid, stage, items, req.nitems, &res, &d,
 		    rc == 1 ? err : NULL);
-	return verdict_reply(ctx, cfg, &d);
+	return verdict_reply(ctx, cfg, &d, commit);
 }
 
 /* msg_reset - forget the current message, keep the connection */
@@ -250,6 +279,8 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	if (login[0] == '\0')
 		return SMFIS_ACCEPT;	/* inbound: never counted (seed 000) */
 	c->msg.counted = 1;
+	addr_count_init(&c->msg.addr);
+	fp_init(&c->msg.fp);
 	c->msg.cls = config_class_for(c->ref->cfg, login);
 	sender_key(login, c->msg.key);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
@@ -275,7 +306,7 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 	c->msg.nrefused++;
 	qid = macro(ctx, "i");
 	log_info("%s: rcpt login=%s class=%s client=%s rcpts=%llu action=%s "
-	    "limit=max_recipients", qid[0] ? qid : "NOQUEUE", c->msg.login,
+	    "hits=max_recipients", qid[0] ? qid : "NOQUEUE", c->msg.login,
 	    c->msg.cls->name, c->client,
 	    (unsigned long long)c->msg.nrcpt,
 	    c->ref->cfg->mode == CONFIG_MODE_OBSERVE ?
@@ -288,6 +319,31 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 		log_warnx("smfi_setreply refused \"%s %s %s\"", r.rcode,
 		    r.xcode, r.text);
 	return SMFIS_TEMPFAIL;	/* refuses this recipient only */
+}
+
+/* sl_header - one header: To/Cc fan-out, MIME headers for the body */
+static sfsistat
+sl_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL || !c->msg.counted || name == NULL || value == NULL)
+		return SMFIS_CONTINUE;
+	if (addr_header_counted(name))
+		addr_count_header(&c->msg.addr, value, strlen(value));
+	fp_header(&c->msg.fp, name, value);
+	return SMFIS_CONTINUE;
+}
+
+/* sl_body - a body chunk, streamed into the fingerprint (never kept) */
+static sfsistat
+sl_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL && c->msg.counted && chunk != NULL)
+		fp_body(&c->msg.fp, chunk, len);
+	return SMFIS_CONTINUE;
 }
 
 /* sl_eom - end of message: one atomic check-and-charge */
@@ -334,14 +390,14 @@ static char sluice_name[] = "sluice";
 static struct smfiDesc sluice_desc = {
 	sluice_name,		/* filter name */
 	SMFI_VERSION,		/* version code */
-	0,			/* flags: sluice changes nothing yet */
+	SMFIF_ADDHDRS | SMFIF_QUARANTINE, /* tag and hold */
 	sl_connect,		/* connection info filter */
 	NULL,			/* SMTP HELO command filter */
 	sl_envfrom,		/* envelope sender filter */
 	sl_envrcpt,		/* envelope recipient filter */
-	NULL,			/* header filter */
+	sl_header,		/* header filter */
 	NULL,			/* end of header */
-	NULL,			/* body block filter */
+	sl_body,		/* body block filter */
 	sl_eom,			/* end of message */
 	sl_abort,		/* message aborted */
 	sl_close,		/* connection cleanup */

@@ -14,11 +14,11 @@ CLASS='class default {
 write_config mem "store memory" "early_check yes" "$CLASS"
 start_sluice mem
 miltertest_run mem "$LUA" early=1 observe=0
-expect_log mem 'login=alice@example.test class=default client=192\.0\.2\.1 .*msg/1h=3/3 .*action=tempfail limit=messages' \
+expect_log mem 'login=alice@example.test class=default client=192\.0\.2\.1 .*msg/1h=3/3 .*action=tempfail hits=messages' \
     "memory: alice refused at MAIL, logged with counts"
-expect_log mem 'rcpt login=bob@example.test .*action=tempfail limit=max_recipients' \
+expect_log mem 'rcpt login=bob@example.test .*action=tempfail hits=max_recipients' \
     "memory: bob's 5th recipient refused"
-expect_log mem 'eom login=bob@example.test .*rcpt/1h=8/10 .*action=tempfail limit=recipients' \
+expect_log mem 'eom login=bob@example.test .*rcpt/1h=8/10 .*action=tempfail hits=recipients' \
     "memory: bob's recipients window refused at EOM"
 grep 'login=carol' "$T/mem.log" | grep -qv 'client=192\.0\.2\.2' &&
     fail "inbound mail produced a decision for carol"
@@ -41,7 +41,7 @@ write_config red "store redis" "redis_server 127.0.0.1:$port" \
     "redis_prefix t-limits-$$:" "early_check no" "$CLASS"
 start_sluice red
 miltertest_run red "$LUA" early=0 observe=0
-expect_log red 'eom login=alice@example.test .*msg/1h=3/3 .*action=tempfail limit=messages' \
+expect_log red 'eom login=alice@example.test .*msg/1h=3/3 .*action=tempfail hits=messages' \
     "redis: alice refused at EOM"
 n=$(redis-cli -p "$port" --scan --pattern "t-limits-$$:*" | wc -l)
 [ "$n" -gt 0 ] || fail "redis holds no counters"

@@ -26,6 +26,10 @@ setup(void **state)
 	cls.nrecipients = 1;
 	cls.max_recipients = 5;
 	cfg.mode = CONFIG_MODE_ENFORCE;
+	cfg.window_buckets = 12;
+	cfg.fanout_action = CONFIG_ACTION_REJECT;
+	cfg.repeats_action = CONFIG_ACTION_QUARANTINE;
+	cfg.wave_action = CONFIG_ACTION_TAG;
 	return 0;
 }
 
@@ -33,12 +37,12 @@ setup(void **state)
 static void
 test_items(void **state)
 {
-	struct policy_msg m = { &cls, 7 };
+	struct policy_msg m = { &cls, 7, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
 	(void)state;
-	n = policy_items(&m, 12, it, STORE_MAX_ITEMS);
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
 	assert_int_equal(n, 3);
 	assert_string_equal(it[0].name, "msg");
 	assert_int_equal(it[0].window, 3600);
@@ -51,7 +55,7 @@ test_items(void **state)
 	assert_int_equal(it[2].cost, 7);
 	assert_int_equal(it[2].limit, 500);
 	/* max bounds the output */
-	assert_int_equal(policy_items(&m, 12, it, 2), 2);
+	assert_int_equal(policy_items(&cfg, &m, it, 2), 2);
 }
 
 /* decide - run policy_decide on items whose counts are given */
@@ -59,15 +63,17 @@ static void
 decide(uint64_t c0, uint64_t c1, uint64_t c2, uint32_t retry, int allowed,
     enum store_source src, struct policy_decision *d)
 {
-	struct policy_msg m = { &cls, 3 };
+	struct policy_msg m = { &cls, 3, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { allowed, 0, src };
-	size_t n = policy_items(&m, 12, it, STORE_MAX_ITEMS);
+	size_t n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS), i;
 
 	it[0].count = c0;
 	it[1].count = c1;
 	it[2].count = c2;
 	it[0].retry = it[1].retry = it[2].retry = retry;
+	for (i = 0; i < n; i++)		/* as the stores report it */
+		it[i].over = it[i].count + it[i].cost > it[i].limit;
 	policy_decide(&cfg, &m, it, n, &res, d);
 }
 
@@ -140,6 +146,113 @@ test_store_down(void **state)
 	assert_int_equal(d.verdict, VERDICT_ACCEPT);
 }
 
+/* test_detector_items - fan-out, repeats and wave items, hard or soft */
+static void
+test_detector_items(void **state)
+{
+	static const char body[] = "00112233445566778899aabbccddeeff";
+	struct policy_msg m = { &cls, 3, 7, body };
+	struct store_item it[STORE_MAX_ITEMS];
+	size_t n;
+
+	(void)state;
+	cls.header_recipients[0] = (struct config_limit){ 50, 3600 };
+	cls.nheader_recipients = 1;
+	cls.repeats[0] = (struct config_limit){ 20, 3600 };
+	cls.nrepeats = 1;
+	cls.body_senders[0] = (struct config_limit){ 10, 3600 };
+	cls.nbody_senders = 1;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_int_equal(n, 6);
+	assert_string_equal(it[3].name, "hdr");
+	assert_int_equal(it[3].cost, 7);
+	assert_false(it[3].soft);		/* fanout: reject */
+	assert_string_equal(it[4].name, "rep");
+	assert_string_equal(it[4].sub, body);
+	assert_string_equal(it[4].scope, "");
+	assert_true(it[4].soft);		/* repeats: quarantine */
+	assert_string_equal(it[5].name, "wave");
+	assert_string_equal(it[5].scope, body);
+	assert_true(it[5].distinct);
+	assert_true(it[5].soft);		/* wave: tag */
+	/* no body (empty): no body items */
+	m.body = NULL;
+	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 4);
+}
+
+/* test_fanout_cap - a 630-address To: is refused with a clear 550 */
+static void
+test_fanout_cap(void **state)
+{
+	struct policy_msg m = { &cls, 1, 630, NULL };
+	struct store_item it[STORE_MAX_ITEMS];
+	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	size_t n;
+
+	(void)state;
+	cls.max_header_recipients = 100;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_REJECT);
+	assert_string_equal(d.reply.rcode, "550");
+	assert_string_equal(d.reply.text, "Message refused: 630 addresses "
+	    "in To/Cc, at most 100 per message");
+	assert_string_equal(d.reason, "fanout");
+	/* 100 is fine */
+	m.naddr = 100;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);
+	/* as observe: accepted, named */
+	cfg.fanout_action = CONFIG_ACTION_OBSERVE;
+	m.naddr = 630;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);
+	assert_string_equal(d.reason, "fanout(observe)");
+}
+
+/*
+ * test_strictest - one verdict for several detectors: the strictest
+ * wins and every detector is named; quarantine carries its reason
+ */
+static void
+test_strictest(void **state)
+{
+	static const char body[] = "00112233445566778899aabbccddeeff";
+	struct policy_msg m = { &cls, 3, 2, body };
+	struct store_item it[STORE_MAX_ITEMS];
+	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	size_t n;
+
+	(void)state;
+	cls.repeats[0] = (struct config_limit){ 20, 3600 };
+	cls.nrepeats = 1;
+	cls.body_senders[0] = (struct config_limit){ 10, 3600 };
+	cls.nbody_senders = 1;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_int_equal(n, 5);
+	it[3].count = 21;	/* repeats over: quarantine */
+	it[3].over = 1;
+	it[4].count = 11;	/* wave over: tag */
+	it[4].over = 1;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_QUARANTINE);
+	assert_string_equal(d.reason, "repeats,wave");
+	assert_string_equal(d.note, "repeats: more than 20 identical messages "
+	    "from this account per 1h");
+	/* and the hourly message limit on top: tempfail wins */
+	it[0].count = 100;
+	it[0].over = 1;
+	it[0].retry = 600;
+	res.allowed = 0;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(d.reason, "messages,repeats,wave");
+	assert_string_equal(d.reply.text, "Sending limit reached (100 "
+	    "messages per 1h); please try again in 10 minutes");
+}
+
 /* test_observe - observe mode decides the same, marked observed */
 static void
 test_observe(void **state)
@@ -196,6 +309,9 @@ main(void)
 		cmocka_unit_test_setup(test_decide, setup),
 		cmocka_unit_test_setup(test_never_fits, setup),
 		cmocka_unit_test_setup(test_store_down, setup),
+		cmocka_unit_test_setup(test_detector_items, setup),
+		cmocka_unit_test_setup(test_fanout_cap, setup),
+		cmocka_unit_test_setup(test_strictest, setup),
 		cmocka_unit_test_setup(test_observe, setup),
 		cmocka_unit_test_setup(test_rcpt_cap, setup),
 		cmocka_unit_test_setup(test_replies_safe, setup),
