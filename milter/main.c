@@ -161,6 +161,40 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 	return store_guard_new(s, &go);
 }
 
+/*
+ * socket_own - give a unix socket to the user sluice becomes, mode 0660:
+ * the MTA's user joins that user's group to connect (usermod -aG sluice
+ * postfix), and nobody else can speak for a login to sluice.
+ */
+static int
+socket_own(const char *spec, const char *user, char *err, size_t errlen)
+{
+	const char *path = NULL;
+	struct passwd *pw;
+
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	else if (strncmp(spec, "local:", 6) == 0)
+		path = spec + 6;
+	if (path == NULL)
+		return 0;
+	if (chmod(path, 0660) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (user == NULL || getuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user \"%s\" does not exist", user);
+		return -1;
+	}
+	if (chown(path, pw->pw_uid, pw->pw_gid) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* drop_privileges - become the configured user; -1 with err */
 static int
 drop_privileges(const char *user, char *err, size_t errlen)
@@ -364,7 +398,8 @@ main(int argc, char *argv[])
 		log_err("cannot open milter socket %s", cfg->socket);
 		return EX_UNAVAILABLE;
 	}
-	if (drop_privileges(cfg->user, err, sizeof(err)) == -1) {
+	if (socket_own(cfg->socket, cfg->user, err, sizeof(err)) == -1 ||
+	    drop_privileges(cfg->user, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return EX_NOPERM;
 	}

@@ -72,4 +72,30 @@ expect_field accept 3 "old limits still apply (7 + 3 = 10)"
 stop_sluice good
 [ ! -e "$T/good.pid" ] || fail "pidfile left behind after SIGTERM"
 expect_log good 'stopping' "SIGTERM stops cleanly and removes the pidfile"
+# started as root with "user nobody": socket handed over, root dropped
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	d=$(mktemp -d /tmp/sluice-priv.XXXXXX)
+	chmod 755 "$d"
+	printf 'socket unix:%s/s.sock\nuser nobody\nsyslog no\n' "$d" \
+	    > "$T/priv.conf"
+	printf 'socket unix:%s/s.sock\n' "$d" > "$T/sockspec"
+	"$SLUICE" -f -c "$T/priv.conf" >> "$T/priv.log" 2>&1 &
+	ppid=$!
+	PIDS="$PIDS $ppid"
+	i=0
+	until [ -S "$d/s.sock" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] || fail "privsep: no socket"
+		sleep 0.05
+	done
+	sleep 0.2
+	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$ppid/status")
+	[ "$uid" = "$(id -u nobody)" ] || fail "still uid $uid after user nobody"
+	[ "$(stat -c '%U %a' "$d/s.sock")" = "nobody 660" ] ||
+	    fail "socket is $(stat -c '%U %a' "$d/s.sock"), expected nobody 660"
+	"$SLUICE_BENCH" -s "unix:$d/s.sock" -c 1 -n 3 --login p@example.test \
+	    -q > "$T/bench.out" 2>&1 || fail "no service after dropping root"
+	pass "user nobody: root dropped, socket nobody 0660, mail flows"
+	kill "$ppid"; wait "$ppid" 2>/dev/null || true
+	rm -rf "$d"
+fi
 echo "daemon_cli: all passed"
