@@ -33,7 +33,7 @@
 #define LINE_MAX_LEN	4096	/* longest line accepted, bytes */
 #define MAX_WORDS	(CONFIG_MAX_LIMITS + 2)
 
-enum ktype { K_STR, K_BOOL, K_UINT, K_MS, K_ENUM, K_SERVER };
+enum ktype { K_STR, K_BOOL, K_UINT, K_MS, K_ENUM, K_SERVER, K_LIMIT };
 
 struct key {
 	const char	*name;
@@ -92,6 +92,17 @@ static const struct key keys[] = {
 	    actions },
 	{ "tag_header", K_STR, "X-Sluice-Flag", OFF(tag_header), 1, 64,
 	    NULL },
+	{ "cluster_id", K_STR, "sluice", OFF(cluster_id), 1, 64, NULL },
+	{ "hop_key_file", K_STR, NULL, OFF(hop_key_file), 0, 0, NULL },
+	{ "hop_header", K_STR, "X-Sluice-Hop", OFF(hop_header), 1, 64, NULL },
+	{ "hop_limit", K_UINT, "5", OFF(hop_limit), 1, 100, NULL },
+	{ "hop_lifetime", K_MS, "1d", OFF(hop_lifetime_ms), 60000,
+	    30ULL * 86400000, NULL },
+	{ "max_received", K_UINT, "50", OFF(max_received), 0, 1000, NULL },
+	{ "copies", K_LIMIT, "0/1h", OFF(copies), 0, 0, NULL },
+	{ "loop_action", K_ENUM, "reject", OFF(loop_action), 0, 0, actions },
+	{ "copies_action", K_ENUM, "tempfail", OFF(copies_action), 0, 0,
+	    actions },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -325,6 +336,12 @@ set_key(struct parse *p, const struct key *k, const char *v)
 			return perr(p, "socket: expected inet:PORT@HOST, "
 			    "inet6:PORT@HOST, unix:PATH or local:PATH, got "
 			    "\"%s\"", v);
+		if ((k->off == OFF(cluster_id) || k->off == OFF(hop_header) ||
+		    k->off == OFF(tag_header)) &&
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+		    "vwxyz0123456789-._") != strlen(v))
+			return perr(p, "%s: only letters, digits and - . _ are "
+			    "allowed, got \"%s\"", k->name, v);
 		if (k->off == OFF(redis_prefix) &&
 		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
 		    "vwxyz0123456789:_.-") != strlen(v))
@@ -367,6 +384,12 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		return 0;
 	case K_SERVER:
 		return set_server(p, v);
+	case K_LIMIT:
+		if (config_parse_limit(v, (struct config_limit *)(void *)
+		    (base + k->off)) == -1)
+			return perr(p, "%s: expected COUNT/DURATION, e.g. "
+			    "100/1h, got \"%s\"", k->name, v);
+		return 0;
 	}
 	return -1;
 }

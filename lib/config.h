@@ -88,6 +88,21 @@ struct config {
 	int		 wave_action;
 	char		*tag_header;	/* header added by action "tag" */
 
+	/* loops: the signed hop marker, Received: count, copies */
+	char		*cluster_id;	/* this cluster's name in markers */
+	char		*hop_key_file;	/* secret; NULL: no hop markers */
+	char		*hop_header;	/* default X-Sluice-Hop */
+	uint32_t	 hop_limit;	/* passes through the cluster allowed */
+	uint32_t	 hop_lifetime_ms; /* markers older are ignored */
+	uint32_t	 max_received;	/* Received: headers; 0 = no check */
+	struct config_limit copies;	/* one message seen per window; count
+					   0 = off */
+	int		 loop_action;	/* enum config_action */
+	int		 copies_action;
+	unsigned char	 hop_key[32];	/* read from hop_key_file by the
+					   daemon before the config is used */
+	int		 hop_key_loaded;
+
 	/* classes */
 	char		*class_map;	/* path, or NULL */
 	struct config_class classes[CONFIG_MAX_CLASSES];

@@ -15,14 +15,14 @@
 
 /* the detectors, by store item name */
 enum detector { DET_MESSAGES, DET_RECIPIENTS, DET_FANOUT, DET_REPEATS,
-    DET_WAVE };
+    DET_WAVE, DET_COPIES };
 
 static const struct {
 	const char	*item;		/* store item name */
 	const char	*name;		/* in logs and replies */
 } detectors[] = {
 	{ "msg", "messages" }, { "rcpt", "recipients" }, { "hdr", "fanout" },
-	{ "rep", "repeats" }, { "wave", "wave" },
+	{ "rep", "repeats" }, { "wave", "wave" }, { "copy", "copies" },
 };
 
 /* detector_action - the configured action of a detector */
@@ -36,6 +36,8 @@ detector_action(const struct config *cfg, enum detector d)
 		return cfg->repeats_action;
 	case DET_WAVE:
 		return cfg->wave_action;
+	case DET_COPIES:
+		return cfg->copies_action;
 	case DET_MESSAGES:
 	case DET_RECIPIENTS:
 		break;
@@ -76,6 +78,13 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	uint32_t b = cfg->window_buckets;
 	size_t n = 0, first;
 
+	if (m->copy != NULL && cfg->copies.count > 0 && n < max) {
+		n = add(items, n, max, "copy", &cfg->copies, 1, b, 1,
+		    soft(cfg->copies_action));
+		snprintf(items[0].scope, sizeof(items[0].scope), "%s", m->copy);
+	}
+	if (c == NULL)
+		return n;	/* inbound: no sender, no limits */
 	n = add(items, n, max, "msg", c->messages, c->nmessages, b, 1, 0);
 	n = add(items, n, max, "rcpt", c->recipients, c->nrecipients, b,
 	    m->nrcpt, 0);
@@ -153,6 +162,11 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		snprintf(out, outlen, "the same message from more than %llu "
 		    "accounts per %s", (unsigned long long)it->limit, win);
 		break;
+	case DET_COPIES:
+		snprintf(out, outlen, "more than %llu copies of this message "
+		    "per %s (a mail loop?)", (unsigned long long)it->limit,
+		    win);
+		break;
 	}
 }
 
@@ -186,9 +200,12 @@ limit_reply(const struct store_item *hit, enum detector d,
 	return VERDICT_TEMPFAIL;
 }
 
-/* detector_reply - the verdict and reply of a content detector's action */
+/*
+ * detector_reply - the verdict and reply of a detector's action; loops
+ * answer with the routing-loop status codes (5.4.6 / 4.4.6), as MTAs do
+ */
 static enum verdict
-detector_reply(int action, const char *w, uint32_t retry,
+detector_reply(int action, const char *w, uint32_t retry, int loop,
     struct policy_reply *r)
 {
 	char text[256], when[32];
@@ -196,13 +213,14 @@ detector_reply(int action, const char *w, uint32_t retry,
 	switch (action) {
 	case CONFIG_ACTION_REJECT:
 		snprintf(text, sizeof(text), "Message refused: %s", w);
-		reply_set(r, "550", "5.7.1", text);
+		reply_set(r, loop ? "554" : "550", loop ? "5.4.6" : "5.7.1",
+		    text);
 		return VERDICT_REJECT;
 	case CONFIG_ACTION_TEMPFAIL:
 		retry_text(retry ? retry : 60, when, sizeof(when));
 		snprintf(text, sizeof(text), "Message deferred: %s; please "
 		    "try again %s", w, when);
-		reply_set(r, "451", "4.7.1", text);
+		reply_set(r, "451", loop ? "4.4.6" : "4.7.1", text);
 		return VERDICT_TEMPFAIL;
 	case CONFIG_ACTION_QUARANTINE:
 		return VERDICT_QUARANTINE;
@@ -257,13 +275,28 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		note_hit(d, "store-unavailable", CONFIG_ACTION_TEMPFAIL,
 		    VERDICT_TEMPFAIL, &r, NULL, NULL);
 	}
+	/* loops: our own hop markers, then the MTA-style Received: count */
+	if (m->passes >= cfg->hop_limit) {
+		snprintf(w, sizeof(w), "mail loop: this message has passed "
+		    "through this cluster %u times", m->passes);
+		memset(&r, 0, sizeof(r));
+		v = detector_reply(cfg->loop_action, w, 0, 1, &r);
+		note_hit(d, "loop", cfg->loop_action, v, &r, NULL, w);
+	}
+	if (cfg->max_received != 0 && m->received > cfg->max_received) {
+		snprintf(w, sizeof(w), "mail loop: too many Received: headers "
+		    "(%u, at most %u)", m->received, cfg->max_received);
+		memset(&r, 0, sizeof(r));
+		v = detector_reply(cfg->loop_action, w, 0, 1, &r);
+		note_hit(d, "received", cfg->loop_action, v, &r, NULL, w);
+	}
 	/* the per-message To/Cc cap needs no store */
-	if (m->cls->max_header_recipients != 0 &&
+	if (m->cls != NULL && m->cls->max_header_recipients != 0 &&
 	    m->naddr > m->cls->max_header_recipients) {
 		what(DET_FANOUT, NULL, m->naddr, m->cls->max_header_recipients,
 		    w, sizeof(w));
 		memset(&r, 0, sizeof(r));
-		v = detector_reply(cfg->fanout_action, w, 0, &r);
+		v = detector_reply(cfg->fanout_action, w, 0, 0, &r);
 		note_hit(d, "fanout", cfg->fanout_action, v, &r, NULL, w);
 	}
 	for (i = 0; i < nitems; i++) {
@@ -283,7 +316,8 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		if (det == DET_MESSAGES || det == DET_RECIPIENTS)
 			v = limit_reply(it, det, &r);
 		else
-			v = detector_reply(action, w, it->retry, &r);
+			v = detector_reply(action, w, it->retry,
+			    det == DET_COPIES, &r);
 		note_hit(d, detectors[k].name, action, v, &r, it, w);
 	}
 	if (d->verdict == VERDICT_ACCEPT && !res->allowed &&

@@ -26,11 +26,17 @@ struct policy_reply {
 
 /* what sluice knows about one message when it decides */
 struct policy_msg {
-	const struct config_class *cls;	/* sender's class; borrowed */
+	const struct config_class *cls;	/* sender's class; borrowed; NULL
+					   for inbound mail (no limits) */
 	uint64_t		 nrcpt;	/* accepted envelope recipients */
 	uint64_t		 naddr;	/* distinct To/Cc addresses */
 	const char		*body;	/* hex body fingerprint, or NULL
 					   (empty body, or not known yet) */
+	const char		*copy;	/* hex key of Message-ID + body, or
+					   NULL: not counted as a copy */
+	uint32_t		 passes; /* earlier passes through the
+					   cluster (valid hop markers) */
+	uint32_t		 received; /* Received: headers */
 };
 
 /* the outcome of one decision, for the reply and the log line */

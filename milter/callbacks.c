@@ -15,21 +15,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/un.h>
 
 #include <libmilter/mfapi.h>
 
 #include "addr.h"
 #include "fingerprint.h"
+#include "hopmark.h"
 #include "policy.h"
 #include "sender.h"
 #include "sluice.h"
 
 #define LOGIN_SHOW_MAX	200	/* bytes of a login shown in a log line */
 
+#define MSGID_MAX	256	/* bytes of a Message-ID kept */
+
 struct msg {
 	int			 counted;   /* authenticated: counts and limits */
+	int			 inbound;   /* not authenticated: loops only */
+	unsigned		 received;  /* Received: headers */
+	char			 msgid[MSGID_MAX]; /* Message-ID, or "" */
+	struct hopmark_seen	 hops;	    /* our markers, verified at EOM */
 	const struct config_class *cls;
 	char			 key[SENDER_KEY_LEN + 1];
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
@@ -162,7 +171,9 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 	}
 	log_info("%s: %s login=%s class=%s client=%s rcpts=%llu addrs=%llu "
 	    "%s%s action=%s%s%s%s%s%s",
-	    qid[0] ? qid : "NOQUEUE", stage, c->msg.login, c->msg.cls->name,
+	    qid[0] ? qid : "NOQUEUE", stage,
+	    c->msg.inbound ? "-" : c->msg.login,
+	    c->msg.inbound ? "inbound" : c->msg.cls->name,
 	    c->client, (unsigned long long)c->msg.nrcpt,
 	    (unsigned long long)c->msg.addr.distinct, counts, src,
 	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
@@ -203,10 +214,14 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	const struct config *cfg = c->ref->cfg;
 	struct store_item items[STORE_MAX_ITEMS];
 	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
-	    c->msg.addr.distinct, NULL };
+	    c->msg.addr.distinct, NULL, NULL, 0, c->msg.received };
 	struct policy_decision d;
+	struct hopmark_eval ev;
 	struct fp_result fpr;
-	char body[33];
+	char body[33], copy[SENDER_KEY_LEN + 1], idbody[MSGID_MAX + 40];
+	char mark[HOPMARK_VALUE_MAX + 1];
+	uint64_t now = (uint64_t)time(NULL);
+	sfsistat st;
 	struct store_req req;
 	struct store_res res;
 	const char *qid = macro(ctx, "i");
@@ -217,14 +232,40 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	req.sender = c->msg.key;
 	req.commit = commit;
 	req.items = items;
+	memset(&ev, 0, sizeof(ev));
 	if (commit) {
 		fp_final(&c->msg.fp, &fpr);
-		if (fpr.bytes > 0) {	/* an empty body repeats nothing */
-			fp_hex(fpr.exact, body);
+		fp_hex(fpr.exact, body);
+		if (fpr.bytes > 0)	/* an empty body repeats nothing */
 			m.body = body;
+		/* one message, wherever it comes from: Message-ID + body */
+		snprintf(idbody, sizeof(idbody), "%s\n%s", c->msg.msgid, body);
+		sender_key(idbody, copy);
+		m.copy = copy;
+		if (cfg->hop_key_loaded) {
+			hopmark_seen_eval(&c->msg.hops, cfg->hop_key,
+			    cfg->cluster_id, now, cfg->hop_lifetime_ms / 1000,
+			    c->msg.msgid, fpr.exact, &ev);
+			m.passes = ev.hops;
+			if (ev.bad_mac > 0)
+				log_warnx("%s: %u %s header(s) with a bad MAC "
+				    "ignored (forged or damaged)",
+				    qid[0] ? qid : "NOQUEUE", ev.bad_mac,
+				    cfg->hop_header);
 		}
 	}
+	if (c->msg.inbound) {
+		m.cls = NULL;
+		req.sender = copy;	/* no sender: the message itself */
+	}
 	req.nitems = policy_items(cfg, &m, items, STORE_MAX_ITEMS);
+	if (req.nitems == 0 && c->msg.inbound) {
+		/* nothing to count: decide on the loop checks alone */
+		memset(&res, 0, sizeof(res));
+		res.allowed = 1;
+		rc = 0;
+		goto decide;
+	}
 	rc = store_charge(rt.store, &req, &res, err, sizeof(err));
 	breaker_watch(err);
 	if (rc == -1) {
@@ -233,11 +274,19 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 		    qid[0] ? qid : "NOQUEUE", stage, c->msg.login, err);
 		return SMFIS_CONTINUE;
 	}
+decide:
 	policy_decide(cfg, &m, items, req.nitems, &res, &d);
-	if (commit || d.verdict != VERDICT_ACCEPT)
+	if ((commit && !c->msg.inbound) || d.verdict != VERDICT_ACCEPT)
 		log_decision(c, qid, stage, items, req.nitems, &res, &d,
 		    rc == 1 ? err : NULL);
-	return verdict_reply(ctx, cfg, &d, commit);
+	st = verdict_reply(ctx, cfg, &d, commit);
+	if (commit && st == SMFIS_CONTINUE && cfg->hop_key_loaded &&
+	    hopmark_make(cfg->hop_key, cfg->cluster_id, ev.hops + 1, now,
+	    c->msg.msgid, fpr.exact, mark, sizeof(mark)) == 0 &&
+	    smfi_insheader(ctx, 0, cfg->hop_header, mark) != MI_SUCCESS)
+		log_warnx("%s: cannot add the %s header", qid[0] ? qid :
+		    "NOQUEUE", cfg->hop_header);
+	return st;
 }
 
 /* msg_reset - forget the current message, keep the connection */
@@ -264,6 +313,14 @@ sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 	return SMFIS_CONTINUE;
 }
 
+/* loops_watched - does any loop check need inbound mail's content? */
+static int
+loops_watched(const struct config *cfg)
+{
+	return cfg->hop_key_loaded || cfg->max_received != 0 ||
+	    cfg->copies.count != 0;
+}
+
 /* sl_envfrom - MAIL FROM: who is sending, and are they already over? */
 static sfsistat
 sl_envfrom(SMFICTX *ctx, char **argv)
@@ -276,11 +333,19 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_ACCEPT;
 	msg_reset(c);
 	login = macro(ctx, "{auth_authen}");
-	if (login[0] == '\0')
-		return SMFIS_ACCEPT;	/* inbound: never counted (seed 000) */
+	if (login[0] == '\0') {
+		/* inbound: never counted (seed 000); only looked at for loops */
+		if (!loops_watched(c->ref->cfg))
+			return SMFIS_ACCEPT;
+		c->msg.inbound = 1;
+		fp_init(&c->msg.fp);
+		hopmark_seen_init(&c->msg.hops);
+		return SMFIS_CONTINUE;
+	}
 	c->msg.counted = 1;
 	addr_count_init(&c->msg.addr);
 	fp_init(&c->msg.fp);
+	hopmark_seen_init(&c->msg.hops);
 	c->msg.cls = config_class_for(c->ref->cfg, login);
 	sender_key(login, c->msg.key);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
@@ -327,10 +392,27 @@ sl_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c == NULL || !c->msg.counted || name == NULL || value == NULL)
+	const struct config *cfg;
+	size_t n;
+
+	if (c == NULL || (!c->msg.counted && !c->msg.inbound) || name == NULL ||
+	    value == NULL)
 		return SMFIS_CONTINUE;
-	if (addr_header_counted(name))
+	cfg = c->ref->cfg;
+	if (c->msg.counted && addr_header_counted(name))
 		addr_count_header(&c->msg.addr, value, strlen(value));
+	if (strcasecmp(name, "Received") == 0)
+		c->msg.received++;
+	else if (strcasecmp(name, "Message-ID") == 0 && c->msg.msgid[0] == 0) {
+		while (*value == ' ' || *value == '\t')
+			value++;
+		n = strcspn(value, "\r\n");
+		if (n < sizeof(c->msg.msgid)) {	/* longer: not an id we keep */
+			memcpy(c->msg.msgid, value, n);
+			c->msg.msgid[n] = '\0';
+		}
+	} else if (cfg->hop_key_loaded && strcasecmp(name, cfg->hop_header) == 0)
+		hopmark_seen_add(&c->msg.hops, cfg->cluster_id, value);
 	fp_header(&c->msg.fp, name, value);
 	return SMFIS_CONTINUE;
 }
@@ -341,7 +423,7 @@ sl_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c != NULL && c->msg.counted && chunk != NULL)
+	if (c != NULL && (c->msg.counted || c->msg.inbound) && chunk != NULL)
 		fp_body(&c->msg.fp, chunk, len);
 	return SMFIS_CONTINUE;
 }
@@ -353,7 +435,7 @@ sl_eom(SMFICTX *ctx)
 	struct conn *c = conn_get(ctx);
 	sfsistat st;
 
-	if (c == NULL || !c->msg.counted)
+	if (c == NULL || (!c->msg.counted && !c->msg.inbound))
 		return SMFIS_CONTINUE;
 	st = check(ctx, c, 1, "eom");
 	msg_reset(c);

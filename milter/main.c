@@ -24,6 +24,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "hopmark.h"
 #include "sluice.h"
 
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
@@ -275,6 +276,34 @@ write_pidfile(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* config_read - load a config and the secrets it names; NULL with err */
+static struct config *
+config_read(const char *path, char *err, size_t errlen)
+{
+	struct config *cfg;
+	char kerr[256];
+
+	if ((cfg = config_load(path, err, errlen)) == NULL)
+		return NULL;
+	if (cfg->hop_key_file != NULL) {
+		if (hopmark_key_load(cfg->hop_key_file, cfg->hop_key, kerr,
+		    sizeof(kerr)) == -1) {
+			snprintf(err, errlen, "%s: hop_key_file: %s", path,
+			    kerr);
+			config_free(cfg);
+			return NULL;
+		}
+		cfg->hop_key_loaded = 1;
+	}
+	if (!hopmark_cluster_valid(cfg->cluster_id)) {
+		snprintf(err, errlen, "%s: cluster_id \"%s\" is not usable",
+		    path, cfg->cluster_id);
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 /* reload - load the config again and swap it in; the old one stays on error */
 static void
 reload(void)
@@ -283,7 +312,7 @@ reload(void)
 	struct config *cfg;
 	struct cfg_ref *cur;
 
-	if ((cfg = config_load(rt.config_path, err, sizeof(err))) == NULL) {
+	if ((cfg = config_read(rt.config_path, err, sizeof(err))) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: %s",
 		    err);
 		return;
@@ -366,7 +395,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 
-	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+	if ((cfg = config_read(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "sluice: %s\n", err);
 		return EX_CONFIG;
 	}

@@ -3,8 +3,12 @@
 -- observe ("1": everything accepted).
 -- Class under test: messages 3/1h, recipients 10/1h, max_recipients 4.
 
+-- miltertest exits 1 without printing a script's error: print it first
 local function check(cond, what)
-	if not cond then error(what, 2) end
+	if not cond then
+		print("FAILED: " .. what)
+		error(what, 2)
+	end
 end
 
 local function open(ip)

@@ -30,6 +30,10 @@ setup(void **state)
 	cfg.fanout_action = CONFIG_ACTION_REJECT;
 	cfg.repeats_action = CONFIG_ACTION_QUARANTINE;
 	cfg.wave_action = CONFIG_ACTION_TAG;
+	cfg.hop_limit = 5;
+	cfg.max_received = 50;
+	cfg.loop_action = CONFIG_ACTION_REJECT;
+	cfg.copies_action = CONFIG_ACTION_TEMPFAIL;
 	return 0;
 }
 
@@ -37,7 +41,7 @@ setup(void **state)
 static void
 test_items(void **state)
 {
-	struct policy_msg m = { &cls, 7, 0, NULL };
+	struct policy_msg m = { &cls, 7, 0, NULL, NULL, 0, 0 };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -63,7 +67,7 @@ static void
 decide(uint64_t c0, uint64_t c1, uint64_t c2, uint32_t retry, int allowed,
     enum store_source src, struct policy_decision *d)
 {
-	struct policy_msg m = { &cls, 3, 0, NULL };
+	struct policy_msg m = { &cls, 3, 0, NULL, NULL, 0, 0 };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { allowed, 0, src };
 	size_t n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS), i;
@@ -151,7 +155,7 @@ static void
 test_detector_items(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
-	struct policy_msg m = { &cls, 3, 7, body };
+	struct policy_msg m = { &cls, 3, 7, body, NULL, 0, 0 };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -184,7 +188,7 @@ test_detector_items(void **state)
 static void
 test_fanout_cap(void **state)
 {
-	struct policy_msg m = { &cls, 1, 630, NULL };
+	struct policy_msg m = { &cls, 1, 630, NULL, NULL, 0, 0 };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -219,7 +223,7 @@ static void
 test_strictest(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
-	struct policy_msg m = { &cls, 3, 2, body };
+	struct policy_msg m = { &cls, 3, 2, body, NULL, 0, 0 };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -301,6 +305,54 @@ test_replies_safe(void **state)
 	assert_string_equal(policy_verdict_name(VERDICT_REJECT), "reject");
 }
 
+/* test_loops - hop limit, Received: count, copies; inbound has no limits */
+static void
+test_loops(void **state)
+{
+	static const char copy[] = "0123456789abcdef0123456789abcdef";
+	struct policy_msg m = { NULL, 0, 0, NULL, copy, 4, 10 };
+	struct store_item it[STORE_MAX_ITEMS];
+	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	size_t n;
+
+	(void)state;
+	/* inbound, copies off: nothing to count at all */
+	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 0);
+	cfg.copies = (struct config_limit){ 100, 3600 };
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_int_equal(n, 1);
+	assert_string_equal(it[0].name, "copy");
+	assert_string_equal(it[0].scope, copy);
+	assert_false(it[0].soft);	/* tempfail refuses */
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);	/* 4 passes < 5 */
+	m.passes = 5;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_REJECT);
+	assert_string_equal(d.reply.rcode, "554");
+	assert_string_equal(d.reply.xcode, "5.4.6");
+	assert_string_equal(d.reply.text, "Message refused: mail loop: this "
+	    "message has passed through this cluster 5 times");
+	m.passes = 0;
+	m.received = 51;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_string_equal(d.reason, "received");
+	assert_string_equal(d.reply.xcode, "5.4.6");
+	m.received = 3;
+	it[0].count = 100;
+	it[0].over = 1;
+	it[0].retry = 120;
+	res.allowed = 0;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(d.reply.xcode, "4.4.6");
+	assert_string_equal(d.reason, "copies");
+	assert_string_equal(d.reply.text, "Message deferred: more than 100 "
+	    "copies of this message per 1h (a mail loop?); please try again "
+	    "in 2 minutes");
+}
+
 int
 main(void)
 {
@@ -312,6 +364,7 @@ main(void)
 		cmocka_unit_test_setup(test_detector_items, setup),
 		cmocka_unit_test_setup(test_fanout_cap, setup),
 		cmocka_unit_test_setup(test_strictest, setup),
+		cmocka_unit_test_setup(test_loops, setup),
 		cmocka_unit_test_setup(test_observe, setup),
 		cmocka_unit_test_setup(test_rcpt_cap, setup),
 		cmocka_unit_test_setup(test_replies_safe, setup),
