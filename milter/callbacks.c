@@ -252,6 +252,16 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 				    "ignored (forged or damaged)",
 				    qid[0] ? qid : "NOQUEUE", ev.bad_mac,
 				    cfg->hop_header);
+			if (ev.future > 0)
+				log_warnx("%s: %u %s header(s) dated in the "
+				    "future ignored: is a relay's clock wrong?",
+				    qid[0] ? qid : "NOQUEUE", ev.future,
+				    cfg->hop_header);
+			if (ev.toomany > 0)
+				log_warnx("%s: %u %s header(s) beyond the %d "
+				    "read ignored", qid[0] ? qid : "NOQUEUE",
+				    ev.toomany, cfg->hop_header,
+				    HOPMARK_SEEN_MAX);
 		}
 	}
 	if (c->msg.inbound) {
@@ -404,13 +414,11 @@ sl_header(SMFICTX *ctx, char *name, char *value)
 	if (strcasecmp(name, "Received") == 0)
 		c->msg.received++;
 	else if (strcasecmp(name, "Message-ID") == 0 && c->msg.msgid[0] == 0) {
-		while (*value == ' ' || *value == '\t')
-			value++;
-		n = strcspn(value, "\r\n");
-		if (n < sizeof(c->msg.msgid)) {	/* longer: not an id we keep */
-			memcpy(c->msg.msgid, value, n);
-			c->msg.msgid[n] = '\0';
-		}
+		/* whole, folding and all: hopmark unfolds it, and a relay may
+		 * refold it between passes */
+		n = strlen(value);
+		if (n < sizeof(c->msg.msgid))	/* longer: not an id we keep */
+			memcpy(c->msg.msgid, value, n + 1);
 	} else if (cfg->hop_key_loaded && strcasecmp(name, cfg->hop_header) == 0)
 		hopmark_seen_add(&c->msg.hops, cfg->cluster_id, value);
 	fp_header(&c->msg.fp, name, value);
