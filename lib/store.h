@@ -47,16 +47,26 @@ struct store_item {
 					   adds the request's sender */
 	uint8_t		 soft;		/* going over is reported in `over`
 					   but does not stop the charge */
+	uint8_t		 on_refuse;	/* charged only when the request is
+					   refused (never decides it): counts
+					   refusals */
 	uint8_t		 over;		/* out: over its limit, counting this
 					   request */
 	uint64_t	 count;		/* out: events counted, after any charge */
 	uint32_t	 retry;		/* out: seconds until cost fits; 0 = fits */
 };
 
+#define STORE_CHECK		0	/* check only, write nothing */
+#define STORE_COMMIT		1	/* charge if all fit; else charge the
+					   on_refuse items */
+#define STORE_CHECK_RECORD	2	/* check; if refused, charge the
+					   on_refuse items */
+
 struct store_req {
 	const char		*sender; /* sender key (sender_key()); borrowed */
 	const char		*txn;	/* id making a commit idempotent, or NULL */
-	int			 commit; /* 0: check only; 1: charge if all fit */
+	int			 commit; /* STORE_CHECK, STORE_COMMIT or
+					   STORE_CHECK_RECORD */
 	struct store_item	*items;	/* borrowed; outputs filled in place */
 	size_t			 nitems;
 };

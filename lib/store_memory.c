@@ -415,7 +415,7 @@ mem_charge(struct store *st, const struct store_req *req,
 	snd = mem_find(ms, mem_hash(req->sender), req->sender, req->commit);
 	if (req->commit && snd == NULL)
 		goto oom;
-	if (snd != NULL && req->commit && req->txn != NULL &&
+	if (snd != NULL && req->commit == STORE_COMMIT && req->txn != NULL &&
 	    sender_has_txn(snd, req->txn, now)) {
 		res->allowed = 1;
 		res->replayed = 1;
@@ -474,17 +474,31 @@ mem_charge(struct store *st, const struct store_req *req,
 			it->retry = window_retry(s ? s->b : none, s ? s->n : 0,
 			    now, it->window, it->buckets, it->limit, cost);
 		it->over = it->count + cost > it->limit;
-		if (it->over && !it->soft)
+		if (it->over && !it->soft && !it->on_refuse)
 			ok = 0;
 		if (it->window > maxwin)
 			maxwin = it->window;
 		costs[i] = cost;
 	}
 	res->allowed = ok;
-	if (ok && req->commit) {
+	for (i = 0; i < req->nitems; i++) {
+		struct store_item *it = &req->items[i];
+
+		if (!it->on_refuse)
+			continue;
+		if (ok || req->commit == STORE_CHECK || it->distinct)
+			it->over = 0;	/* counts refusals only */
+		else if (it->cost > 0) {
+			series_add(ser[i], now, it->cost);
+			it->count += it->cost;
+		}
+	}
+	if (ok && req->commit == STORE_COMMIT) {
 		for (i = 0; i < req->nitems; i++) {
 			struct store_item *it = &req->items[i];
 
+			if (it->on_refuse)
+				continue;
 			if (it->distinct && it->cost > 0) {
 				/* a known sender is seen again: no new member */
 				if (members_add(ser[i], me, now, it->limit) == -1)

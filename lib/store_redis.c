@@ -89,7 +89,7 @@ struct rs_call {
 	int			 argc;
 	char			 sha[41];
 	char			 keys[STORE_MAX_ITEMS + 1][RS_KEY_MAX];
-	char			 nums[4 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
+	char			 nums[5 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
 };
 
 /* ms_tv - milliseconds as a timeval */
@@ -349,7 +349,7 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	}
 	nkeys = req->nitems;
 	/* a txn only matters for a commit; with no limit it expires at once */
-	txn = req->txn != NULL && req->commit && maxwin > 0;
+	txn = req->txn != NULL && req->commit == STORE_COMMIT && maxwin > 0;
 	if (txn) {
 		p = cl->keys[nkeys++];
 		p += snprintf(p, RS_KEY_MAX, "%s{%s}:txn:", rs->prefix,
@@ -368,7 +368,8 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	cl->argv[cl->argc++] = cl->nums[nn++];
 	for (i = 0; i < nkeys; i++)
 		cl->argv[cl->argc++] = cl->keys[i];
-	cl->argv[cl->argc++] = req->commit ? "1" : "0";
+	cl->argv[cl->argc++] = req->commit == STORE_COMMIT ? "1" :
+	    req->commit == STORE_CHECK_RECORD ? "2" : "0";
 	cl->argv[cl->argc++] = txn ? "1" : "0";
 	snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
 	    (unsigned long long)maxwin * 1000);
@@ -387,8 +388,9 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
 		    (unsigned long long)it->cost);
 		cl->argv[cl->argc++] = cl->nums[nn++];
-		cl->argv[cl->argc++] = it->distinct ? (it->soft ? "3" : "2") :
-		    (it->soft ? "1" : "0");
+		snprintf(cl->nums[nn], RS_NUM_MAX, "%d", (it->soft ? 1 : 0) |
+		    (it->distinct ? 2 : 0) | (it->on_refuse ? 4 : 0));
+		cl->argv[cl->argc++] = cl->nums[nn++];
 	}
 	for (i = 0; i < (size_t)cl->argc; i++)
 		cl->argvlen[i] = i == 1 ? 40 : strlen(cl->argv[i]);

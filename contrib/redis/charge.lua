@@ -17,13 +17,15 @@
 --             values = events; all share the sender's hash tag, so the
 --             script touches one Cluster slot
 -- KEYS[n+1]   the transaction key, when ARGV[2] == "1"
--- ARGV[1]     "1": charge when every limit fits; "0": check only
+-- ARGV[1]     "1": charge when every limit fits; "0": check only;
+--             "2": check only, but a refusal charges the on-refuse limits
 -- ARGV[2]     "1": a transaction key follows the limit keys
 -- ARGV[3]     transaction key lifetime, ms (the longest window)
 -- ARGV[4]     the sender's key (the member of "distinct" limits)
 -- ARGV[5..]   per limit, 5 values: window seconds, buckets, limit, cost,
 --             flags (1: soft, over it does not stop the charge;
---             2: distinct, a sorted set of the senders seen, by time)
+--             2: distinct, a sorted set of the senders seen, by time;
+--             4: on-refuse, charged only when the request is refused)
 -- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ... }
 --             count: events counted (after the charge, if made);
 --             retry: seconds until cost fits (0: fits now; -1: never);
@@ -42,6 +44,7 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local commit = ARGV[1] == '1'
+local record = ARGV[1] == '1' or ARGV[1] == '2'
 local has_txn = ARGV[2] == '1'
 local n = #KEYS
 if has_txn then n = n - 1 end
@@ -83,6 +86,8 @@ for i = 1, n do
 	}
 	it.soft = it.flags % 2 == 1
 	it.distinct = math.floor(it.flags / 2) % 2 == 1
+	it.on_refuse = math.floor(it.flags / 4) % 2 == 1
+	if it.on_refuse then it.soft = true end
 	if it.distinct then
 		distinct_read(it, KEYS[i])
 		it.over = it.total + it.cost > it.limit
@@ -153,7 +158,8 @@ for i = 1, n do
 	else
 		out[#out + 1] = retry(it)
 	end
-	out[#out + 1] = (it.over and replayed == 0) and 1 or 0
+	out[#out + 1] = (it.over and replayed == 0 and
+	    not (it.on_refuse and (allowed == 1 or not record))) and 1 or 0
 end
 
 if commit then
@@ -167,10 +173,24 @@ if commit then
 		end
 	end
 end
+if record and allowed == 0 and replayed == 0 then
+	-- a refusal: count it where asked, nothing else
+	for i = 1, n do
+		local it = items[i]
+		if it.on_refuse and not it.distinct and it.cost > 0 then
+			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
+			redis.call('PEXPIRE', KEYS[i], int((it.newest +
+			    it.buckets + 1) * it.width - now))
+			out[3 * i] = it.total + it.cost
+		end
+	end
+end
 if commit and allowed == 1 then
 	for i = 1, n do
 		local it = items[i]
-		if it.distinct then
+		if it.on_refuse then
+			out[3 * i + 2] = 0	-- not refused: nothing counted
+		elseif it.distinct then
 			if tonumber(it.costarg) > 0 then
 				redis.call('ZADD', KEYS[i], int(now), member)
 				-- past limit + 1 senders, the oldest tell nothing
@@ -188,7 +208,7 @@ if commit and allowed == 1 then
 			redis.call('PEXPIRE', KEYS[i], int((it.newest +
 			    it.buckets + 1) * it.width - now))
 		end
-		out[3 * i] = it.total + it.cost
+		if not it.on_refuse then out[3 * i] = it.total + it.cost end
 	end
 	if has_txn then
 		redis.call('SET', KEYS[n + 1], '1', 'PX', ARGV[3], 'NX')

@@ -1680,6 +1680,48 @@ test_distinct(void **state)
 	assert_int_equal(it.count, 6);
 }
 
+/*
+ * test_on_refuse - a refusal counter: charged only by refused requests
+ * (at commit, and at a recording check), never by accepted ones
+ */
+static void
+test_on_refuse(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[2];
+	char a[SENDER_KEY_LEN + 1];
+	int i;
+
+	key_of("refused@example.test", a);
+	for (i = 0; i < 2; i++) {	/* two accepted: no refusal counted */
+		it[0] = item("msg", 3600, 12, 2, 1);
+		it[1] = item("refused", 3600, 12, 3, 1);
+		it[1].on_refuse = 1;
+		assert_true(run(fx, a, NULL, STORE_COMMIT, it, 2, NULL));
+		assert_int_equal(it[1].count, 0);
+		assert_false(it[1].over);
+	}
+	/* a refused commit, a refused recording check: 2 refusals */
+	it[0] = item("msg", 3600, 12, 2, 1);
+	it[1] = item("refused", 3600, 12, 3, 1);
+	it[1].on_refuse = 1;
+	assert_false(run(fx, a, NULL, STORE_COMMIT, it, 2, NULL));
+	assert_int_equal(it[1].count, 1);
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 2);
+	assert_false(run(fx, a, NULL, STORE_CHECK_RECORD, it, 2, NULL));
+	assert_int_equal(it[1].count, 2);
+	/* a plain check records nothing */
+	assert_false(run(fx, a, NULL, STORE_CHECK, it, 2, NULL));
+	assert_int_equal(it[1].count, 2);
+	assert_false(it[1].over);
+	/* the 3rd and 4th refusals: over its limit of 3 on the 4th */
+	assert_false(run(fx, a, NULL, STORE_CHECK_RECORD, it, 2, NULL));
+	assert_false(it[1].over);
+	assert_false(run(fx, a, NULL, STORE_CHECK_RECORD, it, 2, NULL));
+	assert_int_equal(it[1].count, 4);
+	assert_true(it[1].over);
+}
+
 #define BOTH(setup)							\
 	cmocka_unit_test_setup_teardown(test_limit_n, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_atomic, setup, teardown),	\
@@ -1694,7 +1736,8 @@ test_distinct(void **state)
 	cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_soft, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_scope_sub, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown)
+	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_on_refuse, setup, teardown)
 
 int
 main(void)
