@@ -49,6 +49,7 @@ static const char *const stores[] = { "memory", "redis", NULL };
 static const char *const fallbacks[] = { "local", "accept", "tempfail", NULL };
 static const char *const actions[] = { "tempfail", "reject", "quarantine",
     "tag", "observe", NULL };
+static const char *const lock_actions[] = { "tempfail", "reject", NULL };
 static const char *const facilities[] = { "mail", "daemon", "user", "local0",
     "local1", "local2", "local3", "local4", "local5", "local6", "local7",
     NULL };
@@ -103,6 +104,14 @@ static const struct key keys[] = {
 	{ "loop_action", K_ENUM, "reject", OFF(loop_action), 0, 0, actions },
 	{ "copies_action", K_ENUM, "tempfail", OFF(copies_action), 0, 0,
 	    actions },
+	{ "lock_after", K_LIMIT, "0/1h", OFF(lock_after), 0, 0, NULL },
+	{ "lock_lifetime", K_MS, "1d", OFF(lock_lifetime_ms), 60000,
+	    30ULL * 86400000, NULL },
+	{ "lock_action", K_ENUM, "tempfail", OFF(lock_action), 0, 0,
+	    lock_actions },
+	{ "lock_command", K_STR, NULL, OFF(lock_command), 0, 0, NULL },
+	{ "lock_command_timeout", K_MS, "10s", OFF(lock_command_timeout_ms),
+	    100, 600000, NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

@@ -99,6 +99,13 @@ struct config {
 					   0 = off */
 	int		 loop_action;	/* enum config_action */
 	int		 copies_action;
+	/* the kill switch */
+	struct config_limit lock_after;	/* refusals that lock a login; count
+					   0 = never locked automatically */
+	uint32_t	 lock_lifetime_ms; /* how long a lock lasts */
+	int		 lock_action;	/* tempfail or reject */
+	char		*lock_command;	/* run on lock: CMD LOGIN REASON */
+	uint32_t	 lock_command_timeout_ms;
 	unsigned char	 hop_key[32];	/* read from hop_key_file by the
 					   daemon before the config is used */
 	int		 hop_key_loaded;

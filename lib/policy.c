@@ -13,6 +13,8 @@
 
 #include "policy.h"
 
+#define LOCK_BUCKETS	60	/* a lock ends within 1/60 of its lifetime */
+
 /* the detectors, by store item name */
 enum detector { DET_MESSAGES, DET_RECIPIENTS, DET_FANOUT, DET_REPEATS,
     DET_WAVE, DET_COPIES };
@@ -90,6 +92,13 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	    m->nrcpt, 0);
 	n = add(items, n, max, "hdr", c->header_recipients,
 	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
+	if (n < max)	/* a lock is a count that may not be above 0 */
+		store_item_set(&items[n++], "lock", cfg->lock_lifetime_ms /
+		    1000, LOCK_BUCKETS, 0, 0);
+	if (cfg->lock_after.count > 0 && n < max) {
+		n = add(items, n, max, "refused", &cfg->lock_after, 1, b, 1, 1);
+		items[n - 1].on_refuse = 1;
+	}
 	if (m->body == NULL || m->body[0] == '\0')
 		return n;
 	first = n;
@@ -275,6 +284,20 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		note_hit(d, "store-unavailable", CONFIG_ACTION_TEMPFAIL,
 		    VERDICT_TEMPFAIL, &r, NULL, NULL);
 	}
+	/* a locked login: refused whatever else it is, and told so first */
+	for (i = 0; i < nitems; i++)
+		if (strcmp(items[i].name, "lock") == 0 && items[i].over) {
+			if (cfg->lock_action == CONFIG_ACTION_REJECT)
+				reply_set(&r, "550", "5.7.1", "This account is "
+				    "locked; please contact your provider");
+			else
+				reply_set(&r, "451", "4.7.1", "This account is "
+				    "locked; please contact your provider");
+			note_hit(d, "locked", cfg->lock_action,
+			    cfg->lock_action == CONFIG_ACTION_REJECT ?
+			    VERDICT_REJECT : VERDICT_TEMPFAIL, &r, &items[i],
+			    NULL);
+		}
 	/* loops: our own hop markers, then the MTA-style Received: count */
 	if (m->passes >= cfg->hop_limit) {
 		snprintf(w, sizeof(w), "mail loop: this message has passed "
@@ -330,6 +353,30 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 	}
 	if (d->verdict != VERDICT_ACCEPT && cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
+}
+
+/* policy_lock_due - did this refusal trip the lock rule of an unlocked login? */
+int
+policy_lock_due(const struct store_item *items, size_t nitems)
+{
+	int due = 0, locked = 0;
+	size_t i;
+
+	for (i = 0; i < nitems; i++) {
+		if (strcmp(items[i].name, "refused") == 0 && items[i].over)
+			due = 1;
+		if (strcmp(items[i].name, "lock") == 0 && items[i].over)
+			locked = 1;
+	}
+	return due && !locked;
+}
+
+/* policy_lock_item - the item that writes a lock (commit it) */
+void
+policy_lock_item(const struct config *cfg, struct store_item *it)
+{
+	store_item_set(it, "lock", cfg->lock_lifetime_ms / 1000, LOCK_BUCKETS,
+	    UINT64_MAX, 1);
 }
 
 /* policy_rcpt_over - is recipient number n over the class's cap? */

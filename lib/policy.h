@@ -64,6 +64,13 @@ void	policy_decide(const struct config *, const struct policy_msg *,
 	    const struct store_item *items, size_t nitems,
 	    const struct store_res *, struct policy_decision *);
 
+/* policy_lock_due - did this refusal trip the lock rule of an unlocked
+ * login? */
+int	policy_lock_due(const struct store_item *items, size_t nitems);
+
+/* policy_lock_item - the item that writes a lock (commit it) */
+void	policy_lock_item(const struct config *, struct store_item *);
+
 /* policy_rcpt_over - is recipient number n (1-based) over the class's cap?
  * If so, fills the 452 4.5.3 reply */
 int	policy_rcpt_over(const struct config_class *, uint64_t n,

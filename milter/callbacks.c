@@ -42,6 +42,8 @@ struct msg {
 	const struct config_class *cls;
 	char			 key[SENDER_KEY_LEN + 1];
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
+	char			*raw;	    /* the login as sent, for the lock
+					       command; owned, freed at reset */
 	uint64_t		 nrcpt;	    /* recipients accepted */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
 	struct addr_count	 addr;	    /* To/Cc fan-out, streaming */
@@ -207,6 +209,50 @@ breaker_watch(const char *err)
 		    (unsigned long long)st.fallbacks);
 }
 
+/*
+ * lock_login - the lock rule tripped: lock the login on every relay (one
+ * more store call, once per lock), log it, run the lock command once
+ */
+static void
+lock_login(struct conn *c, const char *qid, const struct store_item *items,
+    size_t n)
+{
+	const struct config *cfg = c->ref->cfg;
+	struct store_item lk;
+	struct store_req req;
+	struct store_res res;
+	char err[256], reason[160], win[16];
+	size_t i;
+
+	snprintf(reason, sizeof(reason), "refused too often");
+	for (i = 0; i < n; i++)
+		if (strcmp(items[i].name, "refused") == 0)
+			snprintf(reason, sizeof(reason), "refused %llu times "
+			    "in %s (lock_after %llu/%s)",
+			    (unsigned long long)items[i].count,
+			    config_format_window(items[i].window, win,
+			    sizeof(win)), (unsigned long long)items[i].limit,
+			    win);
+	policy_lock_item(cfg, &lk);
+	memset(&req, 0, sizeof(req));
+	req.sender = c->msg.key;
+	req.commit = STORE_COMMIT;
+	req.items = &lk;
+	req.nitems = 1;
+	if (store_charge(rt.store, &req, &res, err, sizeof(err)) != 0) {
+		log_err("%s: cannot lock login=%s: %s", qid[0] ? qid :
+		    "NOQUEUE", c->msg.login, err);
+		return;
+	}
+	if (lk.count != 1)
+		return;		/* another relay locked it first */
+	log_warnx("%s: login=%s client=%s locked on every relay: %s",
+	    qid[0] ? qid : "NOQUEUE", c->msg.login, c->client, reason);
+	if (cfg->lock_command != NULL && c->msg.raw != NULL)
+		hook_run(cfg->lock_command, c->msg.raw, c->msg.login, reason,
+		    cfg->lock_command_timeout_ms);
+}
+
 /* check - ask the store about the current message; the answer for libmilter */
 static sfsistat
 check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
@@ -230,7 +276,8 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 
 	memset(&req, 0, sizeof(req));
 	req.sender = c->msg.key;
-	req.commit = commit;
+	req.commit = commit ? STORE_COMMIT : cfg->lock_after.count > 0 ?
+	    STORE_CHECK_RECORD : STORE_CHECK;
 	req.items = items;
 	memset(&ev, 0, sizeof(ev));
 	if (commit) {
@@ -290,6 +337,9 @@ decide:
 		log_decision(c, qid, stage, items, req.nitems, &res, &d,
 		    rc == 1 ? err : NULL);
 	st = verdict_reply(ctx, cfg, &d, commit);
+	if (st != SMFIS_CONTINUE && !c->msg.inbound &&
+	    policy_lock_due(items, req.nitems))
+		lock_login(c, qid, items, req.nitems);
 	if (commit && st == SMFIS_CONTINUE && cfg->hop_key_loaded &&
 	    hopmark_make(cfg->hop_key, cfg->cluster_id, ev.hops + 1, now,
 	    c->msg.msgid, fpr.exact, mark, sizeof(mark)) == 0 &&
@@ -303,6 +353,7 @@ decide:
 static void
 msg_reset(struct conn *c)
 {
+	free(c->msg.raw);
 	memset(&c->msg, 0, sizeof(c->msg));
 }
 
@@ -359,6 +410,8 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	c->msg.cls = config_class_for(c->ref->cfg, login);
 	sender_key(login, c->msg.key);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
+	if (c->ref->cfg->lock_command != NULL)
+		c->msg.raw = strndup(login, SENDER_LOGIN_MAX);
 	return c->ref->cfg->early_check ? check(ctx, c, 0, "mail") :
 	    SMFIS_CONTINUE;
 }
@@ -468,6 +521,7 @@ sl_close(SMFICTX *ctx)
 	struct conn *c = conn_get(ctx);
 
 	if (c != NULL) {
+		msg_reset(c);
 		cfg_release(c->ref);
 		free(c);
 		smfi_setpriv(ctx, NULL);

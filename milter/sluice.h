@@ -30,6 +30,10 @@ void		 cfg_release(struct cfg_ref *);
 /* callbacks_register - register the libmilter callbacks; -1 on failure */
 int		 callbacks_register(void);
 
+/* hook_run - start `cmd LOGIN REASON` (no shell), wait for it elsewhere */
+void		 hook_run(const char *cmd, const char *login, const char *shown,
+		    const char *reason, unsigned timeout_ms);
+
 /* log_open - start logging (syslog, and stderr when foreground) */
 void		 log_open(const char *facility, int use_syslog, int foreground);
 

@@ -34,6 +34,8 @@ setup(void **state)
 	cfg.max_received = 50;
 	cfg.loop_action = CONFIG_ACTION_REJECT;
 	cfg.copies_action = CONFIG_ACTION_TEMPFAIL;
+	cfg.lock_lifetime_ms = 86400000;
+	cfg.lock_action = CONFIG_ACTION_TEMPFAIL;
 	return 0;
 }
 
@@ -47,7 +49,10 @@ test_items(void **state)
 
 	(void)state;
 	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
+	assert_string_equal(it[3].name, "lock");	/* always checked */
+	assert_int_equal(it[3].limit, 0);
+	assert_int_equal(it[3].cost, 0);
 	assert_string_equal(it[0].name, "msg");
 	assert_int_equal(it[0].window, 3600);
 	assert_int_equal(it[0].limit, 100);
@@ -167,21 +172,22 @@ test_detector_items(void **state)
 	cls.body_senders[0] = (struct config_limit){ 10, 3600 };
 	cls.nbody_senders = 1;
 	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 	assert_string_equal(it[3].name, "hdr");
 	assert_int_equal(it[3].cost, 7);
 	assert_false(it[3].soft);		/* fanout: reject */
-	assert_string_equal(it[4].name, "rep");
-	assert_string_equal(it[4].sub, body);
-	assert_string_equal(it[4].scope, "");
-	assert_true(it[4].soft);		/* repeats: quarantine */
-	assert_string_equal(it[5].name, "wave");
-	assert_string_equal(it[5].scope, body);
-	assert_true(it[5].distinct);
-	assert_true(it[5].soft);		/* wave: tag */
+	assert_string_equal(it[4].name, "lock");
+	assert_string_equal(it[5].name, "rep");
+	assert_string_equal(it[5].sub, body);
+	assert_string_equal(it[5].scope, "");
+	assert_true(it[5].soft);		/* repeats: quarantine */
+	assert_string_equal(it[6].name, "wave");
+	assert_string_equal(it[6].scope, body);
+	assert_true(it[6].distinct);
+	assert_true(it[6].soft);		/* wave: tag */
 	/* no body (empty): no body items */
 	m.body = NULL;
-	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 4);
+	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 5);
 }
 
 /* test_fanout_cap - a 630-address To: is refused with a clear 550 */
@@ -235,11 +241,11 @@ test_strictest(void **state)
 	cls.body_senders[0] = (struct config_limit){ 10, 3600 };
 	cls.nbody_senders = 1;
 	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
-	assert_int_equal(n, 5);
-	it[3].count = 21;	/* repeats over: quarantine */
-	it[3].over = 1;
-	it[4].count = 11;	/* wave over: tag */
+	assert_int_equal(n, 6);
+	it[4].count = 21;	/* repeats over: quarantine */
 	it[4].over = 1;
+	it[5].count = 11;	/* wave over: tag */
+	it[5].over = 1;
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_QUARANTINE);
 	assert_string_equal(d.reason, "repeats,wave");
@@ -353,6 +359,44 @@ test_loops(void **state)
 	    "in 2 minutes");
 }
 
+/* test_lock - the refusal that trips lock_after; a locked login refused */
+static void
+test_lock(void **state)
+{
+	struct policy_msg m = { &cls, 1, 0, NULL, NULL, 0, 0 };
+	struct store_item it[STORE_MAX_ITEMS], lk;
+	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	size_t n;
+
+	(void)state;
+	cfg.lock_after = (struct config_limit){ 50, 3600 };
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_int_equal(n, 5);
+	assert_string_equal(it[4].name, "refused");
+	assert_true(it[4].on_refuse);
+	assert_int_equal(it[4].limit, 50);
+	assert_false(policy_lock_due(it, n));
+	it[4].over = 1;		/* the 51st refusal */
+	assert_true(policy_lock_due(it, n));
+	it[3].over = 1;		/* already locked: nothing to do */
+	assert_false(policy_lock_due(it, n));
+	res.allowed = 0;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(d.reason, "locked");
+	assert_string_equal(d.reply.text, "This account is locked; please "
+	    "contact your provider");
+	cfg.lock_action = CONFIG_ACTION_REJECT;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_string_equal(d.reply.rcode, "550");
+	policy_lock_item(&cfg, &lk);
+	assert_string_equal(lk.name, "lock");
+	assert_int_equal(lk.window, 86400);
+	assert_int_equal(lk.cost, 1);
+	assert_true(lk.limit > 1000000);
+}
+
 int
 main(void)
 {
@@ -365,6 +409,7 @@ main(void)
 		cmocka_unit_test_setup(test_fanout_cap, setup),
 		cmocka_unit_test_setup(test_strictest, setup),
 		cmocka_unit_test_setup(test_loops, setup),
+		cmocka_unit_test_setup(test_lock, setup),
 		cmocka_unit_test_setup(test_observe, setup),
 		cmocka_unit_test_setup(test_rcpt_cap, setup),
 		cmocka_unit_test_setup(test_replies_safe, setup),
