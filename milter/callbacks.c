@@ -104,9 +104,11 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (i = 0; i < n && o < outlen; i++) {
+		if (strcmp(it[i].name, "lock") == 0 && it[i].count == 0)
+			continue;	/* not locked: nothing to say */
 		config_format_window(it[i].window, win, sizeof(win));
 		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu/%llu",
-		    i ? " " : "", it[i].name, win,
+		    o ? " " : "", it[i].name, win,
 		    (unsigned long long)it[i].count,
 		    (unsigned long long)it[i].limit);
 		if (w < 0)
