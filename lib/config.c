@@ -1,9 +1,15 @@
 /*
  * config.c - sluice.conf and the class map into one immutable struct.
  *
- * Format: one "key value..." per line; '#' starts a comment outside
- * double quotes; values may be double-quoted. Top-level keys are driven by
- * one table (name, type, default, target, min, max). Classes are blocks:
+ * Public: config_load, config_parse_string, config_free,
+ * config_class_for, config_find_class, config_parse_duration,
+ * config_parse_limit, config_format_window.
+ *
+ * Format: one "key value..." per line; blanks (SP, HTAB) separate words;
+ * '#' starts a comment outside double quotes; a value holding blanks or
+ * '#' is written in double quotes (no escapes). Top-level keys are driven
+ * by one table, keys[] (name, type, default, field offset, min, max).
+ * Classes are blocks, their keys driven by class_keys[]:
  *
  *	class NAME {
  *	    messages       100/1h 1000/1d
@@ -11,121 +17,215 @@
  *	    max_recipients 100
  *	}
  *
- * The class map holds "LOGIN CLASS" or "@domain CLASS" lines. Every error
- * reads "FILE:LINE: what is wrong". The caller owns the returned config
- * (config_free); once loaded it is never changed, so any number of
- * threads may read it. Nothing here logs or exits.
+ * The class map holds "LOGIN CLASS" or "@domain CLASS" lines, kept
+ * lower-cased and sorted so config_class_for is a bsearch that folds the
+ * login as it compares (no copy, so no length limit).
+ *
+ * Input is rejected, never cut: lines over LINE_MAX_LEN bytes, NUL bytes,
+ * control characters, files over FILE_MAX bytes. Every error reads
+ * "FILE:LINE: what is wrong" ("FILE: strerror" when it cannot be read).
+ *
+ * Memory: the caller owns the returned config and frees it with
+ * config_free, which frees every string, the map, and wipes hop_key.
+ * Classes point at cfg->path; map keys are owned by the config.
+ * Thread-safety: loading touches no shared state; once loaded the config
+ * is never changed here, so any number of threads may read it and call
+ * config_class_for / config_find_class at once. Nothing here logs or
+ * exits; the ASCII case folding does not depend on the locale.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config.h"
 #include "store.h"
 #include "window.h"
 
 #define LINE_MAX_LEN	4096	/* longest line accepted, bytes */
-#define MAX_WORDS	(CONFIG_MAX_LIMITS + 2)
+#define FILE_MAX	(64 * 1024 * 1024) /* longest file accepted, bytes */
+#define MAX_WORDS	(CONFIG_MAX_LIMITS + 2)	/* words kept from a line */
+#define CAP_MAX		1000000	/* largest per-message cap in a class */
+#define LIMIT_WINDOW_MAX (30U * 86400)	/* longest window, seconds */
 
-enum ktype { K_STR, K_BOOL, K_UINT, K_MS, K_ENUM, K_SERVER, K_LIMIT };
+#define ALNUM	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+enum ktype {
+	K_STR,		/* non-empty string; optional length and byte set */
+	K_WORD,		/* one of names[], kept as a string */
+	K_ENUM,		/* one of names[], kept as its index (int) */
+	K_BOOL,		/* yes/no and friends, kept as int 0 or 1 */
+	K_UINT,		/* uint32_t from min to max */
+	K_MS,		/* duration, kept as uint32_t ms from min to max */
+	K_LIMIT,	/* COUNT/DURATION, kept as struct config_limit */
+	K_SOCKET,	/* libmilter socket spec, kept as a string */
+	K_COMMAND,	/* absolute path of a program, at most max bytes */
+	K_SERVER	/* redis_server: fills redis_host/port or redis_socket */
+};
+
+/* bytes a K_STR may hold, and how to say so in an error */
+struct charset {
+	const char	*set;
+	const char	*desc;
+};
+
+static const struct charset cs_token = { ALNUM "-._",
+    "letters, digits and - . _" };
+static const struct charset cs_prefix = { ALNUM ":_.-",
+    "letters, digits and : _ . -" };
 
 struct key {
 	const char	*name;
 	enum ktype	 type;
-	const char	*def;		/* default, as it would be written */
+	const char	*def;		/* default, as it would be written;
+					   NULL: unset */
 	size_t		 off;		/* offset of the field in struct config */
-	uint64_t	 min, max;	/* K_UINT, K_MS (ms) */
-	const char	*const *names;	/* K_ENUM: values, index = stored int */
+	uint64_t	 min, max;	/* K_UINT, K_MS (in ms); K_STR length
+					   when max != 0 */
+	const char	*const *names;	/* K_ENUM, K_WORD: the values; for
+					   K_ENUM the index is what is stored */
+	const struct charset *chars;	/* K_STR: allowed bytes, NULL: any */
 };
 
-static const char *const modes[] = { "enforce", "observe", NULL };
-static const char *const stores[] = { "memory", "redis", NULL };
-static const char *const fallbacks[] = { "local", "accept", "tempfail", NULL };
-static const char *const actions[] = { "tempfail", "reject", "quarantine",
-    "tag", "observe", NULL };
-static const char *const lock_actions[] = { "tempfail", "reject", NULL };
-static const char *const facilities[] = { "mail", "daemon", "user", "local0",
-    "local1", "local2", "local3", "local4", "local5", "local6", "local7",
-    NULL };
+/* the values of each K_ENUM, at the index of the enum value they stand for */
+static const char *const modes[] = {
+	[CONFIG_MODE_ENFORCE] = "enforce", [CONFIG_MODE_OBSERVE] = "observe",
+	[CONFIG_MODE_OBSERVE + 1] = NULL };
+static const char *const stores[] = {
+	[CONFIG_STORE_MEMORY] = "memory", [CONFIG_STORE_REDIS] = "redis",
+	[CONFIG_STORE_REDIS + 1] = NULL };
+static const char *const fallbacks[] = {
+	[STORE_FALLBACK_LOCAL] = "local", [STORE_FALLBACK_ACCEPT] = "accept",
+	[STORE_FALLBACK_TEMPFAIL] = "tempfail",
+	[STORE_FALLBACK_TEMPFAIL + 1] = NULL };
+static const char *const actions[] = {
+	[CONFIG_ACTION_TEMPFAIL] = "tempfail", [CONFIG_ACTION_REJECT] = "reject",
+	[CONFIG_ACTION_QUARANTINE] = "quarantine", [CONFIG_ACTION_TAG] = "tag",
+	[CONFIG_ACTION_OBSERVE] = "observe", [CONFIG_ACTION_OBSERVE + 1] = NULL };
+static const char *const lock_actions[] = {
+	[CONFIG_ACTION_TEMPFAIL] = "tempfail", [CONFIG_ACTION_REJECT] = "reject",
+	[CONFIG_ACTION_REJECT + 1] = NULL };
+static const char *const facilities[] = { "mail", "daemon", "user",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "local7", NULL };
 
 #define OFF(f)	offsetof(struct config, f)
 
 static const struct key keys[] = {
-	{ "socket", K_STR, "inet:8890@127.0.0.1", OFF(socket), 0, 0, NULL },
-	{ "user", K_STR, NULL, OFF(user), 0, 0, NULL },
-	{ "pidfile", K_STR, NULL, OFF(pidfile), 0, 0, NULL },
-	{ "syslog", K_BOOL, "yes", OFF(syslog), 0, 0, NULL },
-	{ "syslog_facility", K_STR, "mail", OFF(syslog_facility), 0, 0,
-	    facilities },
-	{ "log_accepts", K_BOOL, "yes", OFF(log_accepts), 0, 0, NULL },
-	{ "mode", K_ENUM, "enforce", OFF(mode), 0, 0, modes },
-	{ "early_check", K_BOOL, "yes", OFF(early_check), 0, 0, NULL },
-	{ "store", K_ENUM, "memory", OFF(store), 0, 0, stores },
-	{ "redis_server", K_SERVER, "127.0.0.1:6379", 0, 0, 0, NULL },
+	/* daemon */
+	{ "socket", K_SOCKET, "inet:8890@127.0.0.1", OFF(socket), 0, 0,
+	    NULL, NULL },
+	{ "user", K_STR, NULL, OFF(user), 0, 0, NULL, NULL },
+	{ "pidfile", K_STR, NULL, OFF(pidfile), 0, 0, NULL, NULL },
+	{ "syslog", K_BOOL, "yes", OFF(syslog), 0, 0, NULL, NULL },
+	{ "syslog_facility", K_WORD, "mail", OFF(syslog_facility), 0, 0,
+	    facilities, NULL },
+	{ "log_accepts", K_BOOL, "yes", OFF(log_accepts), 0, 0, NULL, NULL },
+	{ "mode", K_ENUM, "enforce", OFF(mode), 0, 0, modes, NULL },
+	{ "early_check", K_BOOL, "yes", OFF(early_check), 0, 0, NULL, NULL },
+
+	/* store */
+	{ "store", K_ENUM, "memory", OFF(store), 0, 0, stores, NULL },
+	{ "redis_server", K_SERVER, "127.0.0.1:6379", 0, 0, 0, NULL, NULL },
 	{ "redis_password_file", K_STR, NULL, OFF(redis_password_file), 0, 0,
+	    NULL, NULL },
+	{ "redis_username", K_STR, NULL, OFF(redis_username), 0, 0, NULL,
 	    NULL },
-	{ "redis_username", K_STR, NULL, OFF(redis_username), 0, 0, NULL },
-	{ "redis_prefix", K_STR, "sluice:", OFF(redis_prefix), 1, 64, NULL },
+	{ "redis_prefix", K_STR, "sluice:", OFF(redis_prefix), 1, 64, NULL,
+	    &cs_prefix },
 	{ "redis_connect_timeout", K_MS, "250ms",
-	    OFF(redis_connect_timeout_ms), 10, 60000, NULL },
+	    OFF(redis_connect_timeout_ms), 10, 60000, NULL, NULL },
 	{ "redis_command_timeout", K_MS, "250ms",
-	    OFF(redis_command_timeout_ms), 10, 60000, NULL },
-	{ "redis_pool", K_UINT, "16", OFF(redis_pool), 1, 1024, NULL },
-	{ "store_fallback", K_ENUM, "local", OFF(fallback), 0, 0, fallbacks },
+	    OFF(redis_command_timeout_ms), 10, 60000, NULL, NULL },
+	{ "redis_pool", K_UINT, "16", OFF(redis_pool), 1, 1024, NULL, NULL },
+	{ "store_fallback", K_ENUM, "local", OFF(fallback), 0, 0, fallbacks,
+	    NULL },
 	{ "breaker_failures", K_UINT, "3", OFF(breaker_failures), 1, 1000,
-	    NULL },
+	    NULL, NULL },
 	{ "breaker_cooldown", K_MS, "5s", OFF(breaker_cooldown_ms), 100,
-	    3600000, NULL },
+	    3600000, NULL, NULL },
 	{ "window_buckets", K_UINT, "12", OFF(window_buckets), 1,
-	    WINDOW_MAX_BUCKETS, NULL },
-	{ "class_map", K_STR, NULL, OFF(class_map), 0, 0, NULL },
+	    WINDOW_MAX_BUCKETS, NULL, NULL },
+
+	/* classes */
+	{ "class_map", K_STR, NULL, OFF(class_map), 0, 0, NULL, NULL },
+
+	/* content detectors */
 	{ "fanout_action", K_ENUM, "reject", OFF(fanout_action), 0, 0,
-	    actions },
+	    actions, NULL },
 	{ "repeats_action", K_ENUM, "quarantine", OFF(repeats_action), 0, 0,
-	    actions },
+	    actions, NULL },
 	{ "wave_action", K_ENUM, "quarantine", OFF(wave_action), 0, 0,
-	    actions },
+	    actions, NULL },
 	{ "tag_header", K_STR, "X-Sluice-Flag", OFF(tag_header), 1, 64,
-	    NULL },
-	{ "cluster_id", K_STR, "sluice", OFF(cluster_id), 1, 64, NULL },
-	{ "hop_key_file", K_STR, NULL, OFF(hop_key_file), 0, 0, NULL },
-	{ "hop_header", K_STR, "X-Sluice-Hop", OFF(hop_header), 1, 64, NULL },
-	{ "hop_limit", K_UINT, "5", OFF(hop_limit), 1, 100, NULL },
+	    NULL, &cs_token },
+
+	/* loops */
+	{ "cluster_id", K_STR, "sluice", OFF(cluster_id), 1, 64, NULL,
+	    &cs_token },
+	{ "hop_key_file", K_STR, NULL, OFF(hop_key_file), 0, 0, NULL, NULL },
+	{ "hop_header", K_STR, "X-Sluice-Hop", OFF(hop_header), 1, 64, NULL,
+	    &cs_token },
+	{ "hop_limit", K_UINT, "5", OFF(hop_limit), 1, 100, NULL, NULL },
 	{ "hop_lifetime", K_MS, "1d", OFF(hop_lifetime_ms), 60000,
-	    30ULL * 86400000, NULL },
-	{ "max_received", K_UINT, "50", OFF(max_received), 0, 1000, NULL },
-	{ "copies", K_LIMIT, "0/1h", OFF(copies), 0, 0, NULL },
-	{ "loop_action", K_ENUM, "reject", OFF(loop_action), 0, 0, actions },
+	    30ULL * 86400000, NULL, NULL },
+	{ "max_received", K_UINT, "50", OFF(max_received), 0, 1000, NULL,
+	    NULL },
+	{ "copies", K_LIMIT, "0/1h", OFF(copies), 0, 0, NULL, NULL },
+	{ "loop_action", K_ENUM, "reject", OFF(loop_action), 0, 0, actions,
+	    NULL },
 	{ "copies_action", K_ENUM, "tempfail", OFF(copies_action), 0, 0,
-	    actions },
-	{ "lock_after", K_LIMIT, "0/1h", OFF(lock_after), 0, 0, NULL },
+	    actions, NULL },
+
+	/* the kill switch */
+	{ "lock_after", K_LIMIT, "0/1h", OFF(lock_after), 0, 0, NULL, NULL },
 	{ "lock_lifetime", K_MS, "1d", OFF(lock_lifetime_ms), 60000,
-	    30ULL * 86400000, NULL },
+	    30ULL * 86400000, NULL, NULL },
 	{ "lock_action", K_ENUM, "tempfail", OFF(lock_action), 0, 0,
-	    lock_actions },
-	{ "lock_command", K_STR, NULL, OFF(lock_command), 0, 0, NULL },
+	    lock_actions, NULL },
+	/* run without a shell (posix_spawn, not the PATH); hook.c keeps 255 */
+	{ "lock_command", K_COMMAND, NULL, OFF(lock_command), 1, 255, NULL,
+	    NULL },
 	{ "lock_command_timeout", K_MS, "10s", OFF(lock_command_timeout_ms),
-	    100, 600000, NULL },
+	    100, 600000, NULL, NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
-/* parse state for one file */
+/* the keys of a class block: lists of limits, and per-message caps */
+#define COFF(f)	offsetof(struct config_class, f)
+
+static const struct {
+	const char	*name;
+	size_t		 lim;	/* offset of the limits, or 0 for a cap */
+	size_t		 cnt;	/* offset of their count (size_t), or of the
+				   cap (uint32_t, 0 to CAP_MAX) */
+} class_keys[] = {
+	{ "messages", COFF(messages), COFF(nmessages) },
+	{ "recipients", COFF(recipients), COFF(nrecipients) },
+	{ "header_recipients", COFF(header_recipients),
+	    COFF(nheader_recipients) },
+	{ "repeats", COFF(repeats), COFF(nrepeats) },
+	{ "body_senders", COFF(body_senders), COFF(nbody_senders) },
+	{ "max_recipients", 0, COFF(max_recipients) },
+	{ "max_header_recipients", 0, COFF(max_header_recipients) },
+};
+
+#define NCLASS_KEYS	(sizeof(class_keys) / sizeof(class_keys[0]))
+
+/* parse state for one load */
 struct parse {
 	struct config	*cfg;
-	const char	*file;
-	unsigned	 line;
+	const char	*file;		/* for messages: the file being read */
+	unsigned	 line;		/* 0: the error is about the whole file */
 	char		*err;
 	size_t		 errlen;
-	int		 seen[NKEYS];
+	unsigned char	 seen[NKEYS];	/* top-level keys given */
 	struct config_class *cls;	/* open class block, or NULL */
-	int		 have_default;
+	unsigned char	 cseen[NCLASS_KEYS]; /* its keys given */
+	int		 have_default;	/* the file defined class default */
 	size_t		 mapcap;	/* entries allocated in cfg->map */
 };
 
@@ -138,8 +238,11 @@ static int
 perr(struct parse *p, const char *fmt, ...)
 {
 	char msg[CONFIG_ERR_MAX];
+	unsigned char *q;
 	va_list ap;
 
+	if (p->err == NULL || p->errlen == 0)
+		return -1;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -147,29 +250,71 @@ perr(struct parse *p, const char *fmt, ...)
 		snprintf(p->err, p->errlen, "%s:%u: %s", p->file, p->line, msg);
 	else
 		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	/* values are echoed: keep the message one printable line */
+	for (q = (unsigned char *)p->err; *q != '\0'; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			*q = '?';
 	return -1;
+}
+
+/* ascii_lower - fold A-Z only, whatever the locale */
+static unsigned char
+ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* is_digit - 0-9, whatever the locale */
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* is_blank - a word separator */
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* parse_u64 - leading decimal digits of s (at least one); -1 on overflow */
+static int
+parse_u64(const char *s, const char **end, uint64_t *v)
+{
+	uint64_t n = 0;
+
+	if (!is_digit(*s))
+		return -1;
+	for (; is_digit(*s); s++) {
+		if (n > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	*end = s;
+	*v = n;
+	return 0;
 }
 
 /* config_parse_duration - "90", "90s", "15m", "1h", "2d", "1w", "250ms" */
 int
 config_parse_duration(const char *s, uint64_t *ms)
 {
-	static const struct { const char *u; uint64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-		{ "d", 86400000 }, { "w", 604800000 }, { "", 1000 },
+	static const struct {
+		const char	*unit;
+		uint64_t	 ms;
+	} units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 },
 	};
-	unsigned long long n;
-	char *end;
+	const char *end;
+	uint64_t n;
 	size_t i;
 
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0)
+	if (s == NULL || parse_u64(s, &end, &n) == -1)
 		return -1;
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(end, units[i].u) == 0) {
+		if (strcmp(end, units[i].unit) == 0) {
 			if (n > UINT64_MAX / units[i].ms)
 				return -1;
 			*ms = n * units[i].ms;
@@ -178,119 +323,72 @@ config_parse_duration(const char *s, uint64_t *ms)
 	return -1;
 }
 
-/* config_parse_limit - "100/1h" into a limit */
+/* config_parse_limit - "100/1h" into a limit; whole seconds, 1s to 30d */
 int
 config_parse_limit(const char *s, struct config_limit *l)
 {
-	unsigned long long n;
-	uint64_t ms;
-	char *end;
+	const char *end;
+	uint64_t n, ms;
 
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '/')
-		return -1;
-	if (config_parse_duration(end + 1, &ms) == -1 || ms % 1000 != 0 ||
-	    ms < 1000 || ms > 30ULL * 86400000)
+	if (s == NULL || parse_u64(s, &end, &n) == -1 || *end != '/' ||
+	    config_parse_duration(end + 1, &ms) == -1 || ms % 1000 != 0 ||
+	    ms < 1000 || ms / 1000 > LIMIT_WINDOW_MAX)
 		return -1;
 	l->count = n;
 	l->window = (uint32_t)(ms / 1000);
 	return 0;
 }
 
-/* config_format_window - "1h", "30m", "90s" */
+/* config_format_window - the largest unit that divides exactly: "1h" */
 char *
 config_format_window(uint32_t s, char *out, size_t outlen)
 {
-	if (s != 0 && s % 604800 == 0)
-		snprintf(out, outlen, "%uw", s / 604800);
-	else if (s != 0 && s % 86400 == 0)
-		snprintf(out, outlen, "%ud", s / 86400);
-	else if (s != 0 && s % 3600 == 0)
-		snprintf(out, outlen, "%uh", s / 3600);
-	else if (s != 0 && s % 60 == 0)
-		snprintf(out, outlen, "%um", s / 60);
-	else
-		snprintf(out, outlen, "%us", s);
+	static const struct {
+		uint32_t	 secs;
+		char		 unit;
+	} units[] = {
+		{ 604800, 'w' }, { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' },
+	};
+	size_t i;
+
+	if (outlen == 0)
+		return out;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (s != 0 && s % units[i].secs == 0) {
+			snprintf(out, outlen, "%lu%c",
+			    (unsigned long)(s / units[i].secs), units[i].unit);
+			return out;
+		}
+	snprintf(out, outlen, "%lus", (unsigned long)s);
 	return out;
 }
 
-/* parse_bool - yes/no and friends; -1 when neither */
+/* ascii_caseeq - equal but for ASCII case? */
+static int
+ascii_caseeq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++)
+		if (ascii_lower((unsigned char)*a) !=
+		    ascii_lower((unsigned char)*b))
+			return 0;
+	return *a == *b;
+}
+
+/* parse_bool - yes/no and friends, any case (OpenDKIM files say "Yes") */
 static int
 parse_bool(const char *v)
 {
-	static const char *const t[] = { "yes", "true", "on", "1" };
-	static const char *const f[] = { "no", "false", "off", "0" };
+	static const char *const t[] = { "yes", "true", "on", "1", NULL };
+	static const char *const f[] = { "no", "false", "off", "0", NULL };
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
-		if (strcasecmp(v, t[i]) == 0)
+	for (i = 0; t[i] != NULL; i++) {
+		if (ascii_caseeq(v, t[i]))
 			return 1;
-		if (strcasecmp(v, f[i]) == 0)
+		if (ascii_caseeq(v, f[i]))
 			return 0;
 	}
 	return -1;
-}
-
-/* set_str - replace a string field */
-static int
-set_str(struct parse *p, char **field, const char *v)
-{
-	char *d = strdup(v);
-
-	if (d == NULL)
-		return perr(p, "out of memory");
-	free(*field);
-	*field = d;
-	return 0;
-}
-
-/* set_server - "host:port", "[v6]:port" or "unix:/path" */
-static int
-set_server(struct parse *p, const char *v)
-{
-	struct config *c = p->cfg;
-	const char *colon, *host, *hend;
-	unsigned long port;
-	char *end, hostbuf[256];
-	size_t hl;
-
-	if (strncmp(v, "unix:", 5) == 0) {
-		if (v[5] != '/')
-			return perr(p, "redis_server: unix socket path must be "
-			    "absolute, got \"%s\"", v + 5);
-		free(c->redis_host);
-		c->redis_host = NULL;
-		return set_str(p, &c->redis_socket, v + 5);
-	}
-	if (v[0] == '[') {
-		host = v + 1;
-		if ((hend = strchr(host, ']')) == NULL || hend[1] != ':')
-			return perr(p, "redis_server: expected [address]:port, "
-			    "got \"%s\"", v);
-		colon = hend + 1;
-	} else {
-		host = v;
-		if ((colon = strrchr(v, ':')) == NULL)
-			return perr(p, "redis_server: expected host:port or "
-			    "unix:/path, got \"%s\"", v);
-		hend = colon;
-	}
-	hl = (size_t)(hend - host);
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (hl == 0 || hl >= sizeof(hostbuf) || !isdigit((unsigned char)colon[1])
-	    || *end != '\0' || errno != 0 || port < 1 || port > 65535)
-		return perr(p, "redis_server: expected host:port with a port "
-		    "from 1 to 65535, got \"%s\"", v);
-	memcpy(hostbuf, host, hl);
-	hostbuf[hl] = '\0';
-	free(c->redis_socket);
-	c->redis_socket = NULL;
-	c->redis_port = (int)port;
-	return set_str(p, &c->redis_host, hostbuf);
 }
 
 /* in_list - index of v in a NULL-terminated list, or -1 */
@@ -310,79 +408,144 @@ static void
 list_text(const char *const *names, char *out, size_t outlen)
 {
 	size_t o = 0;
-	int i;
+	int i, r;
 
 	out[0] = '\0';
-	for (i = 0; names[i] != NULL && o < outlen; i++)
-		o += (size_t)snprintf(out + o, outlen - o, "%s%s",
-		    i == 0 ? "" : names[i + 1] == NULL ? " or " : ", ",
-		    names[i]);
+	for (i = 0; names[i] != NULL && o < outlen; i++) {
+		r = snprintf(out + o, outlen - o, "%s%s", i == 0 ? "" :
+		    names[i + 1] == NULL ? " or " : ", ", names[i]);
+		if (r < 0)
+			break;
+		o += (size_t)r;
+	}
 }
 
-/* set_key - apply one top-level key from the table */
+/* set_str - replace a string field with a copy of v */
+static int
+set_str(struct parse *p, char **field, const char *v)
+{
+	char *d = strdup(v);
+
+	if (d == NULL)
+		return perr(p, "out of memory");
+	free(*field);
+	*field = d;
+	return 0;
+}
+
+/* set_server - "host:port", "[v6 address]:port" or "unix:/path" */
+static int
+set_server(struct parse *p, const char *v)
+{
+	struct config *c = p->cfg;
+	const char *colon, *host, *hend, *end;
+	char hostbuf[256];
+	uint64_t port;
+	size_t hl;
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		if (v[5] != '/')
+			return perr(p, "redis_server: unix socket path must be "
+			    "absolute, got \"%s\"", v + 5);
+		free(c->redis_host);
+		c->redis_host = NULL;
+		c->redis_port = 0;
+		return set_str(p, &c->redis_socket, v + 5);
+	}
+	if (v[0] == '[') {
+		host = v + 1;
+		if ((hend = strchr(host, ']')) == NULL || hend[1] != ':')
+			return perr(p, "redis_server: expected [address]:port, "
+			    "got \"%s\"", v);
+		colon = hend + 1;
+	} else {
+		host = v;
+		if ((colon = strchr(v, ':')) == NULL)
+			return perr(p, "redis_server: expected host:port, "
+			    "[address]:port or unix:/path, got \"%s\"", v);
+		if (strchr(colon + 1, ':') != NULL)
+			return perr(p, "redis_server: write an IPv6 address in "
+			    "brackets, e.g. [::1]:6379, got \"%s\"", v);
+		hend = colon;
+	}
+	hl = (size_t)(hend - host);
+	if (hl == 0)
+		return perr(p, "redis_server: no host in \"%s\"", v);
+	if (hl >= sizeof(hostbuf))
+		return perr(p, "redis_server: host longer than %zu bytes",
+		    sizeof(hostbuf) - 1);
+	if (parse_u64(colon + 1, &end, &port) == -1 || *end != '\0' ||
+	    port < 1 || port > 65535)
+		return perr(p, "redis_server: expected host:port with a port "
+		    "from 1 to 65535, got \"%s\"", v);
+	memcpy(hostbuf, host, hl);
+	hostbuf[hl] = '\0';
+	free(c->redis_socket);
+	c->redis_socket = NULL;
+	c->redis_port = (int)port;
+	return set_str(p, &c->redis_host, hostbuf);
+}
+
+/* socket_ok - a libmilter spec we know: inet:, inet6:, unix:, local: */
+static int
+socket_ok(const char *v)
+{
+	static const char *const pfx[] = { "inet:", "inet6:", "unix:",
+	    "local:", NULL };
+	size_t i, n;
+
+	for (i = 0; pfx[i] != NULL; i++) {
+		n = strlen(pfx[i]);
+		if (strncmp(v, pfx[i], n) == 0)
+			return v[n] != '\0';
+	}
+	return 0;
+}
+
+/* set_key - check one value of a top-level key and store it */
 static int
 set_key(struct parse *p, const struct key *k, const char *v)
 {
-	char *base = (char *)p->cfg, list[256], *end;
-	unsigned long long n;
-	uint64_t ms;
-	int b, i;
+	char *base = (char *)p->cfg, list[256];
+	const char *end;
+	uint64_t n;
+	size_t len = strlen(v);
+	int i;
 
 	switch (k->type) {
 	case K_STR:
-		if (k->names != NULL && in_list(k->names, v) == -1) {
+		if (len == 0)
+			return perr(p, "%s: empty value", k->name);
+		if (k->max != 0 && (len < k->min || len > k->max))
+			return perr(p, "%s: expected %llu to %llu characters, "
+			    "got %zu", k->name, (unsigned long long)k->min,
+			    (unsigned long long)k->max, len);
+		if (k->chars != NULL && strspn(v, k->chars->set) != len)
+			return perr(p, "%s: only %s are allowed, got \"%s\"",
+			    k->name, k->chars->desc, v);
+		return set_str(p, (char **)(void *)(base + k->off), v);
+	case K_WORD:
+		if (in_list(k->names, v) == -1) {
 			list_text(k->names, list, sizeof(list));
 			return perr(p, "%s: expected %s, got \"%s\"", k->name,
 			    list, v);
 		}
-		if (k->max != 0 && (strlen(v) < k->min || strlen(v) > k->max))
-			return perr(p, "%s: length must be %llu to %llu",
-			    k->name, (unsigned long long)k->min,
-			    (unsigned long long)k->max);
-		if (k->off == OFF(socket) && strncmp(v, "inet:", 5) != 0 &&
-		    strncmp(v, "inet6:", 6) != 0 && strncmp(v, "unix:", 5) &&
-		    strncmp(v, "local:", 6) != 0)
-			return perr(p, "socket: expected inet:PORT@HOST, "
-			    "inet6:PORT@HOST, unix:PATH or local:PATH, got "
-			    "\"%s\"", v);
-		if ((k->off == OFF(cluster_id) || k->off == OFF(hop_header) ||
-		    k->off == OFF(tag_header)) &&
-		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-		    "vwxyz0123456789-._") != strlen(v))
-			return perr(p, "%s: only letters, digits and - . _ are "
-			    "allowed, got \"%s\"", k->name, v);
-		if (k->off == OFF(redis_prefix) &&
-		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-		    "vwxyz0123456789:_.-") != strlen(v))
-			return perr(p, "redis_prefix: only letters, digits and "
-			    ": _ . - are allowed, got \"%s\"", v);
 		return set_str(p, (char **)(void *)(base + k->off), v);
-	case K_BOOL:
-		if ((b = parse_bool(v)) == -1)
-			return perr(p, "%s: expected yes or no, got \"%s\"",
+	case K_SOCKET:
+		if (!socket_ok(v))
+			return perr(p, "%s: expected inet:PORT@HOST, "
+			    "inet6:PORT@HOST, unix:PATH or local:PATH, got "
+			    "\"%s\"", k->name, v);
+		return set_str(p, (char **)(void *)(base + k->off), v);
+	case K_COMMAND:
+		if (v[0] != '/')
+			return perr(p, "%s: expected the absolute path of a "
+			    "program (it is run without a shell), got \"%s\"",
 			    k->name, v);
-		*(int *)(void *)(base + k->off) = b;
-		return 0;
-	case K_UINT:
-		errno = 0;
-		n = strtoull(v, &end, 10);
-		if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno ||
-		    n < k->min || n > k->max)
-			return perr(p, "%s: expected a number from %llu to %llu,"
-			    " got \"%s\"", k->name,
-			    (unsigned long long)k->min,
-			    (unsigned long long)k->max, v);
-		*(uint32_t *)(void *)(base + k->off) = (uint32_t)n;
-		return 0;
-	case K_MS:
-		if (config_parse_duration(v, &ms) == -1 || ms < k->min ||
-		    ms > k->max)
-			return perr(p, "%s: expected a duration from %llums to "
-			    "%llums (e.g. 250ms, 5s, 1m), got \"%s\"", k->name,
-			    (unsigned long long)k->min,
-			    (unsigned long long)k->max, v);
-		*(uint32_t *)(void *)(base + k->off) = (uint32_t)ms;
-		return 0;
+		if (len > k->max)
+			return perr(p, "%s: longer than %llu bytes", k->name,
+			    (unsigned long long)k->max);
+		return set_str(p, (char **)(void *)(base + k->off), v);
 	case K_ENUM:
 		if ((i = in_list(k->names, v)) == -1) {
 			list_text(k->names, list, sizeof(list));
@@ -391,22 +554,48 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		}
 		*(int *)(void *)(base + k->off) = i;
 		return 0;
-	case K_SERVER:
-		return set_server(p, v);
+	case K_BOOL:
+		if ((i = parse_bool(v)) == -1)
+			return perr(p, "%s: expected yes or no, got \"%s\"",
+			    k->name, v);
+		*(int *)(void *)(base + k->off) = i;
+		return 0;
+	case K_UINT:
+		if (parse_u64(v, &end, &n) == -1 || *end != '\0' ||
+		    n < k->min || n > k->max)
+			return perr(p, "%s: expected a number from %llu to %llu,"
+			    " got \"%s\"", k->name,
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max, v);
+		*(uint32_t *)(void *)(base + k->off) = (uint32_t)n;
+		return 0;
+	case K_MS:
+		if (config_parse_duration(v, &n) == -1 || n < k->min ||
+		    n > k->max)
+			return perr(p, "%s: expected a duration from %llums to "
+			    "%llums (e.g. 250ms, 5s, 1m), got \"%s\"", k->name,
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max, v);
+		*(uint32_t *)(void *)(base + k->off) = (uint32_t)n;
+		return 0;
 	case K_LIMIT:
 		if (config_parse_limit(v, (struct config_limit *)(void *)
 		    (base + k->off)) == -1)
 			return perr(p, "%s: expected COUNT/DURATION, e.g. "
-			    "100/1h, got \"%s\"", k->name, v);
+			    "100/1h, window 1s to 30d in whole seconds, got "
+			    "\"%s\"", k->name, v);
 		return 0;
+	case K_SERVER:
+		return set_server(p, v);
 	}
-	return -1;
+	return perr(p, "%s: internal error: unknown key type", k->name);
 }
 
 /*
  * split - cut a line into words in place: blanks separate, '#' starts a
- * comment, "double quotes" group (no escapes). Returns the word count, or
- * -1 with err for an unterminated quote or too many words.
+ * comment, "double quotes" group (no escapes). Keeps the first `max`
+ * words in w and returns how many there were in all, so callers can say
+ * "too many" in their own words; -1 with err on a quoting mistake.
  */
 static int
 split(struct parse *p, char *s, char **w, int max)
@@ -414,26 +603,29 @@ split(struct parse *p, char *s, char **w, int max)
 	int n = 0;
 
 	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		while (is_blank(*s))
 			s++;
 		if (*s == '\0' || *s == '#')
 			return n;
-		if (n == max)
-			return perr(p, "too many values on one line");
 		if (*s == '"') {
-			w[n++] = ++s;
-			if ((s = strchr(s, '"')) == NULL)
+			if (n < max)
+				w[n] = s + 1;
+			n++;
+			if ((s = strchr(s + 1, '"')) == NULL)
 				return perr(p, "unterminated quote");
 			*s++ = '\0';
-			if (*s != '\0' && *s != ' ' && *s != '\t' &&
-			    *s != '#' && *s != '\r' && *s != '\n')
-				return perr(p, "text right after a closing quote");
+			if (*s != '\0' && !is_blank(*s) && *s != '#')
+				return perr(p, "text right after a closing "
+				    "quote");
 			continue;
 		}
-		w[n++] = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '#' &&
-		    *s != '\r' && *s != '\n')
-			s++;
+		if (n < max)
+			w[n] = s;
+		n++;
+		for (; *s != '\0' && !is_blank(*s) && *s != '#'; s++)
+			if (*s == '"')
+				return perr(p, "quote inside a word (quote the "
+				    "whole value)");
 		if (*s == '#') {
 			*s = '\0';
 			return n;
@@ -443,33 +635,14 @@ split(struct parse *p, char *s, char **w, int max)
 	}
 }
 
-/* class_name_ok - 1..63 chars of [A-Za-z0-9_.-] */
+/* class_name_ok - 1..CONFIG_NAME_MAX of [A-Za-z0-9_.-] */
 static int
 class_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n > 0 && n <= CONFIG_NAME_MAX && strspn(s, "ABCDEFGHIJKLMNOP"
-	    "QRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+	return n > 0 && n <= CONFIG_NAME_MAX && strspn(s, ALNUM "_.-") == n;
 }
-
-/* the keys of a class block: lists of limits, and per-message caps */
-#define COFF(f)	offsetof(struct config_class, f)
-
-static const struct {
-	const char	*name;
-	size_t		 lim;	/* offset of the limits, or 0 for a cap */
-	size_t		 cnt;	/* offset of their count, or of the cap */
-} class_keys[] = {
-	{ "messages", COFF(messages), COFF(nmessages) },
-	{ "recipients", COFF(recipients), COFF(nrecipients) },
-	{ "header_recipients", COFF(header_recipients),
-	    COFF(nheader_recipients) },
-	{ "repeats", COFF(repeats), COFF(nrepeats) },
-	{ "body_senders", COFF(body_senders), COFF(nbody_senders) },
-	{ "max_recipients", 0, COFF(max_recipients) },
-	{ "max_header_recipients", 0, COFF(max_header_recipients) },
-};
 
 /* class_line - one line inside a class block */
 static int
@@ -477,23 +650,24 @@ class_line(struct parse *p, char **w, int n)
 {
 	struct config_class *c = p->cls;
 	struct config_limit *lim;
-	unsigned long long v;
+	const char *end;
+	uint64_t v;
 	size_t *cnt, i, k;
-	char *end;
 	int j;
 
-	for (k = 0; k < sizeof(class_keys) / sizeof(class_keys[0]); k++)
+	for (k = 0; k < NCLASS_KEYS; k++)
 		if (strcmp(w[0], class_keys[k].name) == 0)
 			break;
-	if (k == sizeof(class_keys) / sizeof(class_keys[0]))
+	if (k == NCLASS_KEYS)
 		return perr(p, "unknown key \"%s\" in class %s", w[0], c->name);
+	if (p->cseen[k])
+		return perr(p, "%s given twice in class %s", w[0], c->name);
+	p->cseen[k] = 1;
 	if (class_keys[k].lim == 0) {
-		errno = 0;
-		if (n != 2 || !isdigit((unsigned char)w[1][0]) ||
-		    (v = strtoull(w[1], &end, 10), *end != '\0') || errno ||
-		    v > 1000000)
-			return perr(p, "%s: expected a number from 0 to 1000000",
-			    w[0]);
+		if (n != 2 || parse_u64(w[1], &end, &v) == -1 ||
+		    *end != '\0' || v > CAP_MAX)
+			return perr(p, "%s: expected a number from 0 to %d",
+			    w[0], CAP_MAX);
 		*(uint32_t *)(void *)((char *)c + class_keys[k].cnt) =
 		    (uint32_t)v;
 		return 0;
@@ -503,8 +677,6 @@ class_line(struct parse *p, char **w, int n)
 	if (n < 2)
 		return perr(p, "%s: expected one or more limits like 100/1h",
 		    w[0]);
-	if (*cnt != 0)
-		return perr(p, "%s given twice in class %s", w[0], c->name);
 	if (n - 1 > CONFIG_MAX_LIMITS)
 		return perr(p, "%s: at most %d limits", w[0], CONFIG_MAX_LIMITS);
 	for (j = 1; j < n; j++) {
@@ -515,19 +687,18 @@ class_line(struct parse *p, char **w, int n)
 		for (i = 0; i + 1 < (size_t)j; i++)
 			if (lim[i].window == lim[j - 1].window)
 				return perr(p, "%s: two limits for the same "
-				    "window", w[0]);
+				    "window (%s and %s)", w[0], w[i + 1], w[j]);
 	}
 	*cnt = (size_t)(n - 1);
 	return 0;
 }
 
-/* class_open - "class NAME {" */
+/* class_open - "class NAME {": a new class, or the one replacing default */
 static int
 class_open(struct parse *p, char **w, int n)
 {
 	struct config *c = p->cfg;
 	struct config_class *cls;
-	size_t i;
 
 	if (p->cls != NULL)
 		return perr(p, "class inside class %s (missing \"}\"?)",
@@ -543,19 +714,19 @@ class_open(struct parse *p, char **w, int n)
 		p->have_default = 1;
 		cls = &c->classes[0];
 	} else {
-		for (i = 1; i < c->nclasses; i++)
-			if (strcmp(c->classes[i].name, w[1]) == 0)
-				return perr(p, "class %s defined twice", w[1]);
+		if (config_find_class(c, w[1]) != NULL)
+			return perr(p, "class %s defined twice", w[1]);
 		if (c->nclasses == CONFIG_MAX_CLASSES)
 			return perr(p, "more than %d classes",
 			    CONFIG_MAX_CLASSES);
 		cls = &c->classes[c->nclasses++];
 	}
 	memset(cls, 0, sizeof(*cls));
-	snprintf(cls->name, sizeof(cls->name), "%s", w[1]);
+	memcpy(cls->name, w[1], strlen(w[1]) + 1);
 	cls->file = c->path;
 	cls->line = p->line;
 	p->cls = cls;
+	memset(p->cseen, 0, sizeof(p->cseen));
 	return 0;
 }
 
@@ -570,10 +741,10 @@ config_line(struct parse *p, char *line)
 	if ((n = split(p, line, w, MAX_WORDS)) <= 0)
 		return n;
 	if (strcmp(w[0], "}") == 0) {
-		if (n != 1)
-			return perr(p, "text after \"}\"");
 		if (p->cls == NULL)
 			return perr(p, "\"}\" without a class");
+		if (n != 1)
+			return perr(p, "text after \"}\"");
 		p->cls = NULL;
 		return 0;
 	}
@@ -596,27 +767,33 @@ config_line(struct parse *p, char *line)
 }
 
 /*
- * each_line - call fn on every line of text; the text must hold no NUL
- * before its end (len). Lines longer than LINE_MAX_LEN are errors.
+ * each_line - call fn on every line of text (len bytes, which need not
+ * end in a newline). NUL bytes, control characters and lines longer
+ * than LINE_MAX_LEN are errors; a UTF-8 byte order mark is skipped.
  */
 static int
 each_line(struct parse *p, const char *text, size_t len,
     int (*fn)(struct parse *, char *))
 {
-	char buf[LINE_MAX_LEN + 2];
+	char buf[LINE_MAX_LEN + 1];
 	const char *s = text, *e = text + len, *nl;
-	size_t n;
+	unsigned char ch;
+	size_t n, i;
 
-	if (memchr(text, '\0', len) != NULL) {
-		p->line = 1;
-		for (nl = text; nl < (const char *)memchr(text, '\0', len); nl++)
-			if (*nl == '\n')
-				p->line++;
-		return perr(p, "NUL byte in the file");
-	}
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
 	for (p->line = 1; s < e; p->line++) {
 		nl = memchr(s, '\n', (size_t)(e - s));
-		n = (size_t)((nl ? nl : e) - s);
+		n = (size_t)((nl != NULL ? nl : e) - s);
+		for (i = 0; i < n; i++) {
+			ch = (unsigned char)s[i];
+			if (ch == '\0')
+				return perr(p, "NUL byte in the file");
+			if ((ch < 0x20 && ch != '\t' && ch != '\r') ||
+			    ch == 0x7f)
+				return perr(p, "control character 0x%02x in "
+				    "the line", ch);
+		}
 		if (n > LINE_MAX_LEN)
 			return perr(p, "line longer than %d bytes",
 			    LINE_MAX_LEN);
@@ -624,52 +801,60 @@ each_line(struct parse *p, const char *text, size_t len,
 		buf[n] = '\0';
 		if (fn(p, buf) == -1)
 			return -1;
-		s = nl ? nl + 1 : e;
+		s = nl != NULL ? nl + 1 : e;
 	}
 	return 0;
 }
 
-/* read_file - a whole file into memory; NULL with err */
+/* read_file - a whole file into memory (not NUL-terminated); NULL + err */
 static char *
-read_file(struct parse *p, const char *path, size_t *len)
+read_file(struct parse *p, const char *path, size_t *lenp)
 {
 	char *buf = NULL, *nb;
-	size_t cap = 0, n = 0, r;
+	size_t cap = 0, len = 0, r;
 	FILE *fp;
+	int e;
 
-	if ((fp = fopen(path, "rb")) == NULL) {
-		p->line = 0;
+	p->file = path;
+	p->line = 0;
+	if ((fp = fopen(path, "rbe")) == NULL) {
 		perr(p, "%s", strerror(errno));
 		return NULL;
 	}
-	do {
-		if (cap - n < 4096) {
-			if (cap > 64 * 1024 * 1024 ||
-			    (nb = realloc(buf, cap + 65536)) == NULL) {
-				free(buf);
-				fclose(fp);
-				perr(p, "file too large");
-				return NULL;
+	for (;;) {
+		if (len == cap) {
+			if (cap > FILE_MAX) {
+				perr(p, "larger than %d MiB", FILE_MAX >> 20);
+				goto fail;
+			}
+			cap = cap == 0 ? 16384 : cap * 2;
+			if (cap > FILE_MAX + 1)
+				cap = FILE_MAX + 1;	/* one more: too big */
+			if ((nb = realloc(buf, cap)) == NULL) {
+				perr(p, "out of memory");
+				goto fail;
 			}
 			buf = nb;
-			cap += 65536;
 		}
-		r = fread(buf + n, 1, cap - n, fp);
-		n += r;
-	} while (r > 0);
+		if ((r = fread(buf + len, 1, cap - len, fp)) == 0)
+			break;
+		len += r;
+	}
 	if (ferror(fp)) {
-		free(buf);
-		fclose(fp);
-		p->line = 0;
-		perr(p, "%s", strerror(errno ? errno : EIO));
-		return NULL;
+		e = errno != 0 ? errno : EIO;
+		perr(p, "%s", strerror(e));
+		goto fail;
 	}
 	fclose(fp);
-	*len = n;
+	*lenp = len;
 	return buf;
+fail:
+	free(buf);
+	fclose(fp);
+	return NULL;
 }
 
-/* map_cmp - order of map entries */
+/* map_cmp - order of map entries: bytes of their lower-cased keys */
 static int
 map_cmp(const void *a, const void *b)
 {
@@ -677,42 +862,65 @@ map_cmp(const void *a, const void *b)
 	    ((const struct config_map_entry *)b)->key);
 }
 
-/* lower_dup - a lower-cased copy */
+/*
+ * map_fold_cmp - a login (bsearch key) against an entry: the login folded
+ * to lower case as it goes, in the order map_cmp sorted the entries
+ */
+static int
+map_fold_cmp(const void *login, const void *entry)
+{
+	const unsigned char *a = login;
+	const unsigned char *b = (const unsigned char *)
+	    ((const struct config_map_entry *)entry)->key;
+	unsigned char ca;
+
+	for (;; a++, b++) {
+		ca = ascii_lower(*a);
+		if (ca != *b || ca == '\0')
+			return (int)ca - (int)*b;
+	}
+}
+
+/* lower_dup - a copy folded to ASCII lower case */
 static char *
 lower_dup(const char *s)
 {
 	char *d = strdup(s), *q;
 
 	if (d != NULL)
-		for (q = d; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
+		for (q = d; *q != '\0'; q++)
+			*q = (char)ascii_lower((unsigned char)*q);
 	return d;
 }
 
-/* map_line - one "LOGIN CLASS" line of the class map */
+/* map_line - one "LOGIN CLASS" or "@domain CLASS" line of the class map */
 static int
 map_line(struct parse *p, char *line)
 {
 	struct config *c = p->cfg;
 	struct config_map_entry *nm;
 	const struct config_class *cls;
-	char *w[3];
+	char *w[2];
+	size_t ncap;
 	int n;
 
-	if ((n = split(p, line, w, 3)) <= 0)
+	if ((n = split(p, line, w, 2)) <= 0)
 		return n;
 	if (n != 2)
 		return perr(p, "expected \"LOGIN CLASS\" or \"@domain CLASS\"");
+	if (w[0][0] == '\0')
+		return perr(p, "empty login");
+	if (w[0][0] == '@' && (w[0][1] == '\0' || strchr(w[0] + 1, '@')))
+		return perr(p, "\"%s\": expected @domain, with one \"@\" and a "
+		    "domain after it", w[0]);
 	if ((cls = config_find_class(c, w[1])) == NULL)
 		return perr(p, "unknown class \"%s\"", w[1]);
-	if (strcmp(w[0], "@") == 0)
-		return perr(p, "\"@\" needs a domain");
 	if (c->nmap == p->mapcap) {
-		nm = realloc(c->map, (p->mapcap * 2 + 16) * sizeof(*nm));
-		if (nm == NULL)
+		ncap = p->mapcap == 0 ? 64 : p->mapcap * 2;
+		if ((nm = realloc(c->map, ncap * sizeof(*nm))) == NULL)
 			return perr(p, "out of memory");
 		c->map = nm;
-		p->mapcap = p->mapcap * 2 + 16;
+		p->mapcap = ncap;
 	}
 	if ((c->map[c->nmap].key = lower_dup(w[0])) == NULL)
 		return perr(p, "out of memory");
@@ -722,51 +930,56 @@ map_line(struct parse *p, char *line)
 	return 0;
 }
 
-/* load_map - read the class map named by the config */
+/* load_map - read the class map; a relative path is taken from dir */
 static int
 load_map(struct parse *p, const char *dir)
 {
 	struct config *c = p->cfg;
-	char path[PATH_MAX], *text;
-	size_t len, i;
-	int rc;
+	char *path, *text;
+	size_t len, i, dl;
+	int rc = -1;
 
-	if (c->class_map[0] == '/' || dir == NULL)
-		snprintf(path, sizeof(path), "%s", c->class_map);
-	else if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-	    c->class_map) >= sizeof(path))
-		return perr(p, "class_map: path too long");
-	p->file = path;
+	if (c->class_map[0] == '/' || dir == NULL) {
+		path = strdup(c->class_map);
+	} else {
+		dl = strlen(dir);
+		len = dl + 1 + strlen(c->class_map) + 1;
+		if ((path = malloc(len)) != NULL)
+			snprintf(path, len, "%s%s%s", dir,
+			    dl > 0 && dir[dl - 1] == '/' ? "" : "/",
+			    c->class_map);
+	}
+	if (path == NULL) {
+		p->line = 0;
+		return perr(p, "out of memory");
+	}
 	if ((text = read_file(p, path, &len)) == NULL)
-		return -1;
+		goto out;
 	rc = each_line(p, text, len, map_line);
 	free(text);
 	if (rc == -1)
-		return -1;
-	qsort(c->map, c->nmap, sizeof(*c->map), map_cmp);
+		goto out;
+	if (c->nmap > 1)	/* qsort wants a non-NULL array, even empty */
+		qsort(c->map, c->nmap, sizeof(*c->map), map_cmp);
 	for (i = 1; i < c->nmap; i++)
 		if (strcmp(c->map[i - 1].key, c->map[i].key) == 0) {
 			p->line = c->map[i].line > c->map[i - 1].line ?
 			    c->map[i].line : c->map[i - 1].line;
-			return perr(p, "\"%s\" listed twice", c->map[i].key);
+			rc = perr(p, "\"%s\" listed twice", c->map[i].key);
+			goto out;
 		}
-	return 0;
+	rc = 0;
+out:
+	free(path);
+	return rc;
 }
 
-/* defaults - a config holding every default and the built-in class */
-static struct config *
-defaults(struct parse *p)
+/* builtin_default - the class used when the file defines no "default" */
+static void
+builtin_default(struct config_class *d)
 {
-	struct config_class *d;
-	size_t i;
-
-	if ((p->cfg = calloc(1, sizeof(*p->cfg))) == NULL)
-		return NULL;
-	for (i = 0; i < NKEYS; i++)
-		if (keys[i].def != NULL && set_key(p, &keys[i], keys[i].def))
-			return NULL;
-	d = &p->cfg->classes[0];
-	snprintf(d->name, sizeof(d->name), "default");
+	memset(d, 0, sizeof(*d));
+	memcpy(d->name, "default", sizeof("default"));
 	d->messages[0] = (struct config_limit){ 100, 3600 };
 	d->messages[1] = (struct config_limit){ 1000, 86400 };
 	d->nmessages = 2;
@@ -776,11 +989,10 @@ defaults(struct parse *p)
 	d->max_recipients = 100;
 	d->max_header_recipients = 100;
 	d->file = "built-in";
-	p->cfg->nclasses = 1;
-	return p->cfg;
+	d->line = 0;
 }
 
-/* parse_text - the whole of a config file's text */
+/* parse_text - a config from the text of its file; dir: for class_map */
 static struct config *
 parse_text(const char *text, size_t len, const char *name, const char *dir,
     char *err, size_t errlen)
@@ -792,16 +1004,17 @@ parse_text(const char *text, size_t len, const char *name, const char *dir,
 	p.file = name;
 	p.err = err;
 	p.errlen = errlen;
-	if (defaults(&p) == NULL) {
-		config_free(p.cfg);
-		snprintf(err, errlen, "%s: out of memory", name);
-		return NULL;
-	}
-	if ((p.cfg->path = strdup(name)) == NULL)
+	if ((p.cfg = calloc(1, sizeof(*p.cfg))) == NULL ||
+	    (p.cfg->path = strdup(name)) == NULL) {
+		perr(&p, "out of memory");
 		goto fail;
-	for (i = 0; i < p.cfg->nclasses; i++)
-		if (p.cfg->classes[i].file == NULL)
-			p.cfg->classes[i].file = p.cfg->path;
+	}
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].def != NULL && set_key(&p, &keys[i],
+		    keys[i].def) == -1)
+			goto fail;
+	builtin_default(&p.cfg->classes[0]);
+	p.cfg->nclasses = 1;
 	if (each_line(&p, text, len, config_line) == -1)
 		goto fail;
 	if (p.cls != NULL) {
@@ -823,87 +1036,88 @@ config_load(const char *path, char *err, size_t errlen)
 {
 	struct parse p;
 	struct config *c;
-	char dir[PATH_MAX], *slash, *text;
+	char *dir = NULL, *slash, *text;
 	size_t len;
 
 	memset(&p, 0, sizeof(p));
-	p.file = path;
 	p.err = err;
 	p.errlen = errlen;
 	if ((text = read_file(&p, path, &len)) == NULL)
 		return NULL;
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	c = parse_text(text, len, path, slash ? dir : ".", err, errlen);
+	/* a relative class_map is taken from the config's directory */
+	if (strchr(path, '/') != NULL) {
+		if ((dir = strdup(path)) == NULL) {
+			free(text);
+			perr(&p, "out of memory");
+			return NULL;
+		}
+		slash = strrchr(dir, '/');
+		slash[slash == dir ? 1 : 0] = '\0';	/* "/x" -> "/" */
+	}
+	c = parse_text(text, len, path, dir, err, errlen);
+	free(dir);
 	free(text);
 	return c;
 }
 
-/* config_parse_string - as config_load, from memory */
+/* config_parse_string - as config_load, from memory; class_map from "." */
 struct config *
 config_parse_string(const char *text, const char *name, char *err,
     size_t errlen)
 {
+	if (name == NULL)
+		name = "(string)";
 	return parse_text(text, strlen(text), name, NULL, err, errlen);
 }
 
-/* config_free - release a config; NULL is fine */
+/* config_free - release a config and wipe the key it holds; NULL is fine */
 void
 config_free(struct config *c)
 {
+	/* through a volatile pointer, so the wipe is not optimised away */
+	static void *(*const volatile wipe)(void *, int, size_t) = memset;
 	size_t i;
 
 	if (c == NULL)
 		return;
 	for (i = 0; i < NKEYS; i++)
-		if (keys[i].type == K_STR)
+		switch (keys[i].type) {
+		case K_STR:
+		case K_WORD:
+		case K_SOCKET:
+		case K_COMMAND:
 			free(*(char **)(void *)((char *)c + keys[i].off));
+			break;
+		default:
+			break;
+		}
 	free(c->redis_host);
 	free(c->redis_socket);
 	for (i = 0; i < c->nmap; i++)
 		free(c->map[i].key);
 	free(c->map);
 	free(c->path);
+	wipe(c->hop_key, 0, sizeof(c->hop_key));
 	free(c);
 }
 
-/* map_find - bsearch the map for a lower-cased key */
-static const struct config_map_entry *
-map_find(const struct config *c, const char *key)
-{
-	struct config_map_entry k;
-
-	k.key = (char *)(uintptr_t)key;
-	return bsearch(&k, c->map, c->nmap, sizeof(*c->map), map_cmp);
-}
-
-/* config_class_for - exact login, then @domain, then default */
+/*
+ * config_class_for - exact login, then @domain after the last '@', then
+ * default; the login is folded while compared, so any length is fine
+ */
 const struct config_class *
 config_class_for(const struct config *c, const char *login)
 {
-	char buf[1200];
 	const struct config_map_entry *e;
 	const char *at;
-	size_t n, i;
 
 	if (login == NULL || c->nmap == 0)
 		return &c->classes[0];
-	n = strlen(login);
-	if (n < sizeof(buf)) {
-		for (i = 0; i <= n; i++)
-			buf[i] = (char)tolower((unsigned char)login[i]);
-		if ((e = map_find(c, buf)) != NULL)
-			return &c->classes[e->cls];
-	}
-	if ((at = strrchr(login, '@')) != NULL && strlen(at) < sizeof(buf)) {
-		n = strlen(at);
-		for (i = 0; i <= n; i++)
-			buf[i] = (char)tolower((unsigned char)at[i]);
-		if ((e = map_find(c, buf)) != NULL)
-			return &c->classes[e->cls];
-	}
-	return &c->classes[0];
+	e = bsearch(login, c->map, c->nmap, sizeof(*c->map), map_fold_cmp);
+	if (e == NULL && (at = strrchr(login, '@')) != NULL)
+		e = bsearch(at, c->map, c->nmap, sizeof(*c->map),
+		    map_fold_cmp);
+	return e != NULL ? &c->classes[e->cls] : &c->classes[0];
 }
 
 /* config_find_class - class by name, or NULL */
@@ -912,6 +1126,8 @@ config_find_class(const struct config *c, const char *name)
 {
 	size_t i;
 
+	if (name == NULL)
+		return NULL;
 	for (i = 0; i < c->nclasses; i++)
 		if (strcmp(c->classes[i].name, name) == 0)
 			return &c->classes[i];
