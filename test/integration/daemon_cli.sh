@@ -50,20 +50,14 @@ expect_field tempfail 3 "limit 2/1h before reload"
 
 write_config good "store memory" 'class default {' 'messages 10/1h' '}'
 kill -USR1 "$PID_good"
-i=0
-until grep -q "configuration reloaded" "$T/good.log"; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "no reload logged"; sleep 0.05
-done
+wait_until 5 "no reload logged" grep -q "configuration reloaded" "$T/good.log"
 bench good -c 1 -n 5 --login reload@example.test
 expect_field accept 5 "limit 10/1h after SIGUSR1 (2 + 5 sent)"
 
 # a broken config on reload keeps the running one
 printf 'bogus line\n' >> "$T/good.conf"
 kill -USR1 "$PID_good"
-i=0
-until grep -q "reload failed" "$T/good.log"; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "failed reload not logged"; sleep 0.05
-done
+wait_until 5 "failed reload not logged" grep -q "reload failed" "$T/good.log"
 expect_log good 'reload failed, keeping the running configuration: .*good.conf:[0-9]+' \
     "a bad reload names file:line and keeps running"
 bench good -c 1 -n 4 --login reload@example.test
@@ -82,11 +76,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	"$SLUICE" -f -c "$T/priv.conf" >> "$T/priv.log" 2>&1 &
 	ppid=$!
 	PIDS="$PIDS $ppid"
-	i=0
-	until [ -S "$d/s.sock" ]; do
-		i=$((i + 1)); [ $i -lt 100 ] || fail "privsep: no socket"
-		sleep 0.05
-	done
+	wait_until 5 "privsep: no socket" test -S "$d/s.sock"
 	sleep 0.2
 	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$ppid/status")
 	[ "$uid" = "$(id -u nobody)" ] || fail "still uid $uid after user nobody"

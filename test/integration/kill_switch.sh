@@ -42,11 +42,7 @@ bench b -c 1 -n 2 --login 'innocent@example.test'
 expect_field accept 2 "relay B: other logins are not affected"
 
 # the lock command: once, argv = login, reason
-i=0
-until [ -s "$T/hook.out" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "the lock command never ran"
-	sleep 0.05
-done
+wait_until 5 "the lock command never ran" test -s "$T/hook.out"
 sleep 0.5
 [ "$(wc -l < "$T/hook.out")" = 1 ] || { cat "$T/hook.out";
     fail "the lock command ran $(wc -l < "$T/hook.out") times"; }
@@ -66,12 +62,9 @@ bench c -c 1 -n 10 --login 'hang@example.test'
 max=$(field max_ms | cut -d. -f1)
 [ "$max" -lt 500 ] || fail "a message waited $max ms behind the lock command"
 pass "a hanging lock command: longest SMTP wait ${max} ms"
-i=0
-until grep -q 'lock command .*hang.sh for hang@example.test killed after 1000 ms' \
-    "$T/c.log"; do
-	i=$((i + 1)); [ $i -lt 60 ] || fail "the hanging command was not killed"
-	sleep 0.1
-done
+wait_until 6 "the hanging command was not killed" grep -q \
+    'lock command .*hang.sh for hang@example.test killed after 1000 ms' \
+    "$T/c.log"
 pass "the hanging lock command is killed after its timeout, and logged"
 stop_sluice c
 echo "kill_switch: all passed"

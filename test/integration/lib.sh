@@ -137,6 +137,19 @@ expect_field() {
 	pass "$3: $1 = $2"
 }
 
+# wait_until SECONDS WHAT COMMAND... - poll COMMAND every 50 ms until it
+# succeeds; fail with WHAT after SECONDS
+wait_until() {
+	limit=$(( $1 * 20 )) what=$2
+	shift 2
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -lt "$limit" ] || fail "$what"
+		sleep 0.05
+	done
+}
+
 # expect_log NAME REGEX WHAT - the daemon's log has a matching line
 expect_log() {
 	grep -Eq -- "$2" "$T/$1.log" || fail "$3: no log line matching /$2/"
