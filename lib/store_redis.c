@@ -20,7 +20,8 @@
  *
  * Connections: a mutex-protected pool of idle hiredis contexts; a thread
  * takes one, uses it without the lock, and gives it back; at most
- * pool_max idle ones are kept. A context that saw any I/O or protocol
+ * pool_max exist at once (threads beyond wait for one, up to the command
+ * timeout). A context that saw any I/O or protocol
  * error (refused, timed out, EOF, garbled) is freed, never reused: after
  * a timeout its reply may still arrive and would answer the wrong
  * request. An error reply from Redis leaves the connection usable.
@@ -41,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -69,10 +71,12 @@ struct redis_store {
 	unsigned		 command_ms;	/* for the timeout message */
 	struct timeval		 connect_tv;
 	struct timeval		 command_tv;
-	pthread_mutex_t		 lock;		/* idle[], nidle, sha */
+	pthread_mutex_t		 lock;		/* idle[], nidle, nopen, sha */
+	pthread_cond_t		 avail;		/* a connection came free */
 	redisContext		**idle;		/* pool_max slots */
 	size_t			 nidle;
-	size_t			 pool_max;
+	size_t			 nopen;		/* idle + in use + connecting */
+	size_t			 pool_max;	/* most connections at once */
 	char			 sha[41];	/* of charge_lua; "" until loaded */
 };
 
@@ -198,18 +202,55 @@ conn_open(struct redis_store *rs, char *err, size_t errlen)
 	return NULL;
 }
 
-/* conn_get - an idle connection, or a new one; -1 with err */
+/* slot_release - one connection fewer; wake a waiting thread */
+static void
+slot_release(struct redis_store *rs)
+{
+	pthread_mutex_lock(&rs->lock);
+	rs->nopen--;
+	pthread_cond_signal(&rs->avail);
+	pthread_mutex_unlock(&rs->lock);
+}
+
+/*
+ * conn_get - an idle connection, or a new one while fewer than pool_max
+ * exist; else wait for one to come free, at most the command timeout
+ * (1,000 SMTP threads share a few connections instead of each opening
+ * its own and starving Redis and the relay). -1 with err.
+ */
 static int
 conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 {
+	struct timespec deadline;
+	int rc = 0;
+
 	cn->c = NULL;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += rs->command_tv.tv_sec;
+	deadline.tv_nsec += rs->command_tv.tv_usec * 1000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&rs->lock);
+	while (rs->nidle == 0 && rs->nopen >= rs->pool_max && rc == 0)
+		rc = pthread_cond_timedwait(&rs->avail, &rs->lock, &deadline);
 	if (rs->nidle > 0)
 		cn->c = rs->idle[--rs->nidle];
+	else if (rs->nopen < rs->pool_max)
+		rs->nopen++;	/* a slot for the connection we open */
+	else {
+		pthread_mutex_unlock(&rs->lock);
+		return fail(rs, err, errlen, "connection pool",
+		    "all connections busy past the command timeout");
+	}
 	pthread_mutex_unlock(&rs->lock);
 	if ((cn->pooled = cn->c != NULL))
 		return 0;
-	return (cn->c = conn_open(rs, err, errlen)) != NULL ? 0 : -1;
+	if ((cn->c = conn_open(rs, err, errlen)) != NULL)
+		return 0;
+	slot_release(rs);
+	return -1;
 }
 
 /* conn_put - give a connection back to the pool; a broken one is freed */
@@ -226,11 +267,14 @@ conn_put(struct redis_store *rs, struct rs_conn *cn, int broken)
 		if (rs->nidle < rs->pool_max) {
 			rs->idle[rs->nidle++] = c;
 			c = NULL;
+			pthread_cond_signal(&rs->avail);
 		}
 		pthread_mutex_unlock(&rs->lock);
 	}
-	if (c != NULL)
+	if (c != NULL) {
 		redisFree(c);
+		slot_release(rs);
+	}
 }
 
 /*
@@ -259,9 +303,8 @@ conn_cmd(struct redis_store *rs, struct rs_conn *cn, const char *what,
 			return NULL;
 		}
 		conn_put(rs, cn, 1);
-		if ((cn->c = conn_open(rs, err, errlen)) == NULL)
+		if (conn_get(rs, cn, err, errlen) == -1)
 			return NULL;
-		cn->pooled = 0;
 	}
 }
 
@@ -612,6 +655,7 @@ redis_free(struct store *st)
 	free(rs->username);
 	free(rs->prefix);
 	pthread_mutex_destroy(&rs->lock);
+	pthread_cond_destroy(&rs->avail);
 	free(rs);
 }
 
@@ -696,6 +740,7 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	rs->pool_max = o->pool_max;
 	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));
 	pthread_mutex_init(&rs->lock, NULL);
+	pthread_cond_init(&rs->avail, NULL);
 	if (bad || rs->idle == NULL) {
 		redis_free(&rs->base);
 		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));

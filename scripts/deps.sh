@@ -3,8 +3,16 @@
 # when any is missing. Used by run.sh and test.sh; safe to run again.
 set -eu
 
+# build, unit and integration tests
 PKGS="build-essential cmake pkg-config libmilter-dev libhiredis-dev
 libsodium-dev libcmocka-dev redis-server redis-tools miltertest python3"
+# end-to-end tests (test/integration/e2e_*.sh, doc/e2e.md): a real Postfix
+# (the system MTA package, never configured: each test runs its own instance
+# from a private config directory) with Cyrus SASL; Sendmail cannot be
+# installed beside Postfix, so its debs are unpacked by the test itself and
+# only its libraries and m4 are installed here.
+PKGS="$PKGS postfix sasl2-bin libsasl2-modules m4 liblockfile1 libwrap0
+libdb5.3 libldap-2.5-0 libnsl2 libssl3"
 
 missing=""
 for p in $PKGS; do
@@ -23,8 +31,22 @@ if [ "$(id -u)" != 0 ]; then
 	SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix installed as "No configuration": no /etc/postfix/main.cf, no
+# system instance started; the tests never use /etc/postfix.
+echo "postfix postfix/main_mailer_type select No configuration" |
+    $SUDO debconf-set-selections
 # the redis-server package must not grab port 6379 with a service of its own
 # where a policy-rc.d says no; the tests start their own on free ports.
-$SUDO apt-get update -qq
+log=$(mktemp "${TMPDIR:-/tmp}/deps.XXXXXX")
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+if ! { $SUDO apt-get update -qq &&
+    $SUDO env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        $missing; } > "$log" 2>&1; then
+	cat "$log" >&2
+	rm -f "$log"
+	echo "deps.sh: apt-get failed" >&2
+	exit 1
+fi
+rm -f "$log"

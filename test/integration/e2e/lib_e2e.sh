@@ -1,0 +1,383 @@
+# lib_e2e.sh - shared by e2e_postfix.sh and e2e_sendmail.sh, sourced after
+# ../lib.sh: a real MTA in a sandbox (sandbox.sh), smtp-sink as the
+# destination of every message the MTA relays, smtpc.py as the SMTP
+# client, and the assertions on what each of them saw. Loopback only.
+# See doc/e2e.md.
+
+E2E=$(cd "$(dirname "$0")/e2e" && pwd)
+# the test's own processes that lib.sh's cleanup does not know how to stop
+SANDBOXES=""
+E2E_T0=$(date +%s)
+
+# the packages (scripts/deps.sh installs only what is missing; quiet then)
+sh "$SLUICE_SRC/scripts/deps.sh" >&2 ||
+    fail "scripts/deps.sh could not install the e2e packages"
+for tool in unshare smtp-sink saslpasswd2 m4 python3 redis-cli; do
+	command -v "$tool" > /dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
+	    fail "$tool not found (scripts/deps.sh should install it)"
+done
+PATH=$PATH:/usr/sbin:/sbin
+[ "$(id -u)" = 0 ] || fail "the e2e tests run the MTA as root (namespaces, ports)"
+
+# the MTA's unprivileged processes (postfix, nobody) read files under $T
+chmod 0711 "$T"
+
+e2e_cleanup() {
+	for u in $SANDBOXES; do
+		sandbox_stop "$u" || true
+	done
+	cleanup
+}
+trap e2e_cleanup EXIT
+
+# elapsed - seconds since the test started
+elapsed() {
+	echo $(($(date +%s) - E2E_T0))
+}
+
+# step MSG - a heading in the test's output
+step() {
+	echo "# [$(elapsed)s] $*"
+}
+
+# wait_port PORT WHAT [TRIES] - until something accepts on 127.0.0.1:PORT
+wait_port() {
+	i=0
+	while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt "${3:-200}" ] || fail "$2 is not listening on 127.0.0.1:$1"
+		sleep 0.05
+	done
+}
+
+# sandbox_start NAME COMMAND... - run an MTA in the foreground in a
+# sandbox (e2e/sandbox.sh) with state in $T/NAME; its syslog goes to
+# $T/NAME.syslog.log. Sets SANDBOX_PID (the unshare process).
+sandbox_start() {
+	name=$1
+	shift
+	mkdir -p "$T/$name"
+	sh "$E2E/sandbox.sh" "$T/$name" relay.e2e.test "$@" \
+	    > "$T/$name.sandbox.log" 2>&1 &
+	SANDBOX_PID=$!
+	SANDBOXES="$SANDBOXES $SANDBOX_PID"
+	ln -sf "$name/syslog" "$T/$name.syslog.log"
+}
+
+# sandbox_stop PID - SIGTERM to the sandbox's PID 1 (unshare ignores it),
+# wait up to 20 s, then SIGKILL unshare (its child then gets SIGTERM and
+# the kernel ends the namespace).
+sandbox_stop() {
+	u=$1
+	kill -0 "$u" 2>/dev/null || { wait "$u" 2>/dev/null; return 0; }
+	for c in $(cat "/proc/$u/task/$u/children" 2>/dev/null); do
+		kill -TERM "$c" 2>/dev/null || true
+	done
+	i=0
+	while kill -0 "$u" 2>/dev/null && [ $i -lt 400 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if kill -0 "$u" 2>/dev/null; then
+		echo "sandbox $u did not stop on SIGTERM in 20 s: SIGKILL" >&2
+		kill -KILL "$u" 2>/dev/null || true
+	fi
+	wait "$u" 2>/dev/null || true
+	SANDBOXES=$(echo "$SANDBOXES" | tr ' ' '\n' | grep -vx "$u" | tr '\n' ' ')
+}
+
+# sink_start - smtp-sink on a free loopback port, as the destination of
+# everything the MTA relays: one file per delivery in $T/sink/ (headers
+# X-Mail-Args, X-Rcpt-Args, then the message). Sets SINK_PORT.
+sink_start() {
+	mkdir -p "$T/sink"
+	chown nobody "$T/sink"
+	for try in 1 2 3 4 5; do
+		SINK_PORT=$(free_port)
+		smtp-sink -u nobody -h sink.e2e.test -d "$T/sink/m." \
+		    "127.0.0.1:$SINK_PORT" 256 >> "$T/sink.log" 2>&1 &
+		SINK_PID=$!
+		PIDS="$PIDS $SINK_PID"
+		i=0
+		while [ $i -lt 100 ]; do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null
+			then
+				return 0
+			fi
+			kill -0 "$SINK_PID" 2>/dev/null || break
+			sleep 0.05
+			i=$((i + 1))
+		done
+	done
+	fail "smtp-sink did not start"
+}
+
+# sink_ids - the Message-IDs the sink received, one per delivery, sorted
+sink_ids() {
+	find "$T/sink" -type f -name 'm.*' -exec \
+	    sed -n 's/^Message-I[Dd]:[[:space:]]*//p' {} + 2>/dev/null | sort
+}
+
+# sink_file MSGID - the sink's file(s) holding MSGID
+sink_file() {
+	grep -lF "Message-ID: $1" "$T"/sink/m.* 2>/dev/null
+}
+
+# sasldb USER... - $T/sasldb2 with each USER (login@domain), password
+# "pw-LOGIN"; owned by root:$SASLDB_GROUP (default root), mode
+# $SASLDB_MODE (default 0640)
+sasldb() {
+	for u in "$@"; do
+		printf '%s' "pw-$u" | saslpasswd2 -f "$T/sasldb2" -c -p \
+		    -u "${u#*@}" "${u%@*}" || fail "saslpasswd2 $u"
+	done
+	chgrp "${SASLDB_GROUP:-root}" "$T/sasldb2"
+	chmod "${SASLDB_MODE:-0640}" "$T/sasldb2"
+}
+
+# sluice_config NAME SOCKET BODY... - $T/NAME.conf for an e2e sluice: the
+# Redis fixture under a prefix of its own ($PREFIX), logging to stderr
+# ($T/NAME.log), and BODY. Sets PREFIX.
+sluice_config() {
+	name=$1 sock=$2
+	shift 2
+	PREFIX="t-e2e-$name-$$:"
+	{
+		echo "socket $sock"
+		echo "syslog no"
+		echo "store redis"
+		echo "redis_server 127.0.0.1:$(redis_port)"
+		echo "redis_prefix $PREFIX"
+		printf '%s\n' "$@"
+	} > "$T/$name.conf"
+}
+
+# redis_keys LOGIN - the Redis keys holding LOGIN's counters
+redis_keys() {
+	h=$(python3 -c 'import hashlib, sys
+print(hashlib.blake2b(sys.argv[1].lower().encode(), digest_size=16).hexdigest())' "$1")
+	redis-cli -p "$(redis_port)" --scan --pattern "$PREFIX{$h}:*"
+}
+
+# smtpc OUT ARGS... - run e2e/smtpc.py (see there), its output in $T/OUT
+# (and appended to $T/clients.log); fails on client errors
+smtpc() {
+	out=$1
+	shift
+	python3 "$E2E/smtpc.py" "$@" > "$T/$out" 2>&1 ||
+	    { cat "$T/$out" >&2; fail "smtpc $out failed"; }
+	cat "$T/$out" >> "$T/clients.log"
+	grep -q '^summary .* errors=0$' "$T/$out" ||
+	    { cat "$T/$out" >&2; fail "$out: the client saw errors (not an SMTP reply)"; }
+}
+
+# summary OUT KEY - a number from the summary line of $T/OUT
+summary() {
+	sed -n "s/^summary .*[[:space:]]$2=\([0-9]*\).*/\1/p" "$T/$1"
+}
+
+# expect_summary OUT KEY VALUE WHAT
+expect_summary() {
+	got=$(summary "$1" "$2")
+	[ "$got" = "$3" ] || { cat "$T/$1" >&2;
+	    fail "$4: $2 = $got, expected $3"; }
+	pass "$4: $2 = $3"
+}
+
+# replies OUT RESULT - the replies of the messages of $T/OUT with RESULT
+replies() {
+	sed -n "s/^msg .* result=$2 reply=\"\(.*\)\"$/\1/p" "$T/$1"
+}
+
+# accepted_ids OUT / refused_ids OUT - Message-IDs by what the client saw
+accepted_ids() {
+	sed -n 's/^msg [0-9]* id=\([^ ]*\) .* result=accepted .*/\1/p' "$T/$1"
+}
+refused_ids() {
+	sed -n 's/^msg [0-9]* id=\([^ ]*\) .* result=refused .*/\1/p' "$T/$1"
+}
+
+# ------------------------------------------------------------------------
+# The scenarios both MTAs go through. The test defines:
+#   submit OUT LOGIN SMTPC-ARGS...  send through its submission port with AUTH
+#   drain                           wait until the MTA's queue is empty
+#   qid_of OUT N                    the queue id in the MTA's reply to msg N
+#   mta_clean                       the MTA deferred and bounced nothing
+# and sets IN_PORT (inbound, no AUTH), MTA (its name), MAIL_QID (what
+# sluice's log line at MAIL carries: NOQUEUE for Postfix, a queue id for
+# Sendmail). Every login is LOGIN@e2e.test, password pw-LOGIN@e2e.test.
+
+# the class every e2e sluice runs with, and what the client reads over it
+CLASS='class default {
+    messages        10/1h
+    recipients      50/1h
+    max_recipients  5
+}'
+LIMIT_TEXT='451 4\.7\.1 Sending limit reached \(10 messages per 1h\); please try again in [0-9]+ minutes?'
+USERS="alice@e2e.test bob@e2e.test carol@e2e.test burst@e2e.test many@e2e.test"
+
+# one_message - alice, 3 recipients: accepted, logged with the queue id
+# and counts, at the sink with its 3 recipients; then 3 more in one session
+one_message() {
+	step "one message through submission"
+	submit basic.out alice@e2e.test --tag basic \
+	    --to r1@remote.test --to r2@remote.test --to r3@remote.test
+	expect_summary basic.out accepted 1 "alice's message, 3 recipients: 250"
+	drain
+	qid=$(qid_of basic.out 1)
+	[ -n "$qid" ] || fail "no queue id in $MTA's reply: $(cat "$T/basic.out")"
+	expect_log sluice "$qid: eom login=alice@e2e\.test class=default client=127\.0\.0\.1 rcpts=3 .*msg/1h=1/10 .*rcpt/1h=3/50 .*action=accept" \
+	    "sluice's log line carries $MTA's queue id $qid, the login, the counts"
+	f=$(sink_file "<e2e-basic-1@e2e.test>")
+	[ -n "$f" ] || fail "alice's message did not reach the sink"
+	[ "$(grep -c '^X-Rcpt-Args:' "$f")" = 3 ] ||
+	    fail "the sink did not get 3 recipients"
+	pass "the sink got alice's message with its 3 recipients"
+
+	step "the same login, one SMTP session: 3 messages on one connection"
+	submit session.out alice@e2e.test --tag session --count 3 \
+	    --one-session --to r1@remote.test
+	expect_summary session.out accepted 3 \
+	    "3 messages in one SMTP session (one milter connection, reset between messages)"
+	expect_log sluice 'eom login=alice@e2e\.test .*msg/1h=4/10 .*rcpt/1h=6/50 .*action=accept' \
+	    "alice's 4th message counted: msg/1h=4/10 rcpt/1h=6/50"
+}
+
+# max_recipients - a message to 7: RCPT 6 and 7 get 452 4.5.3, the
+# message goes to the other 5 only
+max_recipients() {
+	step "max_recipients 5: a message to 7"
+	submit many.out many@e2e.test --tag many \
+	    --to m1@remote.test --to m2@remote.test --to m3@remote.test \
+	    --to m4@remote.test --to m5@remote.test --to m6@remote.test \
+	    --to m7@remote.test
+	grep -q '^msg 1 .* rcpt=250,250,250,250,250,452,452 .*result=accepted' \
+	    "$T/many.out" ||
+	    { cat "$T/many.out"; fail "RCPT replies not 5 x 250, 2 x 452"; }
+	pass "RCPT 1-5: 250, RCPT 6-7: 452; the message is accepted for 5"
+	n=$(grep -Ec '^rcpt 1 to=<m[67]@remote.test> reply="452 4\.5\.3 Too many recipients in one message \(at most 5\); send to the others in another message"$' \
+	    "$T/many.out")
+	[ "$n" = 2 ] || { cat "$T/many.out";
+	    fail "the client did not read 452 4.5.3 Too many recipients ... (at most 5)"; }
+	pass "the client reads: 452 4.5.3 Too many recipients in one message (at most 5)..."
+	qid=$(qid_of many.out 1)
+	expect_log sluice "$qid: rcpt login=many@e2e\.test .*action=tempfail hits=max_recipients" \
+	    "the refused RCPT is logged with the queue id $qid"
+	drain
+	f=$(sink_file "<e2e-many-1@e2e.test>")
+	[ -n "$f" ] || fail "many's message did not reach the sink"
+	n=$(grep -c '^X-Rcpt-Args:' "$f")
+	[ "$n" = 5 ] || fail "the sink got $n recipients, expected 5"
+	grep -q '^X-Rcpt-Args: <m[67]@' "$f" &&
+	    fail "a refused recipient reached the sink"
+	pass "the sink got the message for the 5 accepted recipients only"
+}
+
+# seed000_inbound - seed 000: a flood of unauthenticated mail TO the users
+# (forging their own addresses as the sender) never touches their outbound
+# quota: all accepted, no Redis key, no decision; each can then still send
+# exactly the class's 10
+seed000_inbound() {
+	step "seed000_inbound: 50 unauthenticated messages to bob and carol"
+	for u in bob carol; do
+		[ -z "$(redis_keys "$u@e2e.test")" ] ||
+		    fail "Redis has keys for $u@e2e.test before the test"
+	done
+	smtpc inbound.out --port "$IN_PORT" --from bob@e2e.test \
+	    --to bob@local.e2e.test --to carol@local.e2e.test \
+	    --tag inbound --count 50 --sources 50
+	expect_summary inbound.out accepted 50 "50 inbound messages: all 250"
+	for u in bob carol; do
+		k=$(redis_keys "$u@e2e.test")
+		[ -z "$k" ] || fail "inbound mail moved $u's counters: $k"
+	done
+	pass "Redis holds no key for bob or carol: inbound mail counted nothing"
+	grep -q 'login=bob\|login=carol' "$T/sluice.log" &&
+	    fail "sluice logged a decision charging bob or carol"
+	pass "no sluice decision charged bob or carol"
+	for u in bob carol; do
+		submit "quota-$u.out" "$u@e2e.test" --tag "quota-$u" --count 11 \
+		    --to "friend-of-$u@remote.test"
+		expect_summary "quota-$u.out" accepted 10 \
+		    "$u still has the full quota: 10 of 11 accepted"
+		replies "quota-$u.out" refused | grep -Eqx "$LIMIT_TEXT" ||
+		    fail "$u's 11th message: no 451 4.7.1 limit reply"
+	done
+	pass "their 11th message: 451 4.7.1 Sending limit reached (10 messages per 1h)"
+}
+
+# seed002_burst - seed 002: one phished account bursting from many client
+# addresses: exactly the limit gets through, the rest read 451 4.7.1
+seed002_burst() {
+	step "seed002_burst: burst@e2e.test sends 30 messages from 30 addresses"
+	submit burst.out burst@e2e.test --tag burst --count 30 --sources 30 \
+	    --to victim@remote.test
+	expect_summary burst.out accepted 10 "burst of 30: exactly the limit (10) accepted"
+	expect_summary burst.out refused 20 "burst of 30: 20 refused"
+	n=$(replies burst.out refused | grep -Ecx "$LIMIT_TEXT")
+	[ "$n" = 20 ] || { replies burst.out refused | sort | uniq -c;
+	    fail "$n of 20 refusals read 451 4.7.1 Sending limit reached (10 messages per 1h)..."; }
+	pass "the client reads, 20 times: $(replies burst.out refused | head -n 1)"
+	n=$(grep -c '^msg .* mail=451 .*result=refused' "$T/burst.out")
+	[ "$n" = 20 ] || fail "$n of 20 refused at MAIL FROM (early_check)"
+	pass "refused at MAIL FROM, before any data was sent"
+	expect_log sluice "$MAIL_QID: mail login=burst@e2e\.test class=default client=127\.0\.0\.[0-9]+ .*msg/1h=10/10 .*action=tempfail hits=messages" \
+	    "sluice logs the refusals at MAIL ($MAIL_QID)"
+	n=$(grep -c 'eom login=burst@e2e.test .*action=accept' "$T/sluice.log")
+	[ "$n" = 10 ] || fail "sluice logged $n accepted messages for burst, expected 10"
+	clients=$(grep -o 'login=burst@e2e.test class=default client=127\.0\.0\.[0-9]*' \
+	    "$T/sluice.log" | sort -u | wc -l)
+	[ "$clients" -ge 20 ] || fail "only $clients client addresses seen"
+	pass "counted by login, from $clients different client addresses"
+}
+
+# sluice_down - with sluice gone (killed: a crash, its socket left
+# behind), the MTA tempfails (the contrib snippets: milter_default_action =
+# tempfail, F=T); then sluice is back
+sluice_down() {
+	step "sluice down: $MTA tempfails"
+	eval "pid=\$PID_sluice"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	submit down.out alice@e2e.test --tag down --to r1@remote.test
+	expect_summary down.out refused 1 "sluice killed: the message is refused"
+	replies down.out refused | grep -Eq '^4[0-9][0-9] 4\.' ||
+	    fail "not a 4xx while sluice is down: $(replies down.out refused)"
+	pass "the client reads a 4xx: $(replies down.out refused)"
+	s=$(sock_of sluice)
+	case $s in unix:*) rm -f "${s#unix:}" ;; esac
+	start_sluice sluice
+}
+
+# nothing_lost - what the MTA accepted reached the sink exactly once; what
+# it refused, the client read as a 4xx/5xx; nothing vanished
+nothing_lost() {
+	step "nothing_lost: every message accounted for"
+	drain
+	sent=0 acc=0 ref=0
+	for f in "$T"/*.out; do
+		grep -q '^summary ' "$f" || continue
+		sent=$((sent + $(sed -n 's/^summary .* sent=\([0-9]*\).*/\1/p' "$f")))
+		acc=$((acc + $(sed -n 's/^summary .* accepted=\([0-9]*\).*/\1/p' "$f")))
+		ref=$((ref + $(sed -n 's/^summary .* refused=\([0-9]*\).*/\1/p' "$f")))
+	done
+	[ $((acc + ref)) = "$sent" ] ||
+	    fail "sent $sent, accepted $acc + refused $ref: some got no answer"
+	pass "sent $sent = accepted $acc + refused $ref (every message got a reply)"
+	grep -h '^msg .* result=refused ' "$T"/*.out |
+	    grep -Ev 'reply="[45][0-9][0-9] [45]\.[0-9]+\.[0-9]+ ' &&
+	    fail "a refusal without a 4xx/5xx reply and status code"
+	pass "each of the $ref refusals was a 4xx/5xx reply the client read"
+	for f in "$T"/*.out; do
+		grep -q '^summary ' "$f" && accepted_ids "$(basename "$f")"
+	done | sort > "$T/accepted.ids"
+	sink_ids > "$T/sink.ids"
+	dups=$(uniq -d "$T/sink.ids")
+	[ -z "$dups" ] || fail "delivered more than once: $dups"
+	missing=$(comm -23 "$T/accepted.ids" "$T/sink.ids")
+	[ -z "$missing" ] || fail "accepted but never delivered: $missing"
+	extra=$(comm -13 "$T/accepted.ids" "$T/sink.ids")
+	[ -z "$extra" ] || fail "delivered but never accepted (refused?): $extra"
+	pass "the sink got each of the $acc accepted messages exactly once, and nothing else"
+	mta_clean
+}

@@ -1,0 +1,205 @@
+#!/bin/bash
+# e2e_postfix.sh - sluice behind a real Postfix (Debian's), end to end:
+# SMTP clients on one side, smtp-sink on the other, everything on loopback.
+#
+# Postfix runs from a config directory of the test ($T/pf/etc: main.cf,
+# master.cf, the contrib/postfix snippets an administrator would add), its
+# own queue, in a sandbox (e2e/sandbox.sh: private /etc view, no DNS).
+# Listeners: 127.0.0.1:IN (inbound, no AUTH, mail for local.e2e.test
+# only) and 127.0.0.1:SUB (submission, STARTTLS + SASL AUTH required,
+# Cyrus SASL with a private sasldb). Both go through sluice (unix socket,
+# Redis fixture). Every message Postfix accepts is relayed to smtp-sink.
+#
+# What the client sees is asserted (250, 451 4.7.1, 452 4.5.3 and their
+# texts), what reaches the sink, sluice's log lines and Redis's keys.
+# The incident replays: seed000_inbound, seed002_burst, nothing_lost.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/e2e/lib_e2e.sh"
+
+P=$T/pf
+SOCK=$T/sluice/sluice.sock
+MTA=Postfix
+# Postfix sends the queue id ({i}) from RCPT on: a refusal at MAIL is logged
+# NOQUEUE
+MAIL_QID=NOQUEUE
+
+# submit OUT LOGIN ARGS... - smtpc through submission, STARTTLS + AUTH
+submit() {
+	out=$1 login=$2
+	shift 2
+	smtpc "$out" --port "$SUB_PORT" --starttls --auth "$login:pw-$login" \
+	    --from "$login" "$@"
+}
+
+# queue_empty - Postfix's queue holds no message
+queue_empty() {
+	[ -z "$(find "$P/spool/incoming" "$P/spool/active" \
+	    "$P/spool/deferred" "$P/spool/hold" -type f 2>/dev/null)" ]
+}
+
+# drain - wait (up to 30 s) until Postfix has delivered everything
+drain() {
+	i=0
+	until queue_empty; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { postqueue -c "$P/etc" -p >&2;
+		    fail "Postfix's queue did not drain in 30 s"; }
+		sleep 0.1
+	done
+	sleep 0.2
+}
+
+# qid_of OUT N - the queue id in Postfix's reply to message N of $T/OUT
+qid_of() {
+	sed -n "s/^msg $2 .*result=accepted reply=\"250 .* queued as \([0-9A-Za-z]*\)\"$/\1/p" "$T/$1"
+}
+
+# mta_clean - Postfix deferred and bounced nothing
+mta_clean() {
+	grep -E 'status=(deferred|bounced)' "$T/postfix.log" &&
+	    fail "Postfix deferred or bounced mail"
+	pass "Postfix deferred and bounced nothing"
+}
+
+# ------------------------------------------------------------------ setup
+step "setup: smtp-sink, sasldb, sluice, Postfix"
+sink_start
+SASLDB_GROUP=postfix sasldb $USERS
+
+# sluice becomes "postfix" so that smtpd can use its 0660 socket (an
+# installation uses a user "sluice" and adds postfix to its group)
+mkdir -p "$T/sluice"
+chown postfix "$T/sluice"
+sluice_config sluice "unix:$SOCK" "user postfix" \
+    "pidfile $T/sluice/sluice.pid" "$CLASS"
+rm -f "$SOCK"
+start_sluice sluice
+
+IN_PORT=$(free_port)
+SUB_PORT=$(free_port)
+while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
+	SUB_PORT=$(free_port)
+done
+mkdir -p "$P/etc/sasl" "$P/spool" "$P/data"
+chown postfix "$P/data"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -nodes -days 2 -subj /CN=relay.e2e.test -keyout "$P/etc/key.pem" \
+    -out "$P/etc/cert.pem" > "$T/openssl.out" 2>&1 ||
+    { cat "$T/openssl.out"; fail "openssl req"; }
+chmod 0600 "$P/etc/key.pem"
+
+cat > "$P/etc/main.cf" <<EOF
+# e2e_postfix.sh: a throw-away Postfix on loopback
+compatibility_level = 3.6
+queue_directory = $P/spool
+data_directory = $P/data
+maillog_file = $T/postfix.log
+maillog_file_prefixes = $T
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = relay.e2e.test
+mydomain = e2e.test
+myorigin = \$myhostname
+# inbound: mail for the local users, which (to be counted at the sink)
+# is also handed to smtp-sink
+mydestination = local.e2e.test
+local_recipient_maps =
+local_transport = smtp:[127.0.0.1]:$SINK_PORT
+alias_maps =
+alias_database =
+mynetworks =
+smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+# outbound: everything to smtp-sink
+relayhost = [127.0.0.1]:$SINK_PORT
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+smtp_tls_security_level = none
+smtpd_tls_cert_file = $P/etc/cert.pem
+smtpd_tls_key_file = $P/etc/key.pem
+# SASL: Cyrus, $P/etc/sasl/smtpd.conf (where Debian's Postfix looks: its
+# config_directory/sasl), a private sasldb
+smtpd_sasl_type = cyrus
+cyrus_sasl_config_path = $P/etc/sasl
+smtpd_sasl_path = smtpd
+# a test sends fast: no flow control pauses, no tarpit after errors
+in_flow_delay = 0
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+biff = no
+EOF
+{
+	echo
+	echo "# ---- contrib/postfix/main.cf"
+	cat "$SLUICE_SRC/contrib/postfix/main.cf"
+} >> "$P/etc/main.cf"
+postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" ||
+    fail "postconf smtpd_milters"
+
+cat > "$P/etc/master.cf" <<EOF
+# e2e_postfix.sh: inbound on 127.0.0.1:$IN_PORT, submission (from
+# contrib/postfix/master.cf) on 127.0.0.1:$SUB_PORT; nothing chrooted
+127.0.0.1:$IN_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+{
+	echo "# ---- contrib/postfix/master.cf"
+	sed "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_PORT\1/" \
+	    "$SLUICE_SRC/contrib/postfix/master.cf"
+} >> "$P/etc/master.cf"
+grep -q "^127.0.0.1:$SUB_PORT" "$P/etc/master.cf" ||
+    fail "no submission service in contrib/postfix/master.cf"
+postconf -c "$P/etc" -F '*/*/chroot = n' || fail "postconf -F chroot"
+
+cat > "$P/etc/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $T/sasldb2
+EOF
+
+postfix -c "$P/etc" check > "$T/postfix-check.out" 2>&1 ||
+    { cat "$T/postfix-check.out" "$T/postfix.log" 2>/dev/null;
+      fail "postfix check"; }
+# checked just now: "postfix start" need not check again
+touch "$P/spool/quick-start"
+# stopped from inside the sandbox: "postfix stop" from here would signal
+# a pid of the namespace in the machine's pid space
+export SANDBOX_STOP="postfix -c $P/etc stop"
+sandbox_start pf postfix -c "$P/etc" start-fg
+unset SANDBOX_STOP
+PF_SANDBOX=$SANDBOX_PID
+wait_port "$IN_PORT" "Postfix (inbound)" 300
+wait_port "$SUB_PORT" "Postfix (submission)" 300
+pass "Postfix $(postconf -c "$P/etc" -h mail_version) on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (submission), sink :$SINK_PORT"
+
+one_message
+max_recipients
+seed000_inbound
+seed002_burst
+sluice_down
+nothing_lost
+step "done"
+sandbox_stop "$PF_SANDBOX"
+stop_sluice sluice
+echo "e2e_postfix: all passed in $(elapsed)s"

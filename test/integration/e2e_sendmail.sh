@@ -1,0 +1,128 @@
+#!/bin/bash
+# e2e_sendmail.sh - sluice behind a real Sendmail (Debian's), end to end:
+# SMTP clients on one side, smtp-sink on the other, everything on loopback.
+#
+# Debian will not install Sendmail beside Postfix (both are the system's
+# mail-transport-agent), so its packages are downloaded and unpacked into
+# the build tree (e2e/sendmail-debs.sh), never installed. Its sendmail.cf
+# is made by m4 from the unpacked sendmail-cf with e2e/sendmail.mc.in,
+# which includes contrib/sendmail/sluice.m4 as an administrator would (the
+# socket changed to the test's). It runs as "sendmail -bD" in a sandbox
+# (e2e/sandbox.sh: private /etc view with Sendmail.conf for Cyrus SASL, a
+# qualified host name, no DNS, its syslog caught), queue in the test dir.
+# Listeners: 127.0.0.1:IN (inbound, no AUTH; local.e2e.test is relayed),
+# 127.0.0.1:SUB (MSA, SMTP AUTH required, Cyrus SASL with a private
+# sasldb). Both go through sluice (the snippet's unix:/run/sluice/sluice.sock,
+# which the sandbox maps to $T/sluice; Redis fixture). Every message
+# Sendmail accepts is relayed to smtp-sink.
+#
+# The same scenarios as e2e_postfix.sh (e2e/lib_e2e.sh): what the client
+# sees, what reaches the sink, sluice's log and Redis's keys; the incident
+# replays seed000_inbound, seed002_burst, nothing_lost.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/e2e/lib_e2e.sh"
+
+S=$T/sm
+MTA=Sendmail
+# Sendmail sends the queue id ({i}) at MAIL already
+MAIL_QID='[0-9A-Za-z]{14}'
+
+# submit OUT LOGIN ARGS... - smtpc through the MSA port, AUTH PLAIN
+submit() {
+	out=$1 login=$2
+	shift 2
+	smtpc "$out" --port "$SUB_PORT" --auth "$login:pw-$login" \
+	    --from "$login" "$@"
+}
+
+# drain - wait (up to 30 s) until Sendmail's queue is empty
+drain() {
+	i=0
+	while [ -n "$(find "$S/mqueue" -type f -name '[dqx]f*' 2>/dev/null)" ]; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { ls -l "$S/mqueue" >&2;
+		    fail "Sendmail's queue did not drain in 30 s"; }
+		sleep 0.1
+	done
+	sleep 0.2
+}
+
+# qid_of OUT N - the queue id in Sendmail's reply to message N of $T/OUT
+qid_of() {
+	sed -n "s/^msg $2 .*result=accepted reply=\"250 2\.0\.0 \([0-9A-Za-z]*\) Message accepted for delivery\"$/\1/p" "$T/$1"
+}
+
+# mta_clean - Sendmail deferred and bounced nothing
+mta_clean() {
+	grep -E 'stat=(Deferred|Service unavailable)|DSN:|return to sender' \
+	    "$T/sm.syslog.log" && fail "Sendmail deferred or bounced mail"
+	pass "Sendmail deferred and bounced nothing"
+}
+
+# ------------------------------------------------------------------ setup
+step "setup: Sendmail's packages, smtp-sink, sasldb, sluice, Sendmail"
+ROOT=$(sh "$E2E/sendmail-debs.sh" "${SLUICE_E2E_CACHE:-$(dirname "$SLUICE")/e2e-cache}") ||
+    fail "could not download and unpack Debian's sendmail packages"
+SENDMAIL=$ROOT/usr/libexec/sendmail/sendmail
+CF=$ROOT/usr/share/sendmail/cf
+# (not "sendmail -d0.1" here: outside the sandbox it would look its host
+# name up in DNS and sleep a minute)
+pass "Debian's Sendmail $(basename "$(dirname "$ROOT")") unpacked in $ROOT"
+
+sink_start
+# Sendmail refuses a group-readable sasldb
+SASLDB_MODE=0600 sasldb $USERS
+
+# the socket of contrib/sendmail/sluice.m4, /run/sluice/sluice.sock, is
+# $T/sluice/sluice.sock outside the sandbox
+mkdir -p "$T/sluice"
+chmod 0755 "$T/sluice"
+sluice_config sluice "unix:$T/sluice/sluice.sock" "pidfile $T/sluice.pid" \
+    "$CLASS"
+start_sluice sluice
+
+IN_PORT=$(free_port)
+SUB_PORT=$(free_port)
+while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
+	SUB_PORT=$(free_port)
+done
+mkdir -p "$S/mqueue" "$S/sandbox-etc/sasl2" "$S/sandbox-etc/mail"
+chmod 0700 "$S/mqueue"
+printf 'hosts\tfiles\naliases\tfiles\n' > "$S/service.switch"
+cp "$S/service.switch" "$S/sandbox-etc/mail/service.switch"
+: > "$S/helpfile"
+cat > "$S/sandbox-etc/sasl2/Sendmail.conf" <<EOF2
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $T/sasldb2
+EOF2
+cp "$SLUICE_SRC/contrib/sendmail/sluice.m4" "$S/sluice.m4"
+sed -e "s|@D@|$S|g" -e "s|@IN_PORT@|$IN_PORT|g" -e "s|@SUB_PORT@|$SUB_PORT|g" \
+    -e "s|@SINK_PORT@|$SINK_PORT|g" "$E2E/sendmail.mc.in" > "$S/sendmail.mc"
+m4 -D_CF_DIR_="$CF/" "$CF/m4/cf.m4" "$S/sendmail.mc" > "$S/sendmail.cf" \
+    2> "$T/m4.out" || { cat "$T/m4.out"; fail "m4 sendmail.mc"; }
+grep -q "^Xsluice, S=unix:/run/sluice/sluice.sock, F=T" "$S/sendmail.cf" ||
+    fail "sendmail.cf has no sluice filter on unix:/run/sluice/sluice.sock"
+grep -q '^O Milter.macros.envfrom=.*{auth_authen}' "$S/sendmail.cf" ||
+    fail "sendmail.cf does not send {auth_authen} at MAIL"
+pass "sendmail.cf made by m4 with contrib/sendmail/sluice.m4"
+
+export SANDBOX_SLUICE_DIR="$T/sluice"
+sandbox_start sm "$SENDMAIL" -bD -C "$S/sendmail.cf"
+unset SANDBOX_SLUICE_DIR
+SM_SANDBOX=$SANDBOX_PID
+wait_port "$IN_PORT" "Sendmail (inbound)" 300
+wait_port "$SUB_PORT" "Sendmail (MSA)" 300
+pass "Sendmail on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (MSA, AUTH), sink :$SINK_PORT"
+
+one_message
+max_recipients
+seed000_inbound
+seed002_burst
+sluice_down
+nothing_lost
+step "done"
+sandbox_stop "$SM_SANDBOX"
+stop_sluice sluice
+echo "e2e_sendmail: all passed in $(elapsed)s"
