@@ -288,9 +288,12 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 		if (fpr.bytes > 0)	/* an empty body repeats nothing */
 			m.body = body;
 		/* one message, wherever it comes from: Message-ID + body */
-		snprintf(idbody, sizeof(idbody), "%s\n%s", c->msg.msgid, body);
-		sender_key(idbody, copy);
-		m.copy = copy;
+		if (cfg->copies.count > 0 || c->msg.inbound) {
+			snprintf(idbody, sizeof(idbody), "%s\n%s",
+			    c->msg.msgid, body);
+			sender_key(idbody, copy);
+			m.copy = copy;
+		}
 		if (cfg->hop_key_loaded) {
 			hopmark_seen_eval(&c->msg.hops, cfg->hop_key,
 			    cfg->cluster_id, now, cfg->hop_lifetime_ms / 1000,
