@@ -125,6 +125,8 @@ static const struct key keys[] = {
 	{ "log_accepts", K_BOOL, "yes", OFF(log_accepts), 0, 0, NULL, NULL },
 	{ "mode", K_ENUM, "enforce", OFF(mode), 0, 0, modes, NULL },
 	{ "early_check", K_BOOL, "yes", OFF(early_check), 0, 0, NULL, NULL },
+	{ "early_check_cache", K_MS, "10s", OFF(early_check_cache_ms), 0,
+	    3600000, NULL, NULL },
 
 	/* store */
 	{ "store", K_ENUM, "memory", OFF(store), 0, 0, stores, NULL },

@@ -65,6 +65,8 @@ struct config {
 	int		 log_accepts;	/* log a line for accepted messages too */
 	enum config_mode mode;		/* enforce or observe */
 	int		 early_check;	/* check the sender at MAIL too */
+	uint32_t	 early_check_cache_ms; /* skip it this long after an
+					   answer far from every limit */
 
 	/* store */
 	enum config_store store;

@@ -246,6 +246,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 		    "NOQUEUE", c->msg.login, err);
 		return;
 	}
+	okcache_forget(rt.okcache, c->msg.key);
 	if (lk.count != 1)
 		return;		/* another relay locked it first */
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
@@ -253,6 +254,35 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	if (cfg->lock_command != NULL && c->msg.raw != NULL)
 		hook_run(cfg->lock_command, c->msg.raw, c->msg.login, reason,
 		    cfg->lock_command_timeout_ms);
+}
+
+/*
+ * okcache_update - after a store answer: a sender far from every limit
+ * may skip the next MAIL checks for a while; any other answer ends that
+ */
+static void
+okcache_update(const struct config *cfg, const char *key, int commit,
+    const struct store_item *items, size_t n, const struct store_res *res,
+    const struct policy_decision *d)
+{
+	if (rt.okcache == NULL || cfg->early_check_cache_ms == 0)
+		return;
+	if (commit && res->source == STORE_SRC_PRIMARY && res->allowed &&
+	    d->verdict == VERDICT_ACCEPT && okcache_fine_items(items, n))
+		okcache_note(rt.okcache, key, store_clock_real(NULL) +
+		    cfg->early_check_cache_ms);
+	else if (commit || d->verdict != VERDICT_ACCEPT)
+		okcache_forget(rt.okcache, key);
+}
+
+/* early_due - is the MAIL check worth a store call for this sender? */
+static int
+early_due(const struct config *cfg, const char *key)
+{
+	if (!cfg->early_check)
+		return 0;
+	return rt.okcache == NULL || cfg->early_check_cache_ms == 0 ||
+	    !okcache_fine(rt.okcache, key, store_clock_real(NULL));
 }
 
 /* check - ask the store about the current message; the answer for libmilter */
@@ -338,6 +368,9 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	}
 decide:
 	policy_decide(cfg, &m, items, req.nitems, &res, &d);
+	if (!c->msg.inbound)
+		okcache_update(cfg, c->msg.key, commit, items, req.nitems,
+		    &res, &d);
 	if ((commit && !c->msg.inbound) || d.verdict != VERDICT_ACCEPT)
 		log_decision(c, qid, stage, items, req.nitems, &res, &d,
 		    rc == 1 ? err : NULL);
@@ -417,7 +450,7 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
 	if (c->ref->cfg->lock_command != NULL)
 		c->msg.raw = strndup(login, SENDER_LOGIN_MAX);
-	return c->ref->cfg->early_check ? check(ctx, c, 0, "mail") :
+	return early_due(c->ref->cfg, c->msg.key) ? check(ctx, c, 0, "mail") :
 	    SMFIS_CONTINUE;
 }
 

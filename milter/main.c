@@ -28,6 +28,7 @@
 #include "sluice.h"
 
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
+#define OKCACHE_SLOTS	16384	/* senders remembered as far from limits (80 B each) */
 
 struct runtime rt;
 
@@ -328,6 +329,7 @@ reload(void)
 		config_free(cfg);
 		return;
 	}
+	okcache_clear(rt.okcache);	/* limits may have changed */
 	log_info("configuration reloaded from %s (%zu classes, %zu map "
 	    "entries)", rt.config_path, cfg->nclasses, cfg->nmap);
 }
@@ -414,6 +416,12 @@ main(int argc, char *argv[])
 		fprintf(stderr, "sluice: store: %s\n", err);
 		config_free(cfg);
 		return EX_CONFIG;
+	}
+	/* a shared store costs a round trip: skip MAIL checks it need not do */
+	if (cfg->store == CONFIG_STORE_REDIS &&
+	    (rt.okcache = okcache_new(OKCACHE_SLOTS)) == NULL) {
+		fprintf(stderr, "sluice: out of memory\n");
+		return EX_OSERR;
 	}
 	log_open(cfg->syslog_facility, cfg->syslog, foreground);
 	raise_nofile();

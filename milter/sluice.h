@@ -5,6 +5,7 @@
 #include <stdarg.h>
 
 #include "config.h"
+#include "okcache.h"
 #include "store.h"
 
 /* a config shared by the connections that started under it */
@@ -17,6 +18,8 @@ struct cfg_ref {
 struct runtime {
 	const char	*config_path;
 	struct store	*store;		/* owns counters; thread-safe */
+	struct okcache	*okcache;	/* senders that may skip the MAIL
+					   check; NULL with the memory store */
 };
 
 extern struct runtime rt;

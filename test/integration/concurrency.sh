@@ -58,18 +58,34 @@ pass "3 relays x 16 connections, 900 messages: exactly 500 accepted"
 
 # 2. round trips: every command a client sent, from MONITOR (commands a
 #    script runs inside Redis are tagged "lua" there and are not trips)
-redis-cli -p "$port" MONITOR > "$T/monitor.out" &
-mon=$!
-sleep 0.2
-bench r1 -c 4 -n 200 -l 200 -r 5
-sleep 0.2
-kill "$mon"; wait "$mon" 2>/dev/null || true
-trips=$(grep -v '\[[0-9]* lua\]' "$T/monitor.out" | grep -c '"' || true)
-evalsha=$(grep -v '\[[0-9]* lua\]' "$T/monitor.out" | grep -ci '"evalsha"' || true)
+# monitored OUT ARGS... - sluice-bench on r1 while MONITOR writes to OUT;
+#                         sets trips (every client command) and evalsha
+monitored() {
+	out=$1
+	shift
+	redis-cli -p "$port" MONITOR > "$out" &
+	mon=$!
+	sleep 0.2
+	bench r1 "$@"
+	sleep 0.2
+	kill "$mon"; wait "$mon" 2>/dev/null || true
+	trips=$(grep -v '\[[0-9]* lua\]' "$out" | grep -c '"' || true)
+	evalsha=$(grep -v '\[[0-9]* lua\]' "$out" | grep -ci '"evalsha"' || true)
+}
+monitored "$T/monitor.out" -c 4 -n 200 -l 200 -r 5
 echo "round trips for 200 messages: $trips ($evalsha EVALSHA)"
 [ "$evalsha" -gt 0 ] || fail "no EVALSHA seen: is MONITOR working?"
 [ "$trips" -le 400 ] || fail "$trips store round trips for 200 messages (max 2 each)"
 pass "store round trips: $trips for 200 messages of 5 recipients ($(( trips * 100 / 200 ))/100 per message)"
+
+# 2b. a login that sends again soon, far from its limits, skips the MAIL
+#     check (early_check_cache): 1 round trip per message after its first
+monitored "$T/monitor2.out" -c 4 -n 200 -l 10 -r 5
+echo "round trips for 200 messages of 10 logins: $trips"
+# 200 charges + 10 first MAIL checks + at most 3 more in flight per login
+[ "$trips" -le 250 ] || fail "$trips store round trips for 200 messages of 10 logins (max 250)"
+[ "$trips" -ge 200 ] || fail "$trips store round trips for 200 messages: some were not charged?"
+pass "early check cache: $trips round trips for 200 messages of 10 logins ($(( trips * 100 / 200 ))/100 per message)"
 for r in r1 r2 r3; do stop_sluice $r; done
 
 # 3. one daemon, memory store, 32 connections
