@@ -47,6 +47,7 @@ struct msg {
 	uint64_t		 nrcpt;	    /* recipients accepted */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
 	struct addr_count	 addr;	    /* To/Cc fan-out, streaming */
+	int			 fp_on;	    /* a detector reads the body */
 	struct fp_state		 fp;	    /* body fingerprint, streaming */
 };
 
@@ -420,6 +421,21 @@ loops_watched(const struct config *cfg)
 	    cfg->copies.count != 0;
 }
 
+/* body_watched - does any check read the body's fingerprint? */
+static int
+body_watched(const struct config *cfg)
+{
+	size_t i;
+
+	if (cfg->hop_key_loaded || cfg->copies.count != 0)
+		return 1;
+	for (i = 0; i < cfg->nclasses; i++)
+		if (cfg->classes[i].nrepeats != 0 ||
+		    cfg->classes[i].nbody_senders != 0)
+			return 1;
+	return 0;
+}
+
 /* sl_envfrom - MAIL FROM: who is sending, and are they already over? */
 static sfsistat
 sl_envfrom(SMFICTX *ctx, char **argv)
@@ -437,12 +453,14 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 		if (!loops_watched(c->ref->cfg))
 			return SMFIS_ACCEPT;
 		c->msg.inbound = 1;
+		c->msg.fp_on = body_watched(c->ref->cfg);
 		fp_init(&c->msg.fp);
 		hopmark_seen_init(&c->msg.hops);
 		return SMFIS_CONTINUE;
 	}
 	c->msg.counted = 1;
 	addr_count_init(&c->msg.addr);
+	c->msg.fp_on = body_watched(c->ref->cfg);
 	fp_init(&c->msg.fp);
 	hopmark_seen_init(&c->msg.hops);
 	c->msg.cls = config_class_for(c->ref->cfg, login);
@@ -512,7 +530,8 @@ sl_header(SMFICTX *ctx, char *name, char *value)
 			memcpy(c->msg.msgid, value, n + 1);
 	} else if (cfg->hop_key_loaded && strcasecmp(name, cfg->hop_header) == 0)
 		hopmark_seen_add(&c->msg.hops, cfg->cluster_id, value);
-	fp_header(&c->msg.fp, name, value);
+	if (c->msg.fp_on)
+		fp_header(&c->msg.fp, name, value);
 	return SMFIS_CONTINUE;
 }
 
@@ -522,7 +541,7 @@ sl_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c != NULL && (c->msg.counted || c->msg.inbound) && chunk != NULL)
+	if (c != NULL && c->msg.fp_on && chunk != NULL)
 		fp_body(&c->msg.fp, chunk, len);
 	return SMFIS_CONTINUE;
 }

@@ -9,8 +9,11 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "sluice.h"
+
+#define LOG_LINE_MAX	4096	/* bytes of one stderr line, newline included */
 
 static int log_syslog = 1;
 static int log_stderr = 0;
@@ -48,14 +51,22 @@ static void
 log_v(int pri, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	char line[LOG_LINE_MAX];
+	int n;
 
 	if (log_stderr) {
+		/* one write per line, so threads' lines never interleave */
 		va_copy(ap2, ap);
-		fputs("sluice: ", stderr);
-		vfprintf(stderr, fmt, ap2);
-		fputc('\n', stderr);
-		fflush(stderr);
+		memcpy(line, "sluice: ", 8);
+		n = vsnprintf(line + 8, sizeof(line) - 9, fmt, ap2);
 		va_end(ap2);
+		if (n < 0)
+			n = 0;
+		if ((size_t)n > sizeof(line) - 10)
+			n = (int)(sizeof(line) - 10);	/* truncated */
+		line[8 + n] = '\n';
+		if (write(STDERR_FILENO, line, (size_t)n + 9) == -1)
+			(void)0;	/* nowhere left to complain */
 	}
 	if (log_syslog)
 		vsyslog(pri, fmt, ap);
