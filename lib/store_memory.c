@@ -44,12 +44,13 @@ struct mem_series {
 	uint32_t		 buckets;
 	int			 distinct;	/* members[], not b[] */
 	size_t			 n;		/* used entries of b[] */
-	struct window_bucket	 b[MEM_SERIES_CAP];
 	struct mem_member	*members;	/* distinct: at most limit + 1 */
 	size_t			 nmembers, capmembers;
 	int			 near;		/* nears[], not b[] */
 	struct mem_near		*nears;		/* STORE_NEAR_KEEP, oldest first */
 	size_t			 nnears;
+	struct window_bucket	 b[];		/* MEM_SERIES_CAP, allocated only
+						   for bucketed series */
 };
 
 struct mem_txn {
@@ -371,7 +372,8 @@ sender_series(struct mem_sender *snd, const struct store_item *it, int create)
 		    strcmp(s->name, it->name) == 0 &&
 		    strcmp(s->sub, it->sub) == 0)
 			return s;
-	if (!create || (s = calloc(1, sizeof(*s))) == NULL)
+	if (!create || (s = calloc(1, sizeof(*s) + (it->distinct || it->near ?
+	    0 : MEM_SERIES_CAP * sizeof(s->b[0])))) == NULL)
 		return NULL;
 	memcpy(s->name, it->name, sizeof(s->name));
 	memcpy(s->sub, it->sub, sizeof(s->sub));
