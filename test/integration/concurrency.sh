@@ -5,10 +5,17 @@
 # memory store, and round trips per message counted from Redis itself.
 . "$(dirname "$0")/lib.sh"
 port=$(redis_port)
-CLASS='class default {
+# near_repeats and client_addresses (observed) ride in the same store
+# call: the round trips below count them too
+CLASS='near_action observe
+near_min_words 1
+client_addresses_action observe
+class default {
     messages        500/1h
     recipients      100000/1h
     max_recipients  100
+    near_repeats    31/1h
+    client_addresses 1000/1h
 }'
 
 # run_bench NAME OUTFILE ARGS... - sluice-bench in the background
@@ -68,6 +75,8 @@ trips=$(grep -v '\[[0-9]* lua\]' "$T/monitor.out" | grep -c '"' || true)
 evalsha=$(grep -v '\[[0-9]* lua\]' "$T/monitor.out" | grep -ci '"evalsha"' || true)
 echo "round trips for 200 messages: $trips ($evalsha EVALSHA)"
 [ "$evalsha" -gt 0 ] || fail "no EVALSHA seen: is MONITOR working?"
+grep -q ':near:3600:sims".*:clients:3600:set"\|:clients:3600:set".*:near:3600:sims"' \
+    "$T/monitor.out" || fail "the near and clients keys are not in the EVALSHA"
 [ "$trips" -le 400 ] || fail "$trips store round trips for 200 messages (max 2 each)"
 pass "store round trips: $trips for 200 messages of 5 recipients ($(( trips * 100 / 200 ))/100 per message)"
 for r in r1 r2 r3; do stop_sluice $r; done
