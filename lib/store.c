@@ -27,10 +27,14 @@ store_charge(struct store *s, const struct store_req *req,
 		req->items[i].retry = 0;
 		req->items[i].over = 0;
 		if (req->items[i].window == 0 || req->items[i].buckets == 0 ||
-		    req->items[i].buckets > WINDOW_MAX_BUCKETS ||
-		    !store_item_valid(&req->items[i])) {
+		    req->items[i].buckets > WINDOW_MAX_BUCKETS) {
 			snprintf(err, errlen, "limit %s: bad window",
 			    req->items[i].name);
+			return -1;
+		}
+		if (!store_item_valid(&req->items[i])) {
+			snprintf(err, errlen, "limit %s: bad scope, sub, member "
+			    "or near settings", req->items[i].name);
 			return -1;
 		}
 	}

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fingerprint.h"
 #include "store.h"
 #include "window.h"
 
@@ -250,18 +251,6 @@ near_prune(struct mem_series *s, uint64_t now)
 	s->nnears = j;
 }
 
-/* near_bits - bits in which two simhashes differ */
-static unsigned
-near_bits(uint64_t a, uint64_t b)
-{
-	uint64_t x = a ^ b;
-	unsigned n = 0;
-
-	for (; x != 0; x &= x - 1)
-		n++;
-	return n;
-}
-
 /* near_count - kept bodies at most it->distance bits from it->simhash */
 static uint64_t
 near_count(const struct mem_series *s, const struct store_item *it)
@@ -270,7 +259,7 @@ near_count(const struct mem_series *s, const struct store_item *it)
 	size_t i;
 
 	for (i = 0; s != NULL && i < s->nnears; i++)
-		if (near_bits(s->nears[i].simhash, it->simhash) <= it->distance)
+		if (fp_near(s->nears[i].simhash, it->simhash, it->distance))
 			n++;
 	return n;
 }
@@ -289,8 +278,8 @@ near_retry(const struct mem_series *s, const struct store_item *it,
 		return UINT32_MAX;
 	need = count + cost - it->limit;	/* the oldest near ones go first */
 	for (i = 0; s != NULL && i < s->nnears; i++)
-		if (near_bits(s->nears[i].simhash, it->simhash) <=
-		    it->distance && --need == 0) {
+		if (fp_near(s->nears[i].simhash, it->simhash, it->distance) &&
+		    --need == 0) {
 			ms = s->nears[i].seen + (uint64_t)it->window * 1000;
 			return ms <= now ? 1 : (uint32_t)((ms - now + 999) /
 			    1000);

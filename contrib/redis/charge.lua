@@ -14,8 +14,10 @@
 -- own (TIME), so relays whose clocks disagree share one window.
 --
 -- KEYS[1..n]  one hash per limit of one sender, fields = bucket indexes,
---             values = events; all share the sender's hash tag, so the
---             script touches one Cluster slot
+--             values = events (a distinct limit: a sorted set, members
+--             by time in ms; a near limit: a string, see near_read); all
+--             share the sender's hash tag, so the script touches one
+--             Cluster slot
 -- KEYS[n+1]   the transaction key, when ARGV[2] == "1"
 -- ARGV[1]     "1": charge when every limit fits; "0": check only;
 --             "2": check only, but a refusal charges the on-refuse limits
