@@ -1851,6 +1851,26 @@ test_near_bound(void **state)
 		    STORE_NEAR_KEEP * STORE_NEAR_BYTES);
 		assert_true(admin_int(fx, "PTTL %s", k) > 3600000 - 5000);
 	}
+	/* one body, then 32 unlike it: it has left the list */
+	key_of("mixer@example.test", a);
+	it = near_item(3600, 5, 10, s0);
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	for (i = 0; i < STORE_NEAR_KEEP; i++) {
+		it = near_item(3600, 5, 10, flip(s0, 20 + i % 30));
+		it.soft = 1;	/* alike among themselves: kept anyway */
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	}
+	it = near_item(3600, 5, 10, s0);
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+	if (fx->redis) {	/* a damaged list is read as far as it goes */
+		snprintf(k, sizeof(k), "%s{%s}:near:3600:sims", fx->prefix, a);
+		admin_ok(fx, "SET %s %s", k, "not a list of bodies");
+		it = near_item(3600, 5, 10, s0);
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+		assert_true(it.count >= 1 && it.count <= 2);
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	}
 	/* a 1 s window: two near bodies, then the window passes */
 	key_of("expiry@example.test", a);
 	it = near_item(1, 1, 10, s0);
