@@ -233,6 +233,8 @@ static const struct {
 };
 
 #define NCLASS_KEYS	(sizeof(class_keys) / sizeof(class_keys[0]))
+/* items of a request that are no class limit: copies, lock, refusals */
+#define CLASS_FIXED_ITEMS	3
 
 /* parse state for one load */
 struct parse {
@@ -755,6 +757,19 @@ class_open(struct parse *p, char **w, int n)
 	return 0;
 }
 
+/* class_items - store items a message of the class can need at most */
+static size_t
+class_items(const struct config_class *c)
+{
+	size_t k, n = CLASS_FIXED_ITEMS;
+
+	for (k = 0; k < NCLASS_KEYS; k++)
+		if (class_keys[k].lim != 0)
+			n += *(const size_t *)(const void *)((const char *)c +
+			    class_keys[k].cnt);
+	return n;
+}
+
 /* config_line - one line of the main file */
 static int
 config_line(struct parse *p, char *line)
@@ -770,6 +785,11 @@ config_line(struct parse *p, char *line)
 			return perr(p, "\"}\" without a class");
 		if (n != 1)
 			return perr(p, "text after \"}\"");
+		if (class_items(p->cls) > STORE_MAX_ITEMS)
+			return perr(p, "class %s: %zu limits in all, at most %d "
+			    "(they are checked in one store call)", p->cls->name,
+			    class_items(p->cls) - CLASS_FIXED_ITEMS,
+			    STORE_MAX_ITEMS - CLASS_FIXED_ITEMS);
 		p->cls = NULL;
 		return 0;
 	}

@@ -1206,6 +1206,12 @@ test_bad(void **state)
 		    "to 65535)" },
 		{ "class x {\n client_addresses\n}\n", "t.conf:2: "
 		    "client_addresses: expected one or more limits" },
+		{ "class x {\n messages 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s "
+		    "8/8s\n recipients 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s "
+		    "8/8s\n repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s 8/8s\n"
+		    " near_repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s\n}\n",
+		    "t.conf:6: class x: 30 limits in all, at most 29 (they are "
+		    "checked in one store call)" },
 		{ "near_distance 13\n", "t.conf:1: near_distance: expected a "
 		    "number from 0 to 12, got \"13\"" },
 		{ "near_distance -1\n", "t.conf:1: near_distance: expected a "
