@@ -161,6 +161,13 @@ static const struct key keys[] = {
 	    actions, NULL },
 	{ "wave_action", K_ENUM, "quarantine", OFF(wave_action), 0, 0,
 	    actions, NULL },
+	{ "near_action", K_ENUM, "quarantine", OFF(near_action), 0, 0,
+	    actions, NULL },
+	/* 12: below the closest unrelated pair measured (13 bits apart) */
+	{ "near_distance", K_UINT, "10", OFF(near_distance), 0, 12, NULL,
+	    NULL },
+	{ "near_min_words", K_UINT, "100", OFF(near_min_words), 1, 1000000,
+	    NULL, NULL },
 	{ "tag_header", K_STR, "X-Sluice-Flag", OFF(tag_header), 1, 64,
 	    NULL, &cs_token },
 
@@ -180,6 +187,10 @@ static const struct key keys[] = {
 	    NULL },
 	{ "copies_action", K_ENUM, "tempfail", OFF(copies_action), 0, 0,
 	    actions, NULL },
+
+	/* identity */
+	{ "client_addresses_action", K_ENUM, "tempfail", OFF(clients_action),
+	    0, 0, actions, NULL },
 
 	/* the kill switch */
 	{ "lock_after", K_LIMIT, "0/1h", OFF(lock_after), 0, 0, NULL, NULL },
@@ -204,18 +215,28 @@ static const struct {
 	size_t		 lim;	/* offset of the limits, or 0 for a cap */
 	size_t		 cnt;	/* offset of their count (size_t), or of the
 				   cap (uint32_t, 0 to CAP_MAX) */
+	uint64_t	 min, max; /* of each limit's COUNT */
 } class_keys[] = {
-	{ "messages", COFF(messages), COFF(nmessages) },
-	{ "recipients", COFF(recipients), COFF(nrecipients) },
+	{ "messages", COFF(messages), COFF(nmessages), 0, UINT64_MAX },
+	{ "recipients", COFF(recipients), COFF(nrecipients), 0, UINT64_MAX },
 	{ "header_recipients", COFF(header_recipients),
-	    COFF(nheader_recipients) },
-	{ "repeats", COFF(repeats), COFF(nrepeats) },
-	{ "body_senders", COFF(body_senders), COFF(nbody_senders) },
-	{ "max_recipients", 0, COFF(max_recipients) },
-	{ "max_header_recipients", 0, COFF(max_header_recipients) },
+	    COFF(nheader_recipients), 0, UINT64_MAX },
+	{ "repeats", COFF(repeats), COFF(nrepeats), 0, UINT64_MAX },
+	{ "body_senders", COFF(body_senders), COFF(nbody_senders), 0,
+	    UINT64_MAX },
+	/* the store keeps a login's last STORE_NEAR_KEEP bodies */
+	{ "near_repeats", COFF(near_repeats), COFF(nnear_repeats), 1,
+	    STORE_NEAR_KEEP - 1 },
+	/* the memory store keeps at most 65,536 members of a set */
+	{ "client_addresses", COFF(client_addresses),
+	    COFF(nclient_addresses), 1, 65535 },
+	{ "max_recipients", 0, COFF(max_recipients), 0, 0 },
+	{ "max_header_recipients", 0, COFF(max_header_recipients), 0, 0 },
 };
 
 #define NCLASS_KEYS	(sizeof(class_keys) / sizeof(class_keys[0]))
+/* items of a request that are no class limit: copies, lock, refusals */
+#define CLASS_FIXED_ITEMS	3
 
 /* parse state for one load */
 struct parse {
@@ -686,6 +707,12 @@ class_line(struct parse *p, char **w, int n)
 			return perr(p, "%s: bad limit \"%s\" (expected COUNT/"
 			    "DURATION, e.g. 100/1h, window 1s to 30d in whole "
 			    "seconds)", w[0], w[j]);
+		if (lim[j - 1].count < class_keys[k].min ||
+		    lim[j - 1].count > class_keys[k].max)
+			return perr(p, "%s: bad limit \"%s\" (COUNT from %llu "
+			    "to %llu)", w[0], w[j],
+			    (unsigned long long)class_keys[k].min,
+			    (unsigned long long)class_keys[k].max);
 		for (i = 0; i + 1 < (size_t)j; i++)
 			if (lim[i].window == lim[j - 1].window)
 				return perr(p, "%s: two limits for the same "
@@ -732,6 +759,19 @@ class_open(struct parse *p, char **w, int n)
 	return 0;
 }
 
+/* class_items - store items a message of the class can need at most */
+static size_t
+class_items(const struct config_class *c)
+{
+	size_t k, n = CLASS_FIXED_ITEMS;
+
+	for (k = 0; k < NCLASS_KEYS; k++)
+		if (class_keys[k].lim != 0)
+			n += *(const size_t *)(const void *)((const char *)c +
+			    class_keys[k].cnt);
+	return n;
+}
+
 /* config_line - one line of the main file */
 static int
 config_line(struct parse *p, char *line)
@@ -747,6 +787,11 @@ config_line(struct parse *p, char *line)
 			return perr(p, "\"}\" without a class");
 		if (n != 1)
 			return perr(p, "text after \"}\"");
+		if (class_items(p->cls) > STORE_MAX_ITEMS)
+			return perr(p, "class %s: %zu limits in all, at most %d "
+			    "(they are checked in one store call)", p->cls->name,
+			    class_items(p->cls) - CLASS_FIXED_ITEMS,
+			    STORE_MAX_ITEMS - CLASS_FIXED_ITEMS);
 		p->cls = NULL;
 		return 0;
 	}

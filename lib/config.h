@@ -30,6 +30,12 @@ struct config_class {
 	size_t			 nrepeats;	/* one body from this login */
 	struct config_limit	 body_senders[CONFIG_MAX_LIMITS];
 	size_t			 nbody_senders;	/* logins sending one body */
+	struct config_limit	 near_repeats[CONFIG_MAX_LIMITS];
+	size_t			 nnear_repeats;	/* near-duplicate bodies from
+						   this login */
+	struct config_limit	 client_addresses[CONFIG_MAX_LIMITS];
+	size_t			 nclient_addresses; /* distinct client
+						   addresses of this login */
 	const char		*file;	/* where it was defined, for messages */
 	unsigned		 line;
 };
@@ -88,6 +94,9 @@ struct config {
 	int		 fanout_action;	/* enum config_action */
 	int		 repeats_action;
 	int		 wave_action;
+	int		 near_action;
+	uint32_t	 near_distance;	/* simhash bits apart still near */
+	uint32_t	 near_min_words; /* shorter bodies: not counted as near */
 	char		*tag_header;	/* header added by action "tag" */
 
 	/* loops: the signed hop marker, Received: count, copies */
@@ -101,6 +110,8 @@ struct config {
 					   0 = off */
 	int		 loop_action;	/* enum config_action */
 	int		 copies_action;
+	/* identity: one login used from many client addresses */
+	int		 clients_action; /* enum config_action */
 	/* the kill switch */
 	struct config_limit lock_after;	/* refusals that lock a login; count
 					   0 = never locked automatically */

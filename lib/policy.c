@@ -17,7 +17,7 @@
 
 /* the detectors, by store item name */
 enum detector { DET_MESSAGES, DET_RECIPIENTS, DET_FANOUT, DET_REPEATS,
-    DET_WAVE, DET_COPIES };
+    DET_WAVE, DET_COPIES, DET_NEAR, DET_CLIENTS };
 
 static const struct {
 	const char	*item;		/* store item name */
@@ -25,6 +25,7 @@ static const struct {
 } detectors[] = {
 	{ "msg", "messages" }, { "rcpt", "recipients" }, { "hdr", "fanout" },
 	{ "rep", "repeats" }, { "wave", "wave" }, { "copy", "copies" },
+	{ "near", "near" }, { "clients", "clients" },
 };
 
 /* detector_action - the configured action of a detector */
@@ -40,6 +41,10 @@ detector_action(const struct config *cfg, enum detector d)
 		return cfg->wave_action;
 	case DET_COPIES:
 		return cfg->copies_action;
+	case DET_NEAR:
+		return cfg->near_action;
+	case DET_CLIENTS:
+		return cfg->clients_action;
 	case DET_MESSAGES:
 	case DET_RECIPIENTS:
 		break;
@@ -98,6 +103,28 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	if (cfg->lock_after.count > 0 && n < max) {
 		n = add(items, n, max, "refused", &cfg->lock_after, 1, b, 1, 1);
 		items[n - 1].on_refuse = 1;
+	}
+	if (m->client != NULL && m->client[0] != '\0') {
+		/* the login's distinct client addresses (hashed), exactly */
+		first = n;
+		n = add(items, n, max, "clients", c->client_addresses,
+		    c->nclient_addresses, b, 1, soft(cfg->clients_action));
+		for (; first < n; first++) {
+			items[first].distinct = 1;
+			snprintf(items[first].member,
+			    sizeof(items[first].member), "%s", m->client);
+		}
+	}
+	if (m->words >= cfg->near_min_words && m->words > 0) {
+		/* the login's recent bodies within near_distance bits */
+		first = n;
+		n = add(items, n, max, "near", c->near_repeats,
+		    c->nnear_repeats, 1, 1, soft(cfg->near_action));
+		for (; first < n; first++) {
+			items[first].near = 1;
+			items[first].distance = (uint8_t)cfg->near_distance;
+			items[first].simhash = m->simhash;
+		}
 	}
 	if (m->body == NULL || m->body[0] == '\0')
 		return n;
@@ -175,6 +202,15 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		snprintf(out, outlen, "more than %llu copies of this message "
 		    "per %s (a mail loop?)", (unsigned long long)it->limit,
 		    win);
+		break;
+	case DET_NEAR:
+		snprintf(out, outlen, "more than %llu similar messages from "
+		    "this account per %s", (unsigned long long)it->limit, win);
+		break;
+	case DET_CLIENTS:
+		snprintf(out, outlen, "this account was used from more than "
+		    "%llu client addresses per %s",
+		    (unsigned long long)it->limit, win);
 		break;
 	}
 }

@@ -37,6 +37,11 @@ struct policy_msg {
 	uint32_t		 passes; /* earlier passes through the
 					   cluster (valid hop markers) */
 	uint32_t		 received; /* Received: headers */
+	uint64_t		 simhash; /* the body's simhash (fingerprint.h) */
+	uint64_t		 words;	/* words it saw; near_min_words or more:
+					   counted by the near detector */
+	const char		*client; /* hex key of the client address, or
+					   NULL: not counted */
 };
 
 /* the outcome of one decision, for the reply and the log line */
@@ -52,9 +57,9 @@ struct policy_decision {
 
 /*
  * policy_items - the store items of a message for its class: its message
- * and recipient windows (hard), To/Cc addresses per window, its body per
- * login and across logins (soft when the detector's action does not
- * refuse). Returns how many were written to items (at most max).
+ * and recipient windows (hard), To/Cc addresses per window, the login's
+ * client addresses, its body per login (exact and near) and across logins
+ * (soft when the detector's action does not refuse). Returns how many were written to items (at most max).
  */
 size_t	policy_items(const struct config *, const struct policy_msg *,
 	    struct store_item *items, size_t max);

@@ -27,10 +27,14 @@ store_charge(struct store *s, const struct store_req *req,
 		req->items[i].retry = 0;
 		req->items[i].over = 0;
 		if (req->items[i].window == 0 || req->items[i].buckets == 0 ||
-		    req->items[i].buckets > WINDOW_MAX_BUCKETS ||
-		    !store_item_valid(&req->items[i])) {
+		    req->items[i].buckets > WINDOW_MAX_BUCKETS) {
 			snprintf(err, errlen, "limit %s: bad window",
 			    req->items[i].name);
+			return -1;
+		}
+		if (!store_item_valid(&req->items[i])) {
+			snprintf(err, errlen, "limit %s: bad scope, sub, member "
+			    "or near settings", req->items[i].name);
 			return -1;
 		}
 	}
@@ -74,12 +78,22 @@ hex_ok(const char *s, size_t max)
 	return n <= max && s[n] == '\0';
 }
 
-/* store_item_valid - are scope and sub hex and short enough? */
+/* store_item_valid - are scope, sub and member hex and short enough? */
 int
 store_item_valid(const struct store_item *it)
 {
-	return hex_ok(it->scope, STORE_SENDER_MAX) &&
-	    hex_ok(it->sub, STORE_SUB_MAX) && (!it->distinct || it->cost <= 1);
+	if (!hex_ok(it->scope, STORE_SENDER_MAX) ||
+	    !hex_ok(it->sub, STORE_SUB_MAX) ||
+	    !hex_ok(it->member, STORE_MEMBER_MAX))
+		return 0;
+	if (it->member[0] != '\0' && !it->distinct)
+		return 0;
+	if (it->distinct)
+		return it->cost <= 1 && !it->near;
+	if (it->near)	/* a near item only keeps STORE_NEAR_KEEP bodies */
+		return it->cost <= 1 && it->limit < STORE_NEAR_KEEP &&
+		    it->distance <= 64 && !it->on_refuse;
+	return 1;
 }
 
 /* store_clock_real - CLOCK_REALTIME in ms */

@@ -16,7 +16,10 @@
  * Soft items are counted and reported but never stop the charge (a
  * detector whose action is to tag or hold the message, not refuse it).
  * An item with a scope counts for another subject than the sender (one
- * body sent by many senders); a distinct item counts the senders.
+ * body sent by many senders); a distinct item counts the senders, or the
+ * item's own members (e.g. the client addresses one login used). A near
+ * item keeps the sender's last STORE_NEAR_KEEP body simhashes in its
+ * window and counts those within `distance` bits of this body's.
  *
  * Implementations: memory (store_memory.c), redis (store_redis.c), and
  * the guard (store_guard.c: circuit breaker + fallback around another).
@@ -29,6 +32,11 @@
 #define STORE_TXN_MAX		128	/* transaction id length, without NUL */
 
 #define STORE_SUB_MAX		32	/* sub-counter id length, without NUL */
+#define STORE_MEMBER_MAX	32	/* distinct member length, without NUL */
+#define STORE_NEAR_KEEP		32	/* simhashes a near item keeps: its
+					   limit must stay below */
+#define STORE_NEAR_BYTES	16	/* state per kept simhash (simhash and
+					   time, both stores) */
 
 struct store_item {
 	char		 name[STORE_NAME_MAX + 1]; /* [a-z0-9_]+, e.g. "msg" */
@@ -45,6 +53,14 @@ struct store_item {
 	uint8_t		 distinct;	/* count distinct senders in the last
 					   window (exact), not events; cost 1
 					   adds the request's sender */
+	char		 member[STORE_MEMBER_MAX + 1]; /* distinct: "" for
+					   the request's sender, else this hex
+					   (e.g. a hash of a client address) */
+	uint8_t		 near;		/* count the kept bodies within
+					   `distance` bits of simhash, not
+					   events; cost 1 keeps this one */
+	uint8_t		 distance;	/* near: bits apart still near, <= 64 */
+	uint64_t	 simhash;	/* near: this body's simhash */
 	uint8_t		 soft;		/* going over is reported in `over`
 					   but does not stop the charge */
 	uint8_t		 on_refuse;	/* charged only when the request is
@@ -118,7 +134,8 @@ void	store_free(struct store *);
 void	store_item_set(struct store_item *, const char *name,
 	    uint32_t window, uint32_t buckets, uint64_t limit, uint64_t cost);
 
-/* store_item_valid - are scope and sub hex and short enough? */
+/* store_item_valid - are scope, sub and member hex and short enough, and
+ * the kind's limits kept? */
 int	store_item_valid(const struct store_item *);
 
 /* clock: milliseconds since the epoch (injected so tests control time) */

@@ -3,8 +3,10 @@
  *
  * The default for one relay, and the "local" fallback while Redis is
  * down. Senders live in a chained hash table; each sender holds one series
- * of window buckets per (item name, window) it was charged on, and the
- * transaction ids it was charged for. A check-and-charge locks the stripe
+ * of window buckets per (item name, window) it was charged on (or, for a
+ * distinct item, the members seen; for a near item, its last
+ * STORE_NEAR_KEEP body simhashes), and the transaction ids it was charged
+ * for. A check-and-charge locks the stripe
  * of its sender's chain, so one sender's request is atomic while other
  * senders proceed on other stripes. Each call also sweeps one chain for
  * senders with nothing live, so memory follows the active senders.
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fingerprint.h"
 #include "store.h"
 #include "window.h"
 
@@ -29,6 +32,11 @@ struct mem_member {
 	uint64_t		 seen;		/* ms, last charge */
 };
 
+struct mem_near {
+	uint64_t		 simhash;
+	uint64_t		 seen;		/* ms */
+};
+
 struct mem_series {
 	struct mem_series	*next;
 	char			 name[STORE_NAME_MAX + 1];
@@ -37,9 +45,13 @@ struct mem_series {
 	uint32_t		 buckets;
 	int			 distinct;	/* members[], not b[] */
 	size_t			 n;		/* used entries of b[] */
-	struct window_bucket	 b[MEM_SERIES_CAP];
 	struct mem_member	*members;	/* distinct: at most limit + 1 */
 	size_t			 nmembers, capmembers;
+	int			 near;		/* nears[], not b[] */
+	struct mem_near		*nears;		/* STORE_NEAR_KEEP, oldest first */
+	size_t			 nnears;
+	struct window_bucket	 b[];		/* MEM_SERIES_CAP, allocated only
+						   for bucketed series */
 };
 
 struct mem_txn {
@@ -96,6 +108,7 @@ mem_sender_free(struct mem_sender *snd)
 	for (s = snd->series; s != NULL; s = sn) {
 		sn = s->next;
 		free(s->members);
+		free(s->nears);
 		free(s);
 	}
 	for (t = snd->txns; t != NULL; t = tn) {
@@ -224,6 +237,86 @@ members_add(struct mem_series *s, uint64_t h, uint64_t now, uint64_t limit)
 	return 0;
 }
 
+/* near_prune - forget bodies older than the window */
+static void
+near_prune(struct mem_series *s, uint64_t now)
+{
+	uint64_t from = now > (uint64_t)s->window * 1000 ?
+	    now - (uint64_t)s->window * 1000 : 0;
+	size_t i, j;
+
+	for (i = j = 0; i < s->nnears; i++)
+		if (s->nears[i].seen > from)
+			s->nears[j++] = s->nears[i];
+	s->nnears = j;
+}
+
+/* near_count - kept bodies at most it->distance bits from it->simhash */
+static uint64_t
+near_count(const struct mem_series *s, const struct store_item *it)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; s != NULL && i < s->nnears; i++)
+		if (fp_near(s->nears[i].simhash, it->simhash, it->distance))
+			n++;
+	return n;
+}
+
+/* near_retry - seconds until enough near bodies left the window */
+static uint32_t
+near_retry(const struct mem_series *s, const struct store_item *it,
+    uint64_t count, uint64_t cost, uint64_t now)
+{
+	uint64_t need, ms;
+	size_t i;
+
+	if (count + cost <= it->limit)
+		return 0;
+	if (cost > it->limit)
+		return UINT32_MAX;
+	need = count + cost - it->limit;	/* the oldest near ones go first */
+	for (i = 0; s != NULL && i < s->nnears; i++)
+		if (fp_near(s->nears[i].simhash, it->simhash, it->distance) &&
+		    --need == 0) {
+			ms = s->nears[i].seen + (uint64_t)it->window * 1000;
+			return ms <= now ? 1 : (uint32_t)((ms - now + 999) /
+			    1000);
+		}
+	return UINT32_MAX;
+}
+
+/* near_add - keep one more body; past STORE_NEAR_KEEP the oldest goes */
+static int
+near_add(struct mem_series *s, uint64_t simhash, uint64_t now)
+{
+	if (s->nears == NULL &&
+	    (s->nears = calloc(STORE_NEAR_KEEP, sizeof(*s->nears))) == NULL)
+		return -1;
+	if (s->nnears == STORE_NEAR_KEEP) {
+		memmove(s->nears, s->nears + 1,
+		    (STORE_NEAR_KEEP - 1) * sizeof(*s->nears));
+		s->nnears--;
+	}
+	s->nears[s->nnears].simhash = simhash;
+	s->nears[s->nnears].seen = now;
+	s->nnears++;
+	return 0;
+}
+
+/* series_prune_any - drop what no longer counts, whatever the kind */
+static void
+series_prune_any(struct mem_series *s, uint64_t now)
+{
+	if (s->distinct)
+		members_prune(s, now);
+	else if (s->near)
+		near_prune(s, now);
+	else
+		series_prune(s, now);
+}
+
 /* series_expiry - ms after which nothing of the series counts */
 static uint64_t
 series_expiry(const struct mem_series *s)
@@ -231,6 +324,13 @@ series_expiry(const struct mem_series *s)
 	uint64_t width = window_width(s->window, s->buckets), e = 0, t;
 	size_t i;
 
+	if (s->near) {
+		for (i = 0; i < s->nnears; i++)
+			if (s->nears[i].seen + (uint64_t)s->window * 1000 > e)
+				e = s->nears[i].seen +
+				    (uint64_t)s->window * 1000;
+		return e;
+	}
 	if (s->distinct) {
 		for (i = 0; i < s->nmembers; i++)
 			if (s->members[i].seen + (uint64_t)s->window * 1000 > e)
@@ -257,17 +357,19 @@ sender_series(struct mem_sender *snd, const struct store_item *it, int create)
 
 	for (s = snd->series; s != NULL; s = s->next)
 		if (s->window == it->window && s->buckets == it->buckets &&
-		    s->distinct == it->distinct &&
+		    s->distinct == it->distinct && s->near == it->near &&
 		    strcmp(s->name, it->name) == 0 &&
 		    strcmp(s->sub, it->sub) == 0)
 			return s;
-	if (!create || (s = calloc(1, sizeof(*s))) == NULL)
+	if (!create || (s = calloc(1, sizeof(*s) + (it->distinct || it->near ?
+	    0 : MEM_SERIES_CAP * sizeof(s->b[0])))) == NULL)
 		return NULL;
 	memcpy(s->name, it->name, sizeof(s->name));
 	memcpy(s->sub, it->sub, sizeof(s->sub));
 	s->window = it->window;
 	s->buckets = it->buckets;
 	s->distinct = it->distinct;
+	s->near = it->near;
 	s->next = snd->series;
 	snd->series = s;
 	return s;
@@ -328,6 +430,13 @@ mem_sweep_chain(struct mem_store *ms, size_t chain, uint64_t now)
 	}
 	pthread_mutex_unlock(lk);
 	return dropped;
+}
+
+/* mem_member - a distinct item's member: its own, or the sender's hash */
+static uint64_t
+mem_member(const struct store_item *it, uint64_t sender)
+{
+	return it->member[0] != '\0' ? mem_hash64(it->member) : sender;
 }
 
 /* mem_subject - whose counters an item is: its scope, or the sender */
@@ -426,12 +535,11 @@ mem_charge(struct store *st, const struct store_req *req,
 			struct mem_series *s = sj ? sender_series(sj,
 			    &req->items[i], 0) : NULL;
 
-			if (s != NULL && s->distinct)
-				members_prune(s, now);
-			else if (s != NULL)
-				series_prune(s, now);
+			if (s != NULL)
+				series_prune_any(s, now);
 			req->items[i].count = s == NULL ? 0 : s->distinct ?
-			    s->nmembers : series_total(s);
+			    s->nmembers : s->near ? near_count(s,
+			    &req->items[i]) : series_total(s);
 		}
 		mem_unlock(ms, stripes, nst);
 		return 0;
@@ -452,8 +560,12 @@ mem_charge(struct store *st, const struct store_req *req,
 		if (s != NULL && s->distinct) {
 			members_prune(s, now);
 			it->count = s->nmembers;
-			if (members_find(s, me) >= 0)
+			if (members_find(s, mem_member(it, me)) >= 0)
 				cost = 0;
+		} else if (it->near) {
+			if (s != NULL)
+				near_prune(s, now);
+			it->count = near_count(s, it);
 		} else {
 			if (s != NULL)
 				series_prune(s, now);
@@ -470,7 +582,9 @@ mem_charge(struct store *st, const struct store_req *req,
 			    cost > it->limit ? UINT32_MAX :
 			    (uint32_t)((oldest + (uint64_t)it->window * 1000 -
 			    now + 999) / 1000);
-		} else
+		} else if (it->near)
+			it->retry = near_retry(s, it, it->count, cost, now);
+		else
 			it->retry = window_retry(s ? s->b : none, s ? s->n : 0,
 			    now, it->window, it->buckets, it->limit, cost);
 		it->over = it->count + cost > it->limit;
@@ -501,7 +615,11 @@ mem_charge(struct store *st, const struct store_req *req,
 				continue;
 			if (it->distinct && it->cost > 0) {
 				/* a known sender is seen again: no new member */
-				if (members_add(ser[i], me, now, it->limit) == -1)
+				if (members_add(ser[i], mem_member(it, me), now,
+				    it->limit) == -1)
+					goto oom;
+			} else if (it->near && it->cost > 0) {
+				if (near_add(ser[i], it->simhash, now) == -1)
 					goto oom;
 			} else if (!it->distinct && it->cost > 0)
 				series_add(ser[i], now, it->cost);

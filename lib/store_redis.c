@@ -12,6 +12,12 @@
  * Keys, all of one sender under one hash tag (one Cluster slot):
  *   <prefix>{<sender>}:<name>:<window>:<buckets>  hash: bucket -> events
  *   <prefix>{<sender>}:txn:<hex of the txn id>    "1", for replays
+ *   <prefix>{<subject>}:<name>:<window>:set        distinct: sorted set,
+ *                                                  member -> ms
+ *   <prefix>{<sender>}:<name>:<window>:sims        near: string, the last
+ *                                                  STORE_NEAR_KEEP bodies
+ *                                                  (simhash, ms), 16 bytes
+ *                                                  each
  * <sender> is sender_key()'s hex and is checked to be [0-9a-f]{1,64};
  * names are checked to be [a-z0-9_]+; the txn id is hex-encoded: nothing
  * a user typed reaches a key as is. The bucket count is part of the key
@@ -54,7 +60,8 @@ extern const size_t charge_lua_len;
 
 #define RS_PREFIX_MAX	64	/* key prefix length */
 #define RS_KEY_MAX	(RS_PREFIX_MAX + STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
-#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 5 * STORE_MAX_ITEMS)
+#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 6 * STORE_MAX_ITEMS)
+#define RS_EXTRA_MAX	(STORE_MEMBER_MAX + 8) /* an item's last argument */
 #define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
 #define RS_PREFIX_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789:_.-"
@@ -94,6 +101,7 @@ struct rs_call {
 	char			 sha[41];
 	char			 keys[STORE_MAX_ITEMS + 1][RS_KEY_MAX];
 	char			 nums[5 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
+	char			 extra[STORE_MAX_ITEMS][RS_EXTRA_MAX];
 };
 
 /* ms_tv - milliseconds as a timeval */
@@ -354,6 +362,28 @@ name_ok(const char *s)
 	return n > 0 && n <= STORE_NAME_MAX && s[n] == '\0';
 }
 
+/*
+ * call_extras - one more argument per item, after all the items: a near
+ * item's simhash and distance ("<16 hex>:<bits>"), a distinct item's
+ * member ("" for the sender), else ""
+ */
+static void
+call_extras(const struct store_req *req, struct rs_call *cl)
+{
+	size_t i;
+
+	for (i = 0; i < req->nitems; i++) {
+		const struct store_item *it = &req->items[i];
+
+		if (it->near)
+			snprintf(cl->extra[i], RS_EXTRA_MAX, "%016llx:%u",
+			    (unsigned long long)it->simhash, it->distance);
+		else
+			snprintf(cl->extra[i], RS_EXTRA_MAX, "%s", it->member);
+		cl->argv[cl->argc++] = cl->extra[i];
+	}
+}
+
 /* call_build - the EVALSHA arguments of a request (sha filled later) */
 static int
 call_build(const struct redis_store *rs, const struct store_req *req,
@@ -386,7 +416,8 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		snprintf(cl->keys[i], RS_KEY_MAX, "%s{%s}:%s%s%s:%u:%s%.0u",
 		    rs->prefix, it->scope[0] ? it->scope : req->sender,
 		    it->name, it->sub[0] ? ":" : "", it->sub, it->window,
-		    it->distinct ? "set" : "", it->distinct ? 0 : it->buckets);
+		    it->distinct ? "set" : it->near ? "sims" : "",
+		    it->distinct || it->near ? 0 : it->buckets);
 		if (it->window > maxwin)
 			maxwin = it->window;
 	}
@@ -432,9 +463,11 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		    (unsigned long long)it->cost);
 		cl->argv[cl->argc++] = cl->nums[nn++];
 		snprintf(cl->nums[nn], RS_NUM_MAX, "%d", (it->soft ? 1 : 0) |
-		    (it->distinct ? 2 : 0) | (it->on_refuse ? 4 : 0));
+		    (it->distinct ? 2 : 0) | (it->on_refuse ? 4 : 0) |
+		    (it->near ? 8 : 0));
 		cl->argv[cl->argc++] = cl->nums[nn++];
 	}
+	call_extras(req, cl);
 	for (i = 0; i < (size_t)cl->argc; i++)
 		cl->argvlen[i] = i == 1 ? 40 : strlen(cl->argv[i]);
 	return 0;

@@ -293,11 +293,13 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	const struct config *cfg = c->ref->cfg;
 	struct store_item items[STORE_MAX_ITEMS];
 	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
-	    c->msg.addr.distinct, NULL, NULL, 0, c->msg.received };
+	    c->msg.addr.distinct, NULL, NULL, 0, c->msg.received, 0, 0,
+	    NULL };
 	struct policy_decision d;
 	struct hopmark_eval ev;
 	struct fp_result fpr;
 	char body[33], copy[SENDER_KEY_LEN + 1], idbody[MSGID_MAX + 40];
+	char client[SENDER_KEY_LEN + 1];
 	char mark[HOPMARK_VALUE_MAX + 1];
 	uint64_t now = (uint64_t)time(NULL);
 	sfsistat st;
@@ -313,11 +315,18 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	    STORE_CHECK_RECORD : STORE_CHECK;
 	req.items = items;
 	memset(&ev, 0, sizeof(ev));
+	if (m.cls != NULL && m.cls->nclient_addresses > 0) {
+		/* counted by a hash: no address is kept in the store */
+		sender_key(c->client, client);
+		m.client = client;
+	}
 	if (commit) {
 		fp_final(&c->msg.fp, &fpr);
 		fp_hex(fpr.exact, body);
 		if (fpr.bytes > 0)	/* an empty body repeats nothing */
 			m.body = body;
+		m.simhash = fpr.simhash;
+		m.words = fpr.words;
 		/* one message, wherever it comes from: Message-ID + body */
 		if (cfg->copies.count > 0 || c->msg.inbound) {
 			snprintf(idbody, sizeof(idbody), "%s\n%s",

@@ -14,8 +14,10 @@
 -- own (TIME), so relays whose clocks disagree share one window.
 --
 -- KEYS[1..n]  one hash per limit of one sender, fields = bucket indexes,
---             values = events; all share the sender's hash tag, so the
---             script touches one Cluster slot
+--             values = events (a distinct limit: a sorted set, members
+--             by time in ms; a near limit: a string, see near_read); all
+--             share the sender's hash tag, so the script touches one
+--             Cluster slot
 -- KEYS[n+1]   the transaction key, when ARGV[2] == "1"
 -- ARGV[1]     "1": charge when every limit fits; "0": check only;
 --             "2": check only, but a refusal charges the on-refuse limits
@@ -25,7 +27,12 @@
 -- ARGV[5..]   per limit, 5 values: window seconds, buckets, limit, cost,
 --             flags (1: soft, over it does not stop the charge;
 --             2: distinct, a sorted set of the senders seen, by time;
---             4: on-refuse, charged only when the request is refused)
+--             4: on-refuse, charged only when the request is refused;
+--             8: near, the sender's last NEAR_KEEP bodies: counts those
+--             within some bits of this body's simhash)
+-- ARGV[5+5n..] per limit, one more value: a near limit's simhash and
+--             distance ("<16 hex digits>:<bits>"), a distinct limit's
+--             member ("": the sender's key), else ""
 -- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ... }
 --             count: events counted (after the charge, if made);
 --             retry: seconds until cost fits (0: fits now; -1: never);
@@ -63,16 +70,60 @@ if commit and has_txn and redis.call('EXISTS', KEYS[n + 1]) == 1 then
 	commit = false
 end
 
-local member = ARGV[4]
-
--- distinct: the senders seen in the last window, exactly (scores = ms)
+-- distinct: the members seen in the last window, exactly (scores = ms)
 local function distinct_read(it, key)
 	local from = now - it.window * 1000
 	it.total = redis.call('ZCOUNT', key, '(' .. int(from), '+inf')
-	local score = redis.call('ZSCORE', key, member)
+	local score = redis.call('ZSCORE', key, it.member)
 	if score and tonumber(score) > from then it.cost = 0 end
 	it.oldest = redis.call('ZRANGEBYSCORE', key, '(' .. int(from), '+inf',
 	    'WITHSCORES', 'LIMIT', 0, 1)
+end
+
+-- near: a string of the sender's last NEAR_KEEP bodies (STORE_NEAR_KEEP of
+-- lib/store.h), oldest first, 16 bytes each: the simhash as two 32-bit
+-- halves (Lua 5.1's bit library is 32-bit) and the time in ms (a double)
+local NEAR_KEEP = 32
+local NIBBLE_ONES = { [0] = 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 }
+
+-- the bits set in a 32-bit value
+local function ones(x)
+	local c = 0
+	for _ = 1, 8 do
+		c = c + NIBBLE_ONES[bit.band(x, 15)]
+		x = bit.rshift(x, 4)
+	end
+	return c
+end
+
+-- the bodies still in the window; those near this one counted, their times
+local function near_read(it, key)
+	local from = now - it.window * 1000
+	local s = redis.call('GET', key)
+	it.kept, it.times, it.total = {}, {}, 0
+	if type(s) ~= 'string' then return end
+	for off = 1, #s - 15, 16 do
+		local hi, lo, ms = struct.unpack('>I4I4d', s, off)
+		if ms > from then
+			it.kept[#it.kept + 1] = { hi, lo, ms }
+			if ones(bit.bxor(hi, it.hi)) + ones(bit.bxor(lo, it.lo)) <=
+			    it.dist then
+				it.total = it.total + 1
+				it.times[#it.times + 1] = ms
+			end
+		end
+	end
+end
+
+-- keep this body too: the newest NEAR_KEEP, for one window from now
+local function near_write(it, key)
+	local kept, parts = it.kept, {}
+	kept[#kept + 1] = { it.hi, it.lo, now }
+	for k = math.max(1, #kept - NEAR_KEEP + 1), #kept do
+		parts[#parts + 1] = struct.pack('>I4I4d', kept[k][1], kept[k][2],
+		    kept[k][3])
+	end
+	redis.call('SET', key, table.concat(parts), 'PX', int(it.window * 1000))
 end
 
 -- read every limit before writing any: all fit, or nothing is charged
@@ -87,9 +138,23 @@ for i = 1, n do
 	it.soft = it.flags % 2 == 1
 	it.distinct = math.floor(it.flags / 2) % 2 == 1
 	it.on_refuse = math.floor(it.flags / 4) % 2 == 1
+	it.near = math.floor(it.flags / 8) % 2 == 1
 	if it.on_refuse then it.soft = true end
+	local extra = ARGV[4 + 5 * n + i] or ''
 	if it.distinct then
+		it.member = extra ~= '' and extra or ARGV[4]
 		distinct_read(it, KEYS[i])
+		it.over = it.total + it.cost > it.limit
+		if it.over and not it.soft then allowed = 0 end
+		items[i] = it
+	elseif it.near then
+		it.hi = tonumber(string.sub(extra, 1, 8), 16)
+		it.lo = tonumber(string.sub(extra, 9, 16), 16)
+		it.dist = tonumber(string.sub(extra, 18))
+		if not (it.hi and it.lo and it.dist) then
+			return redis.error_reply('near limit without a simhash')
+		end
+		near_read(it, KEYS[i])
 		it.over = it.total + it.cost > it.limit
 		if it.over and not it.soft then allowed = 0 end
 		items[i] = it
@@ -126,6 +191,14 @@ if replayed == 1 then allowed = 1 end
 local function retry(it)
 	if it.cost > it.limit then return -1 end
 	if it.total + it.cost <= it.limit then return 0 end
+	if it.near then
+		-- the oldest near bodies leave the window first
+		table.sort(it.times)
+		local ms = it.times[it.total + it.cost - it.limit] +
+		    it.window * 1000
+		if ms <= now then return 1 end
+		return math.ceil((ms - now) / 1000)
+	end
 	if it.distinct then
 		-- the oldest sender leaves the window first
 		local ms = tonumber(it.oldest[2] or now) + it.window * 1000
@@ -168,6 +241,8 @@ if commit then
 		if it.distinct then
 			redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf',
 			    int(now - it.window * 1000))
+		elseif it.near then
+			-- pruned when written: at most NEAR_KEEP entries anyway
 		elseif #it.stale > 0 then
 			redis.call('HDEL', KEYS[i], unpack(it.stale))
 		end
@@ -177,7 +252,8 @@ if record and allowed == 0 and replayed == 0 then
 	-- a refusal: count it where asked, nothing else
 	for i = 1, n do
 		local it = items[i]
-		if it.on_refuse and not it.distinct and it.cost > 0 then
+		if it.on_refuse and not it.distinct and not it.near and
+		    it.cost > 0 then
 			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
 			redis.call('PEXPIRE', KEYS[i], int((it.newest +
 			    it.buckets + 1) * it.width - now))
@@ -192,7 +268,7 @@ if commit and allowed == 1 then
 			out[3 * i + 2] = 0	-- not refused: nothing counted
 		elseif it.distinct then
 			if tonumber(it.costarg) > 0 then
-				redis.call('ZADD', KEYS[i], int(now), member)
+				redis.call('ZADD', KEYS[i], int(now), it.member)
 				-- past limit + 1 senders, the oldest tell nothing
 				local extra = redis.call('ZCARD', KEYS[i]) -
 				    it.limit - 1
@@ -203,6 +279,8 @@ if commit and allowed == 1 then
 				redis.call('PEXPIRE', KEYS[i],
 				    int(it.window * 1000))
 			end
+		elseif it.near then
+			if it.cost > 0 then near_write(it, KEYS[i]) end
 		elseif it.cost > 0 then
 			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
 			redis.call('PEXPIRE', KEYS[i], int((it.newest +

@@ -5,10 +5,17 @@
 # memory store, and round trips per message counted from Redis itself.
 . "$(dirname "$0")/lib.sh"
 port=$(redis_port)
-CLASS='class default {
+# near_repeats and client_addresses (observed) ride in the same store
+# call: the round trips below count them too
+CLASS='near_action observe
+near_min_words 1
+client_addresses_action observe
+class default {
     messages        500/1h
     recipients      100000/1h
     max_recipients  100
+    near_repeats    31/1h
+    client_addresses 1000/1h
 }'
 
 # run_bench NAME OUTFILE ARGS... - sluice-bench in the background
@@ -75,6 +82,8 @@ monitored() {
 monitored "$T/monitor.out" -c 4 -n 200 -l 200 -r 5
 echo "round trips for 200 messages: $trips ($evalsha EVALSHA)"
 [ "$evalsha" -gt 0 ] || fail "no EVALSHA seen: is MONITOR working?"
+grep -q ':near:3600:sims".*:clients:3600:set"\|:clients:3600:set".*:near:3600:sims"' \
+    "$T/monitor.out" || fail "the near and clients keys are not in the EVALSHA"
 [ "$trips" -le 400 ] || fail "$trips store round trips for 200 messages (max 2 each)"
 pass "store round trips: $trips for 200 messages of 5 recipients ($(( trips * 100 / 200 ))/100 per message)"
 

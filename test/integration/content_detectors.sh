@@ -14,12 +14,14 @@ redis_server 127.0.0.1:$port
 redis_prefix t-content-$$:"
 	write_config $name "$storecfg" "log_accepts yes" \
 	    "repeats_action tempfail" "wave_action quarantine" \
+	    "near_action tempfail" \
 	    'class default {' \
 	    '    messages 1000/1h' \
 	    '    recipients 100000/1h' \
 	    '    max_header_recipients 100' \
 	    '    repeats 5/1h' \
 	    '    body_senders 10/1h' \
+	    '    near_repeats 3/1h' \
 	    '}'
 	start_sluice $name
 
@@ -48,6 +50,21 @@ redis_prefix t-content-$$:"
 	expect_field quarantine 10 "$store: ...and the 10 beyond body_senders 10/1h are held"
 	expect_log $name 'eom login=user1[0-9]@bench.test .*action=quarantine hits=wave' \
 	    "$store: the wave is logged with its detector"
+
+	# near-duplicates: one text, a new greeting name and token each time
+	miltertest_run $name "$(dirname "$0")/near.lua" limit=3 \
+	    login=mailbox-notice@example.test
+	n=$(grep -c 'eom login=mailbox-notice@example.test .*near/1h=3/3 .*action=tempfail hits=near$' \
+	    "$T/$name.log" || true)
+	[ "$n" = 3 ] || fail "$store: expected 3 near refusals logged, got $n"
+	pass "$store: variants 4 to 6 refused, logged hits=near and nothing else"
+	grep 'login=mailbox-notice@example.test' "$T/$name.log" |
+	    grep -q 'hits=.*repeats' && fail "$store: the exact detector fired"
+	pass "$store: the exact repeats detector did not fire on the variants"
+	n=$(grep -c 'eom login=mailbox-notice@example.test .*near/1h=1/3 .*action=accept' \
+	    "$T/$name.log" || true)
+	[ "$n" -ge 6 ] || fail "$store: the first variant and 5 unrelated texts: expected 6 accepted as unlike the others, got $n"
+	pass "$store: unrelated texts from the same login pass"
 	stop_sluice $name
 done
 

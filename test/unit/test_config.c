@@ -181,7 +181,11 @@ class_same(const struct config_class *x, const struct config_class *y)
 	    y->header_recipients, y->nheader_recipients) &&
 	    limits_same(x->repeats, x->nrepeats, y->repeats, y->nrepeats) &&
 	    limits_same(x->body_senders, x->nbody_senders, y->body_senders,
-	    y->nbody_senders);
+	    y->nbody_senders) &&
+	    limits_same(x->near_repeats, x->nnear_repeats, y->near_repeats,
+	    y->nnear_repeats) &&
+	    limits_same(x->client_addresses, x->nclient_addresses,
+	    y->client_addresses, y->nclient_addresses);
 }
 
 /* config_same - what two configs decide is the same (not path, file) */
@@ -210,6 +214,10 @@ config_same(const struct config *a, const struct config *b)
 	    a->fanout_action != b->fanout_action ||
 	    a->repeats_action != b->repeats_action ||
 	    a->wave_action != b->wave_action ||
+	    a->near_action != b->near_action ||
+	    a->near_distance != b->near_distance ||
+	    a->near_min_words != b->near_min_words ||
+	    a->clients_action != b->clients_action ||
 	    !str_same(a->tag_header, b->tag_header) ||
 	    !str_same(a->cluster_id, b->cluster_id) ||
 	    !str_same(a->hop_key_file, b->hop_key_file) ||
@@ -268,6 +276,10 @@ test_defaults(void **state)
 	assert_int_equal(c->fanout_action, CONFIG_ACTION_REJECT);
 	assert_int_equal(c->repeats_action, CONFIG_ACTION_QUARANTINE);
 	assert_int_equal(c->wave_action, CONFIG_ACTION_QUARANTINE);
+	assert_int_equal(c->near_action, CONFIG_ACTION_QUARANTINE);
+	assert_int_equal(c->near_distance, 10);
+	assert_int_equal(c->near_min_words, 100);
+	assert_int_equal(c->clients_action, CONFIG_ACTION_TEMPFAIL);
 	assert_string_equal(c->tag_header, "X-Sluice-Flag");
 	assert_string_equal(c->cluster_id, "sluice");
 	assert_null(c->hop_key_file);
@@ -307,6 +319,8 @@ test_defaults(void **state)
 	assert_int_equal(d->nheader_recipients, 0);
 	assert_int_equal(d->nrepeats, 0);
 	assert_int_equal(d->nbody_senders, 0);
+	assert_int_equal(d->nnear_repeats, 0);
+	assert_int_equal(d->nclient_addresses, 0);
 	assert_string_equal(d->file, "built-in");
 	assert_int_equal(d->line, 0);
 	assert_ptr_equal(config_find_class(c, "default"), d);
@@ -349,6 +363,10 @@ test_every_key(void **state)
 	    "fanout_action tag\n"
 	    "repeats_action observe\n"
 	    "wave_action reject\n"
+	    "near_action tag\n"
+	    "near_distance 8\n"
+	    "near_min_words 40\n"
+	    "client_addresses_action reject\n"
 	    "tag_header X-Relay-Flag\n"
 	    "cluster_id shropshire\n"
 	    "hop_key_file /etc/sluice/hop.key\n"
@@ -392,6 +410,10 @@ test_every_key(void **state)
 	assert_int_equal(c->fanout_action, CONFIG_ACTION_TAG);
 	assert_int_equal(c->repeats_action, CONFIG_ACTION_OBSERVE);
 	assert_int_equal(c->wave_action, CONFIG_ACTION_REJECT);
+	assert_int_equal(c->near_action, CONFIG_ACTION_TAG);
+	assert_int_equal(c->near_distance, 8);
+	assert_int_equal(c->near_min_words, 40);
+	assert_int_equal(c->clients_action, CONFIG_ACTION_REJECT);
 	assert_string_equal(c->tag_header, "X-Relay-Flag");
 	assert_string_equal(c->cluster_id, "shropshire");
 	assert_string_equal(c->hop_key_file, "/etc/sluice/hop.key");
@@ -599,6 +621,8 @@ test_classes(void **state)
 	    "    header_recipients 5000/1h\n"
 	    "    repeats 50/1h 200/1d\n"
 	    "    body_senders 30/10m\n"
+	    "    near_repeats 5/1h 31/1d\n"
+	    "    client_addresses 10/1h 65535/1w\n"
 	    "}   # end of bulk\n"
 	    "\n"
 	    "class default {\n"
@@ -621,7 +645,7 @@ test_classes(void **state)
 	assert_int_equal(d->max_recipients, 0);
 	assert_int_equal(d->max_header_recipients, 0);
 	assert_string_equal(d->file, "t.conf");
-	assert_int_equal(d->line, 11);
+	assert_int_equal(d->line, 13);
 	b = config_find_class(c, "bulk");
 	assert_ptr_equal(b, &c->classes[1]);
 	assert_string_equal(b->file, "t.conf");
@@ -643,11 +667,19 @@ test_classes(void **state)
 	assert_int_equal(b->nbody_senders, 1);
 	assert_int_equal(b->body_senders[0].count, 30);
 	assert_int_equal(b->body_senders[0].window, 600);
+	assert_int_equal(b->nnear_repeats, 2);
+	assert_int_equal(b->near_repeats[0].count, 5);
+	assert_int_equal(b->near_repeats[1].count, 31);
+	assert_int_equal(b->near_repeats[1].window, 86400);
+	assert_int_equal(b->nclient_addresses, 2);
+	assert_int_equal(b->client_addresses[0].count, 10);
+	assert_int_equal(b->client_addresses[0].window, 3600);
+	assert_int_equal(b->client_addresses[1].count, 65535);
 	b = config_find_class(c, "blocked");
 	assert_non_null(b);
 	assert_int_equal(b->nmessages, 1);
 	assert_int_equal(b->messages[0].count, 0);	/* nothing allowed */
-	assert_int_equal(b->line, 14);
+	assert_int_equal(b->line, 16);
 	b = config_find_class(c, "relay.2_b-x");
 	assert_non_null(b);
 	assert_int_equal(b->nmessages, 0);	/* no limit of that kind */
@@ -1160,6 +1192,38 @@ test_bad(void **state)
 		    "limit \"10/500ms\"" },
 		{ "class x {\n body_senders 10/31d\n}\n", "t.conf:2: "
 		    "body_senders: bad limit \"10/31d\"" },
+		{ "class x {\n near_repeats 5/1h 0/1d\n}\n", "t.conf:2: "
+		    "near_repeats: bad limit \"0/1d\" (COUNT from 1 to 31)" },
+		{ "class x {\n\n near_repeats 32/1h\n}\n", "t.conf:3: "
+		    "near_repeats: bad limit \"32/1h\" (COUNT from 1 to 31)" },
+		{ "class x {\n near_repeats 5/1x\n}\n", "t.conf:2: "
+		    "near_repeats: bad limit \"5/1x\" (expected COUNT/" },
+		{ "class x {\n client_addresses 0/1h\n}\n", "t.conf:2: "
+		    "client_addresses: bad limit \"0/1h\" (COUNT from 1 to "
+		    "65535)" },
+		{ "class x {\n client_addresses 65536/1h\n}\n", "t.conf:2: "
+		    "client_addresses: bad limit \"65536/1h\" (COUNT from 1 "
+		    "to 65535)" },
+		{ "class x {\n client_addresses\n}\n", "t.conf:2: "
+		    "client_addresses: expected one or more limits" },
+		{ "class x {\n messages 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s "
+		    "8/8s\n recipients 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s "
+		    "8/8s\n repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s 8/8s\n"
+		    " near_repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s\n}\n",
+		    "t.conf:6: class x: 30 limits in all, at most 29 (they are "
+		    "checked in one store call)" },
+		{ "near_distance 13\n", "t.conf:1: near_distance: expected a "
+		    "number from 0 to 12, got \"13\"" },
+		{ "near_distance -1\n", "t.conf:1: near_distance: expected a "
+		    "number from 0 to 12" },
+		{ "near_min_words 0\n", "t.conf:1: near_min_words: expected a "
+		    "number from 1 to 1000000, got \"0\"" },
+		{ "near_action drop\n", "t.conf:1: near_action: expected "
+		    "tempfail, reject, quarantine, tag or observe, got "
+		    "\"drop\"" },
+		{ "\nclient_addresses_action lock\n", "t.conf:2: "
+		    "client_addresses_action: expected tempfail, reject, "
+		    "quarantine, tag or observe, got \"lock\"" },
 		{ "class x {\n header_recipients -1/1h\n}\n", "t.conf:2: "
 		    "header_recipients: bad limit \"-1/1h\"" },
 		{ "class x {\n messages\n}\n", "t.conf:2: messages: expected "

@@ -36,6 +36,10 @@ setup(void **state)
 	cfg.copies_action = CONFIG_ACTION_TEMPFAIL;
 	cfg.lock_lifetime_ms = 86400000;
 	cfg.lock_action = CONFIG_ACTION_TEMPFAIL;
+	cfg.near_action = CONFIG_ACTION_TEMPFAIL;
+	cfg.near_distance = 10;
+	cfg.near_min_words = 100;
+	cfg.clients_action = CONFIG_ACTION_TEMPFAIL;
 	return 0;
 }
 
@@ -43,7 +47,7 @@ setup(void **state)
 static void
 test_items(void **state)
 {
-	struct policy_msg m = { &cls, 7, 0, NULL, NULL, 0, 0 };
+	struct policy_msg m = { &cls, 7, 0, NULL, NULL, 0, 0, 0, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -72,7 +76,7 @@ static void
 decide(uint64_t c0, uint64_t c1, uint64_t c2, uint32_t retry, int allowed,
     enum store_source src, struct policy_decision *d)
 {
-	struct policy_msg m = { &cls, 3, 0, NULL, NULL, 0, 0 };
+	struct policy_msg m = { &cls, 3, 0, NULL, NULL, 0, 0, 0, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { allowed, 0, src };
 	size_t n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS), i;
@@ -160,7 +164,7 @@ static void
 test_detector_items(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
-	struct policy_msg m = { &cls, 3, 7, body, NULL, 0, 0 };
+	struct policy_msg m = { &cls, 3, 7, body, NULL, 0, 0, 0, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -190,11 +194,129 @@ test_detector_items(void **state)
 	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 5);
 }
 
+/* has - is there an item of this name? */
+static int
+has(const struct store_item *it, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(it[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* find - the first item of a name, which must be there */
+static struct store_item *
+find(struct store_item *it, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(it[i].name, name) == 0)
+			return &it[i];
+	fail_msg("no item %s", name);
+	return &it[0];
+}
+
+/*
+ * test_near_clients - near-duplicate bodies and client addresses: their
+ * items only when configured and known, their hits, replies and notes
+ */
+static void
+test_near_clients(void **state)
+{
+	static const char body[] = "00112233445566778899aabbccddeeff";
+	static const char ip[] = "0123456789abcdef0123456789abcdef";
+	struct policy_msg m = { &cls, 1, 1, body, NULL, 0, 0,
+	    0x0123456789abcdefULL, 150, ip };
+	struct store_item it[STORE_MAX_ITEMS], *x;
+	struct store_res res = { 0, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	size_t n;
+
+	(void)state;
+	/* not configured: no items */
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_false(has(it, n, "near"));
+	assert_false(has(it, n, "clients"));
+	cls.near_repeats[0] = (struct config_limit){ 5, 3600 };
+	cls.near_repeats[1] = (struct config_limit){ 20, 86400 };
+	cls.nnear_repeats = 2;
+	cls.client_addresses[0] = (struct config_limit){ 10, 3600 };
+	cls.nclient_addresses = 1;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	x = find(it, n, "clients");
+	assert_true(x->distinct);
+	assert_string_equal(x->member, ip);
+	assert_string_equal(x->scope, "");	/* the login's own set */
+	assert_int_equal(x->limit, 10);
+	assert_int_equal(x->cost, 1);
+	assert_false(x->soft);
+	x = find(it, n, "near");
+	assert_true(x->near);
+	assert_int_equal(x->distance, 10);
+	assert_int_equal(x->simhash, 0x0123456789abcdefULL);
+	assert_int_equal(x->limit, 5);
+	assert_int_equal(x->window, 3600);
+	assert_false(x->soft);
+	assert_true(x[1].near);			/* both windows */
+	assert_int_equal(x[1].window, 86400);
+	/* near over: 451 naming it */
+	x->count = 5;
+	x->over = 1;
+	x->retry = 600;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(d.reason, "near");
+	assert_string_equal(d.reply.rcode, "451");
+	assert_string_equal(d.reply.text, "Message deferred: more than 5 "
+	    "similar messages from this account per 1h; please try again "
+	    "in 10 minutes");
+	/* and the client addresses too: both named */
+	x = find(it, n, "clients");
+	x->count = 10;
+	x->over = 1;
+	x->retry = 60;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_string_equal(d.reason, "clients,near");
+	assert_string_equal(d.reply.text, "Message deferred: this account "
+	    "was used from more than 10 client addresses per 1h; please try "
+	    "again in 1 minute");
+	/* quarantine: a soft item, the note names the detector */
+	cfg.near_action = CONFIG_ACTION_QUARANTINE;
+	cfg.clients_action = CONFIG_ACTION_OBSERVE;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_true(find(it, n, "near")->soft);
+	assert_true(find(it, n, "clients")->soft);
+	find(it, n, "near")->over = 1;
+	find(it, n, "clients")->over = 1;
+	res.allowed = 1;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_QUARANTINE);
+	assert_string_equal(d.reason, "clients(observe),near");
+	assert_string_equal(d.note, "near: more than 5 similar messages from "
+	    "this account per 1h");
+	/* too short a body, or no simhash yet (at MAIL): no near item */
+	m.words = 99;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_false(has(it, n, "near"));
+	assert_true(has(it, n, "clients"));
+	m.words = 0;
+	cfg.near_min_words = 1;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_false(has(it, n, "near"));
+	/* no client key: no clients item */
+	m.client = NULL;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_false(has(it, n, "clients"));
+}
+
 /* test_fanout_cap - a 630-address To: is refused with a clear 550 */
 static void
 test_fanout_cap(void **state)
 {
-	struct policy_msg m = { &cls, 1, 630, NULL, NULL, 0, 0 };
+	struct policy_msg m = { &cls, 1, 630, NULL, NULL, 0, 0, 0, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -229,7 +351,7 @@ static void
 test_strictest(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
-	struct policy_msg m = { &cls, 3, 2, body, NULL, 0, 0 };
+	struct policy_msg m = { &cls, 3, 2, body, NULL, 0, 0, 0, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -316,7 +438,7 @@ static void
 test_loops(void **state)
 {
 	static const char copy[] = "0123456789abcdef0123456789abcdef";
-	struct policy_msg m = { NULL, 0, 0, NULL, copy, 4, 10 };
+	struct policy_msg m = { NULL, 0, 0, NULL, copy, 4, 10, 0, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -363,7 +485,7 @@ test_loops(void **state)
 static void
 test_lock(void **state)
 {
-	struct policy_msg m = { &cls, 1, 0, NULL, NULL, 0, 0 };
+	struct policy_msg m = { &cls, 1, 0, NULL, NULL, 0, 0, 0, 0, NULL };
 	struct store_item it[STORE_MAX_ITEMS], lk;
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -407,6 +529,7 @@ main(void)
 		cmocka_unit_test_setup(test_store_down, setup),
 		cmocka_unit_test_setup(test_detector_items, setup),
 		cmocka_unit_test_setup(test_fanout_cap, setup),
+		cmocka_unit_test_setup(test_near_clients, setup),
 		cmocka_unit_test_setup(test_strictest, setup),
 		cmocka_unit_test_setup(test_loops, setup),
 		cmocka_unit_test_setup(test_lock, setup),

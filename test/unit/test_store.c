@@ -1722,6 +1722,227 @@ test_on_refuse(void **state)
 	assert_true(it[1].over);
 }
 
+/* later - let ms pass: the memory store's clock, or really on redis */
+static void
+later(struct fx *fx, unsigned ms)
+{
+	if (fx->redis)
+		sleep_ms(ms);
+	else
+		fx->now += ms;
+}
+
+/* near_item - a near item: window, limit, distance, this body's simhash */
+static struct store_item
+near_item(uint32_t window, uint64_t limit, unsigned distance, uint64_t sim)
+{
+	struct store_item it = item("near", window, 1, limit, 1);
+
+	it.near = 1;
+	it.distance = (uint8_t)distance;
+	it.simhash = sim;
+	return it;
+}
+
+/* flip - a simhash with its lowest n bits flipped */
+static uint64_t
+flip(uint64_t sim, unsigned n)
+{
+	return n >= 64 ? ~sim : sim ^ ((1ULL << n) - 1);
+}
+
+/*
+ * test_near - a sender's near-duplicate bodies: those within the distance
+ * count, one bit further does not; the (N+1)th near one is over and not
+ * kept (hard) or kept (soft); unrelated bodies pass
+ */
+static void
+test_near(void **state)
+{
+	struct fx *fx = *state;
+	const uint64_t s0 = 0x0123456789abcdefULL;
+	struct store_item it;
+	char a[SENDER_KEY_LEN + 1], b[SENDER_KEY_LEN + 1];
+	unsigned i;
+
+	key_of("near@example.test", a);
+	key_of("other@example.test", b);
+	/* 0, 1 and 10 bits apart: near at distance 10 */
+	for (i = 0; i < 3; i++) {
+		it = near_item(3600, 3, 10, flip(s0, i == 2 ? 10 : i));
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+		assert_int_equal(it.count, i + 1);
+		assert_false(it.over);
+	}
+	/* 11 bits from s0 (and further from the others): not near at 10,
+	 * near to s0 at 11 */
+	it = near_item(3600, 3, 10, s0 ^ (0x7ffULL << 32));
+	assert_true(run(fx, a, NULL, STORE_CHECK, &it, 1, NULL));
+	assert_int_equal(it.count, 0);
+	it.distance = 11;
+	assert_true(run(fx, a, NULL, STORE_CHECK, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+	/* a fourth near body: over; refused, retry within the window */
+	it = near_item(3600, 3, 10, flip(s0, 4));
+	assert_false(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_true(it.over);
+	assert_int_equal(it.count, 3);
+	assert_true(it.retry > 0 && it.retry <= 3600);
+	/* nothing was kept: still over, still 3 */
+	assert_false(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_int_equal(it.count, 3);
+	/* an unrelated body passes; another sender's counts are its own */
+	it = near_item(3600, 3, 10, ~s0);
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+	it = near_item(3600, 3, 10, s0);
+	assert_true(run(fx, b, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+	/* soft: over but kept and counted */
+	it = near_item(3600, 3, 10, s0);
+	it.soft = 1;
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_true(it.over);
+	assert_int_equal(it.count, 4);
+	/* distance 0: only the very same simhash */
+	it = near_item(3600, 3, 0, flip(s0, 1));
+	assert_true(run(fx, a, NULL, STORE_CHECK, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+	/* a limit the kept list cannot show is refused */
+	it = near_item(3600, STORE_NEAR_KEEP, 10, s0);
+	{
+		struct store_req req = { a, NULL, STORE_COMMIT, &it, 1 };
+		struct store_res res;
+		char err[256];
+
+		assert_int_equal(store_charge(fx->st, &req, &res, err,
+		    sizeof(err)), -1);
+	}
+}
+
+/*
+ * test_near_bound - only the last STORE_NEAR_KEEP bodies are kept, and
+ * they leave when the window ends
+ */
+static void
+test_near_bound(void **state)
+{
+	struct fx *fx = *state;
+	const uint64_t s0 = 0xfedcba9876543210ULL;
+	struct store_item it;
+	char a[SENDER_KEY_LEN + 1], k[256];
+	unsigned i;
+
+	key_of("bound@example.test", a);
+	for (i = 0; i < STORE_NEAR_KEEP + 8; i++) {
+		it = near_item(3600, STORE_NEAR_KEEP - 1, 10, s0);
+		it.soft = 1;
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+		assert_int_equal(it.count, i < STORE_NEAR_KEEP ? i + 1 :
+		    STORE_NEAR_KEEP + 1);
+	}
+	it = near_item(3600, STORE_NEAR_KEEP - 1, 10, s0);
+	it.cost = 0;
+	run(fx, a, NULL, STORE_CHECK, &it, 1, NULL);
+	assert_int_equal(it.count, STORE_NEAR_KEEP);
+	if (fx->redis) {	/* one string, 16 bytes a body, with a TTL */
+		snprintf(k, sizeof(k), "%s{%s}:near:3600:sims", fx->prefix, a);
+		assert_int_equal(admin_int(fx, "STRLEN %s", k),
+		    STORE_NEAR_KEEP * STORE_NEAR_BYTES);
+		assert_true(admin_int(fx, "PTTL %s", k) > 3600000 - 5000);
+	}
+	/* one body, then 32 unlike it: it has left the list */
+	key_of("mixer@example.test", a);
+	it = near_item(3600, 5, 10, s0);
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	for (i = 0; i < STORE_NEAR_KEEP; i++) {
+		it = near_item(3600, 5, 10, flip(s0, 20 + i % 30));
+		it.soft = 1;	/* alike among themselves: kept anyway */
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	}
+	it = near_item(3600, 5, 10, s0);
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+	if (fx->redis) {	/* a damaged list is read as far as it goes */
+		snprintf(k, sizeof(k), "%s{%s}:near:3600:sims", fx->prefix, a);
+		admin_ok(fx, "SET %s %s", k, "not a list of bodies");
+		it = near_item(3600, 5, 10, s0);
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+		assert_true(it.count >= 1 && it.count <= 2);
+		assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	}
+	/* a 1 s window: two near bodies, then the window passes */
+	key_of("expiry@example.test", a);
+	it = near_item(1, 1, 10, s0);
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	it = near_item(1, 1, 10, s0);
+	assert_false(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_true(it.retry >= 1 && it.retry <= 1);
+	later(fx, 1100);
+	it = near_item(1, 1, 10, s0);
+	assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1, NULL));
+	assert_int_equal(it.count, 1);
+}
+
+/*
+ * test_distinct_member - a distinct item of the sender with members of
+ * its own (hashes of client addresses): each new member counts once, the
+ * (K+1)th is over, another sender's members are not this one's
+ */
+static void
+test_distinct_member(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it;
+	char a[SENDER_KEY_LEN + 1], b[SENDER_KEY_LEN + 1];
+	char ip[32], m[SENDER_KEY_LEN + 1];
+	int i;
+
+	key_of("roaming@example.test", a);
+	key_of("home@example.test", b);
+	for (i = 1; i <= 4; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		key_of(ip, m);
+		it = item("clients", 3600, 12, 3, 1);
+		it.distinct = 1;
+		strcpy(it.member, m);
+		if (i <= 3) {
+			assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1,
+			    NULL));
+			assert_int_equal(it.count, (uint64_t)i);
+			/* the same address again is not new */
+			assert_true(run(fx, a, NULL, STORE_COMMIT, &it, 1,
+			    NULL));
+			assert_int_equal(it.count, (uint64_t)i);
+		} else {
+			assert_false(run(fx, a, NULL, STORE_COMMIT, &it, 1,
+			    NULL));
+			assert_true(it.over);
+			assert_int_equal(it.count, 3);
+			assert_true(it.retry > 0 && it.retry <= 3600);
+			/* checked at MAIL: over too, nothing written */
+			assert_false(run(fx, a, NULL, STORE_CHECK, &it, 1,
+			    NULL));
+			/* from another login, the address is new and fits */
+			assert_true(run(fx, b, NULL, STORE_COMMIT, &it, 1,
+			    NULL));
+			assert_int_equal(it.count, 1);
+		}
+	}
+	/* a member that is not hex never reaches the store */
+	it = item("clients", 3600, 12, 3, 1);
+	it.distinct = 1;
+	strcpy(it.member, "192.0.2.1");
+	{
+		struct store_req req = { a, NULL, STORE_COMMIT, &it, 1 };
+		struct store_res res;
+		char err[256];
+
+		assert_int_equal(store_charge(fx->st, &req, &res, err,
+		    sizeof(err)), -1);
+	}
+}
+
 #define BOTH(setup)							\
 	cmocka_unit_test_setup_teardown(test_limit_n, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_atomic, setup, teardown),	\
@@ -1737,7 +1958,11 @@ test_on_refuse(void **state)
 	cmocka_unit_test_setup_teardown(test_soft, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_scope_sub, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_on_refuse, setup, teardown)
+	cmocka_unit_test_setup_teardown(test_on_refuse, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_near, setup, teardown),	\
+	cmocka_unit_test_setup_teardown(test_near_bound, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_distinct_member, setup,	\
+	    teardown)
 
 int
 main(void)
