@@ -433,11 +433,21 @@ cmd_show(struct ctl *x, const char *login)
 			printf("locked      no\n");
 		for (i = 0; lock_n > 0 && info->type == REDIS_REPLY_ARRAY &&
 		    i + 1 < info->elements; i += 2) {
-			printf("  %-9s ", info->element[i]->type ==
-			    REDIS_REPLY_STRING ? info->element[i]->str : "?");
-			text_login(stdout, info->element[i + 1]->type ==
+			const char *f = info->element[i]->type ==
+			    REDIS_REPLY_STRING ? info->element[i]->str : "?";
+			const char *v = info->element[i + 1]->type ==
 			    REDIS_REPLY_STRING ? info->element[i + 1]->str :
-			    "?", 0);
+			    "?";
+
+			printf("  ");
+			text_login(stdout, f, 9);
+			if ((strcmp(f, "at") == 0 || strcmp(f, "until") == 0) &&
+			    strspn(v, "0123456789") == strlen(v) && *v) {
+				fmt_time(strtoull(v, NULL, 10), ws, sizeof(ws));
+				v = ws;
+			}
+			printf(" ");
+			text_login(stdout, v, 0);
 			printf("\n");
 		}
 		printf("detector hits: not kept in the store (see the "
