@@ -16,6 +16,7 @@
  * ctl_redis.c, output helpers in ctl_out.c.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +91,40 @@ bad(const char *fmt, ...)
 	usage(CTL_USAGE);
 }
 
+/* the options that take a value, and the field each one sets */
+static const struct opt {
+	const char	*name;
+	unsigned	 bit;		/* O_*; 0: any command */
+	size_t		 off;		/* of its const char * in struct args */
+} opts[] = {
+	{ "-c", 0, offsetof(struct args, config) },
+	{ "--config", 0, offsetof(struct args, config) },
+	{ "--window", O_WINDOW, offsetof(struct args, window) },
+	{ "-w", O_WINDOW, offsetof(struct args, window) },
+	{ "-n", O_N, offsetof(struct args, n) },
+	{ "--for", O_FOR, offsetof(struct args, dur) },
+	{ "--reason", O_REASON, offsetof(struct args, reason) },
+	{ NULL, 0, 0 }
+};
+
+/* esc - an argument made safe to print (a static buffer) */
+static const char *
+esc(const char *s)
+{
+	static char buf[128];
+
+	sender_printable(s, buf, sizeof(buf), 0);
+	return buf;
+}
+
 /* parse_args - options anywhere, "--" ends them; exits on error */
 static void
 parse_args(int argc, char **argv, struct args *a)
 {
+	const struct opt *o;
 	int i, opts_done = 0;
 	const char *arg, *val;
+	size_t nl;
 
 	memset(a, 0, sizeof(*a));
 	a->config = DEFAULT_CONFIG;
@@ -107,7 +136,7 @@ parse_args(int argc, char **argv, struct args *a)
 			else if (a->npos < 3)
 				a->pos[a->npos++] = arg;
 			else
-				bad("too many arguments at \"%s\"", arg);
+				bad("too many arguments at \"%s\"", esc(arg));
 			continue;
 		}
 		if (strcmp(arg, "--") == 0) {
@@ -125,38 +154,24 @@ parse_args(int argc, char **argv, struct args *a)
 			continue;
 		}
 		/* options with a value: "--opt V" or "--opt=V" */
-		{
-			static const char *const names[] = { "-c", "--config",
-			    "--window", "-w", "-n", "--for", "--reason" };
-			static const unsigned bits[] = { 0, 0, O_WINDOW,
-			    O_WINDOW, O_N, O_FOR, O_REASON };
-			const char **dst[7];
-			size_t k, nl;
-
-			dst[0] = dst[1] = &a->config;
-			dst[2] = dst[3] = &a->window;
-			dst[4] = &a->n;
-			dst[5] = &a->dur;
-			dst[6] = &a->reason;
-			for (k = 0; k < 7; k++) {
-				nl = strlen(names[k]);
-				if (strncmp(arg, names[k], nl) == 0 &&
-				    (arg[nl] == '\0' || arg[nl] == '='))
-					break;
-			}
-			if (k == 7)
-				bad("unknown option \"%s\"", arg);
-			if (arg[nl] == '=')
-				val = arg + nl + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else
-				bad("option %s needs a value", names[k]);
-			if (bits[k] & a->seen)
-				bad("option %s given twice", names[k]);
-			*dst[k] = val;
-			a->seen |= bits[k];
+		for (o = opts; o->name != NULL; o++) {
+			nl = strlen(o->name);
+			if (strncmp(arg, o->name, nl) == 0 &&
+			    (arg[nl] == '\0' || arg[nl] == '='))
+				break;
 		}
+		if (o->name == NULL)
+			bad("unknown option \"%s\"", esc(arg));
+		if (arg[nl] == '=')
+			val = arg + nl + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else
+			bad("option %s needs a value", o->name);
+		if (o->bit & a->seen)
+			bad("option %s given twice", o->name);
+		*(const char **)(void *)((char *)a + o->off) = val;
+		a->seen |= o->bit;
 	}
 	if (a->cmd == NULL)
 		bad("%s", "no command");
@@ -465,7 +480,7 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	if (dur != NULL) {
 		if (config_parse_duration(dur, &dur_ms) == -1 || dur_ms < 1000)
 			bad("--for \"%s\": expected a duration of at least 1s "
-			    "(90s, 15m, 2h, 1d)", dur);
+			    "(90s, 15m, 2h, 1d)", esc(dur));
 		if (dur_ms > cfg->lock_lifetime_ms) {
 			fprintf(stderr, "sluicectl: --for %s is longer than "
 			    "lock_lifetime %s: a lock cannot outlive its "
@@ -710,7 +725,7 @@ main(int argc, char **argv)
 		if (strcmp(a.cmd, commands[i].name) == 0)
 			cmd = &commands[i];
 	if (cmd == NULL)
-		bad("unknown command \"%s\"", a.cmd);
+		bad("unknown command \"%s\"", esc(a.cmd));
 	if (a.npos < cmd->minpos || a.npos > cmd->maxpos)
 		bad("wrong number of arguments for %s", cmd->name);
 	if (a.seen & ~cmd->opts)
@@ -724,12 +739,12 @@ main(int argc, char **argv)
 		n = strtoul(a.n, &end, 10);
 		if (a.n[0] < '0' || a.n[0] > '9' || *end != '\0' || n == 0 ||
 		    n > TOP_MAX)
-			bad("-n \"%s\": expected 1 to 100000", a.n);
+			bad("-n \"%s\": expected 1 to 100000", esc(a.n));
 	}
 	if (a.window != NULL && (config_parse_duration(a.window, &wms) == -1 ||
 	    wms < 1000 || wms % 1000 != 0 || wms / 1000 > UINT32_MAX))
 		bad("--window \"%s\": expected whole seconds (90s, 15m, 1h)",
-		    a.window);
+		    esc(a.window));
 
 	if ((cfg = config_load(a.config, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "sluicectl: %s\n", err);
