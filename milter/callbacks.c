@@ -440,7 +440,8 @@ body_watched(const struct config *cfg)
 		return 1;
 	for (i = 0; i < cfg->nclasses; i++)
 		if (cfg->classes[i].nrepeats != 0 ||
-		    cfg->classes[i].nbody_senders != 0)
+		    cfg->classes[i].nbody_senders != 0 ||
+		    cfg->classes[i].nnear_repeats != 0)
 			return 1;
 	return 0;
 }

@@ -1,0 +1,410 @@
+/*
+ * ctl_redis.c - sluicectl's connection to Redis, key names and counters.
+ *
+ * One blocking hiredis context per run, opened from the same config
+ * settings as the daemon (redis_server, redis_password_file,
+ * redis_username, redis_prefix, timeouts). Any I/O error or error reply
+ * ends the run with exit code 3 (CTL_STORE) and one line on stderr: an
+ * administrator's command either did all it says or says why not.
+ *
+ * Counters are read with window.h's arithmetic (window_width,
+ * window_index, window_live), the rule charge.lua also follows, on
+ * Redis's clock (TIME), so sluicectl counts what the daemons count.
+ * Single-threaded; the context belongs to struct ctl.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include "sluicectl.h"
+#include "store.h"
+#include "window.h"
+
+#define CTL_CMD_TIMEOUT_MS 5000	/* floor for one command: SCAN pages */
+#define ARGS_MAX	16	/* arguments of ctl_cmd */
+
+/* ctl_die - report a store failure and exit 3 */
+void
+ctl_die(const struct ctl *x, const char *what, const char *why)
+{
+	fprintf(stderr, "sluicectl: %s: %s: %s\n", x->where, what, why);
+	exit(CTL_STORE);
+}
+
+/* read_password - first line of the password file; exits on error */
+static char *
+read_password(const char *path)
+{
+	char buf[1024], *nl, *pw;
+	struct stat sb;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "sluicectl: %s: %s\n", path, strerror(errno));
+		exit(CTL_CONFIG);
+	}
+	if (fstat(fileno(fp), &sb) == -1 || (sb.st_mode & S_IROTH)) {
+		fprintf(stderr, "sluicectl: %s: must not be readable by "
+		    "others\n", path);
+		exit(CTL_CONFIG);
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	if ((nl = strpbrk(buf, "\r\n")) != NULL)
+		*nl = '\0';
+	if ((pw = strdup(buf)) == NULL) {
+		fprintf(stderr, "sluicectl: out of memory\n");
+		exit(CTL_STORE);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return pw;
+}
+
+/* ms_tv - milliseconds as a timeval */
+static struct timeval
+ms_tv(unsigned ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (long)(ms % 1000) * 1000;
+	return tv;
+}
+
+/* ctl_connect - connect and authenticate as the config says; exits on error */
+void
+ctl_connect(struct ctl *x)
+{
+	const struct config *cfg = x->cfg;
+	unsigned cmd_ms = cfg->redis_command_timeout_ms;
+	const char *argv[3];
+	redisReply *r;
+	char *pw;
+	int argc = 0;
+
+	x->prefix = cfg->redis_prefix;
+	if (cfg->redis_socket != NULL)
+		snprintf(x->where, sizeof(x->where), "redis unix:%.200s",
+		    cfg->redis_socket);
+	else if (strchr(cfg->redis_host, ':') != NULL)
+		snprintf(x->where, sizeof(x->where), "redis [%.200s]:%d",
+		    cfg->redis_host, cfg->redis_port);
+	else
+		snprintf(x->where, sizeof(x->where), "redis %.200s:%d",
+		    cfg->redis_host, cfg->redis_port);
+	if (cfg->redis_socket != NULL)
+		x->c = redisConnectUnixWithTimeout(cfg->redis_socket,
+		    ms_tv(cfg->redis_connect_timeout_ms));
+	else
+		x->c = redisConnectWithTimeout(cfg->redis_host,
+		    cfg->redis_port, ms_tv(cfg->redis_connect_timeout_ms));
+	if (x->c == NULL)
+		ctl_die(x, "connect", "out of memory");
+	if (x->c->err)
+		ctl_die(x, "connect", x->c->errstr);
+	/* an admin command may SCAN a big keyspace: allow more than a message */
+	if (cmd_ms < CTL_CMD_TIMEOUT_MS)
+		cmd_ms = CTL_CMD_TIMEOUT_MS;
+	redisSetTimeout(x->c, ms_tv(cmd_ms));
+	if (cfg->redis_password_file == NULL)
+		return;
+	pw = read_password(cfg->redis_password_file);
+	argv[argc++] = "AUTH";
+	if (cfg->redis_username != NULL)
+		argv[argc++] = cfg->redis_username;
+	argv[argc++] = pw;
+	r = ctl_cmdv(x, "AUTH", argc, argv);
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	freeReplyObject(r);
+}
+
+/* ctl_store - the daemon's own redis store, for charging a lock exactly */
+struct store *
+ctl_store(struct ctl *x)
+{
+	const struct config *cfg = x->cfg;
+	struct store_redis_opts o;
+	struct store *st;
+	char err[512], *pw = NULL;
+
+	memset(&o, 0, sizeof(o));
+	if (cfg->redis_password_file != NULL)
+		pw = read_password(cfg->redis_password_file);
+	o.host = cfg->redis_host;
+	o.port = cfg->redis_port;
+	o.unix_path = cfg->redis_socket;
+	o.password = pw;
+	o.username = cfg->redis_username;
+	o.prefix = cfg->redis_prefix;
+	o.connect_timeout_ms = cfg->redis_connect_timeout_ms;
+	o.command_timeout_ms = cfg->redis_command_timeout_ms < CTL_CMD_TIMEOUT_MS ?
+	    CTL_CMD_TIMEOUT_MS : cfg->redis_command_timeout_ms;
+	o.pool_max = 1;
+	st = store_redis_new(&o, err, sizeof(err));
+	if (pw != NULL) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	if (st == NULL) {
+		fprintf(stderr, "sluicectl: %s\n", err);
+		exit(CTL_CONFIG);
+	}
+	return st;
+}
+
+/* ctl_close - close the connection */
+void
+ctl_close(struct ctl *x)
+{
+	if (x->c != NULL)
+		redisFree(x->c);
+	x->c = NULL;
+}
+
+/* check - a reply, or exit 3 naming the connection or the error reply */
+static redisReply *
+check(struct ctl *x, const char *what, redisReply *r)
+{
+	if (r == NULL)
+		ctl_die(x, what, x->c->errstr[0] ? x->c->errstr :
+		    "connection lost");
+	if (r->type == REDIS_REPLY_ERROR)
+		ctl_die(x, what, r->str);
+	return r;
+}
+
+/* ctl_cmdv - one command; the reply is the caller's; exits on error */
+redisReply *
+ctl_cmdv(struct ctl *x, const char *what, int argc, const char **argv)
+{
+	size_t len[ARGS_MAX * 4];
+	int i;
+
+	if (argc > ARGS_MAX * 4)
+		ctl_die(x, what, "too many arguments");
+	for (i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	return check(x, what, redisCommandArgv(x->c, argc, argv, len));
+}
+
+/* ctl_cmd - ctl_cmdv with the arguments listed, NULL-terminated */
+redisReply *
+ctl_cmd(struct ctl *x, const char *what, ...)
+{
+	const char *argv[ARGS_MAX];
+	va_list ap;
+	int argc = 0;
+
+	va_start(ap, what);
+	while (argc < ARGS_MAX && (argv[argc] = va_arg(ap, const char *)) !=
+	    NULL)
+		argc++;
+	va_end(ap);
+	return ctl_cmdv(x, what, argc, argv);
+}
+
+/* ctl_pipe - queue a command; its reply comes from ctl_pipe_get */
+void
+ctl_pipe(struct ctl *x, const char *what, int argc, const char **argv)
+{
+	size_t len[ARGS_MAX];
+	int i;
+
+	if (argc > ARGS_MAX)
+		ctl_die(x, what, "too many arguments");
+	for (i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	if (redisAppendCommandArgv(x->c, argc, argv, len) != REDIS_OK)
+		ctl_die(x, what, "out of memory");
+}
+
+/* ctl_pipe_get - the next queued reply; exits on error */
+redisReply *
+ctl_pipe_get(struct ctl *x, const char *what)
+{
+	void *r = NULL;
+
+	if (redisGetReply(x->c, &r) != REDIS_OK)
+		r = NULL;
+	return check(x, what, r);
+}
+
+/* ctl_now_ms - Redis's clock, the one every daemon counts with */
+uint64_t
+ctl_now_ms(struct ctl *x)
+{
+	redisReply *r = ctl_cmd(x, "TIME", "TIME", NULL);
+	uint64_t ms;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_STRING)
+		ctl_die(x, "TIME", "unexpected reply");
+	ms = strtoull(r->element[0]->str, NULL, 10) * 1000 +
+	    strtoull(r->element[1]->str, NULL, 10) / 1000;
+	freeReplyObject(r);
+	return ms;
+}
+
+/* ctl_key - P{sender}:rest */
+void
+ctl_key(const struct ctl *x, char *out, const char *sender, const char *rest)
+{
+	snprintf(out, CTL_KEY_MAX, "%s{%s}:%s", x->prefix, sender, rest);
+}
+
+/* ctl_counter_key - P{sender}:name:window:buckets, as store_redis.c names it */
+void
+ctl_counter_key(const struct ctl *x, char *out, const char *sender,
+    const char *name, uint32_t window, uint32_t buckets)
+{
+	snprintf(out, CTL_KEY_MAX, "%s{%s}:%s:%u:%u", x->prefix, sender, name,
+	    window, buckets);
+}
+
+/* num - a decimal uint32 of the whole string, > 0; 0 if not */
+static uint32_t
+num(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v > UINT32_MAX)
+		return 0;
+	return (uint32_t)v;
+}
+
+/* ctl_counter_parse - split a counter key; 0, or -1 if it is none of ours */
+int
+ctl_counter_parse(const struct ctl *x, const char *key, struct ctl_counter *k)
+{
+	size_t plen = strlen(x->prefix), n;
+	char rest[128], *f[5], *p;
+	int nf = 0;
+
+	if (strncmp(key, x->prefix, plen) != 0 || key[plen] != '{')
+		return -1;
+	key += plen + 1;
+	n = strspn(key, "0123456789abcdef");
+	if (n == 0 || n >= sizeof(k->sender) || key[n] != '}' ||
+	    key[n + 1] != ':')
+		return -1;
+	memcpy(k->sender, key, n);
+	k->sender[n] = '\0';
+	key += n + 2;
+	if (strlen(key) >= sizeof(rest))
+		return -1;
+	strcpy(rest, key);
+	for (p = rest; nf < 5; p = NULL) {
+		if ((f[nf] = strtok(p, ":")) == NULL)
+			break;
+		nf++;
+	}
+	if (nf != 3 && nf != 4)
+		return -1;
+	if (strlen(f[0]) >= sizeof(k->name))
+		return -1;
+	strcpy(k->name, f[0]);
+	k->sub[0] = '\0';
+	if (nf == 4) {
+		if (strlen(f[1]) >= sizeof(k->sub))
+			return -1;
+		strcpy(k->sub, f[1]);
+	}
+	k->window = num(f[nf - 2]);
+	k->buckets = num(f[nf - 1]);
+	if (k->window == 0 || k->buckets == 0 ||
+	    k->buckets > WINDOW_MAX_BUCKETS)
+		return -1;
+	return 0;
+}
+
+/*
+ * ctl_live_sum - events in the live buckets of an HGETALL reply: a bucket
+ * counts while its index >= floor(now/w) - B (window_live), as in
+ * charge.lua. *newest (if not NULL) gets the highest live index, or -1.
+ */
+uint64_t
+ctl_live_sum(const redisReply *r, uint32_t window, uint32_t buckets,
+    uint64_t now_ms, int64_t *newest)
+{
+	uint64_t w = window_width(window, buckets), total = 0;
+	int64_t cur = window_index(now_ms, w), idx;
+	unsigned long long c;
+	size_t i;
+	char *end;
+
+	if (newest != NULL)
+		*newest = -1;
+	if (r->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (i = 0; i + 1 < r->elements; i += 2) {
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    r->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		errno = 0;
+		idx = strtoll(r->element[i]->str, &end, 10);
+		if (*end != '\0' || errno != 0)
+			continue;
+		c = strtoull(r->element[i + 1]->str, &end, 10);
+		if (*end != '\0' || errno != 0 || c == 0 ||
+		    !window_live(idx, cur, buckets))
+			continue;
+		total += c;
+		if (newest != NULL && idx > *newest)
+			*newest = idx;
+	}
+	return total;
+}
+
+/* ctl_counter_get - live events of one counter of one sender */
+uint64_t
+ctl_counter_get(struct ctl *x, const char *sender, const char *name,
+    uint32_t window, uint32_t buckets, uint64_t now_ms)
+{
+	char key[CTL_KEY_MAX];
+	redisReply *r;
+	uint64_t n;
+
+	ctl_counter_key(x, key, sender, name, window, buckets);
+	r = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
+	n = ctl_live_sum(r, window, buckets, now_ms, NULL);
+	freeReplyObject(r);
+	return n;
+}
+
+/* ctl_scan - call fn with each page of keys matching pattern */
+void
+ctl_scan(struct ctl *x, const char *pattern, ctl_scan_fn *fn, void *arg)
+{
+	char cursor[32] = "0";
+	redisReply *r;
+	size_t i;
+
+	do {
+		r = ctl_cmd(x, "SCAN", "SCAN", cursor, "MATCH", pattern,
+		    "COUNT", "1000", NULL);
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[0]->len >= sizeof(cursor) ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY)
+			ctl_die(x, "SCAN", "unexpected reply");
+		for (i = 0; i < r->element[1]->elements; i++)
+			if (r->element[1]->element[i]->type !=
+			    REDIS_REPLY_STRING)
+				ctl_die(x, "SCAN", "unexpected reply");
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		fn(x, r->element[1], arg);
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+}

@@ -1,0 +1,793 @@
+/*
+ * sluicectl - the administrator's tool: watch, lock, unlock, reset and
+ * re-class logins in the Redis store that every sluice relay shares.
+ *
+ * Reads the daemon's own config (-c, default /etc/sluice/sluice.conf)
+ * for the Redis address, prefix, credentials, classes and lock lifetime,
+ * and follows CONTROL_CONTRACT: counters and the lock counter as
+ * lib/store_redis.c names them, P{H}:lockinfo, P:locked, P:classes, and
+ * one message on the channel P:events per change. Commands and exit
+ * codes: sluicectl(8). Logins are hostile input: they only reach Redis
+ * as sender_key() hashes, as a folded hash field of P:classes, or as a
+ * printable lockinfo value, and are escaped on output.
+ *
+ * This file: arguments, status, and the commands that write (lock,
+ * unlock, reset, class). The views are in ctl_show.c, Redis access in
+ * ctl_redis.c, output helpers in ctl_out.c.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "policy.h"
+#include "sender.h"
+#include "sluicectl.h"
+#include "store.h"
+#include "window.h"
+
+#define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
+#define LOCK_BUCKETS	60	/* as lib/policy.c's lock item */
+#define REASON_MAX	200	/* bytes of a --reason */
+#define TOP_MAX		100000	/* largest -n */
+#define LOCKED_MAX	"1000"	/* locked logins listed by status */
+
+/* options, as bits, so each command says which it takes */
+#define O_WINDOW	0x01
+#define O_N		0x02
+#define O_FOR		0x04
+#define O_REASON	0x08
+#define O_CLEAR		0x10
+
+struct args {
+	const char	*config;
+	int		 json;
+	const char	*cmd;
+	const char	*pos[3];
+	int		 npos;
+	unsigned	 seen;		/* O_* given */
+	const char	*window, *n, *dur, *reason;
+};
+
+/* usage - the synopsis on stderr (or stdout for --help), then exit */
+static void usage(int) __attribute__((noreturn));
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: sluicectl [-c config] [--json] command [arguments]\n"
+	    "  status                          store, config, locked logins\n"
+	    "  top [--window W] [-n N]         heaviest senders now\n"
+	    "  show LOGIN                      counts, class and lock of a login\n"
+	    "  lock LOGIN [--for D] [--reason TEXT]\n"
+	    "                                  lock on every relay\n"
+	    "  unlock LOGIN                    lift a lock\n"
+	    "  reset LOGIN                     forget a login's counters\n"
+	    "  class LOGIN CLASS | class LOGIN --clear\n"
+	    "                                  set or clear a class override\n"
+	    "  -c config  default " DEFAULT_CONFIG "\n"
+	    "exit: 0 ok, 1 not locked / no override, 2 usage, 3 store error, "
+	    "78 config error\n");
+	exit(code);
+}
+
+/* bad - a usage error with its reason, then the synopsis; exit 2 */
+static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+    noreturn));
+
+static void
+bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sluicectl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(CTL_USAGE);
+}
+
+/* the options that take a value, and the field each one sets */
+static const struct opt {
+	const char	*name;
+	unsigned	 bit;		/* O_*; 0: any command */
+	size_t		 off;		/* of its const char * in struct args */
+} opts[] = {
+	{ "-c", 0, offsetof(struct args, config) },
+	{ "--config", 0, offsetof(struct args, config) },
+	{ "--window", O_WINDOW, offsetof(struct args, window) },
+	{ "-w", O_WINDOW, offsetof(struct args, window) },
+	{ "-n", O_N, offsetof(struct args, n) },
+	{ "--for", O_FOR, offsetof(struct args, dur) },
+	{ "--reason", O_REASON, offsetof(struct args, reason) },
+	{ NULL, 0, 0 }
+};
+
+/* esc - an argument made safe to print (a static buffer) */
+static const char *
+esc(const char *s)
+{
+	static char buf[128];
+
+	sender_printable(s, buf, sizeof(buf), 0);
+	return buf;
+}
+
+/* parse_args - options anywhere, "--" ends them; exits on error */
+static void
+parse_args(int argc, char **argv, struct args *a)
+{
+	const struct opt *o;
+	int i, opts_done = 0;
+	const char *arg, *val;
+	size_t nl;
+
+	memset(a, 0, sizeof(*a));
+	a->config = DEFAULT_CONFIG;
+	for (i = 1; i < argc; i++) {
+		arg = argv[i];
+		if (opts_done || arg[0] != '-' || arg[1] == '\0') {
+			if (a->cmd == NULL)
+				a->cmd = arg;
+			else if (a->npos < 3)
+				a->pos[a->npos++] = arg;
+			else
+				bad("too many arguments at \"%s\"", esc(arg));
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			opts_done = 1;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+			usage(0);
+		if (strcmp(arg, "--json") == 0) {
+			a->json = 1;
+			continue;
+		}
+		if (strcmp(arg, "--clear") == 0) {
+			a->seen |= O_CLEAR;
+			continue;
+		}
+		/* options with a value: "--opt V" or "--opt=V" */
+		for (o = opts; o->name != NULL; o++) {
+			nl = strlen(o->name);
+			if (strncmp(arg, o->name, nl) == 0 &&
+			    (arg[nl] == '\0' || arg[nl] == '='))
+				break;
+		}
+		if (o->name == NULL)
+			bad("unknown option \"%s\"", esc(arg));
+		if (arg[nl] == '=')
+			val = arg + nl + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else
+			bad("option %s needs a value", o->name);
+		if (o->bit & a->seen)
+			bad("option %s given twice", o->name);
+		*(const char **)(void *)((char *)a + o->off) = val;
+		a->seen |= o->bit;
+	}
+	if (a->cmd == NULL)
+		bad("%s", "no command");
+}
+
+/* login_arg - a login argument: 1 to SENDER_LOGIN_MAX bytes */
+static const char *
+login_arg(const char *s)
+{
+	if (s == NULL)
+		bad("%s", "a LOGIN is required");
+	if (s[0] == '\0' || strlen(s) > SENDER_LOGIN_MAX)
+		bad("%s", "a LOGIN is 1 to 1024 bytes");
+	return s;
+}
+
+/* publish - one event on P:events */
+static void
+publish(struct ctl *x, const char *event, const char *h)
+{
+	char chan[CTL_KEY_MAX], msg[64];
+
+	snprintf(chan, sizeof(chan), "%sevents", x->prefix);
+	snprintf(msg, sizeof(msg), "%s%s%s", event, h ? " " : "", h ? h : "");
+	freeReplyObject(ctl_cmd(x, "PUBLISH", "PUBLISH", chan, msg, NULL));
+}
+
+/* print_limits - " messages 100/1h 1000/1d" */
+static void
+print_limits(const char *label, const struct config_limit *l, size_t n)
+{
+	char ws[32];
+	size_t i;
+
+	if (n == 0)
+		return;
+	printf("  %s", label);
+	for (i = 0; i < n; i++) {
+		fmt_window(l[i].window, ws, sizeof(ws));
+		printf(" %llu/%s", (unsigned long long)l[i].count, ws);
+	}
+}
+
+/* json_limits - ,"label":[{"count":N,"window":S},...] */
+static void
+json_limits(const char *label, const struct config_limit *l, size_t n)
+{
+	size_t i;
+
+	printf(",\"%s\":[", label);
+	for (i = 0; i < n; i++)
+		printf("%s{\"count\":%llu,\"window\":%u}", i ? "," : "",
+		    (unsigned long long)l[i].count, l[i].window);
+	printf("]");
+}
+
+/* cmd_status - is the store there, what the config says, who is locked */
+static int
+cmd_status(struct ctl *x)
+{
+	const struct config *cfg = x->cfg;
+	char ver[64] = "?", key[CTL_KEY_MAX], since[32], ws[32], ts[32];
+	struct timeval t0, t1;
+	redisReply *r, *z, *info, *who;
+	uint64_t now;
+	double ping_ms = 1e9, d;
+	const char *p;
+	size_t i, j, nlocked;
+	int k;
+
+	for (k = 0; k < 3; k++) {	/* best of three */
+		gettimeofday(&t0, NULL);
+		freeReplyObject(ctl_cmd(x, "PING", "PING", NULL));
+		gettimeofday(&t1, NULL);
+		d = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_usec - t0.tv_usec) /
+		    1e3;
+		if (d < ping_ms)
+			ping_ms = d;
+	}
+	r = ctl_cmd(x, "INFO", "INFO", "server", NULL);
+	if (r->type == REDIS_REPLY_STRING)
+		if ((p = strstr(r->str, "redis_version:")) != NULL)
+			snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(p + 14,
+			    "\r\n"), p + 14);
+	freeReplyObject(r);
+	now = ctl_now_ms(x);
+	snprintf(key, sizeof(key), "%slocked", x->prefix);
+	snprintf(since, sizeof(since), "%llu", (unsigned long long)(now /
+	    1000));
+	z = ctl_cmd(x, "ZRANGEBYSCORE", "ZRANGEBYSCORE", key, since, "+inf",
+	    "WITHSCORES", "LIMIT", "0", LOCKED_MAX, NULL);
+	nlocked = z->type == REDIS_REPLY_ARRAY ? z->elements / 2 : 0;
+
+	if (x->json) {
+		printf("{\"store\":{\"kind\":\"redis\",\"server\":");
+		json_str(stdout, x->where + 6);
+		printf(",\"prefix\":");
+		json_str(stdout, x->prefix);
+		printf(",\"reachable\":true,\"version\":");
+		json_str(stdout, ver);
+		printf(",\"ping_ms\":%.3f},\"config\":", ping_ms);
+		json_str(stdout, cfg->path);
+		printf(",\"mode\":\"%s\",\"lock_lifetime\":%u,"
+		    "\"lock_after\":{\"count\":%llu,\"window\":%u},"
+		    "\"window_buckets\":%u,\"classes\":[", cfg->mode ==
+		    CONFIG_MODE_OBSERVE ? "observe" : "enforce",
+		    cfg->lock_lifetime_ms / 1000,
+		    (unsigned long long)cfg->lock_after.count,
+		    cfg->lock_after.window, cfg->window_buckets);
+		for (i = 0; i < cfg->nclasses; i++) {
+			const struct config_class *c = &cfg->classes[i];
+
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(stdout, c->name);
+			json_limits("messages", c->messages, c->nmessages);
+			json_limits("recipients", c->recipients,
+			    c->nrecipients);
+			json_limits("header_recipients", c->header_recipients,
+			    c->nheader_recipients);
+			json_limits("repeats", c->repeats, c->nrepeats);
+			printf(",\"max_recipients\":%u}", c->max_recipients);
+		}
+		printf("],\"locked\":[");
+	} else {
+		printf("store       %s, prefix \"%s\": reachable, redis %s, "
+		    "ping %.2f ms\n", x->where, x->prefix, ver, ping_ms);
+		fmt_window(cfg->lock_lifetime_ms / 1000, ws, sizeof(ws));
+		printf("config      %s (mode %s, window_buckets %u)\n",
+		    cfg->path, cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
+		    "enforce", cfg->window_buckets);
+		printf("locks       lifetime %s", ws);
+		if (cfg->lock_after.count > 0) {
+			fmt_window(cfg->lock_after.window, ws, sizeof(ws));
+			printf(", automatic after %llu refusals in %s",
+			    (unsigned long long)cfg->lock_after.count, ws);
+		} else
+			printf(", never automatic (no lock_after)");
+		printf("\nclasses\n");
+		for (i = 0; i < cfg->nclasses; i++) {
+			const struct config_class *c = &cfg->classes[i];
+
+			printf("  %-12s", c->name);
+			print_limits("messages", c->messages, c->nmessages);
+			print_limits("recipients", c->recipients,
+			    c->nrecipients);
+			print_limits("fanout", c->header_recipients,
+			    c->nheader_recipients);
+			print_limits("repeats", c->repeats, c->nrepeats);
+			if (c->max_recipients)
+				printf("  max_recipients %u", c->max_recipients);
+			printf("\n");
+		}
+		printf("locked      %zu login%s\n", nlocked, nlocked == 1 ?
+		    "" : "s");
+		if (nlocked > 0)
+			printf("  %-36s %-20s %-12s %s\n", "LOGIN", "UNTIL",
+			    "BY", "REASON");
+	}
+	for (i = 0; i < nlocked; i++) {
+		const redisReply *m = z->element[2 * i];
+		const char *h = m->type == REDIS_REPLY_STRING ? m->str : "";
+		const char *f[3] = { NULL, NULL, NULL };	/* login by reason */
+		static const char *const names[3] = { "login", "by", "reason" };
+		uint64_t until;
+
+		if (strspn(h, "0123456789abcdef") != strlen(h) || !*h ||
+		    strlen(h) > 64)
+			continue;	/* not written by a sluice */
+		until = strtoull(z->element[2 * i + 1]->type ==
+		    REDIS_REPLY_STRING ? z->element[2 * i + 1]->str : "0",
+		    NULL, 10);
+		ctl_key(x, key, h, "lockinfo");
+		info = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
+		ctl_key(x, key, h, "who");
+		who = ctl_cmd(x, "GET", "GET", key, NULL);
+		for (j = 0; info->type == REDIS_REPLY_ARRAY &&
+		    j + 1 < info->elements; j += 2)
+			for (k = 0; k < 3; k++)
+				if (info->element[j]->type ==
+				    REDIS_REPLY_STRING &&
+				    info->element[j + 1]->type ==
+				    REDIS_REPLY_STRING &&
+				    strcmp(info->element[j]->str, names[k]) == 0)
+					f[k] = info->element[j + 1]->str;
+		if (f[0] == NULL && who->type == REDIS_REPLY_STRING)
+			f[0] = who->str;
+		fmt_time(until, ts, sizeof(ts));
+		if (x->json) {
+			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "", h);
+			json_str(stdout, f[0]);
+			printf(",\"until\":%llu,\"by\":",
+			    (unsigned long long)until);
+			json_str(stdout, f[1]);
+			printf(",\"reason\":");
+			json_str(stdout, f[2]);
+			printf("}");
+		} else {
+			printf("  ");
+			text_login(stdout, f[0] ? f[0] : h, 36);
+			printf(" %-20s ", ts);
+			text_login(stdout, f[1] ? f[1] : "?", 12);
+			printf(" ");
+			text_login(stdout, f[2] ? f[2] : "", 0);
+			printf("\n");
+		}
+		freeReplyObject(info);
+		freeReplyObject(who);
+	}
+	if (x->json)
+		printf("]}\n");
+	freeReplyObject(z);
+	return CTL_OK;
+}
+
+/*
+ * lock_for - lock for about `dur_ms` (<= the lifetime), replacing any
+ * lock: one event in the live bucket that leaves the window first at or
+ * after now + dur, i.e. index ceil((now + dur) / w) - B - 1. The lock
+ * then ends between now + dur and now + dur + w (w = lifetime / 60).
+ * Atomic, on Redis's clock. Returns the end, in ms.
+ */
+static uint64_t
+lock_for(struct ctl *x, const char *key, uint32_t lifetime, uint64_t dur_ms)
+{
+	static const char script[] =
+	    "if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+	    "local t = redis.call('TIME')\n"
+	    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	    "local W, B, D = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+	    "local w = math.floor((W * 1000 + B - 1) / B)\n"
+	    "if w < 1 then w = 1 end\n"
+	    "local idx = math.ceil((now + D) / w) - B - 1\n"
+	    "local ends = (idx + B + 1) * w\n"
+	    "redis.call('DEL', KEYS[1])\n"
+	    "redis.call('HINCRBY', KEYS[1], string.format('%.0f', idx), 1)\n"
+	    "redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ends - now))\n"
+	    "return string.format('%.0f', ends)\n";
+	char w[16], b[16], d[24];
+	redisReply *r;
+	uint64_t ends;
+
+	snprintf(w, sizeof(w), "%u", lifetime);
+	snprintf(b, sizeof(b), "%u", LOCK_BUCKETS);
+	snprintf(d, sizeof(d), "%llu", (unsigned long long)dur_ms);
+	r = ctl_cmd(x, "EVAL", "EVAL", script, "1", key, w, b, d, NULL);
+	if (r->type != REDIS_REPLY_STRING)
+		ctl_die(x, "EVAL", "unexpected reply");
+	ends = strtoull(r->str, NULL, 10);
+	freeReplyObject(r);
+	return ends;
+}
+
+/* lock_full - the daemon's own lock item, charged through the store */
+static uint64_t
+lock_full(struct ctl *x, const char *h, const char *key, uint32_t lifetime)
+{
+	struct store_item it;
+	struct store_req req;
+	struct store_res res;
+	struct store *st = ctl_store(x);
+	char err[512];
+	int64_t newest;
+	redisReply *r;
+
+	policy_lock_item(x->cfg, &it);
+	memset(&req, 0, sizeof(req));
+	req.sender = h;
+	req.commit = STORE_COMMIT;
+	req.items = &it;
+	req.nitems = 1;
+	if (store_charge(st, &req, &res, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sluicectl: %s\n", err);
+		exit(CTL_STORE);
+	}
+	store_free(st);
+	r = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
+	ctl_live_sum(r, lifetime, LOCK_BUCKETS, ctl_now_ms(x), &newest);
+	freeReplyObject(r);
+	if (newest < 0)
+		ctl_die(x, "lock", "the lock counter is not there after "
+		    "charging it");
+	return (uint64_t)(newest + LOCK_BUCKETS + 1) *
+	    window_width(lifetime, LOCK_BUCKETS);
+}
+
+/* cmd_lock - lock a login on every relay, record why, tell the daemons */
+static int
+cmd_lock(struct ctl *x, const char *login, const char *dur,
+    const char *reason)
+{
+	const struct config *cfg = x->cfg;
+	uint32_t lifetime = cfg->lock_lifetime_ms / 1000;
+	char h[SENDER_KEY_LEN + 1], key[CTL_KEY_MAX], ikey[CTL_KEY_MAX];
+	char zkey[CTL_KEY_MAX], who[256], at[24], until[24], ts[32], ws[32];
+	uint64_t dur_ms = 0, now, ends, w;
+	const char *p;
+
+	if (reason == NULL)
+		reason = "locked by an administrator (sluicectl)";
+	if (reason[0] == '\0' || strlen(reason) > REASON_MAX)
+		bad("%s", "--reason: 1 to 200 bytes");
+	for (p = reason; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			bad("%s", "--reason: no control characters");
+	fmt_window(lifetime, ws, sizeof(ws));
+	if (dur != NULL) {
+		if (config_parse_duration(dur, &dur_ms) == -1 || dur_ms < 1000)
+			bad("--for \"%s\": expected a duration of at least 1s "
+			    "(90s, 15m, 2h, 1d)", esc(dur));
+		if (dur_ms > cfg->lock_lifetime_ms) {
+			fprintf(stderr, "sluicectl: --for %s is longer than "
+			    "lock_lifetime %s: a lock cannot outlive its "
+			    "counter; raise lock_lifetime in %s\n", dur, ws,
+			    cfg->path);
+			exit(CTL_USAGE);
+		}
+	}
+	sender_key(login, h);
+	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
+	w = window_width(lifetime, LOCK_BUCKETS);
+	if (dur != NULL)
+		ends = lock_for(x, key, lifetime, dur_ms);
+	else
+		ends = lock_full(x, h, key, lifetime);
+	now = ctl_now_ms(x);
+
+	sender_printable(login, who, sizeof(who), 0);
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)(now / 1000));
+	snprintf(until, sizeof(until), "%llu", (unsigned long long)
+	    ((ends + 999) / 1000));
+	ctl_key(x, ikey, h, "lockinfo");
+	snprintf(zkey, sizeof(zkey), "%slocked", x->prefix);
+	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
+	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, "login", who,
+	    "reason", reason, "by", "sluicectl", "at", at, "until", until,
+	    NULL));
+	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ends);
+	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
+	freeReplyObject(ctl_cmd(x, "ZADD", "ZADD", zkey, until, h, NULL));
+	publish(x, "lock", h);
+
+	fmt_time((ends + 999) / 1000, ts, sizeof(ts));
+	if (x->json) {
+		printf("{\"login\":");
+		json_str(stdout, login);
+		printf(",\"key\":\"%s\",\"locked\":true,\"until\":%s,"
+		    "\"lock_lifetime\":%u,\"precision_s\":%llu,\"reason\":",
+		    h, until, lifetime, (unsigned long long)(w + 999) / 1000);
+		json_str(stdout, reason);
+		printf("}\n");
+	} else {
+		printf("locked ");
+		text_login(stdout, login, 0);
+		printf(" on every relay until %s (%s", ts, dur ? "--for " :
+		    "lock_lifetime ");
+		printf("%s; a lock ends up to %llu s after it is due)\n",
+		    dur ? dur : ws, (unsigned long long)(w + 999) / 1000);
+	}
+	return CTL_OK;
+}
+
+/* del_page - DEL one page of keys, except those `keep` names; counts */
+struct del_acc {
+	const char	*const *keep;	/* first key fields kept, NULL-ended */
+	uint64_t	 now;
+	size_t		 deleted;
+	uint64_t	 live_locks;	/* events in the lock keys deleted */
+};
+
+/* del_page - delete one SCAN page of a sender's keys */
+static void
+del_page(struct ctl *x, const redisReply *keys, void *arg)
+{
+	struct del_acc *a = arg;
+	struct ctl_counter k;
+	const char *key, *name;
+	redisReply *r;
+	size_t i, j, plen = strlen(x->prefix);
+
+	for (i = 0; i < keys->elements; i++) {
+		key = keys->element[i]->str;
+		/* P{H}:name...: the name follows "}:" */
+		if ((name = strstr(key + plen, "}:")) == NULL)
+			continue;
+		name += 2;
+		for (j = 0; a->keep != NULL && a->keep[j] != NULL; j++)
+			if (strncmp(name, a->keep[j], strlen(a->keep[j])) ==
+			    0 && (name[strlen(a->keep[j])] == ':' ||
+			    name[strlen(a->keep[j])] == '\0'))
+				break;
+		if (a->keep != NULL && a->keep[j] != NULL)
+			continue;
+		if (ctl_counter_parse(x, key, &k) == 0 &&
+		    strcmp(k.name, "lock") == 0) {
+			r = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
+			a->live_locks += ctl_live_sum(r, k.window, k.buckets,
+			    a->now, NULL);
+			freeReplyObject(r);
+		}
+		r = ctl_cmd(x, "DEL", "DEL", key, NULL);
+		if (r->type == REDIS_REPLY_INTEGER)
+			a->deleted += (size_t)r->integer;
+		freeReplyObject(r);
+	}
+}
+
+/* cmd_unlock - lift a lock: the lock counter, the refusals, the records */
+static int
+cmd_unlock(struct ctl *x, const char *login)
+{
+	char h[SENDER_KEY_LEN + 1], pattern[CTL_KEY_MAX], key[CTL_KEY_MAX];
+	struct del_acc a;
+
+	sender_key(login, h);
+	memset(&a, 0, sizeof(a));
+	a.now = ctl_now_ms(x);
+	ctl_key(x, pattern, h, "lock:*");
+	ctl_scan(x, pattern, del_page, &a);
+	/* else the next refusal would lock again at once */
+	ctl_key(x, pattern, h, "refused:*");
+	ctl_scan(x, pattern, del_page, &a);
+	ctl_key(x, key, h, "lockinfo");
+	freeReplyObject(ctl_cmd(x, "DEL", "DEL", key, NULL));
+	snprintf(key, sizeof(key), "%slocked", x->prefix);
+	freeReplyObject(ctl_cmd(x, "ZREM", "ZREM", key, h, NULL));
+	publish(x, "unlock", h);
+	if (x->json) {
+		printf("{\"login\":");
+		json_str(stdout, login);
+		printf(",\"key\":\"%s\",\"was_locked\":%s}\n", h,
+		    a.live_locks > 0 ? "true" : "false");
+	} else {
+		text_login(stdout, login, 0);
+		printf(a.live_locks > 0 ? ": unlocked on every relay\n" :
+		    ": was not locked\n");
+	}
+	return a.live_locks > 0 ? CTL_OK : CTL_NOTFOUND;
+}
+
+/* cmd_reset - forget a login's counters; a lock stays (see unlock) */
+static int
+cmd_reset(struct ctl *x, const char *login)
+{
+	static const char *const keep[] = { "lock", "lockinfo", "who", NULL };
+	char h[SENDER_KEY_LEN + 1], pattern[CTL_KEY_MAX];
+	struct del_acc a;
+
+	sender_key(login, h);
+	memset(&a, 0, sizeof(a));
+	a.keep = keep;
+	ctl_key(x, pattern, h, "*");
+	ctl_scan(x, pattern, del_page, &a);
+	publish(x, "reset", h);
+	if (x->json) {
+		printf("{\"login\":");
+		json_str(stdout, login);
+		printf(",\"key\":\"%s\",\"counters_deleted\":%zu}\n", h,
+		    a.deleted);
+	} else {
+		text_login(stdout, login, 0);
+		printf(": %zu counter%s forgotten\n", a.deleted, a.deleted == 1 ?
+		    "" : "s");
+	}
+	return CTL_OK;
+}
+
+/* cmd_class - set or clear a login's (or @domain's) class override */
+static int
+cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
+{
+	char key[CTL_KEY_MAX], *f, *p;
+	redisReply *r;
+	size_t i;
+	int rc = CTL_OK;
+
+	if (!clear && config_find_class(x->cfg, cls) == NULL) {
+		fprintf(stderr, "sluicectl: class \"");
+		text_login(stderr, cls, 0);
+		fprintf(stderr, "\" is not defined in %s; its classes:",
+		    x->cfg->path);
+		for (i = 0; i < x->cfg->nclasses; i++)
+			fprintf(stderr, " %s", x->cfg->classes[i].name);
+		fprintf(stderr, "\n");
+		exit(CTL_USAGE);
+	}
+	if ((f = strdup(login)) == NULL)
+		ctl_die(x, "class", "out of memory");
+	for (p = f; *p != '\0'; p++)	/* as the daemon folds: ASCII only */
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	snprintf(key, sizeof(key), "%sclasses", x->prefix);
+	if (clear) {
+		r = ctl_cmd(x, "HDEL", "HDEL", key, f, NULL);
+		if (r->type != REDIS_REPLY_INTEGER || r->integer == 0)
+			rc = CTL_NOTFOUND;
+	} else
+		r = ctl_cmd(x, "HSET", "HSET", key, f, cls, NULL);
+	freeReplyObject(r);
+	if (rc == CTL_OK)
+		publish(x, "class", NULL);
+	if (x->json) {
+		printf("{\"login\":");
+		json_str(stdout, f);
+		printf(",\"class\":");
+		json_str(stdout, clear ? NULL : cls);
+		printf(",\"changed\":%s}\n", rc == CTL_OK ? "true" : "false");
+	} else {
+		text_login(stdout, f, 0);
+		if (clear)
+			printf(rc == CTL_OK ? ": class override cleared\n" :
+			    ": had no class override\n");
+		else
+			printf(": class %s on every relay\n", cls);
+	}
+	free(f);
+	return rc;
+}
+
+/* cmd_find - a command by name, with the options and arguments it takes */
+static const struct command {
+	const char	*name;
+	int		 minpos, maxpos;
+	unsigned	 opts;
+} commands[] = {
+	{ "status", 0, 0, 0 },
+	{ "top", 0, 0, O_WINDOW | O_N },
+	{ "show", 1, 1, 0 },
+	{ "lock", 1, 1, O_FOR | O_REASON },
+	{ "unlock", 1, 1, 0 },
+	{ "reset", 1, 1, 0 },
+	{ "class", 1, 2, O_CLEAR },
+};
+
+int
+main(int argc, char **argv)
+{
+	const struct command *cmd = NULL;
+	struct config *cfg;
+	struct args a;
+	struct ctl x;
+	char err[CONFIG_ERR_MAX];
+	uint64_t wms = 0;
+	unsigned long n = 10;
+	uint32_t window = 0;
+	size_t i, j;
+	char *end;
+	int rc;
+
+	parse_args(argc, argv, &a);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(a.cmd, commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL)
+		bad("unknown command \"%s\"", esc(a.cmd));
+	if (a.npos < cmd->minpos || a.npos > cmd->maxpos)
+		bad("wrong number of arguments for %s", cmd->name);
+	if (a.seen & ~cmd->opts)
+		bad("an option given does not apply to %s", cmd->name);
+	if (strcmp(cmd->name, "class") == 0 &&
+	    (a.npos == 2) == ((a.seen & O_CLEAR) != 0))
+		bad("%s", "class takes LOGIN CLASS, or LOGIN --clear");
+	if (a.npos > 0)
+		login_arg(a.pos[0]);
+	if (a.n != NULL) {
+		n = strtoul(a.n, &end, 10);
+		if (a.n[0] < '0' || a.n[0] > '9' || *end != '\0' || n == 0 ||
+		    n > TOP_MAX)
+			bad("-n \"%s\": expected 1 to 100000", esc(a.n));
+	}
+	if (a.window != NULL && (config_parse_duration(a.window, &wms) == -1 ||
+	    wms < 1000 || wms % 1000 != 0 || wms / 1000 > UINT32_MAX))
+		bad("--window \"%s\": expected whole seconds (90s, 15m, 1h)",
+		    esc(a.window));
+
+	if ((cfg = config_load(a.config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "sluicectl: %s\n", err);
+		return CTL_CONFIG;
+	}
+	if (cfg->store != CONFIG_STORE_REDIS) {
+		fprintf(stderr, "sluicectl: %s: store is memory: counters live "
+		    "inside each daemon; sluicectl needs \"store redis\"\n",
+		    cfg->path);
+		config_free(cfg);
+		return CTL_CONFIG;
+	}
+	/* the top window: asked for, else the shortest messages window */
+	window = (uint32_t)(wms / 1000);
+	for (i = 0; wms == 0 && i < cfg->nclasses; i++)
+		for (j = 0; j < cfg->classes[i].nmessages; j++)
+			if (window == 0 || cfg->classes[i].messages[j].window <
+			    window)
+				window = cfg->classes[i].messages[j].window;
+	memset(&x, 0, sizeof(x));
+	x.cfg = cfg;
+	x.json = a.json;
+	ctl_connect(&x);
+	if (strcmp(cmd->name, "status") == 0)
+		rc = cmd_status(&x);
+	else if (strcmp(cmd->name, "top") == 0) {
+		if (window == 0) {
+			fprintf(stderr, "sluicectl: no class has a messages "
+			    "limit: give --window\n");
+			rc = CTL_USAGE;
+		} else
+			rc = cmd_top(&x, window, n);
+	} else if (strcmp(cmd->name, "show") == 0)
+		rc = cmd_show(&x, a.pos[0]);
+	else if (strcmp(cmd->name, "lock") == 0)
+		rc = cmd_lock(&x, a.pos[0], a.dur, a.reason);
+	else if (strcmp(cmd->name, "unlock") == 0)
+		rc = cmd_unlock(&x, a.pos[0]);
+	else if (strcmp(cmd->name, "reset") == 0)
+		rc = cmd_reset(&x, a.pos[0]);
+	else
+		rc = cmd_class(&x, a.pos[0], a.pos[1], (a.seen & O_CLEAR) != 0);
+	ctl_close(&x);
+	config_free(cfg);
+	return rc;
+}
