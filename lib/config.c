@@ -139,7 +139,7 @@ static const struct key keys[] = {
 	    &cs_prefix },
 	{ "redis_connect_timeout", K_MS, "250ms",
 	    OFF(redis_connect_timeout_ms), 10, 60000, NULL, NULL },
-	{ "redis_command_timeout", K_MS, "250ms",
+	{ "redis_command_timeout", K_MS, "1s",
 	    OFF(redis_command_timeout_ms), 10, 60000, NULL, NULL },
 	{ "redis_pool", K_UINT, "16", OFF(redis_pool), 1, 1024, NULL, NULL },
 	{ "store_fallback", K_ENUM, "local", OFF(fallback), 0, 0, fallbacks,

@@ -267,7 +267,7 @@ test_defaults(void **state)
 	assert_null(c->redis_username);
 	assert_string_equal(c->redis_prefix, "sluice:");
 	assert_int_equal(c->redis_connect_timeout_ms, 250);
-	assert_int_equal(c->redis_command_timeout_ms, 250);
+	assert_int_equal(c->redis_command_timeout_ms, 1000);
 	assert_int_equal(c->redis_pool, 16);
 	assert_int_equal(c->fallback, STORE_FALLBACK_LOCAL);
 	assert_int_equal(c->breaker_failures, 3);
