@@ -817,7 +817,10 @@ config_line(struct parse *p, char *line)
 	if (p->seen[i])
 		return perr(p, "%s given twice", w[0]);
 	p->seen[i] = 1;
-	if (keys[i].type == K_NETS && n >= 2 && n <= LIST_WORDS) {
+	if (keys[i].type == K_NETS) {
+		if (n > LIST_WORDS)
+			return perr(p, "%s: more than %d words", w[0],
+			    LIST_WORDS);
 		join(w + 1, n - 1, list);
 		return set_key(p, &keys[i], list);
 	}

@@ -470,15 +470,17 @@ caseeq(const char *a, const char *b)
 	return lower(*a) == lower(*b);
 }
 
-/* allowed - may an entry's list (or the login alone) use this address? */
+/* allowed - is the address the login itself, or on the entry's list? */
 static int
 allowed(const struct ident_entry *e, const char *login, const char *addr)
 {
 	const char *dom = strrchr(addr, '@');
 	size_t i;
 
+	if (caseeq(login, addr))
+		return 1;	/* an address login may always use itself */
 	if (e == NULL)
-		return caseeq(login, addr);
+		return 0;
 	for (i = 0; i < e->nallow; i++) {
 		if (strcmp(e->allow[i], "*") == 0)
 			return 1;
