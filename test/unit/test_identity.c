@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "identity.h"
+#include "policy.h"
 
 /* one From: value and the addresses a reader of it would see */
 struct xcase {
@@ -403,6 +404,81 @@ test_config(void **state)
 	config_free(c);
 }
 
+/* test_policy_hits - the "from" hit with each action, and the EOM cap */
+static void
+test_policy_hits(void **state)
+{
+	static const struct {
+		const char	*conf;
+		enum verdict	 v;
+		int		 observed;
+		const char	*reply;	/* rcode xcode text, or NULL */
+	} cases[] = {
+		{ "", VERDICT_TAG, 0, NULL },
+		{ "identity_action tempfail\n", VERDICT_TEMPFAIL, 0,
+		    "451 4.7.1 Message deferred: From: x@y.example is not an "
+		    "address of this account; please try again in 1 minute" },
+		{ "identity_action reject\n", VERDICT_REJECT, 0,
+		    "550 5.7.1 Message refused: From: x@y.example is not an "
+		    "address of this account" },
+		{ "identity_action quarantine\n", VERDICT_QUARANTINE, 0, NULL },
+		{ "identity_action observe\n", VERDICT_ACCEPT, 0, NULL },
+		{ "identity_action reject\nmode observe\n", VERDICT_REJECT, 1,
+		    NULL },
+	};
+	const char *why = "From: x@y.example is not an address of this account";
+	struct policy_decision d;
+	struct policy_msg m;
+	struct store_res res;
+	struct config *c;
+	char err[CONFIG_ERR_MAX], reply[400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c = config_parse_string(cases[i].conf, NULL, err, sizeof(err));
+		assert_non_null(c);
+		memset(&m, 0, sizeof(m));
+		m.cls = &c->classes[0];
+		memset(&res, 0, sizeof(res));
+		res.allowed = 1;
+		policy_decide(c, &m, NULL, 0, &res, &d);
+		assert_int_equal(d.verdict, VERDICT_ACCEPT);
+		policy_from_mismatch(c, why, &d);
+		if (d.verdict != cases[i].v || d.observed != cases[i].observed)
+			fail_msg("case %zu: verdict %d observed %d", i,
+			    d.verdict, d.observed);
+		assert_non_null(strstr(d.reason, "from"));
+		if (cases[i].reply != NULL) {
+			snprintf(reply, sizeof(reply), "%s %s %s", d.reply.rcode,
+			    d.reply.xcode, d.reply.text);
+			assert_string_equal(reply, cases[i].reply);
+		}
+		if (cases[i].v == VERDICT_TAG)
+			assert_string_equal(d.note, "from: From: x@y.example is "
+			    "not an address of this account");
+		config_free(c);
+	}
+	/* the recipient cap at EOM: over it, 550 5.5.3, with other hits */
+	c = config_parse_string("class default {\n max_recipients 2\n}\n",
+	    NULL, err, sizeof(err));
+	assert_non_null(c);
+	memset(&d, 0, sizeof(d));
+	policy_rcpt_cap_eom(c, &c->classes[0], 2, &d);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);
+	policy_rcpt_cap_eom(c, NULL, 5, &d);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);
+	policy_from_mismatch(c, why, &d);
+	policy_rcpt_cap_eom(c, &c->classes[0], 5, &d);
+	assert_int_equal(d.verdict, VERDICT_REJECT);
+	assert_string_equal(d.reason, "from,max_recipients");
+	assert_string_equal(d.reply.rcode, "550");
+	assert_string_equal(d.reply.xcode, "5.5.3");
+	assert_string_equal(d.reply.text, "Too many recipients in one message "
+	    "(5, at most 2)");
+	config_free(c);
+}
+
 int
 main(void)
 {
@@ -412,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_map_errors),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_policy_hits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
