@@ -2,6 +2,7 @@
 -- the real milter protocol (miltertest). Globals from -D: socket; scene:
 --   "from"     SASL logins and their From: (identity_action from the config:
 --              `action` says what to expect: "reject" or "tag")
+--   "alias"    dave@ writes as dave.alias@ (`expect`: "eom" or "ok")
 --   "trusted"  untrusted and trusted clients with and without the header
 --   "local"    local submission without a client address;
 --              `localmode` "key-by-sender" or "inbound"
@@ -137,6 +138,14 @@ if scene == "from" then
 	w = send(c, { login = "carol", from = "<carol@example.test>",
 	    hdrs = from("anyone@anywhere.example") })
 	check(w == "ok", "an unchecked login refused at " .. w)
+	mt.disconnect(c)
+elseif scene == "alias" then
+	-- dave writes as dave.alias@: `expect` says "eom" (refused) or "ok"
+	local c = open("client.example", "192.0.2.1")
+	local w = send(c, { login = "dave@example.test",
+	    from = "<dave@example.test>",
+	    hdrs = from("Dave <dave.alias@example.test>") })
+	check(w == expect, "dave.alias@: " .. w .. ", expected " .. expect)
 	mt.disconnect(c)
 elseif scene == "trusted" then
 	-- a trusted header from an untrusted client: ignored, mail inbound

@@ -13,9 +13,13 @@ CLASS='class default {
     recipients      100/1h
     max_recipients  2
 }'
-printf '%s\n' '# login            may also use' \
-    'bob@example.test   sales@example.test,  @shop.example.test' \
-    > "$T/identities"
+# identities - the map the tests start from
+identities() {
+	printf '%s\n' '# login            may also use' \
+	    'bob@example.test   sales@example.test,  @shop.example.test' \
+	    > "$T/identities"
+}
+identities
 
 # 1. the From: check, action reject: refused at EOM, logged as hits=from
 write_config rej "store memory" "identity_map $T/identities" \
@@ -39,7 +43,21 @@ expect_field reject 1 "reject: mallory's message refused"
 grep -q '550 5.7.1 Message refused: 2 From: headers' "$T/bench.out" ||
     fail "no 550 5.7.1 reply naming the two From: headers"
 pass "the client reads: 550 5.7.1 Message refused: 2 From: headers"
+# the map is read again on SIGUSR1; a broken one keeps the running map
+miltertest_run rej "$LUA" scene=alias expect=eom
+echo 'dave@example.test  dave.alias@example.test' >> "$T/identities"
+kill -USR1 "$PID_rej"
+wait_until 10 "no reload logged" grep -q "configuration reloaded" "$T/rej.log"
+miltertest_run rej "$LUA" scene=alias expect=ok
+pass "SIGUSR1: dave's new identity passes"
+echo 'dave@example.test  not-an-address' >> "$T/identities"
+kill -USR1 "$PID_rej"
+wait_until 10 "failed reload not logged" grep -q "reload failed" "$T/rej.log"
+expect_log rej "reload failed, keeping the running configuration: $T/identities:4: \"not-an-address\": expected addr@domain, @domain or \\*" \
+    "a bad identity map on reload: file:line, the running map stays"
+miltertest_run rej "$LUA" scene=alias expect=ok
 stop_sluice rej
+identities
 
 # 2. the default action, tag: accepted, X-Sluice-Flag added, logged
 write_config tag "store memory" "identity_map $T/identities" "$CLASS"
