@@ -19,7 +19,9 @@
  *
  * The class map holds "LOGIN CLASS" or "@domain CLASS" lines, kept
  * lower-cased and sorted so config_class_for is a bsearch that folds the
- * login as it compares (no copy, so no length limit).
+ * login as it compares (no copy, so no length limit). The identity map
+ * (identity_map) is read here line by line; identity.c gives the lines
+ * their meaning. trusted_networks takes several words (netlist.c).
  *
  * Input is rejected, never cut: lines over LINE_MAX_LEN bytes, NUL bytes,
  * control characters, files over FILE_MAX bytes. Every error reads
