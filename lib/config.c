@@ -19,7 +19,9 @@
  *
  * The class map holds "LOGIN CLASS" or "@domain CLASS" lines, kept
  * lower-cased and sorted so config_class_for is a bsearch that folds the
- * login as it compares (no copy, so no length limit).
+ * login as it compares (no copy, so no length limit). The identity map
+ * (identity_map) is read here line by line; identity.c gives the lines
+ * their meaning. trusted_networks takes several words (netlist.c).
  *
  * Input is rejected, never cut: lines over LINE_MAX_LEN bytes, NUL bytes,
  * control characters, files over FILE_MAX bytes. Every error reads
@@ -41,12 +43,16 @@
 #include <string.h>
 
 #include "config.h"
+#include "identity.h"
+#include "netlist.h"
 #include "store.h"
 #include "window.h"
 
 #define LINE_MAX_LEN	4096	/* longest line accepted, bytes */
 #define FILE_MAX	(64 * 1024 * 1024) /* longest file accepted, bytes */
 #define MAX_WORDS	(CONFIG_MAX_LIMITS + 2)	/* words kept from a line */
+#define LIST_WORDS	1024	/* words of a list line (networks, identity
+				   map): LINE_MAX_LEN / 4 */
 #define CAP_MAX		1000000	/* largest per-message cap in a class */
 #define LIMIT_WINDOW_MAX (30U * 86400)	/* longest window, seconds */
 
@@ -62,7 +68,8 @@ enum ktype {
 	K_LIMIT,	/* COUNT/DURATION, kept as struct config_limit */
 	K_SOCKET,	/* libmilter socket spec, kept as a string */
 	K_COMMAND,	/* absolute path of a program, at most max bytes */
-	K_SERVER	/* redis_server: fills redis_host/port or redis_socket */
+	K_SERVER,	/* redis_server: fills redis_host/port or redis_socket */
+	K_NETS		/* networks, one or more words: struct netlist * */
 };
 
 /* bytes a K_STR may hold, and how to say so in an error */
@@ -107,6 +114,9 @@ static const char *const actions[] = {
 static const char *const lock_actions[] = {
 	[CONFIG_ACTION_TEMPFAIL] = "tempfail", [CONFIG_ACTION_REJECT] = "reject",
 	[CONFIG_ACTION_REJECT + 1] = NULL };
+static const char *const locals[] = {
+	[CONFIG_LOCAL_KEY_BY_SENDER] = "key-by-sender",
+	[CONFIG_LOCAL_INBOUND] = "inbound", [CONFIG_LOCAL_INBOUND + 1] = NULL };
 static const char *const facilities[] = { "mail", "daemon", "user",
     "local0", "local1", "local2", "local3", "local4", "local5", "local6",
     "local7", NULL };
@@ -153,6 +163,17 @@ static const struct key keys[] = {
 
 	/* classes */
 	{ "class_map", K_STR, NULL, OFF(class_map), 0, 0, NULL, NULL },
+
+	/* identities */
+	{ "identity_map", K_STR, NULL, OFF(identity_map), 0, 0, NULL, NULL },
+	{ "identity_action", K_ENUM, "tag", OFF(identity_action), 0, 0,
+	    actions, NULL },
+	{ "trusted_networks", K_NETS, NULL, OFF(trusted_networks), 0, 0, NULL,
+	    NULL },
+	{ "trusted_header", K_STR, NULL, OFF(trusted_header), 1, 64, NULL,
+	    &cs_token },
+	{ "local_submission", K_ENUM, "key-by-sender", OFF(local_submission),
+	    0, 0, locals, NULL },
 
 	/* content detectors */
 	{ "fanout_action", K_ENUM, "reject", OFF(fanout_action), 0, 0,
@@ -525,6 +546,22 @@ socket_ok(const char *v)
 	return 0;
 }
 
+/* set_nets - a list of networks for a K_NETS key */
+static int
+set_nets(struct parse *p, const struct key *k, const char *v)
+{
+	struct netlist **field = (struct netlist **)(void *)((char *)p->cfg +
+	    k->off);
+	char msg[CONFIG_ERR_MAX / 2];
+	struct netlist *l;
+
+	if ((l = netlist_parse(v, msg, sizeof(msg))) == NULL)
+		return perr(p, "%s: %s", k->name, msg);
+	netlist_free(*field);
+	*field = l;
+	return 0;
+}
+
 /* set_key - check one value of a top-level key and store it */
 static int
 set_key(struct parse *p, const struct key *k, const char *v)
@@ -610,6 +647,8 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		return 0;
 	case K_SERVER:
 		return set_server(p, v);
+	case K_NETS:
+		return set_nets(p, k, v);
 	}
 	return perr(p, "%s: internal error: unknown key type", k->name);
 }
@@ -772,15 +811,35 @@ class_items(const struct config_class *c)
 	return n;
 }
 
+/* join - words back into one string, blank-separated (they came from one
+ * line, so they fit in LINE_MAX_LEN + 1) */
+static void
+join(char *const *w, int n, char *out)
+{
+	size_t o = 0, l;
+	int j;
+
+	for (j = 0; j < n; j++) {
+		l = strlen(w[j]);
+		if (o + l + 2 > LINE_MAX_LEN + 1)
+			break;
+		if (j > 0)
+			out[o++] = ' ';
+		memcpy(out + o, w[j], l);
+		o += l;
+	}
+	out[o] = '\0';
+}
+
 /* config_line - one line of the main file */
 static int
 config_line(struct parse *p, char *line)
 {
-	char *w[MAX_WORDS];
+	char *w[LIST_WORDS], list[LINE_MAX_LEN + 1];
 	size_t i;
 	int n;
 
-	if ((n = split(p, line, w, MAX_WORDS)) <= 0)
+	if ((n = split(p, line, w, LIST_WORDS)) <= 0)
 		return n;
 	if (strcmp(w[0], "}") == 0) {
 		if (p->cls == NULL)
@@ -807,6 +866,13 @@ config_line(struct parse *p, char *line)
 	if (p->seen[i])
 		return perr(p, "%s given twice", w[0]);
 	p->seen[i] = 1;
+	if (keys[i].type == K_NETS) {
+		if (n > LIST_WORDS)
+			return perr(p, "%s: more than %d words", w[0],
+			    LIST_WORDS);
+		join(w + 1, n - 1, list);
+		return set_key(p, &keys[i], list);
+	}
 	if (n != 2)
 		return perr(p, "%s: expected one value (quote it if it has "
 		    "spaces)", w[0]);
@@ -977,29 +1043,83 @@ map_line(struct parse *p, char *line)
 	return 0;
 }
 
+/* rel_path - a map file's path: relative ones are taken from dir */
+static char *
+rel_path(struct parse *p, const char *dir, const char *name)
+{
+	char *path;
+	size_t len, dl;
+
+	if (name[0] == '/' || dir == NULL) {
+		path = strdup(name);
+	} else {
+		dl = strlen(dir);
+		len = dl + 1 + strlen(name) + 1;
+		if ((path = malloc(len)) != NULL)
+			snprintf(path, len, "%s%s%s", dir,
+			    dl > 0 && dir[dl - 1] == '/' ? "" : "/", name);
+	}
+	if (path == NULL) {
+		p->line = 0;
+		perr(p, "out of memory");
+	}
+	return path;
+}
+
+/* ident_line - one "LOGIN ADDRESS, @DOMAIN, ..." line of the identity map */
+static int
+ident_line(struct parse *p, char *line)
+{
+	char *w[LIST_WORDS], msg[CONFIG_ERR_MAX / 2];
+	int n;
+
+	if ((n = split(p, line, w, LIST_WORDS)) <= 0)
+		return n;
+	if (n > LIST_WORDS)
+		return perr(p, "more than %d words on one line", LIST_WORDS);
+	if (ident_map_add(p->cfg->identities, w, (size_t)n, p->line, msg,
+	    sizeof(msg)) == -1)
+		return perr(p, "%s", msg);
+	return 0;
+}
+
+/* load_identities - read the identity map; relative to dir */
+static int
+load_identities(struct parse *p, const char *dir)
+{
+	char *path, *text;
+	size_t len;
+	int rc = -1;
+
+	if ((path = rel_path(p, dir, p->cfg->identity_map)) == NULL)
+		return -1;
+	if ((p->cfg->identities = ident_map_new()) == NULL) {
+		p->line = 0;
+		perr(p, "out of memory");
+		goto out;
+	}
+	if ((text = read_file(p, path, &len)) == NULL)
+		goto out;
+	rc = each_line(p, text, len, ident_line);
+	free(text);
+	if (rc == 0 && ident_map_finish(p->cfg->identities, &p->line) == -1)
+		rc = perr(p, "a login listed twice");
+out:
+	free(path);
+	return rc;
+}
+
 /* load_map - read the class map; a relative path is taken from dir */
 static int
 load_map(struct parse *p, const char *dir)
 {
 	struct config *c = p->cfg;
 	char *path, *text;
-	size_t len, i, dl;
+	size_t len, i;
 	int rc = -1;
 
-	if (c->class_map[0] == '/' || dir == NULL) {
-		path = strdup(c->class_map);
-	} else {
-		dl = strlen(dir);
-		len = dl + 1 + strlen(c->class_map) + 1;
-		if ((path = malloc(len)) != NULL)
-			snprintf(path, len, "%s%s%s", dir,
-			    dl > 0 && dir[dl - 1] == '/' ? "" : "/",
-			    c->class_map);
-	}
-	if (path == NULL) {
-		p->line = 0;
-		return perr(p, "out of memory");
-	}
+	if ((path = rel_path(p, dir, c->class_map)) == NULL)
+		return -1;
 	if ((text = read_file(p, path, &len)) == NULL)
 		goto out;
 	rc = each_line(p, text, len, map_line);
@@ -1071,6 +1191,8 @@ parse_text(const char *text, size_t len, const char *name, const char *dir,
 	}
 	if (p.cfg->class_map != NULL && load_map(&p, dir) == -1)
 		goto fail;
+	if (p.cfg->identity_map != NULL && load_identities(&p, dir) == -1)
+		goto fail;
 	return p.cfg;
 fail:
 	config_free(p.cfg);
@@ -1140,6 +1262,8 @@ config_free(struct config *c)
 		}
 	free(c->redis_host);
 	free(c->redis_socket);
+	netlist_free(c->trusted_networks);
+	ident_map_free(c->identities);
 	for (i = 0; i < c->nmap; i++)
 		free(c->map[i].key);
 	free(c->map);

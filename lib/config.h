@@ -52,6 +52,15 @@ enum config_action {
 };
 enum config_store { CONFIG_STORE_MEMORY = 0, CONFIG_STORE_REDIS };
 
+/* mail submitted locally (Postfix non_smtpd_milters, sendmail(1)) */
+enum config_local {
+	CONFIG_LOCAL_KEY_BY_SENDER = 0,	/* counted as its envelope sender */
+	CONFIG_LOCAL_INBOUND		/* not counted, like inbound mail */
+};
+
+struct netlist;
+struct ident_map;
+
 /* one entry of the class map: a login, or "@domain" */
 struct config_map_entry {
 	char		*key;	/* lower-cased login or "@domain" */
@@ -122,6 +131,15 @@ struct config {
 	unsigned char	 hop_key[32];	/* read from hop_key_file by the
 					   daemon before the config is used */
 	int		 hop_key_loaded;
+
+	/* identities: From: check, trusted relays, local submission */
+	char		*identity_map;	/* path, or NULL */
+	struct ident_map *identities;	/* loaded from it, or NULL */
+	int		 identity_action; /* enum config_action */
+	struct netlist	*trusted_networks; /* relays keyed without SASL, or
+					   NULL */
+	char		*trusted_header; /* their login header, or NULL */
+	int		 local_submission; /* enum config_local */
 
 	/* classes */
 	char		*class_map;	/* path, or NULL */

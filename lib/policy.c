@@ -391,6 +391,41 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		d->observed = 1;
 }
 
+/* policy_from_mismatch - the From: identity hit, with its action */
+void
+policy_from_mismatch(const struct config *cfg, const char *why,
+    struct policy_decision *d)
+{
+	struct policy_reply r;
+	enum verdict v;
+
+	memset(&r, 0, sizeof(r));
+	v = detector_reply(cfg->identity_action, why, 0, 0, &r);
+	note_hit(d, "from", cfg->identity_action, v, &r, NULL, why);
+	if (d->verdict != VERDICT_ACCEPT && cfg->mode == CONFIG_MODE_OBSERVE)
+		d->observed = 1;
+}
+
+/* policy_rcpt_cap_eom - a cap decided at EOM: over it, it can never fit */
+void
+policy_rcpt_cap_eom(const struct config *cfg, const struct config_class *c,
+    uint64_t nrcpt, struct policy_decision *d)
+{
+	struct policy_reply r;
+	char text[160];
+
+	if (c == NULL || c->max_recipients == 0 || nrcpt <= c->max_recipients)
+		return;
+	snprintf(text, sizeof(text), "Too many recipients in one message "
+	    "(%llu, at most %u)", (unsigned long long)nrcpt,
+	    c->max_recipients);
+	reply_set(&r, "550", "5.5.3", text);
+	note_hit(d, "max_recipients", CONFIG_ACTION_REJECT, VERDICT_REJECT, &r,
+	    NULL, NULL);
+	if (cfg->mode == CONFIG_MODE_OBSERVE)
+		d->observed = 1;
+}
+
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked login? */
 int
 policy_lock_due(const struct store_item *items, size_t nitems)

@@ -69,6 +69,17 @@ void	policy_decide(const struct config *, const struct policy_msg *,
 	    const struct store_item *items, size_t nitems,
 	    const struct store_res *, struct policy_decision *);
 
+/* policy_from_mismatch - add the identity check's hit ("from": the From:
+ * address is not the login's, `why`) to a decision made at EOM */
+void	policy_from_mismatch(const struct config *, const char *why,
+	    struct policy_decision *);
+
+/* policy_rcpt_cap_eom - the recipient cap of mail whose RCPT could not be
+ * refused (local submission, trusted relays): add its hit if over */
+void	policy_rcpt_cap_eom(const struct config *,
+	    const struct config_class *, uint64_t nrcpt,
+	    struct policy_decision *);
+
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked
  * login? */
 int	policy_lock_due(const struct store_item *items, size_t nitems);

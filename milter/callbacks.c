@@ -25,6 +25,8 @@
 #include "addr.h"
 #include "fingerprint.h"
 #include "hopmark.h"
+#include "identity.h"
+#include "netlist.h"
 #include "policy.h"
 #include "sender.h"
 #include "sluice.h"
@@ -44,6 +46,14 @@ struct msg {
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
 	char			*raw;	    /* the login as sent, for the lock
 					       command; owned, freed at reset */
+	int			 deferred;  /* keyed at EOM: trusted relay or
+					       local submission (no SASL) */
+	int			 identity;  /* keyed by a login: check From: */
+	const char		*via;	    /* how a deferred one was keyed */
+	char			*env;	    /* MAIL FROM address (deferred);
+					       owned */
+	char			*hdr;	    /* trusted_header value; owned */
+	struct ident_from	 from;	    /* From: addresses */
 	uint64_t		 nrcpt;	    /* recipients accepted */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
 	struct addr_count	 addr;	    /* To/Cc fan-out, streaming */
@@ -54,6 +64,9 @@ struct msg {
 struct conn {
 	struct cfg_ref		*ref;
 	char			 client[INET6_ADDRSTRLEN + 8];
+	int			 trusted;   /* in trusted_networks */
+	int			 local;	    /* local submission: no client
+					       address, or localhost */
 	struct msg		 msg;
 };
 
@@ -93,6 +106,35 @@ client_text(const struct sockaddr *sa, char *out, size_t outlen)
 	if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)outlen) ==
 	    NULL)
 		snprintf(out, outlen, "unknown");
+}
+
+/*
+ * client_local - a local submission? No address, a unix socket, or what
+ * Postfix's cleanup pretends for sendmail(1) mail (non_smtpd_milters):
+ * "localhost" at 127.0.0.1 port 0. A real TCP client on loopback has a
+ * port, so it stays what it is (inbound without SASL).
+ */
+static int
+client_local(const struct sockaddr *sa, const char *host)
+{
+	const struct sockaddr_in *in4;
+	const struct sockaddr_in6 *in6;
+
+	if (sa == NULL || sa->sa_family == AF_UNIX)
+		return 1;
+	if (host == NULL || strcasecmp(host, "localhost") != 0)
+		return 0;
+	if (sa->sa_family == AF_INET) {
+		in4 = (const struct sockaddr_in *)(const void *)sa;
+		return in4->sin_port == 0 &&
+		    in4->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+	}
+	if (sa->sa_family == AF_INET6) {
+		in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		return in6->sin6_port == 0 &&
+		    IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	}
+	return 0;
 }
 
 /* items_text - "msg/1h=5/100 rcpt/1h=15/500" for a log line */
@@ -174,12 +216,14 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 		src = " store=tempfail-fallback";
 		break;
 	}
-	log_info("%s: %s login=%s class=%s client=%s rcpts=%llu addrs=%llu "
+	log_info("%s: %s login=%s class=%s client=%s%s%s rcpts=%llu addrs=%llu "
 	    "%s%s action=%s%s%s%s%s%s",
 	    qid[0] ? qid : "NOQUEUE", stage,
 	    c->msg.inbound ? "-" : c->msg.login,
 	    c->msg.inbound ? "inbound" : c->msg.cls->name,
-	    c->client, (unsigned long long)c->msg.nrcpt,
+	    c->client, c->msg.via != NULL ? " via=" : "",
+	    c->msg.via != NULL ? c->msg.via : "",
+	    (unsigned long long)c->msg.nrcpt,
 	    (unsigned long long)c->msg.addr.distinct, counts, src,
 	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
 	    d->reason[0] ? " hits=" : "", d->reason,
@@ -306,13 +350,22 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct store_req req;
 	struct store_res res;
 	const char *qid = macro(ctx, "i");
-	char err[256] = "";
-	int rc;
+	char err[256] = "", why[200] = "";
+	int rc, refuse;
 
+	if (commit && c->msg.identity && ident_check(cfg->identities,
+	    c->msg.raw, &c->msg.from, why, sizeof(why)) != IDENT_MISMATCH)
+		why[0] = '\0';
+	/* refused anyway: check, charge nothing */
+	refuse = (why[0] != '\0' && (cfg->identity_action ==
+	    CONFIG_ACTION_TEMPFAIL || cfg->identity_action ==
+	    CONFIG_ACTION_REJECT)) || (c->msg.deferred && c->msg.cls != NULL &&
+	    c->msg.cls->max_recipients != 0 && c->msg.nrcpt >
+	    c->msg.cls->max_recipients);
 	memset(&req, 0, sizeof(req));
 	req.sender = c->msg.key;
-	req.commit = commit ? STORE_COMMIT : cfg->lock_after.count > 0 ?
-	    STORE_CHECK_RECORD : STORE_CHECK;
+	req.commit = commit && !refuse ? STORE_COMMIT :
+	    cfg->lock_after.count > 0 ? STORE_CHECK_RECORD : STORE_CHECK;
 	req.items = items;
 	memset(&ev, 0, sizeof(ev));
 	if (m.cls != NULL && m.cls->nclient_addresses > 0) {
@@ -378,6 +431,10 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	}
 decide:
 	policy_decide(cfg, &m, items, req.nitems, &res, &d);
+	if (why[0] != '\0')
+		policy_from_mismatch(cfg, why, &d);
+	if (commit && c->msg.deferred)
+		policy_rcpt_cap_eom(cfg, c->msg.cls, c->msg.nrcpt, &d);
 	if (!c->msg.inbound)
 		okcache_update(cfg, c->msg.key, commit, items, req.nitems,
 		    &res, &d);
@@ -402,6 +459,8 @@ static void
 msg_reset(struct conn *c)
 {
 	free(c->msg.raw);
+	free(c->msg.env);
+	free(c->msg.hdr);
 	memset(&c->msg, 0, sizeof(c->msg));
 }
 
@@ -411,13 +470,14 @@ sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 {
 	struct conn *c;
 
-	(void)host;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_err("out of memory at connect; accepting the connection");
 		return SMFIS_ACCEPT;
 	}
 	c->ref = cfg_acquire();
 	client_text(sa, c->client, sizeof(c->client));
+	c->trusted = netlist_match(c->ref->cfg->trusted_networks, c->client);
+	c->local = client_local(sa, host);
 	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
 }
@@ -446,6 +506,84 @@ body_watched(const struct config *cfg)
 	return 0;
 }
 
+/* msg_begin - a counted message starts: its streaming state */
+static void
+msg_begin(struct conn *c)
+{
+	c->msg.counted = 1;
+	addr_count_init(&c->msg.addr);
+	c->msg.fp_on = body_watched(c->ref->cfg);
+	fp_init(&c->msg.fp);
+	hopmark_seen_init(&c->msg.hops);
+	ident_from_init(&c->msg.from);
+}
+
+/* msg_key - the message's sender is this login: class, key, shown name */
+static void
+msg_key(struct conn *c, const char *login)
+{
+	c->msg.cls = config_class_for(c->ref->cfg, login);
+	sender_key(login, c->msg.key);
+	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
+	c->msg.raw = strndup(login, SENDER_LOGIN_MAX);
+}
+
+/*
+ * deferred_begin - mail without SASL from a trusted relay or submitted
+ * locally: its key (the trusted header, else the envelope sender) is
+ * known at EOM, so nothing is refused before it
+ */
+static sfsistat
+deferred_begin(struct conn *c, const char *from)
+{
+	size_t n;
+
+	msg_begin(c);
+	c->msg.deferred = 1;
+	if (from == NULL)
+		return SMFIS_CONTINUE;
+	from += strspn(from, " \t<");
+	n = strcspn(from, ">");
+	if (n > 0 && n <= SENDER_LOGIN_MAX)
+		c->msg.env = strndup(from, n);
+	return SMFIS_CONTINUE;
+}
+
+/*
+ * deferred_key - at EOM: key a deferred message by the trusted header
+ * (a login: its From: is checked), else by the envelope sender; 0 if it
+ * has neither (a bounce): then it is inbound
+ */
+static int
+deferred_key(struct conn *c)
+{
+	if (c->msg.hdr != NULL) {
+		msg_key(c, c->msg.hdr);
+		c->msg.identity = 1;
+		c->msg.via = "trusted-header";
+		return 1;
+	}
+	if (c->msg.env == NULL)
+		return 0;
+	msg_key(c, c->msg.env);
+	c->msg.via = c->trusted ? "trusted-sender" : "local-sender";
+	return 1;
+}
+
+/* header_login - the trusted header's value, trimmed; NULL if empty */
+static char *
+header_login(const char *v)
+{
+	size_t n;
+
+	v += strspn(v, " \t\r\n");
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+	    v[n - 1] == '\r' || v[n - 1] == '\n'))
+		n--;
+	return n > 0 && n <= SENDER_LOGIN_MAX ? strndup(v, n) : NULL;
+}
+
 /* sl_envfrom - MAIL FROM: who is sending, and are they already over? */
 static sfsistat
 sl_envfrom(SMFICTX *ctx, char **argv)
@@ -453,11 +591,13 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	struct conn *c = conn_get(ctx);
 	const char *login;
 
-	(void)argv;
 	if (c == NULL)
 		return SMFIS_ACCEPT;
 	msg_reset(c);
 	login = macro(ctx, "{auth_authen}");
+	if (login[0] == '\0' && (c->trusted || (c->local &&
+	    c->ref->cfg->local_submission == CONFIG_LOCAL_KEY_BY_SENDER)))
+		return deferred_begin(c, argv != NULL ? argv[0] : NULL);
 	if (login[0] == '\0') {
 		/* inbound: never counted (seed 000); only looked at for loops */
 		if (!loops_watched(c->ref->cfg))
@@ -468,16 +608,9 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 		hopmark_seen_init(&c->msg.hops);
 		return SMFIS_CONTINUE;
 	}
-	c->msg.counted = 1;
-	addr_count_init(&c->msg.addr);
-	c->msg.fp_on = body_watched(c->ref->cfg);
-	fp_init(&c->msg.fp);
-	hopmark_seen_init(&c->msg.hops);
-	c->msg.cls = config_class_for(c->ref->cfg, login);
-	sender_key(login, c->msg.key);
-	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
-	if (c->ref->cfg->lock_command != NULL)
-		c->msg.raw = strndup(login, SENDER_LOGIN_MAX);
+	msg_begin(c);
+	msg_key(c, login);
+	c->msg.identity = 1;
 	return early_due(c->ref->cfg, c->msg.key) ? check(ctx, c, 0, "mail") :
 	    SMFIS_CONTINUE;
 }
@@ -493,6 +626,10 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 	(void)argv;
 	if (c == NULL || !c->msg.counted)
 		return SMFIS_CONTINUE;
+	if (c->msg.deferred) {	/* never refused here: counted at EOM */
+		c->msg.nrcpt++;
+		return SMFIS_CONTINUE;
+	}
 	if (!policy_rcpt_over(c->msg.cls, c->msg.nrcpt + 1, &r)) {
 		c->msg.nrcpt++;
 		return SMFIS_CONTINUE;
@@ -530,6 +667,13 @@ sl_header(SMFICTX *ctx, char *name, char *value)
 	cfg = c->ref->cfg;
 	if (c->msg.counted && addr_header_counted(name))
 		addr_count_header(&c->msg.addr, value, strlen(value));
+	if (c->msg.counted && strcasecmp(name, "From") == 0)
+		ident_from_header(&c->msg.from, value, strlen(value));
+	/* the relay's login header: believed from trusted relays only */
+	if (c->msg.deferred && c->trusted && c->msg.hdr == NULL &&
+	    cfg->trusted_header != NULL &&
+	    strcasecmp(name, cfg->trusted_header) == 0)
+		c->msg.hdr = header_login(value);
 	if (strcasecmp(name, "Received") == 0)
 		c->msg.received++;
 	else if (strcasecmp(name, "Message-ID") == 0 && c->msg.msgid[0] == 0) {
@@ -565,6 +709,11 @@ sl_eom(SMFICTX *ctx)
 
 	if (c == NULL || (!c->msg.counted && !c->msg.inbound))
 		return SMFIS_CONTINUE;
+	if (c->msg.deferred && !deferred_key(c)) {
+		/* no login and no sender: inbound, as without trust */
+		c->msg.counted = 0;
+		c->msg.inbound = 1;
+	}
 	st = check(ctx, c, 1, "eom");
 	msg_reset(c);
 	return st;

@@ -100,6 +100,9 @@ struct opts {
 	bool	 inbound;		/* no auth macros */
 	const char *client_addr;	/* CONNECT address */
 	unsigned long client_addrs;	/* cycle 10.0.x.y if nonzero */
+	bool	 local;			/* connect as Postfix's sendmail(1)
+					   submissions do: "localhost",
+					   127.0.0.1, port 0 */
 	unsigned long rcpts;		/* envelope recipients */
 	unsigned long to;		/* addresses in To: */
 	unsigned long body;		/* body bytes */
@@ -720,10 +723,11 @@ step_optneg(struct session *s)
 static int
 step_connect(struct session *s, struct reply *r)
 {
+	const char *name = opt.local ? "localhost" : "unknown";
 	const char *m[] = { "j", MTA_NAME, "{daemon_name}", "sluice-bench",
-	    "{client_addr}", s->client_addr, "{client_name}", "unknown" };
+	    "{client_addr}", s->client_addr, "{client_name}", name };
 	unsigned char fam[3];
-	unsigned port = 1024 + (unsigned)(s->index % 60000);
+	unsigned port = opt.local ? 0 : 1024 + (unsigned)(s->index % 60000);
 
 	if (macro_send(s, SMFIC_CONNECT, m, 8) < 0)
 		return -1;
@@ -733,7 +737,7 @@ step_connect(struct session *s, struct reply *r)
 		fam[1] = (unsigned char)(port >> 8);
 		fam[2] = (unsigned char)port;
 		pkt_begin(s->c, SMFIC_CONNECT);
-		pkt_put_str(s->c, "unknown");
+		pkt_put_str(s->c, name);
 		pkt_put(s->c, fam, 3);
 		pkt_put_str(s->c, s->client_addr);
 		if (pkt_end(s->c) < 0)
@@ -1079,6 +1083,8 @@ usage(FILE *fp, int status)
 "      --inbound              no auth macros at all\n"
 "      --client-addr A        client address in CONNECT [127.0.0.1]\n"
 "      --client-addrs N       cycle N client addresses 10.0.x.y\n"
+"      --local-submission     connect as Postfix does for sendmail(1) mail\n"
+"                             (non_smtpd_milters): localhost, port 0\n"
 "  -r, --recipients K         envelope recipients per message [3]\n"
 "  -t, --to H                 addresses in the To: header [5]\n"
 "  -b, --body B               body bytes [2048]\n"
@@ -1226,7 +1232,7 @@ parse_args(int argc, char **argv)
 {
 	enum { O_PERCONN = 256, O_LOGIN, O_INBOUND, O_CADDR, O_CADDRS,
 	    O_VARY, O_SAMEID, O_HEADER, O_MACRO, O_NOABORT, O_TIMEOUT,
-	    O_JSON };
+	    O_JSON, O_LOCAL };
 	static const struct option lopts[] = {
 		{ "socket", 1, NULL, 's' }, { "connections", 1, NULL, 'c' },
 		{ "transactions", 1, NULL, 'n' },
@@ -1235,6 +1241,7 @@ parse_args(int argc, char **argv)
 		{ "inbound", 0, NULL, O_INBOUND },
 		{ "client-addr", 1, NULL, O_CADDR },
 		{ "client-addrs", 1, NULL, O_CADDRS },
+		{ "local-submission", 0, NULL, O_LOCAL },
 		{ "recipients", 1, NULL, 'r' }, { "to", 1, NULL, 't' },
 		{ "body", 1, NULL, 'b' }, { "vary-body", 0, NULL, O_VARY },
 		{ "same-message-id", 0, NULL, O_SAMEID },
@@ -1280,6 +1287,7 @@ parse_args(int argc, char **argv)
 			opt.login = optarg;
 			break;
 		case O_INBOUND: opt.inbound = true; break;
+		case O_LOCAL: opt.local = true; break;
 		case O_CADDR:
 			if (inet_pton(AF_INET, optarg, a6) != 1 &&
 			    inet_pton(AF_INET6, optarg, a6) != 1) {

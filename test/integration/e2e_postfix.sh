@@ -61,6 +61,45 @@ mta_clean() {
 	pass "Postfix deferred and bounced nothing"
 }
 
+# local_seen N - sluice has decided on N messages of www@e2e.test
+local_seen() {
+	[ "$(grep -c 'eom login=www@e2e.test ' "$T/sluice.log")" -ge "$1" ]
+}
+
+# local_submission - sendmail(1) through non_smtpd_milters: no SASL,
+# Postfix's client "localhost" [127.0.0.1] port 0; sluice counts the
+# sender (local_submission key-by-sender) and never refuses at RCPT
+# (Postfix would call that a configuration error): only at EOM
+local_submission() {
+	step "local submission: sendmail(1) mail, counted by its sender at EOM"
+	printf 'From: www@e2e.test\nSubject: local many\nMessage-ID: <e2e-local-many@e2e.test>\n\nhi\n' |
+	    sendmail -C "$P/etc" -f www@e2e.test r1@remote.test r2@remote.test \
+	    r3@remote.test r4@remote.test r5@remote.test r6@remote.test \
+	    r7@remote.test || fail "sendmail(1) failed"
+	wait_until 60 "sluice decided on the local message to 7" \
+	    grep -q 'eom login=www@e2e.test .*rcpts=7 ' "$T/sluice.log"
+	for i in $(seq 1 11); do
+		printf 'From: www@e2e.test\nTo: r1@remote.test\nSubject: local %s\nMessage-ID: <e2e-local-%s@e2e.test>\n\nhi\n' \
+		    "$i" "$i" | sendmail -C "$P/etc" -f www@e2e.test \
+		    r1@remote.test || fail "sendmail(1) failed"
+	done
+	wait_until 60 "sluice decided on 12 local messages" local_seen 12
+	expect_log sluice 'eom login=www@e2e\.test class=default client=127\.0\.0\.1 via=local-sender rcpts=1 .*msg/1h=10/10 .*action=accept' \
+	    "sendmail(1) mail seen as local submission, keyed by its sender"
+	expect_log sluice 'eom login=www@e2e\.test .*via=local-sender .*action=tempfail hits=messages' \
+	    "the 11th local message refused at EOM (4xx: Postfix keeps it queued)"
+	expect_log sluice 'eom login=www@e2e\.test .*via=local-sender rcpts=7 .*action=reject hits=max_recipients' \
+	    "7 recipients over max_recipients 5: refused at EOM"
+	grep -q ' mail login=www@\| rcpt login=www@' "$T/sluice.log" &&
+	    fail "local submission decided at MAIL or RCPT"
+	grep -q "can't reject recipient" "$T/postfix.log" &&
+	    fail "Postfix: milter configuration error (recipient refused)"
+	pass "never refused at MAIL or RCPT (Postfix logged no configuration error)"
+	grep -q 'milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 4\.7\.1 Sending limit reached' \
+	    "$T/postfix.log" || fail "Postfix did not log the EOM tempfail"
+	pass "Postfix: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: 4.7.1 ..."
+}
+
 # ------------------------------------------------------------------ setup
 step "setup: smtp-sink, sasldb, sluice, Postfix"
 sink_start
@@ -133,8 +172,8 @@ EOF
 	echo "# ---- contrib/postfix/main.cf"
 	cat "$SLUICE_SRC/contrib/postfix/main.cf"
 } >> "$P/etc/main.cf"
-postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" ||
-    fail "postconf smtpd_milters"
+postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" \
+    "non_smtpd_milters = unix:$SOCK" || fail "postconf smtpd_milters"
 
 cat > "$P/etc/master.cf" <<EOF
 # e2e_postfix.sh: inbound on 127.0.0.1:$IN_PORT, submission (from
@@ -199,6 +238,7 @@ seed000_inbound
 seed002_burst
 sluice_down
 nothing_lost
+local_submission
 step "done"
 sandbox_stop "$PF_SANDBOX"
 stop_sluice sluice

@@ -234,6 +234,11 @@ config_same(const struct config *a, const struct config *b)
 	    !str_same(a->lock_command, b->lock_command) ||
 	    a->lock_command_timeout_ms != b->lock_command_timeout_ms ||
 	    !str_same(a->class_map, b->class_map) ||
+	    !str_same(a->identity_map, b->identity_map) ||
+	    a->identity_action != b->identity_action ||
+	    (a->trusted_networks == NULL) != (b->trusted_networks == NULL) ||
+	    !str_same(a->trusted_header, b->trusted_header) ||
+	    a->local_submission != b->local_submission ||
 	    a->nclasses != b->nclasses || a->nmap != b->nmap)
 		return 0;
 	for (i = 0; i < a->nclasses; i++)
@@ -889,7 +894,8 @@ test_samples(void **state)
 {
 	static const char *const unset[] = { "user", "pidfile",
 	    "redis_password_file", "redis_username", "hop_key_file",
-	    "lock_command", "class_map", NULL };
+	    "lock_command", "class_map", "identity_map", "trusted_networks",
+	    "trusted_header", NULL };
 	char path[1024], line[512], key[64], text[1200];
 	struct config *c, *def, *one;
 	unsigned checked = 0;
