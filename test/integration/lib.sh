@@ -69,14 +69,22 @@ write_config() {
 start_sluice() {
 	name=$1
 	shift
-	"$SLUICE" -f -c "$T/$name.conf" "$@" >> "$T/$name.log" 2>&1 &
+	if [ -n "${SLUICE_VALGRIND:-}" ]; then
+		# memcheck: any error, or a leak at exit, fails stop_sluice
+		valgrind --quiet --error-exitcode=99 --leak-check=full \
+		    --errors-for-leak-kinds=definite \
+		    --show-leak-kinds=definite --log-file="$T/$name.vg" \
+		    "$SLUICE" -f -c "$T/$name.conf" "$@" >> "$T/$name.log" 2>&1 &
+	else
+		"$SLUICE" -f -c "$T/$name.conf" "$@" >> "$T/$name.log" 2>&1 &
+	fi
 	pid=$!
 	PIDS="$PIDS $pid"
 	eval "PID_$name=$pid"
 	i=0
 	while ! sock_ready "$(sock_of "$name")"; do
 		i=$((i + 1))
-		[ $i -lt 100 ] || fail "sluice $name did not start"
+		[ $i -lt 600 ] || fail "sluice $name did not start"
 		kill -0 "$pid" 2>/dev/null || fail "sluice $name exited at start"
 		sleep 0.05
 	done
@@ -109,10 +117,17 @@ stop_sluice() {
 	i=0
 	while kill -0 "$pid" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -lt 200 ] || fail "sluice $1 did not stop on SIGTERM in 10 s"
+		[ $i -lt 600 ] || fail "sluice $1 did not stop on SIGTERM in 30 s"
 		sleep 0.05
 	done
-	wait "$pid" 2>/dev/null || true
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	if [ -n "${SLUICE_VALGRIND:-}" ] && { [ "$rc" = 99 ] ||
+	    [ -s "$T/$1.vg" ]; }; then
+		cat "$T/$1.vg" >&2
+		fail "valgrind found errors in sluice $1 (exit $rc)"
+	fi
+	return 0
 }
 
 # bench NAME ARGS... - run sluice-bench against NAME, JSON in $T/bench.json
