@@ -450,7 +450,7 @@ window_burst() {
 	WINDOW_T0=$(date +%s)
 	expect_summary window.out accepted 5 "burst of 8: exactly the limit (5) accepted"
 	expect_summary window.out refused 3 "burst of 8: 3 refused"
-	n=$(replies window.out refused | grep -Ecx '451 4\.7\.1 Sending limit reached \(5 messages per 20s\); please try again in [0-9]+ seconds?')
+	n=$(replies window.out refused | grep -Ecx '451 4\.7\.1 Sending limit reached \(5 messages per 12s\); please try again in [0-9]+ seconds?')
 	[ "$n" = 3 ] || { cat "$T/window.out";
 	    fail "not 451 4.7.1 Sending limit reached (5 messages per 12s) ... in N seconds"; }
 	pass "the client reads: $(replies window.out refused | head -n 1)"
