@@ -47,8 +47,8 @@ for line in sys.stdin:
 }
 
 # release_held - the README's commands: "postqueue -p" marks held mail
-# with "!"; "postsuper -H ALL" releases it (to the deferred queue),
-# "postqueue -f" has it delivered now
+# with "!"; "postsuper -H QUEUEID" releases one (to the deferred queue),
+# "postsuper -H ALL" the rest; "postqueue -f" has them delivered now
 release_held() {
 	postqueue -c "$P/etc" -p > "$T/postqueue-p.out"
 	for q in $(held_qids); do
@@ -56,8 +56,21 @@ release_held() {
 		    { cat "$T/postqueue-p.out"; fail "postqueue -p does not mark $q held with !"; }
 	done
 	pass "postqueue -p marks each held message with ! (as the README says)"
+	postcat -c "$P/etc" -q "$(head -n 1 "$T/wave-held.expected")" \
+	    > "$T/postcat.out" 2>&1 || { cat "$T/postcat.out"; fail "postcat -q"; }
+	grep -q '^The same text, sent by many accounts' "$T/postcat.out" ||
+	    fail "postcat -q does not show the held message"
+	pass "postcat -q QUEUEID shows a held message"
+	first=$(head -n 1 "$T/wave-held.expected")
+	postsuper -c "$P/etc" -H "$first" > "$T/postsuper.out" 2>&1 ||
+	    { cat "$T/postsuper.out"; fail "postsuper -H $first"; }
+	held_qids | grep -qx "$first" && fail "postsuper -H $first did not release it"
+	[ "$(held_qids | wc -l)" = 9 ] || fail "postsuper -H $first released more"
+	pass "postsuper -H $first releases that one only"
 	postsuper -c "$P/etc" -H ALL > "$T/postsuper.out" 2>&1 ||
 	    { cat "$T/postsuper.out"; fail "postsuper -H ALL"; }
+	[ -z "$(held_qids)" ] || fail "postsuper -H ALL left some held"
+	pass "postsuper -H ALL releases the other 9"
 	postqueue -c "$P/etc" -f || fail "postqueue -f"
 }
 

@@ -86,6 +86,17 @@ sandbox_stop() {
 	SANDBOXES=$(echo "$SANDBOXES" | tr ' ' '\n' | grep -vx "$u" | tr '\n' ' ')
 }
 
+# in_sandbox UNSHARE-PID COMMAND... - run COMMAND inside that sandbox's
+# namespaces (its /etc, its host name, its pids): an MTA's own commands
+# (mailq, postsuper) see what the MTA sees and never ask DNS
+in_sandbox() {
+	u=$1
+	shift
+	c=$(cut -d' ' -f1 "/proc/$u/task/$u/children")
+	[ -n "$c" ] || fail "sandbox $u has no process inside"
+	nsenter -t "$c" -m -u -p -- "$@"
+}
+
 # sink_start - smtp-sink on a free loopback port, as the destination of
 # everything the MTA relays: one file per delivery in $T/sink/ (headers
 # X-Mail-Args, X-Rcpt-Args, then the message). Sets SINK_PORT.
