@@ -219,28 +219,8 @@ cat > "$P/etc/master.cf" <<EOF
 # e2e_postfix.sh: inbound on 127.0.0.1:$IN_PORT, submission (from
 # contrib/postfix/master.cf) on 127.0.0.1:$SUB_PORT; nothing chrooted
 127.0.0.1:$IN_PORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+postfix_services >> "$P/etc/master.cf"
 {
 	echo "# ---- contrib/postfix/master.cf"
 	sed "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_PORT\1/" \
@@ -290,6 +270,7 @@ window_retry
 sluice_down
 nothing_lost
 step "done"
+kill -TERM "$PID_sluice" "$PID_sluiceb" 2>/dev/null || true
 sandbox_stop "$PF_SANDBOX"
 stop_sluice sluice
 stop_sluice sluiceb

@@ -134,6 +134,34 @@ sink_file() {
 	grep -lF "Message-ID: $1" "$T"/sink/m.* 2>/dev/null || true
 }
 
+# postfix_services - the internal services of Debian's master.cf, none
+# chrooted (a test's Postfix adds its own smtpd listeners)
+postfix_services() {
+	cat <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
 # sasldb USER... - $T/sasldb2 with each USER (login@domain), password
 # "pw-LOGIN"; owned by root:$SASLDB_GROUP (default root), mode
 # $SASLDB_MODE (default 0640)
