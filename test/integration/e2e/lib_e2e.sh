@@ -69,7 +69,7 @@ sandbox_start() {
 # the kernel ends the namespace).
 sandbox_stop() {
 	u=$1
-	kill -0 "$u" 2>/dev/null || { wait "$u" 2>/dev/null; return 0; }
+	kill -0 "$u" 2>/dev/null || { wait "$u" 2>/dev/null || true; return 0; }
 	for c in $(cat "/proc/$u/task/$u/children" 2>/dev/null); do
 		kill -TERM "$c" 2>/dev/null || true
 	done
