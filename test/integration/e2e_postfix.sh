@@ -6,13 +6,18 @@
 # master.cf, the contrib/postfix snippets an administrator would add), its
 # own queue, in a sandbox (e2e/sandbox.sh: private /etc view, no DNS).
 # Listeners: 127.0.0.1:IN (inbound, no AUTH, mail for local.e2e.test
-# only) and 127.0.0.1:SUB (submission, STARTTLS + SASL AUTH required,
-# Cyrus SASL with a private sasldb). Both go through sluice (unix socket,
-# Redis fixture). Every message Postfix accepts is relayed to smtp-sink.
+# only), 127.0.0.1:SUB (submission, STARTTLS + SASL AUTH required, Cyrus
+# SASL with a private sasldb) and 127.0.0.1:SUB_B, the same submission
+# service whose smtpd_milters is a second sluice (another relay of the
+# cluster: same Redis). All go through sluice (unix sockets, Redis
+# fixture). Every message Postfix accepts is relayed to smtp-sink.
 #
-# What the client sees is asserted (250, 451 4.7.1, 452 4.5.3 and their
-# texts), what reaches the sink, sluice's log lines and Redis's keys.
-# The incident replays: seed000_inbound, seed002_burst, nothing_lost.
+# What the client sees is asserted (250, 451 4.7.1, 452 4.5.3, 550 5.7.1
+# and their texts), what reaches the sink, what Postfix holds
+# (postqueue), sluice's log lines and Redis's keys. The incident replays
+# (e2e/lib_e2e.sh): seed000_inbound, seed002_burst, the short window's
+# retries, seed003_fanout, seed004_wave (held, then released with the
+# README's commands), lock_across_relays, nothing_lost.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e/lib_e2e.sh"
 

@@ -16,9 +16,11 @@
 # which the sandbox maps to $T/sluice; Redis fixture). Every message
 # Sendmail accepts is relayed to smtp-sink.
 #
-# The same scenarios as e2e_postfix.sh (e2e/lib_e2e.sh): what the client
-# sees, what reaches the sink, sluice's log and Redis's keys; the incident
-# replays seed000_inbound, seed002_burst, nothing_lost.
+# The same scenarios as e2e_postfix.sh (e2e/lib_e2e.sh) but the lock
+# across relays: what the client sees, what reaches the sink, what
+# Sendmail quarantines (mailq -qQ), sluice's log and Redis's keys; the
+# incident replays seed000_inbound, seed002_burst, the short window's
+# retries, seed003_fanout, seed004_wave, nothing_lost.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e/lib_e2e.sh"
 
