@@ -28,7 +28,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/sluice/hop.key"
 chown postfix "$T/sluice/hop.key"
 chmod 0600 "$T/sluice/hop.key"
 
-# pf_start NAME PORT NEXT-PORT - Postfix NAME on 127.0.0.1:PORT (inbound,
+# pf_start NAME PORT NEXT-PORT - start Postfix NAME on 127.0.0.1:PORT (inbound,
 # no AUTH), relaying loop.e2e.test to 127.0.0.1:NEXT-PORT and everything
 # else (bounces) to the sink, through sluice NAME
 pf_start() {
@@ -96,10 +96,12 @@ EOF
 	sandbox_start "pf-$n" postfix -c "$D/etc" start-fg
 	unset SANDBOX_STOP
 	eval "SANDBOX_$n=\$SANDBOX_PID"
-	wait_port "$port" "Postfix $n" 300
 }
+# both start side by side (a Postfix takes a few seconds)
 pf_start a "$A_PORT" "$B_PORT"
 pf_start b "$B_PORT" "$A_PORT"
+wait_port "$A_PORT" "Postfix a" 300
+wait_port "$B_PORT" "Postfix b" 300
 pass "Postfix A on 127.0.0.1:$A_PORT relays loop.e2e.test to B on :$B_PORT, and B back to A; sink :$SINK_PORT"
 
 # queues_empty - neither Postfix holds a message
