@@ -87,6 +87,8 @@ expect_log s2 'login=bob@example.test .*store=local-fallback .*store_error=.*OOM
     fail "keys were evicted (or written) while Redis was full"
 pass "Redis full: none of sluice's $keys keys was evicted, none written"
 admin config set maxmemory 256mb > /dev/null
+# side by side: each takes seconds to stop
+kill -TERM "$PID_s" "$PID_s2" 2>/dev/null || true
 stop_sluice s
 stop_sluice s2
 echo "redis_conf: all passed"

@@ -484,9 +484,14 @@ wave_delivered() {
 # window_burst starts it, other scenarios run meanwhile, window_retry ends it.
 window_burst() {
 	step "window: retry@ bursts 8 messages against messages 5/12s"
+	t=$(date +%s)
 	submit window.out retry@e2e.test --tag window --count 8 --sources 8 \
 	    --to victim@remote.test
 	WINDOW_T0=$(date +%s)
+	# a machine so slow that the burst outlasted the window admits more:
+	# say so rather than fail on the load
+	[ $((WINDOW_T0 - t)) -lt 10 ] ||
+	    fail "the burst of 8 took $((WINDOW_T0 - t)) s: too slow for a 12 s window"
 	expect_summary window.out accepted 5 "burst of 8: exactly the limit (5) accepted"
 	expect_summary window.out refused 3 "burst of 8: 3 refused"
 	n=$(replies window.out refused | grep -Ecx '451 4\.7\.1 Sending limit reached \(5 messages per 12s\); please try again in [0-9]+ seconds?')
@@ -495,10 +500,12 @@ window_burst() {
 	pass "the client reads: $(replies window.out refused | head -n 1)"
 	WINDOW_REFUSED=$(sed -n 's/^msg \([0-9]*\) .* result=refused .*/\1/p' \
 	    "$T/window.out" | tr '\n' ',' | sed 's/,$//')
-	submit window-early.out retry@e2e.test --tag window \
-	    --numbers "$WINDOW_REFUSED" --to victim@remote.test
-	expect_summary window-early.out refused 3 \
-	    "retried within the window ($WINDOW_REFUSED): still refused"
+	if [ $(($(date +%s) - t)) -lt 6 ]; then
+		submit window-early.out retry@e2e.test --tag window \
+		    --numbers "$WINDOW_REFUSED" --to victim@remote.test
+		expect_summary window-early.out refused 3 \
+		    "retried within the window ($WINDOW_REFUSED): still refused"
+	fi
 }
 
 window_retry() {
