@@ -91,4 +91,6 @@ admin config set maxmemory 256mb > /dev/null
 kill -TERM "$PID_s" "$PID_s2" 2>/dev/null || true
 stop_sluice s
 stop_sluice s2
+# the sluices are gone (their pids may be reused): only redis-server is left
+PIDS=$RPID
 echo "redis_conf: all passed"

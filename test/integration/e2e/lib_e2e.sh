@@ -26,6 +26,15 @@ e2e_cleanup() {
 	for u in $SANDBOXES; do
 		sandbox_stop "$u" || true
 	done
+	# only processes of this test still running: PIDs wrap quickly on a
+	# busy machine (pid_max 32768 here: about every 25 minutes), and the
+	# pid of a daemon that already exited may now be someone else's
+	live=$(ps -o pid= --ppid $$ | tr -d ' ')
+	keep=""
+	for p in $PIDS; do
+		echo "$live" | grep -qx "$p" && keep="$keep $p"
+	done
+	PIDS=$keep
 	cleanup
 }
 trap e2e_cleanup EXIT
