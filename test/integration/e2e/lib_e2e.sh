@@ -29,7 +29,7 @@ e2e_cleanup() {
 	# only processes of this test still running: PIDs wrap quickly on a
 	# busy machine (pid_max 32768 here: about every 25 minutes), and the
 	# pid of a daemon that already exited may now be someone else's
-	live=$(ps -o pid= --ppid $$ | tr -d ' ')
+	live=$(cat /proc/$$/task/*/children 2>/dev/null | tr ' ' '\n')
 	keep=""
 	for p in $PIDS; do
 		echo "$live" | grep -qx "$p" && keep="$keep $p"
