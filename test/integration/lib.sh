@@ -11,9 +11,15 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-test.XXXXXX")
 PIDS=""
 FAILED=0
 
+# mine PID - is PID still a child of this script? (PIDs are reused fast:
+#            never signal a process that merely inherited the number)
+mine() {
+	[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ]
+}
+
 cleanup() {
 	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
+		mine "$p" && kill "$p" 2>/dev/null || true
 	done
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null || true
@@ -113,6 +119,7 @@ sock_of() {
 # stop_sluice NAME - SIGTERM and wait; fails if it does not stop in 5 s
 stop_sluice() {
 	eval "pid=\$PID_$1"
+	mine "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	i=0
 	while kill -0 "$pid" 2>/dev/null; do
