@@ -65,6 +65,9 @@ struct config {
 	int		 log_accepts;	/* log a line for accepted messages too */
 	enum config_mode mode;		/* enforce or observe */
 	int		 early_check;	/* check the sender at MAIL too */
+	char		*metrics_host;	/* loopback address of the metrics
+					   endpoint; NULL: no endpoint */
+	int		 metrics_port;
 
 	/* store */
 	enum config_store store;
