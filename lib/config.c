@@ -484,7 +484,6 @@ set_server(struct parse *p, const char *v)
 	memcpy(hostbuf, host, hl);
 	hostbuf[hl] = '\0';
 	free(c->redis_socket);
-	free(c->metrics_host);
 	c->redis_socket = NULL;
 	c->redis_port = (int)port;
 	return set_str(p, &c->redis_host, hostbuf);

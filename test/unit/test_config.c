@@ -1262,6 +1262,8 @@ test_metrics_listen(void **state)
 		{ "metrics_listen 127.1.2.3:1\n", "127.1.2.3", 1 },
 		{ "metrics_listen [::1]:65535\n", "::1", 65535 },
 		{ "metrics_listen [0:0::1]:80\n", "0:0::1", 80 },
+		{ "metrics_listen [::1]:9188\nredis_server 127.0.0.1:6379\n",
+		    "::1", 9188 },
 	};
 	char err[CONFIG_ERR_MAX];
 	struct config *c;
