@@ -321,7 +321,9 @@ reload(void)
 	cur = cfg_acquire();
 	if (cfg->store != cur->cfg->store ||
 	    strcmp(cfg->socket, cur->cfg->socket) != 0 ||
-	    cfg->metrics_port != cur->cfg->metrics_port)
+	    cfg->metrics_port != cur->cfg->metrics_port ||
+	    (cfg->metrics_host != NULL &&
+	    strcmp(cfg->metrics_host, cur->cfg->metrics_host) != 0))
 		log_warnx("reload: socket, store and metrics_listen settings "
 		    "take effect at the next restart");
 	cfg_release(cur);
