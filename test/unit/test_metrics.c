@@ -225,8 +225,8 @@ valid_page(const char *page)
 			    (int)(mt[1].rm_eo - mt[1].rm_so), line + mt[1].rm_so);
 			snprintf(ftype, sizeof(ftype), "%.*s",
 			    (int)(mt[2].rm_eo - mt[2].rm_so), line + mt[2].rm_so);
-			if (strcmp(ftype, "counter") == 0 &&
-			    strcmp(fam + strlen(fam) - 6, "_total") != 0)
+			if (strcmp(ftype, "counter") == 0 && (strlen(fam) < 6 ||
+			    strcmp(fam + strlen(fam) - 6, "_total") != 0))
 				ok = 0;
 			last = 0;
 			continue;
