@@ -4,11 +4,13 @@
  * lib/metrics.c from the counters in sluice_metrics and the store's own
  * breaker statistics.
  *
- * libmicrohttpd runs its own thread (internal polling, one thread for
- * every connection: a scrape is small and rare), started after the
- * daemon has forked and blocked its signals, so that thread inherits the
- * mask and never takes SIGTERM from libmilter. At most METRICS_CONNS
- * scrapers at once, each given METRICS_TIMEOUT seconds.
+ * libmicrohttpd serves every scraper from one thread of its own (a
+ * scrape is small and rare), polling with epoll rather than select: with a
+ * thousand milter connections open, a scraper's descriptor is above
+ * FD_SETSIZE. It is started after the daemon has forked and blocked its
+ * signals, so that thread inherits the mask and never takes SIGTERM from
+ * libmilter. At most METRICS_CONNS scrapers at once, each given
+ * METRICS_TIMEOUT seconds.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -130,7 +132,7 @@ metrics_start(const struct config *cfg, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
 
 	if (cfg->metrics_host == NULL)
 		return 0;
