@@ -35,16 +35,29 @@ int	LLVMFuzzerInitialize(int *argc, char ***argv);
 	}								\
 } while (0)
 
+static char workdir[] = "/tmp/sluice-fuzz-config.XXXXXX";
+
+/* cleanup - remove the private directory at exit */
+static void
+cleanup(void)
+{
+	char path[sizeof(workdir) + 4];
+
+	snprintf(path, sizeof(path), "%s/map", workdir);
+	unlink(path);
+	rmdir(workdir);
+}
+
 /* LLVMFuzzerInitialize - work in a private directory for ./map */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/sluice-fuzz-config.XXXXXX";
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(dir) == NULL || chdir(dir) == -1)
+	if (mkdtemp(workdir) == NULL || chdir(workdir) == -1)
 		abort();
+	atexit(cleanup);
 	return 0;
 }
 

@@ -40,16 +40,29 @@ static struct config *cfg;
 	}								\
 } while (0)
 
+static char workdir[] = "/tmp/sluice-fuzz-sender.XXXXXX";
+
+/* cleanup - remove the private directory at exit */
+static void
+cleanup(void)
+{
+	char path[sizeof(workdir) + 4];
+
+	snprintf(path, sizeof(path), "%s/map", workdir);
+	unlink(path);
+	rmdir(workdir);
+}
+
 /* LLVMFuzzerInitialize - a config with a class map, in a private dir */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/sluice-fuzz-sender.XXXXXX", err[CONFIG_ERR_MAX];
+	char err[CONFIG_ERR_MAX];
 	FILE *fp;
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(dir) == NULL || chdir(dir) == -1 ||
+	if (mkdtemp(workdir) == NULL || chdir(workdir) == -1 ||
 	    (fp = fopen("map", "w")) == NULL)
 		abort();
 	fputs("alice@example.com bulk\n@bulk.example bulk\n"
@@ -59,6 +72,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "messages 10/1h\n}\n", "fuzz.conf", err, sizeof(err));
 	if (cfg == NULL)
 		abort();
+	atexit(cleanup);
 	return 0;
 }
 

@@ -19,6 +19,7 @@ command -v clang > /dev/null 2>&1 || {
 	exit 1
 }
 mkdir -p "$build"
+build=$(cd "$build" && pwd)	# absolute: two targets chdir to a temp dir
 CC=clang cmake -S "$src" -B "$build" -DSLUICE_FUZZ=ON -DBUILD_TESTING=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build/cmake.log" 2>&1 ||
     { cat "$build/cmake.log" >&2; exit 1; }
