@@ -110,6 +110,24 @@ grep -q "metrics_listen 127.0.0.1:$MPORT: cannot listen" "$T/dup.log" ||
 pass "a taken metrics port stops sluice at start (exit 69, logged)"
 stop_sluice mem
 
+# 1b. the kill switch: a login refused too often is locked, once
+MPORT=$(free_port)
+write_config lock "metrics_listen 127.0.0.1:$MPORT" "lock_after 3/1h" \
+    'class default {' 'messages 2/1h' '}'
+start_sluice lock
+wait_until 10 "metrics page did not come up" scrape "$MPORT"
+bench lock -c 1 -n 10 --login hijacked@example.test
+expect_field accept 2 "lock: 2 accepted"
+scrape "$MPORT"
+expect_metric sluice_locks_total 1 "the login was locked once"
+expect_metric 'sluice_messages_total{verdict="accept"}' 2 "lock: accepted"
+expect_metric 'sluice_messages_total{verdict="tempfail"}' 8 "lock: refused"
+locked=$(metric 'sluice_detector_hits_total{detector="locked"}')
+[ "$locked" != missing ] && [ "$locked" -ge 1 ] ||
+    fail "no refusal counted as locked ($locked)"
+pass "refusals of the locked login counted: $locked"
+stop_sluice lock
+
 # 2. Redis up, then killed: breaker and fallback metrics move; back up:
 # the breaker closes again
 rport=$(free_port)
