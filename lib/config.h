@@ -82,6 +82,9 @@ struct config {
 	int		 early_check;	/* check the sender at MAIL too */
 	uint32_t	 early_check_cache_ms; /* skip it this long after an
 					   answer far from every limit */
+	char		*metrics_host;	/* loopback address of the metrics
+					   endpoint; NULL: no endpoint */
+	int		 metrics_port;
 
 	/* store */
 	enum config_store store;
