@@ -1,0 +1,279 @@
+/* test_cluster.c - key slots, CLUSTER SLOTS, MOVED/ASK, routing decisions */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cluster.h"
+
+/* slot_of - cluster_keyslot of a C string */
+static unsigned
+slot_of(const char *k)
+{
+	return cluster_keyslot(k, strlen(k));
+}
+
+/* test_crc16 - the XMODEM check value */
+static void
+test_crc16(void **state)
+{
+	(void)state;
+	assert_int_equal(cluster_crc16("123456789", 9), 0x31c3);
+	assert_int_equal(cluster_crc16("", 0), 0);
+}
+
+/*
+ * test_keyslot - values recorded from redis-server 7.0.15 with
+ * `redis-cli CLUSTER KEYSLOT <key>` on a cluster-enabled node
+ */
+static void
+test_keyslot(void **state)
+{
+	static const struct { const char *key; unsigned slot; } t[] = {
+		{ "foo", 12182 }, { "bar", 5061 }, { "123456789", 12739 },
+		{ "{user1000}.following", 3443 },
+		{ "{user1000}.followers", 3443 },
+		{ "foo{}{bar}", 8363 },		/* empty tag: whole key */
+		{ "foo{{bar}}zap", 4015 },	/* tag is "{bar" */
+		{ "foo{bar}{zap}", 5061 },	/* first tag only: "bar" */
+		{ "{}", 15257 }, { "a{", 14311 }, { "", 0 },
+		{ "sluice:{0123abcdef}:msg:3600:60", 50 },
+		{ "sluice:{0123abcdef}:txn:6162", 50 },
+		{ "{0123abcdef}", 50 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(slot_of(t[i].key), t[i].slot);
+}
+
+/* resp - a reply parsed from raw RESP bytes, as a server would send it */
+static redisReply *
+resp(const char *bytes)
+{
+	redisReader *rd = redisReaderCreate();
+	void *r = NULL;
+
+	assert_non_null(rd);
+	assert_int_equal(redisReaderFeed(rd, bytes, strlen(bytes)), REDIS_OK);
+	assert_int_equal(redisReaderGetReply(rd, &r), REDIS_OK);
+	assert_non_null(r);
+	redisReaderFree(rd);
+	return r;
+}
+
+/* a 3-primary CLUSTER SLOTS reply, the third node with an empty host */
+#define SLOTS3 \
+	"*3\r\n" \
+	"*3\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$3\r\nid1\r\n" \
+	"*4\r\n:5461\r\n:10922\r\n*4\r\n$9\r\n127.0.0.1\r\n:7001\r\n" \
+	    "$3\r\nid2\r\n*0\r\n*3\r\n$9\r\n127.0.0.1\r\n:7101\r\n$2\r\nr2\r\n" \
+	"*3\r\n:10923\r\n:16383\r\n*3\r\n$0\r\n\r\n:7002\r\n$3\r\nid3\r\n"
+
+/* test_slots_parse - ranges to nodes; replicas ignored; empty host */
+static void
+test_slots_parse(void **state)
+{
+	struct cluster_map m;
+	redisReply *r = resp(SLOTS3);
+	char err[128];
+
+	(void)state;
+	cluster_map_init(&m);
+	assert_int_equal(cluster_map_route(&m, 0), -1);
+	assert_int_equal(cluster_map_parse(&m, r, "10.0.0.9", err,
+	    sizeof(err)), 0);
+	assert_int_equal(m.nnodes, 3);
+	assert_string_equal(m.node[cluster_map_route(&m, 0)].host,
+	    "127.0.0.1");
+	assert_int_equal(m.node[cluster_map_route(&m, 5460)].port, 7000);
+	assert_int_equal(m.node[cluster_map_route(&m, 5461)].port, 7001);
+	assert_int_equal(m.node[cluster_map_route(&m, 10922)].port, 7001);
+	assert_int_equal(m.node[cluster_map_route(&m, 16383)].port, 7002);
+	assert_string_equal(m.node[cluster_map_route(&m, 16383)].host,
+	    "10.0.0.9");
+	assert_int_equal(cluster_map_route(&m, 16384), -1);
+	/* a second parse keeps node indexes */
+	assert_int_equal(cluster_map_parse(&m, r, "10.0.0.9", err,
+	    sizeof(err)), 0);
+	assert_int_equal(m.nnodes, 3);
+	assert_int_equal(cluster_map_route(&m, 0), 0);
+	freeReplyObject(r);
+}
+
+/* test_slots_bad - malformed replies leave the map as it was */
+static void
+test_slots_bad(void **state)
+{
+	static const char *const bad[] = {
+		"-ERR This instance has cluster support disabled\r\n",
+		"*1\r\n*3\r\n:5\r\n:4\r\n*2\r\n$1\r\na\r\n:1\r\n",   /* end < start */
+		"*1\r\n*3\r\n:0\r\n:16384\r\n*2\r\n$1\r\na\r\n:1\r\n", /* slot */
+		"*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\na\r\n:0\r\n",    /* port */
+		"*1\r\n*2\r\n:0\r\n:1\r\n",			/* no node */
+		"*1\r\n*3\r\n:0\r\n:1\r\n*1\r\n$1\r\na\r\n",	/* no port */
+		"*1\r\n*3\r\n$1\r\n0\r\n:1\r\n*2\r\n$1\r\na\r\n:1\r\n",
+		":3\r\n",
+	};
+	struct cluster_map m;
+	redisReply *r;
+	char err[128];
+	size_t i;
+
+	(void)state;
+	cluster_map_init(&m);
+	r = resp(SLOTS3);
+	assert_int_equal(cluster_map_parse(&m, r, "h", err, sizeof(err)), 0);
+	freeReplyObject(r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = resp(bad[i]);
+		assert_int_equal(cluster_map_parse(&m, r, "h", err,
+		    sizeof(err)), -1);
+		assert_true(strncmp(err, "CLUSTER SLOTS: ", 15) == 0);
+		freeReplyObject(r);
+		assert_int_equal(m.node[cluster_map_route(&m, 16383)].port,
+		    7002);
+	}
+}
+
+/* test_map_full - CLUSTER_NODES_MAX addresses, then -1 */
+static void
+test_map_full(void **state)
+{
+	struct cluster_map m;
+	int i;
+
+	(void)state;
+	cluster_map_init(&m);
+	for (i = 0; i < CLUSTER_NODES_MAX; i++)
+		assert_int_equal(cluster_map_node(&m, "h", 1000 + i), i);
+	assert_int_equal(cluster_map_node(&m, "h", 1000), 0);
+	assert_int_equal(cluster_map_node(&m, "h", 9999), -1);
+	assert_int_equal(cluster_map_node(&m, "", 1), -1);
+	assert_int_equal(cluster_map_node(&m, "h", 0), -1);
+	assert_int_equal(cluster_map_node(&m, "h", 65536), -1);
+}
+
+/* redir - cluster_redirect_parse of a C string, from host "src" */
+static enum cluster_redir
+redir(const char *e, unsigned *slot, struct cluster_addr *to)
+{
+	return cluster_redirect_parse(e, strlen(e), "src", slot, to);
+}
+
+/* test_redirects - MOVED, ASK, TRYAGAIN, CLUSTERDOWN and what is not */
+static void
+test_redirects(void **state)
+{
+	static const char *const notredir[] = {
+		"MOVED", "MOVED ", "MOVED 3999", "MOVED 3999 127.0.0.1",
+		"MOVED 3999 127.0.0.1:", "MOVED 3999 127.0.0.1:0",
+		"MOVED 3999 127.0.0.1:65536", "MOVED 16384 h:1",
+		"MOVED x h:1", "MOVED 1 h:1x", "MOVED -1 h:1", "ASK 1",
+		"ERR unknown command", "NOSCRIPT No matching script",
+		"MOVED 1 a b:1", "moved 1 h:1",
+	};
+	struct cluster_addr to;
+	unsigned slot;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(redir("MOVED 3999 127.0.0.1:6381", &slot, &to),
+	    CLUSTER_MOVED);
+	assert_int_equal(slot, 3999);
+	assert_string_equal(to.host, "127.0.0.1");
+	assert_int_equal(to.port, 6381);
+	assert_int_equal(redir("ASK 16383 ::1:7002", &slot, &to), CLUSTER_ASK);
+	assert_int_equal(slot, 16383);
+	assert_string_equal(to.host, "::1");
+	assert_int_equal(to.port, 7002);
+	assert_int_equal(redir("MOVED 0 :7003", &slot, &to), CLUSTER_MOVED);
+	assert_string_equal(to.host, "src");
+	assert_int_equal(to.port, 7003);
+	assert_int_equal(redir("TRYAGAIN Multiple keys request during "
+	    "rehashing of slot", &slot, &to), CLUSTER_TRYAGAIN);
+	assert_int_equal(redir("CLUSTERDOWN The cluster is down", &slot,
+	    &to), CLUSTER_DOWN);
+	for (i = 0; i < sizeof(notredir) / sizeof(notredir[0]); i++)
+		assert_int_equal(redir(notredir[i], &slot, &to),
+		    CLUSTER_REPLY);
+	/* no host and nobody to default to */
+	assert_int_equal(cluster_redirect_parse("MOVED 0 :1", 10, NULL, &slot,
+	    &to), CLUSTER_REPLY);
+}
+
+/* next - cluster_next of a C string (NULL: a plain reply) */
+static enum cluster_step
+next(struct cluster_map *m, struct cluster_hops *h, const char *e, int *node)
+{
+	return cluster_next(m, h, e, e ? strlen(e) : 0, node);
+}
+
+/* test_route - MOVED re-points the slot, ASK does not; hops are bounded */
+static void
+test_route(void **state)
+{
+	struct cluster_hops h = { 0, 0, 3, 2, 0, 0 };
+	struct cluster_map m;
+	redisReply *r = resp(SLOTS3);
+	char err[128];
+	int node;
+
+	(void)state;
+	cluster_map_init(&m);
+	assert_int_equal(cluster_map_parse(&m, r, "h", err, sizeof(err)), 0);
+	freeReplyObject(r);
+	node = cluster_map_route(&m, 50);
+	assert_int_equal(m.node[node].port, 7000);
+	assert_int_equal(next(&m, &h, NULL, &node), CLUSTER_DONE);
+	assert_int_equal(next(&m, &h, "ERR wrong", &node), CLUSTER_DONE);
+	/* MOVED: to the new owner, and the map says so from now on */
+	assert_int_equal(next(&m, &h, "MOVED 50 127.0.0.1:7001", &node),
+	    CLUSTER_RETRY);
+	assert_int_equal(m.node[node].port, 7001);
+	assert_false(h.asking);
+	assert_true(h.moved);
+	assert_int_equal(cluster_map_route(&m, 50), node);
+	/* ASK: to a new node for this send only, with ASKING */
+	assert_int_equal(next(&m, &h, "ASK 50 127.0.0.1:7009", &node),
+	    CLUSTER_RETRY);
+	assert_int_equal(m.node[node].port, 7009);
+	assert_true(h.asking);
+	assert_int_equal(m.nnodes, 4);
+	assert_int_equal(m.node[cluster_map_route(&m, 50)].port, 7001);
+	/* TRYAGAIN: wait, same node, ASKING dropped */
+	assert_int_equal(next(&m, &h, "TRYAGAIN x", &node), CLUSTER_WAIT);
+	assert_false(h.asking);
+	assert_int_equal(m.node[node].port, 7009);
+	assert_int_equal(next(&m, &h, "TRYAGAIN x", &node), CLUSTER_WAIT);
+	assert_int_equal(next(&m, &h, "TRYAGAIN x", &node), CLUSTER_FAIL);
+	/* the third hop is allowed, the fourth is not */
+	assert_int_equal(next(&m, &h, "MOVED 51 127.0.0.1:7002", &node),
+	    CLUSTER_RETRY);
+	assert_int_equal(h.hops, 3);
+	assert_int_equal(next(&m, &h, "MOVED 52 127.0.0.1:7000", &node),
+	    CLUSTER_FAIL);
+	assert_int_equal(next(&m, &h, "CLUSTERDOWN Hash slot not served",
+	    &node), CLUSTER_FAIL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc16),
+		cmocka_unit_test(test_keyslot),
+		cmocka_unit_test(test_slots_parse),
+		cmocka_unit_test(test_slots_bad),
+		cmocka_unit_test(test_map_full),
+		cmocka_unit_test(test_redirects),
+		cmocka_unit_test(test_route),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
