@@ -218,7 +218,7 @@ cluster_next(struct cluster_map *m, struct cluster_hops *h, const char *err,
 	struct cluster_addr to;
 	const char *from;
 	unsigned slot;
-	int idx;
+	int idx, asked = h->asking;
 
 	h->asking = 0;
 	if (err == NULL)
@@ -234,6 +234,7 @@ cluster_next(struct cluster_map *m, struct cluster_hops *h, const char *err,
 		if (h->waits >= h->max_waits)
 			return CLUSTER_FAIL;
 		h->waits++;
+		h->asking = asked;	/* the importing node needs it again */
 		return CLUSTER_WAIT;
 	case CLUSTER_MOVED:
 	case CLUSTER_ASK:

@@ -93,8 +93,10 @@ enum cluster_step {
 /*
  * cluster_next - the routing decision after a reply from node *node:
  * err is its error text or NULL for a plain reply. MOVED re-points the
- * slot in the map and sets h->moved; ASK sets h->asking for one send.
- * *node is where to send next.
+ * slot in the map and sets h->moved; ASK sets h->asking for one send
+ * (and the sends after a TRYAGAIN from that node: a half-migrated slot
+ * is served by the importing node only with ASKING). *node is where to
+ * send next.
  */
 enum cluster_step cluster_next(struct cluster_map *, struct cluster_hops *h,
 		    const char *err, size_t errlen, int *node);
