@@ -216,4 +216,20 @@ echo "scoped items (wave): $trips round trips ($evalsha EVALSHA) for 20 messages
 [ "$trips" -le 66 ] || fail "$trips round trips for 20 messages with a wave item (max 3 each, + 6 once)"
 pass "with a scoped item: $trips round trips for 20 messages ($((trips * 100 / 20))/100 per message)"
 stop_sluice rc
+
+# --- (d) a wave that refuses (wave_action tempfail): the body's call runs
+#     first; a refused message charges nothing of its sender but the
+#     refusal itself (lock_after counts it)
+write_config rd "$CONF" "redis_prefix t-cld:" "wave_action tempfail" \
+    "lock_after 50/1h" 'class default {' '    messages 1000/1h' \
+    '    recipients 100000/1h' '    body_senders 10/1h' '}'
+start_sluice rd
+bench rd -c 1 -n 20 -l 20 -b 2500 --header 'X-Wave: 2'
+expect_field accept 10 "cluster: a refusing wave admits 10 accounts..."
+expect_field tempfail 10 "cluster: ...and defers the 10 beyond body_senders 10/1h"
+[ "$(counter t-cld: msg)" = 10 ] || fail "senders charged for $(counter t-cld: msg) messages, 10 were accepted"
+pass "refused senders are not charged: msg counters sum to 10"
+[ "$(counter t-cld: refused)" = 10 ] || fail "refusals counted: $(counter t-cld: refused), expected 10"
+pass "each refusal counted once for lock_after: 10"
+stop_sluice rd
 echo "cluster: all passed"
