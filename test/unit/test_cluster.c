@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cluster.h"
+#include "store.h"
 
 /* slot_of - cluster_keyslot of a C string */
 static unsigned
@@ -265,6 +266,45 @@ test_route(void **state)
 	    &node), CLUSTER_FAIL);
 }
 
+/* test_store_opts - a cluster store needs a TCP seed; connects lazily */
+static void
+test_store_opts(void **state)
+{
+	struct store_redis_opts o;
+	struct store_item it;
+	struct store_req req = { "0123abcd", NULL, STORE_COMMIT, &it, 1 };
+	struct store_res res;
+	struct store *st;
+	char err[256];
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.cluster = 1;
+	o.unix_path = "/run/redis.sock";
+	o.connect_timeout_ms = o.command_timeout_ms = 100;
+	o.pool_max = 2;
+	assert_null(store_redis_new(&o, err, sizeof(err)));
+	assert_string_equal(err, "redis: a cluster needs a TCP redis_server "
+	    "(host:port of a node)");
+	o.unix_path = NULL;
+	o.host = "127.0.0.1";
+	o.port = 0;
+	assert_null(store_redis_new(&o, err, sizeof(err)));
+	assert_string_equal(err, "redis: port out of range (1-65535)");
+	o.port = 1;	/* nobody listens: nothing happens until a call */
+	assert_non_null(st = store_redis_new(&o, err, sizeof(err)));
+	assert_string_equal(st->kind, "redis");
+	/* no node answers CLUSTER SLOTS: an error, not a crash or a hang */
+	memset(&it, 0, sizeof(it));
+	store_item_set(&it, "msg", 60, 6, 10, 1);
+	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "redis 127.0.0.1:1: connect"));
+	assert_int_equal(store_reset(st, "0123abcd", err, sizeof(err)), -1);
+	assert_int_equal(store_reset(st, "xyz", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not 1 to 64 hex"));
+	store_free(st);
+}
+
 int
 main(void)
 {
@@ -276,6 +316,7 @@ main(void)
 		cmocka_unit_test(test_map_full),
 		cmocka_unit_test(test_redirects),
 		cmocka_unit_test(test_route),
+		cmocka_unit_test(test_store_opts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
