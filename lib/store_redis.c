@@ -39,6 +39,9 @@
  * connecting. hiredis writes with write(2): the process must ignore
  * SIGPIPE (libmilter's smfi_main does).
  *
+ * Redis Cluster (opts.cluster): a routing layer at the end of this file
+ * sends each call to the node serving its hash tag (lib/cluster.c).
+ *
  * Thread-safe. The store owns its contexts and its copies of the options;
  * callers own their requests.
  */
@@ -1040,8 +1043,7 @@ rc_group(struct rc_store *rc, const struct store_req *req, const char *scope,
 	if ((cl = malloc(sizeof(*cl))) == NULL)
 		return fail(proto, err, errlen, "charge", strerror(ENOMEM));
 	rc2 = call_build(proto, &sr, cl, err, errlen);
-	if (rc2 == 0 && scope[0] != '\0' && strcmp(cl->argv[2], "0") != 0 &&
-	    (size_t)atoi(cl->argv[2]) > n &&
+	if (rc2 == 0 && scope[0] != '\0' && (size_t)atoi(cl->argv[2]) > n &&
 	    (hex = strstr(cl->keys[n], "}:txn:")) != NULL) {
 		/* this subject's own transaction key, in its slot */
 		snprintf(key, sizeof(key), "%s{%s}:txn:%s:%s", proto->prefix,

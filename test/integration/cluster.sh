@@ -232,4 +232,11 @@ pass "refused senders are not charged: msg counters sum to 10"
 [ "$(counter t-cld: refused)" = 10 ] || fail "refusals counted: $(counter t-cld: refused), expected 10"
 pass "each refusal counted once for lock_after: 10"
 stop_sluice rd
+
+# --- (e) the store API on this cluster (test_cluster's live test):
+#     replays with a scoped item, a refusing scoped item, reset
+SLUICE_TEST_CLUSTER=127.0.0.1:$P2 "$SLUICE_TEST_CLUSTER_BIN" \
+    > "$T/live.out" 2>&1 || { cat "$T/live.out"; fail "test_cluster's live test"; }
+grep -q 'OK \] test_live' "$T/live.out" || { cat "$T/live.out"; fail "test_live did not run"; }
+pass "store API on the cluster: replays, scoped refusal, reset (test_live)"
 echo "cluster: all passed"

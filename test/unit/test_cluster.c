@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <hiredis/hiredis.h>
@@ -305,6 +308,87 @@ test_store_opts(void **state)
 	store_free(st);
 }
 
+/* live_charge - one commit of msg (the sender's) and copies of `copy` */
+static struct store_res
+live_charge(struct store *st, const char *txn, const char *copy,
+    uint64_t copy_limit, struct store_item *it)
+{
+	struct store_req req = { "0123abcd", txn, STORE_COMMIT, it, 2 };
+	struct store_res res;
+	char err[256];
+
+	memset(it, 0, 2 * sizeof(*it));
+	store_item_set(&it[0], "msg", 3600, 12, 100, 1);
+	store_item_set(&it[1], "copy", 3600, 12, copy_limit, 1);
+	snprintf(it[1].scope, sizeof(it[1].scope), "%s", copy);
+	if (store_charge(st, &req, &res, err, sizeof(err)) != 0)
+		fail_msg("charge: %s", err);
+	return res;
+}
+
+/*
+ * test_live - against a real cluster (SLUICE_TEST_CLUSTER=host:port, set
+ * by test/integration/cluster.sh; skipped otherwise): a scoped item's
+ * call keeps its own transaction key (a replay charges neither the sender
+ * nor the copy), a refusing scoped item charges
+ * nothing of the sender, reset finds the sender's node
+ */
+static void
+test_live(void **state)
+{
+	const char *seed = getenv("SLUICE_TEST_CLUSTER");
+	struct store_redis_opts o;
+	struct store_item it[2];
+	struct store_res res;
+	struct store *st;
+	char host[64], err[256], c1[16], c2[16];
+	int port;
+
+	(void)state;
+	if (seed == NULL || sscanf(seed, "%63[^:]:%d", host, &port) != 2)
+		skip();
+	memset(&o, 0, sizeof(o));
+	o.cluster = 1;
+	o.host = host;
+	o.port = port;
+	o.prefix = "t-clu:";
+	o.connect_timeout_ms = o.command_timeout_ms = 5000;
+	o.pool_max = 2;
+	assert_non_null(st = store_redis_new(&o, err, sizeof(err)));
+	/* copies of this run only: the cluster may have seen earlier runs */
+	snprintf(c1, sizeof(c1), "%08x1", (unsigned)getpid());
+	snprintf(c2, sizeof(c2), "%08x2", (unsigned)getpid());
+	assert_int_equal(store_reset(st, "0123abcd", err, sizeof(err)), 0);
+	res = live_charge(st, "q1", c1, 100, it);
+	assert_true(res.allowed);
+	assert_false(res.replayed);
+	assert_int_equal(it[0].count, 1);
+	assert_int_equal(it[1].count, 1);
+	/* the same message again: replayed on both sides, nothing charged */
+	res = live_charge(st, "q1", c1, 100, it);
+	assert_true(res.allowed);
+	assert_true(res.replayed);
+	assert_int_equal(it[0].count, 1);
+	assert_int_equal(it[1].count, 1);
+	res = live_charge(st, "q2", c1, 100, it);
+	assert_int_equal(it[0].count, 2);
+	assert_int_equal(it[1].count, 2);
+	/* a copies limit of 0 refuses: the sender is not charged */
+	res = live_charge(st, "q3", c2, 0, it);
+	assert_false(res.allowed);
+	assert_true(it[1].over);
+	assert_int_equal(it[0].count, 2);
+	res = live_charge(st, "q4", c1, 100, it);
+	assert_true(res.allowed);
+	assert_int_equal(it[0].count, 3);
+	assert_int_equal(it[1].count, 3);
+	/* reset goes to the node serving the sender's slot */
+	assert_int_equal(store_reset(st, "0123abcd", err, sizeof(err)), 0);
+	res = live_charge(st, "q5", c1, 100, it);
+	assert_int_equal(it[0].count, 1);
+	store_free(st);
+}
+
 int
 main(void)
 {
@@ -317,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_redirects),
 		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_store_opts),
+		cmocka_unit_test(test_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
