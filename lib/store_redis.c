@@ -66,7 +66,7 @@ extern const size_t charge_lua_len;
 /* the longest key: a Cluster scoped txn key, {subject}:txn:<sender>:<hex> */
 #define RS_KEY_MAX	(RS_PREFIX_MAX + 2 * STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
 #define RS_REFUSED	3	/* a commit mode of the script only: already
-				   refused (cluster_charge) */
+				   refused (rc_charge) */
 #define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 6 * STORE_MAX_ITEMS)
 #define RS_EXTRA_MAX	(STORE_MEMBER_MAX + 8) /* an item's last argument */
 #define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
