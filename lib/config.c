@@ -155,6 +155,7 @@ static const struct key keys[] = {
 	{ "redis_command_timeout", K_MS, "1s",
 	    OFF(redis_command_timeout_ms), 10, 60000, NULL, NULL },
 	{ "redis_pool", K_UINT, "16", OFF(redis_pool), 1, 1024, NULL, NULL },
+	{ "redis_cluster", K_BOOL, "no", OFF(redis_cluster), 0, 0, NULL, NULL },
 	{ "store_fallback", K_ENUM, "local", OFF(fallback), 0, 0, fallbacks,
 	    NULL },
 	{ "breaker_failures", K_UINT, "3", OFF(breaker_failures), 1, 1000,

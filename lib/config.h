@@ -96,7 +96,8 @@ struct config {
 	char		*redis_prefix;	/* key prefix, default "sluice:" */
 	uint32_t	 redis_connect_timeout_ms;
 	uint32_t	 redis_command_timeout_ms;
-	uint32_t	 redis_pool;	/* idle connections kept */
+	uint32_t	 redis_pool;	/* idle connections kept (per node) */
+	int		 redis_cluster;	/* redis_server is a Cluster seed node */
 	int		 fallback;	/* enum store_fallback */
 	uint32_t	 breaker_failures;
 	uint32_t	 breaker_cooldown_ms;

@@ -149,6 +149,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 	ro.connect_timeout_ms = cfg->redis_connect_timeout_ms;
 	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
 	ro.pool_max = cfg->redis_pool;
+	ro.cluster = cfg->redis_cluster;
 	s = store_redis_new(&ro, err, errlen);
 	if (pw != NULL) {
 		explicit_bzero(pw, strlen(pw));
