@@ -27,9 +27,17 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DSANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
 echo "== fuzz each parser for a short while (build-fuzz/)"
 if command -v clang > /dev/null 2>&1; then
-	nice sh test/fuzz/run.sh "${FUZZ_SECONDS:-25}" build-fuzz
+	nice sh test/fuzz/run.sh "${FUZZ_SECONDS:-10}" build-fuzz
 else
 	echo "test.sh: fuzzing skipped: clang is not installed" \
 	    "(scripts/deps.sh installs clang and libclang-rt-14-dev)"
+fi
+echo "== the daemon under valgrind memcheck in the milter-protocol tests (build/)"
+if command -v valgrind > /dev/null 2>&1; then
+	(cd build && SLUICE_VALGRIND=1 ctest --output-on-failure \
+	    -R '^(milter_limits|content_detectors|loops|kill_switch|identity|client_addresses)$') ||
+	    exit 1
+else
+	echo "test.sh: valgrind skipped: not installed (scripts/deps.sh installs it)"
 fi
 echo "test.sh: all suites passed"

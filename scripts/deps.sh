@@ -9,6 +9,8 @@ libsodium-dev libcmocka-dev libmicrohttpd-dev redis-server redis-tools miltertes
 # fuzzing (test/fuzz/run.sh): clang and its libFuzzer runtime, which
 # clang-14 only recommends
 PKGS="$PKGS clang libclang-rt-14-dev"
+# the daemon under memcheck in a few integration tests (test.sh)
+PKGS="$PKGS valgrind"
 # end-to-end tests (test/integration/e2e_*.sh, doc/e2e.md): a real Postfix
 # (the system MTA package, never configured: each test runs its own instance
 # from a private config directory) with Cyrus SASL; Sendmail cannot be
