@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,6 @@ struct msg {
 	int			 inbound;   /* not authenticated: loops only */
 	unsigned		 received;  /* Received: headers */
 	char			 msgid[MSGID_MAX]; /* Message-ID, or "" */
-	struct hopmark_seen	 hops;	    /* our markers, verified at EOM */
 	const struct config_class *cls;
 	char			 key[SENDER_KEY_LEN + 1];
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
@@ -53,11 +53,14 @@ struct msg {
 	char			*env;	    /* MAIL FROM address (deferred);
 					       owned */
 	char			*hdr;	    /* trusted_header value; owned */
-	struct ident_from	 from;	    /* From: addresses */
 	uint64_t		 nrcpt;	    /* recipients accepted */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
-	struct addr_count	 addr;	    /* To/Cc fan-out, streaming */
 	int			 fp_on;	    /* a detector reads the body */
+	/* from here on: set up by msg_begin() or the inbound path before
+	 * use, never cleared by msg_reset() (about 13 KiB) */
+	struct hopmark_seen	 hops;	    /* our markers, verified at EOM */
+	struct ident_from	 from;	    /* From: addresses */
+	struct addr_count	 addr;	    /* To/Cc fan-out, streaming */
 	struct fp_state		 fp;	    /* body fingerprint, streaming */
 };
 
@@ -224,7 +227,8 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 	    c->client, c->msg.via != NULL ? " via=" : "",
 	    c->msg.via != NULL ? c->msg.via : "",
 	    (unsigned long long)c->msg.nrcpt,
-	    (unsigned long long)c->msg.addr.distinct, counts, src,
+	    (unsigned long long)(c->msg.counted ? c->msg.addr.distinct : 0),
+	    counts, src,
 	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
 	    d->reason[0] ? " hits=" : "", d->reason,
 	    err && err[0] ? " store_error=" : "", err ? err : "");
@@ -338,7 +342,8 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	const struct config *cfg = c->ref->cfg;
 	struct store_item items[STORE_MAX_ITEMS];
 	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
-	    c->msg.addr.distinct, NULL, NULL, 0, c->msg.received, 0, 0,
+	    c->msg.counted ? c->msg.addr.distinct : 0, NULL, NULL, 0,
+	    c->msg.received, 0, 0,
 	    NULL };
 	struct policy_decision d;
 	struct hopmark_eval ev;
@@ -465,7 +470,7 @@ msg_reset(struct conn *c)
 	free(c->msg.raw);
 	free(c->msg.env);
 	free(c->msg.hdr);
-	memset(&c->msg, 0, sizeof(c->msg));
+	memset(&c->msg, 0, offsetof(struct msg, hops));
 }
 
 /* sl_connect - a new SMTP connection */
