@@ -23,6 +23,7 @@
 #include <libmilter/mfapi.h>
 
 #include "addr.h"
+#include "control.h"
 #include "fingerprint.h"
 #include "hopmark.h"
 #include "policy.h"
@@ -250,6 +251,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 		return;		/* another relay locked it first */
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
 	    qid[0] ? qid : "NOQUEUE", c->msg.login, c->client, reason);
+	control_locked(cfg, c->msg.key, c->msg.login, reason);
 	if (cfg->lock_command != NULL && c->msg.raw != NULL)
 		hook_run(cfg->lock_command, c->msg.raw, c->msg.login, reason,
 		    cfg->lock_command_timeout_ms);
@@ -345,6 +347,8 @@ decide:
 	if (st != SMFIS_CONTINUE && !c->msg.inbound &&
 	    policy_lock_due(items, req.nitems))
 		lock_login(c, qid, items, req.nitems);
+	if (commit && st == SMFIS_CONTINUE && !c->msg.inbound)
+		control_accepted(cfg, c->msg.key, qid);	/* for a later hold */
 	if (commit && st == SMFIS_CONTINUE && cfg->hop_key_loaded &&
 	    hopmark_make(cfg->hop_key, cfg->cluster_id, ev.hops + 1, now,
 	    c->msg.msgid, fpr.exact, mark, sizeof(mark)) == 0 &&
@@ -412,9 +416,10 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	addr_count_init(&c->msg.addr);
 	fp_init(&c->msg.fp);
 	hopmark_seen_init(&c->msg.hops);
-	c->msg.cls = config_class_for(c->ref->cfg, login);
+	c->msg.cls = control_class_for(c->ref->cfg, login);
 	sender_key(login, c->msg.key);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
+	control_seen(c->msg.key, c->msg.login);
 	if (c->ref->cfg->lock_command != NULL)
 		c->msg.raw = strndup(login, SENDER_LOGIN_MAX);
 	return c->ref->cfg->early_check ? check(ctx, c, 0, "mail") :
