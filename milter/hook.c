@@ -147,7 +147,10 @@ hook_wait(void *arg)
 	memset(&end, 0, sizeof(end));
 	hook_reap(h->pid, h->timeout_ms, &end);
 	hook_end_text(&end, h->timeout_ms, how, sizeof(how));
-	if (hook_ok(&end))
+	if (end.killed)
+		log_warnx("lock command %s for %s killed after %u ms", h->cmd,
+		    h->who, h->timeout_ms);
+	else if (hook_ok(&end))
 		log_info("lock command %s for %s: %s", h->cmd, h->who, how);
 	else
 		log_warnx("lock command %s for %s: %s", h->cmd, h->who, how);
