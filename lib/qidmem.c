@@ -182,8 +182,10 @@ valid(const char *key, const char *qid)
 {
 	size_t kl = strlen(key), ql = strlen(qid);
 
+	/* "ALL" is postsuper's word for the whole queue, never an id */
 	return kl > 0 && kl <= QIDMEM_KEY_MAX && ql > 0 &&
-	    ql <= QIDMEM_ID_MAX && strspn(qid, ID_CHARS) == ql;
+	    ql <= QIDMEM_ID_MAX && strspn(qid, ID_CHARS) == ql &&
+	    strcmp(qid, "ALL") != 0;
 }
 
 /* qidmem_add - remember one accepted id of a login */

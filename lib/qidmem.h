@@ -20,8 +20,8 @@ struct qidmem	*qidmem_new(size_t per_login, size_t total);
 /*
  * qidmem_add - remember that login `key` got queue id `qid` accepted at
  * `now` (seconds); ids older than `window` seconds are forgotten. 0
- * kept, 1 refused (a key or id too long, empty, or an id with bytes
- * other than A-Z a-z 0-9), -1 out of memory.
+ * kept, 1 refused (a key or id too long, empty, an id with bytes
+ * other than A-Z a-z 0-9, or "ALL"), -1 out of memory.
  */
 int		 qidmem_add(struct qidmem *, const char *key, const char *qid,
 		    uint64_t now, uint32_t window);

@@ -248,4 +248,31 @@ bench c -c 1 -n 1 --login moved@example.test
 eom_class c moved@example.test bulk
 pass "Redis restarted: reconnected, class change picked up by the poll in $(( (t1 - t0) / 1000000 )) ms"
 stop_sluice c
+
+### (d) the shipped hold scripts, with stand-ins for postsuper and sendmail
+printf '#!/bin/sh\necho "args: $*" >> %s\ncat >> %s\n' "$T/ps.out" \
+    "$T/ps.out" > "$T/postsuper"
+printf '#!/bin/sh\necho "args: $*" >> %s\n' "$T/sm.out" > "$T/sendmail"
+chmod +x "$T/postsuper" "$T/sendmail"
+POSTSUPER=$T/postsuper "$SLUICE_SRC/contrib/postfix/sluice-hold" \
+    4XbT2k0mZz 3F1A2B || fail "contrib/postfix/sluice-hold failed"
+[ "$(cat "$T/ps.out")" = "$(printf 'args: -h -\n4XbT2k0mZz\n3F1A2B')" ] ||
+    fail "postfix sluice-hold ran: $(cat "$T/ps.out")"
+for bad in -d ALL 'a b' ''; do
+	if POSTSUPER=$T/postsuper "$SLUICE_SRC/contrib/postfix/sluice-hold" \
+	    OK1 "$bad" 2>/dev/null; then
+		fail "postfix sluice-hold accepted the id '$bad'"
+	fi
+done
+[ "$(wc -l < "$T/ps.out")" = 3 ] || fail "postsuper ran for a bad id"
+pass "contrib/postfix/sluice-hold: ids to postsuper -h - on stdin, bad ids refused"
+SENDMAIL=$T/sendmail "$SLUICE_SRC/contrib/sendmail/sluice-hold" \
+    5AUJ1Ynq012345 5AUJ1Ynq012346 || fail "contrib/sendmail/sluice-hold failed"
+[ "$(cat "$T/sm.out")" = "$(printf 'args: -Qsluice: account locked -qI5AUJ1Ynq012345\nargs: -Qsluice: account locked -qI5AUJ1Ynq012346')" ] ||
+    fail "sendmail sluice-hold ran: $(cat "$T/sm.out")"
+if SENDMAIL=$T/sendmail "$SLUICE_SRC/contrib/sendmail/sluice-hold" \
+    '-X/tmp/log' 2>/dev/null; then
+	fail "sendmail sluice-hold accepted an option as an id"
+fi
+pass "contrib/sendmail/sluice-hold: one sendmail -Q... -qI<id> per id"
 echo "control: all passed"
