@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "qidmem.h"
 
 #define NIL	UINT32_MAX
@@ -54,17 +55,6 @@ struct qidmem {
 	size_t		 nbucket, nlogin;
 };
 
-/* hash - FNV-1a of a key */
-static size_t
-hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 /* qidmem_new - empty, with its caps */
 struct qidmem *
 qidmem_new(size_t per_login, size_t total)
@@ -96,7 +86,7 @@ login_find(const struct qidmem *m, const char *key)
 {
 	struct qm_login *l;
 
-	for (l = m->bucket[hash(key) & (m->nbucket - 1)]; l != NULL;
+	for (l = m->bucket[fnv1a(key) & (m->nbucket - 1)]; l != NULL;
 	    l = l->hnext)
 		if (strcmp(l->key, key) == 0)
 			return l;
@@ -109,7 +99,7 @@ login_drop(struct qidmem *m, struct qm_login *l)
 {
 	struct qm_login **pp;
 
-	for (pp = &m->bucket[hash(l->key) & (m->nbucket - 1)]; *pp != l;
+	for (pp = &m->bucket[fnv1a(l->key) & (m->nbucket - 1)]; *pp != l;
 	    pp = &(*pp)->hnext)
 		;
 	*pp = l->hnext;
@@ -129,7 +119,7 @@ grow(struct qidmem *m)
 	for (i = 0; i < m->nbucket; i++)
 		for (l = m->bucket[i]; l != NULL; l = next) {
 			next = l->hnext;
-			h = hash(l->key) & (n - 1);
+			h = fnv1a(l->key) & (n - 1);
 			l->hnext = nb[h];
 			nb[h] = l;
 		}
@@ -211,7 +201,7 @@ qidmem_add(struct qidmem *m, const char *key, const char *qid, uint64_t now,
 		}
 		memcpy(l->key, key, strlen(key) + 1);
 		l->first = l->last = NIL;
-		h = hash(key) & (m->nbucket - 1);
+		h = fnv1a(key) & (m->nbucket - 1);
 		l->hnext = m->bucket[h];
 		m->bucket[h] = l;
 		if (++m->nlogin > m->nbucket * 2)

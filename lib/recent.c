@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "recent.h"
 
 struct slot {
@@ -26,17 +27,6 @@ struct recent {
 	struct slot	*slot;
 	size_t		 nset;		/* a power of two */
 };
-
-/* hash - FNV-1a */
-static size_t
-hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
-}
 
 /* recent_new - a table for about `keys` keys */
 struct recent *
@@ -62,7 +52,7 @@ recent_new(size_t keys)
 static struct slot *
 set_of(struct recent *r, const char *key)
 {
-	return &r->slot[(hash(key) & (r->nset - 1)) * RECENT_WAYS];
+	return &r->slot[(fnv1a(key) & (r->nset - 1)) * RECENT_WAYS];
 }
 
 /* recent_due - due (and marked now), or marked within the period */
