@@ -416,24 +416,33 @@ held_add(const char *key)
 	ctl.held[ctl.nheld++].since = (uint64_t)time(NULL);
 }
 
-/* lock_names - the login and the locking relay from P{H}:lockinfo */
+/* lock_names - the login and the locking relay: P{H}:lockinfo, P{H}:who */
 static void
 lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
 {
 	char k[KEY_MAX];
 	redisReply *r;
+	int named = 0;
 
 	snprintf(who, wlen, "%s", key);		/* at least the key */
-	snprintf(relay, rlen, "?");
+	snprintf(relay, rlen, "unknown");
 	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, key);
 	if ((r = command("HMGET %s login by", k)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-		if (r->element[0]->type == REDIS_REPLY_STRING)
+		if (r->element[0]->type == REDIS_REPLY_STRING) {
 			sender_printable(r->element[0]->str, who, wlen, 0);
+			named = 1;
+		}
 		if (r->element[1]->type == REDIS_REPLY_STRING)
 			sender_printable(r->element[1]->str, relay, rlen, 0);
 	}
+	freeReplyObject(r);
+	snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix, key);
+	if (named || (r = command("GET %s", k)) == NULL)
+		return;
+	if (r->type == REDIS_REPLY_STRING)
+		sender_printable(r->str, who, wlen, 0);
 	freeReplyObject(r);
 }
 

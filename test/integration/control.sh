@@ -228,7 +228,8 @@ stop_redis() {
 trap 'stop_redis 2>/dev/null; cleanup' EXIT
 start_redis
 write_config c "store redis" "redis_server 127.0.0.1:$rport" \
-    "redis_prefix $P" "control_poll 2s" "$CLASSES"
+    "redis_prefix $P" "control_poll 2s" "hold_command $T/hold-c.sh" \
+    "hold_batch 2" "$CLASSES"
 start_sluice c
 wait_until 10 "relay c: not connected" grep -q "control: connected" "$T/c.log"
 bench c -c 1 -n 1 --login moved@example.test
@@ -247,6 +248,20 @@ t1=$(date +%s%N)
 bench c -c 1 -n 1 --login moved@example.test
 eom_class c moved@example.test bulk
 pass "Redis restarted: reconnected, class change picked up by the poll in $(( (t1 - t0) / 1000000 )) ms"
+
+# batches of hold_batch ids, one run after another; a failing run is logged
+printf '#!/bin/sh\necho "$(date +%%s%%N) $*" >> %s\n[ "$1" != C10000000003 ]\n' \
+    "$T/held-c.out" > "$T/hold-c.sh"
+bench c -c 1 -n 3 --login batch@example.test --qid-prefix C1
+expect_field accept 3 "relay C accepts 3 messages of batch@example.test"
+redis-cli -p "$rport" PUBLISH "${P}events" "lock $(key batch@example.test)" \
+    >/dev/null
+wait_until 10 "relay C: the batches did not run" grep -q \
+    'login=batch@example.test locked on relay unknown: held 3 queued messages (hold_command exit 1; 1 of 2 runs failed)' \
+    "$T/c.log"
+[ "$(cut -d' ' -f2- "$T/held-c.out")" = "$(printf 'C10000000001 C10000000002\nC10000000003')" ] ||
+    fail "hold batches: $(cat "$T/held-c.out")"
+pass "hold_batch 2: 3 ids in 2 runs; the failing run's exit status is logged; the login named from its who key"
 stop_sluice c
 
 ### (d) the shipped hold scripts, with stand-ins for postsuper and sendmail
