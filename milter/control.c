@@ -190,7 +190,9 @@ static int
 enqueue(const struct job *j)
 {
 	pthread_mutex_lock(&ctl.lock);
-	if (ctl.jlen == JOBS_MAX || ctl.stop) {
+	/* half the queue is kept for locks: who writes can wait an hour */
+	if (ctl.jlen == JOBS_MAX || ctl.stop || (j->kind == JOB_WHO &&
+	    ctl.jlen >= JOBS_MAX / 2)) {
 		pthread_mutex_unlock(&ctl.lock);
 		return -1;
 	}
@@ -495,7 +497,8 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 	cfg_release(ref);
 }
 
-/* announce - lockinfo, P:locked and "lock H" for one of our locks; -1 */
+/* announce - lockinfo, P:locked and "lock H" for one of our locks; -1:
+ * the connection failed (try again later) */
 static int
 announce(const struct job *j)
 {
@@ -503,7 +506,7 @@ announce(const struct job *j)
 	uint64_t now = (uint64_t)time(NULL);
 	unsigned long long ttl = j->until > now ? j->until - now : 1;
 	redisReply *r;
-	int i, rc = 0;
+	int i;
 
 	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, j->key);
 	snprintf(zk, sizeof(zk), "%slocked", ctl.prefix);
@@ -521,14 +524,12 @@ announce(const struct job *j)
 			ctl.broken = 1;
 			return -1;
 		}
-		if (r->type == REDIS_REPLY_ERROR) {
+		if (r->type == REDIS_REPLY_ERROR)	/* logged, not retried */
 			log_warnx("control: announcing the lock of %s: %s",
 			    j->shown, r->str);
-			rc = -1;
-		}
 		freeReplyObject(r);
 	}
-	return rc;
+	return 0;
 }
 
 /* pending_add - keep one of our locks to announce when Redis is back */
@@ -554,13 +555,12 @@ jobs_run(void)
 
 	while (dequeue(&j)) {
 		if (j.kind == JOB_WHO) {
+			/* failed (Redis down, an error): tried again after
+			 * the hour, not at every message meanwhile */
 			snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix,
 			    j.key);
 			if ((r = command("SET %s %s EX %d", k, j.shown,
-			    WHO_TTL)) == NULL || r->type ==
-			    REDIS_REPLY_ERROR)
-				recent_forget(ctl.who, j.key);
-			if (r != NULL)
+			    WHO_TTL)) != NULL)
 				freeReplyObject(r);
 			continue;
 		}
