@@ -69,6 +69,8 @@ enum ktype {
 	K_LIMIT,	/* COUNT/DURATION, kept as struct config_limit */
 	K_SOCKET,	/* libmilter socket spec, kept as a string */
 	K_COMMAND,	/* absolute path of a program, at most max bytes */
+	K_ARGV,		/* a program and its arguments: the words of the line,
+			   kept joined by one space, at most max bytes */
 	K_SERVER,	/* redis_server: fills redis_host/port or redis_socket */
 	K_NETS,		/* networks, one or more words: struct netlist * */
 	K_LISTEN	/* metrics_listen: loopback ADDR:PORT, [::1]:PORT */
@@ -228,6 +230,21 @@ static const struct key keys[] = {
 	    NULL },
 	{ "lock_command_timeout", K_MS, "10s", OFF(lock_command_timeout_ms),
 	    100, 600000, NULL, NULL },
+
+	/* the control channel: live classes, queue clean-up on lock */
+	{ "control_poll", K_MS, "5s", OFF(control_poll_ms), 1000, 3600000,
+	    NULL, NULL },
+	{ "hold_command", K_ARGV, NULL, OFF(hold_command), 1, 1000, NULL,
+	    NULL },
+	{ "hold_command_timeout", K_MS, "30s", OFF(hold_command_timeout_ms),
+	    100, 600000, NULL, NULL },
+	{ "hold_window", K_MS, "1h", OFF(hold_window_ms), 60000,
+	    7ULL * 86400000, NULL, NULL },
+	{ "hold_max_per_login", K_UINT, "20000", OFF(hold_max_per_login), 1,
+	    10000000, NULL, NULL },
+	{ "hold_max_ids", K_UINT, "200000", OFF(hold_max_ids), 1, 10000000,
+	    NULL, NULL },
+	{ "hold_batch", K_UINT, "100", OFF(hold_batch), 1, 1000, NULL, NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -647,6 +664,7 @@ set_key(struct parse *p, const struct key *k, const char *v)
 			    "\"%s\"", k->name, v);
 		return set_str(p, (char **)(void *)(base + k->off), v);
 	case K_COMMAND:
+	case K_ARGV:
 		if (v[0] != '/')
 			return perr(p, "%s: expected the absolute path of a "
 			    "program (it is run without a shell), got \"%s\"",
@@ -702,6 +720,41 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		return set_listen(p, v);
 	}
 	return perr(p, "%s: internal error: unknown key type", k->name);
+}
+
+/*
+ * set_argv - "PROGRAM ARG..." from the words of a line (or quoted):
+ * kept joined by single spaces and split again on spaces when run, so
+ * no argument can hold a space
+ */
+static int
+set_argv(struct parse *p, const struct key *k, char **w, int n)
+{
+	char buf[LINE_MAX_LEN + 1];
+	size_t o = 0, len;
+	int j;
+
+	if (n < 2)
+		return perr(p, "%s: expected a program and its arguments",
+		    k->name);
+	if (n > MAX_WORDS)
+		return perr(p, "%s: at most %d arguments after the program",
+		    k->name, MAX_WORDS - 2);
+	for (j = 1; j < n; j++) {
+		len = strlen(w[j]);
+		if (strpbrk(w[j], "\t\r") != NULL || len == 0)
+			return perr(p, "%s: an argument may not be empty or "
+			    "hold a tab", k->name);
+		if (o + len + 1 > sizeof(buf) || o + len > k->max)
+			return perr(p, "%s: longer than %llu bytes", k->name,
+			    (unsigned long long)k->max);
+		if (o > 0)
+			buf[o++] = ' ';
+		memcpy(buf + o, w[j], len);
+		o += len;
+	}
+	buf[o] = '\0';
+	return set_key(p, k, buf);
 }
 
 /*
@@ -917,6 +970,8 @@ config_line(struct parse *p, char *line)
 	if (p->seen[i])
 		return perr(p, "%s given twice", w[0]);
 	p->seen[i] = 1;
+	if (keys[i].type == K_ARGV)
+		return set_argv(p, &keys[i], w, n);
 	if (keys[i].type == K_NETS) {
 		if (n > LIST_WORDS)
 			return perr(p, "%s: more than %d words", w[0],
@@ -1306,6 +1361,7 @@ config_free(struct config *c)
 		case K_WORD:
 		case K_SOCKET:
 		case K_COMMAND:
+		case K_ARGV:
 			free(*(char **)(void *)((char *)c + keys[i].off));
 			break;
 		default:

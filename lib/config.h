@@ -132,6 +132,16 @@ struct config {
 	int		 lock_action;	/* tempfail or reject */
 	char		*lock_command;	/* run on lock: CMD LOGIN REASON */
 	uint32_t	 lock_command_timeout_ms;
+
+	/* the control channel (store redis): live classes, queue clean-up */
+	uint32_t	 control_poll_ms; /* poll P:classes and P:locked */
+	char		*hold_command;	/* "PROGRAM [ARG...]", split on spaces;
+					   run with queue ids appended */
+	uint32_t	 hold_command_timeout_ms;
+	uint32_t	 hold_window_ms; /* queue ids remembered this long */
+	uint32_t	 hold_max_per_login; /* ids kept per login */
+	uint32_t	 hold_max_ids;	/* ids kept in all */
+	uint32_t	 hold_batch;	/* ids per run of the hold command */
 	unsigned char	 hop_key[32];	/* read from hop_key_file by the
 					   daemon before the config is used */
 	int		 hop_key_loaded;

@@ -24,6 +24,7 @@
 #include <libmilter/mfapi.h>
 
 #include "addr.h"
+#include "control.h"
 #include "fingerprint.h"
 #include "hopmark.h"
 #include "identity.h"
@@ -301,6 +302,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
 	    qid[0] ? qid : "NOQUEUE", c->msg.login, c->client, reason);
+	control_locked(cfg, c->msg.key, c->msg.login, reason);
 	if (cfg->lock_command != NULL && c->msg.raw != NULL)
 		hook_run(cfg->lock_command, c->msg.raw, c->msg.login, reason,
 		    cfg->lock_command_timeout_ms);
@@ -454,6 +456,8 @@ decide:
 	if (st != SMFIS_CONTINUE && !c->msg.inbound &&
 	    policy_lock_due(items, req.nitems))
 		lock_login(c, qid, items, req.nitems);
+	if (commit && st == SMFIS_CONTINUE && !c->msg.inbound)
+		control_accepted(cfg, c->msg.key, qid);	/* for a later hold */
 	if (commit && st == SMFIS_CONTINUE && cfg->hop_key_loaded &&
 	    hopmark_make(cfg->hop_key, cfg->cluster_id, ev.hops + 1, now,
 	    c->msg.msgid, fpr.exact, mark, sizeof(mark)) == 0 &&
@@ -532,9 +536,10 @@ msg_begin(struct conn *c)
 static void
 msg_key(struct conn *c, const char *login)
 {
-	c->msg.cls = config_class_for(c->ref->cfg, login);
+	c->msg.cls = control_class_for(c->ref->cfg, login);
 	sender_key(login, c->msg.key);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
+	control_seen(c->msg.key, c->msg.login);
 	c->msg.raw = strndup(login, SENDER_LOGIN_MAX);
 }
 

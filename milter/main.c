@@ -24,6 +24,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "control.h"
 #include "hopmark.h"
 #include "sluice.h"
 
@@ -122,23 +123,19 @@ read_secret(const char *path, char *err, size_t errlen)
 	return strdup(buf);
 }
 
-/* store_open - the store the config asks for */
+/* store_open - the store the config asks for; pw: Redis password or NULL */
 static struct store *
-store_open(const struct config *cfg, char *err, size_t errlen)
+store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
 {
 	struct store_redis_opts ro;
 	struct store_guard_opts go;
 	struct store *s;
-	char *pw = NULL;
 
 	if (cfg->store == CONFIG_STORE_MEMORY) {
 		if ((s = store_memory_new(NULL, NULL)) == NULL)
 			snprintf(err, errlen, "out of memory");
 		return s;
 	}
-	if (cfg->redis_password_file != NULL &&
-	    (pw = read_secret(cfg->redis_password_file, err, errlen)) == NULL)
-		return NULL;
 	memset(&ro, 0, sizeof(ro));
 	ro.host = cfg->redis_host;
 	ro.port = cfg->redis_port;
@@ -151,10 +148,6 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 	ro.pool_max = cfg->redis_pool;
 	ro.cluster = cfg->redis_cluster;
 	s = store_redis_new(&ro, err, errlen);
-	if (pw != NULL) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
-	}
 	if (s == NULL)
 		return NULL;
 	memset(&go, 0, sizeof(go));
@@ -335,6 +328,7 @@ reload(void)
 		return;
 	}
 	okcache_clear(rt.okcache);	/* limits may have changed */
+	control_reloaded();
 	log_info("configuration reloaded from %s (%zu classes, %zu map "
 	    "entries)", rt.config_path, cfg->nclasses, cfg->nmap);
 	metrics_count_reload(&sluice_metrics, 1);
@@ -374,6 +368,7 @@ main(int argc, char *argv[])
 	static sigset_t usr1;
 	sigset_t blocked;
 	struct config *cfg;
+	char *pw = NULL;
 	pthread_t tid;
 
 	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
@@ -418,7 +413,15 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	rt.config_path = path;
-	if ((rt.store = store_open(cfg, err, sizeof(err))) == NULL) {
+	/* read before dropping privileges; the control thread needs it too */
+	if (cfg->store == CONFIG_STORE_REDIS && cfg->redis_password_file !=
+	    NULL && (pw = read_secret(cfg->redis_password_file, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "sluice: store: %s\n", err);
+		config_free(cfg);
+		return EX_CONFIG;
+	}
+	if ((rt.store = store_open(cfg, pw, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "sluice: store: %s\n", err);
 		config_free(cfg);
 		return EX_CONFIG;
@@ -478,6 +481,13 @@ main(int argc, char *argv[])
 		log_err("%s", err);
 		return EX_UNAVAILABLE;
 	}
+	rc = control_start(cfg_current->cfg, pw);
+	if (pw != NULL) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	if (rc == -1)
+		return EX_OSERR;
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",
 	    cfg_current->cfg->socket, rt.store->kind,
 	    cfg_current->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
@@ -486,6 +496,7 @@ main(int argc, char *argv[])
 	rc = smfi_main();
 	log_info("stopping");
 	metrics_stop();
+	control_stop();
 	if (cfg_current->cfg->pidfile != NULL)
 		unlink(cfg_current->cfg->pidfile);
 	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;

@@ -3,6 +3,7 @@
 #define SLUICE_MILTER_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "config.h"
 #include "okcache.h"
@@ -46,6 +47,11 @@ int		 callbacks_register(void);
 /* hook_run - start `cmd LOGIN REASON` (no shell), wait for it elsewhere */
 void		 hook_run(const char *cmd, const char *login, const char *shown,
 		    const char *reason, unsigned timeout_ms);
+
+/* hold_run - run `cmd ID...` over ids (QIDMEM_ID_SIZE apart; taken over),
+ * batch ids a run, one after another in the background; logs the end */
+void		 hold_run(const char *cmd, char *ids, size_t nids, size_t batch,
+		    unsigned timeout_ms, const char *who, const char *relay);
 
 /* log_open - start logging (syslog, and stderr when foreground) */
 void		 log_open(const char *facility, int use_syslog, int foreground);

@@ -113,6 +113,7 @@ struct opts {
 	size_t	 nhdrs;
 	struct umacro *macros;		/* --macro */
 	size_t	 nmacros;
+	const char *qid_prefix;		/* --qid-prefix, or NULL */
 	int	 timeout_ms;
 	bool	 json, quiet, verbose;
 };
@@ -791,11 +792,12 @@ step_rcpt(struct session *s, unsigned long j, struct reply *r)
 {
 	char addr[64], arg[72];
 	const char *m[] = { "{rcpt_addr}", addr, "{rcpt_host}", "dest.test",
-	    "{rcpt_mailer}", "smtp" };
+	    "{rcpt_mailer}", "smtp", "i", opt.qid_prefix != NULL ? s->w->qid :
+	    NULL };
 
 	snprintf(addr, sizeof(addr), "rcpt%lu@dest.test", j + 1);
 	snprintf(arg, sizeof(arg), "<%s>", addr);
-	if (macro_send(s, SMFIC_RCPT, m, 6) < 0)
+	if (macro_send(s, SMFIC_RCPT, m, 8) < 0)
 		return -1;
 	if ((s->proto & SMFIP_NORCPT) == 0) {
 		pkt_begin(s->c, SMFIC_RCPT);
@@ -891,7 +893,8 @@ txn_prepare(struct worker *w, unsigned long g)
 	}
 	snprintf(w->from, sizeof(w->from), "%s", w->auth != NULL &&
 	    strchr(w->auth, '@') != NULL ? w->auth : "bench@bench.test");
-	snprintf(w->qid, sizeof(w->qid), "%010lX", g + 1);
+	snprintf(w->qid, sizeof(w->qid), "%s%010lX", opt.qid_prefix != NULL ?
+	    opt.qid_prefix : "", g + 1);
 	if (opt.same_msgid)
 		snprintf(w->msgid, sizeof(w->msgid), "<bench@bench.test>");
 	else
@@ -1091,6 +1094,8 @@ usage(FILE *fp, int status)
 "      --vary-body            make each body different\n"
 "      --same-message-id      one Message-ID for every message\n"
 "      --header 'Name: value' extra header (repeatable)\n"
+"      --qid-prefix P         queue ids P0000000001... (unique per run), sent\n"
+"                             at RCPT too, as Postfix does\n"
 "      --macro STAGE:NAME=VALUE  extra macro (repeatable); STAGE is connect,\n"
 "                             helo, mail, rcpt, data, eoh or eom\n"
 "      --no-abort-after-eom   no ABORT after the end-of-message reply\n"
@@ -1232,7 +1237,7 @@ parse_args(int argc, char **argv)
 {
 	enum { O_PERCONN = 256, O_LOGIN, O_INBOUND, O_CADDR, O_CADDRS,
 	    O_VARY, O_SAMEID, O_HEADER, O_MACRO, O_NOABORT, O_TIMEOUT,
-	    O_JSON, O_LOCAL };
+	    O_JSON, O_LOCAL, O_QID };
 	static const struct option lopts[] = {
 		{ "socket", 1, NULL, 's' }, { "connections", 1, NULL, 'c' },
 		{ "transactions", 1, NULL, 'n' },
@@ -1246,6 +1251,7 @@ parse_args(int argc, char **argv)
 		{ "body", 1, NULL, 'b' }, { "vary-body", 0, NULL, O_VARY },
 		{ "same-message-id", 0, NULL, O_SAMEID },
 		{ "header", 1, NULL, O_HEADER }, { "macro", 1, NULL, O_MACRO },
+		{ "qid-prefix", 1, NULL, O_QID },
 		{ "no-abort-after-eom", 0, NULL, O_NOABORT },
 		{ "timeout", 1, NULL, O_TIMEOUT }, { "json", 0, NULL, O_JSON },
 		{ "quiet", 0, NULL, 'q' }, { "verbose", 0, NULL, 'v' },
@@ -1301,6 +1307,17 @@ parse_args(int argc, char **argv)
 		case O_SAMEID: opt.same_msgid = true; break;
 		case O_HEADER: parse_header(optarg); break;
 		case O_MACRO: parse_macro(optarg); break;
+		case O_QID:
+			if (*optarg == '\0' || strlen(optarg) > 8 ||
+			    strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789") !=
+			    strlen(optarg)) {
+				fprintf(stderr, "sluice-bench: --qid-prefix: "
+				    "1 to 8 letters or digits\n");
+				usage(stderr, 2);
+			}
+			opt.qid_prefix = optarg;
+			break;
 		case O_NOABORT: opt.abort_after_eom = false; break;
 		case O_TIMEOUT:
 			t = strtod(optarg, &end);

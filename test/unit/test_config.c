@@ -233,6 +233,13 @@ config_same(const struct config *a, const struct config *b)
 	    a->lock_action != b->lock_action ||
 	    !str_same(a->lock_command, b->lock_command) ||
 	    a->lock_command_timeout_ms != b->lock_command_timeout_ms ||
+	    a->control_poll_ms != b->control_poll_ms ||
+	    !str_same(a->hold_command, b->hold_command) ||
+	    a->hold_command_timeout_ms != b->hold_command_timeout_ms ||
+	    a->hold_window_ms != b->hold_window_ms ||
+	    a->hold_max_per_login != b->hold_max_per_login ||
+	    a->hold_max_ids != b->hold_max_ids ||
+	    a->hold_batch != b->hold_batch ||
 	    !str_same(a->class_map, b->class_map) ||
 	    !str_same(a->identity_map, b->identity_map) ||
 	    a->identity_action != b->identity_action ||
@@ -302,6 +309,13 @@ test_defaults(void **state)
 	assert_int_equal(c->lock_action, CONFIG_ACTION_TEMPFAIL);
 	assert_null(c->lock_command);
 	assert_int_equal(c->lock_command_timeout_ms, 10000);
+	assert_int_equal(c->control_poll_ms, 5000);
+	assert_null(c->hold_command);
+	assert_int_equal(c->hold_command_timeout_ms, 30000);
+	assert_int_equal(c->hold_window_ms, 3600000);
+	assert_int_equal(c->hold_max_per_login, 20000);
+	assert_int_equal(c->hold_max_ids, 200000);
+	assert_int_equal(c->hold_batch, 100);
 	assert_false(c->hop_key_loaded);
 	assert_null(c->class_map);
 	assert_int_equal(c->nmap, 0);
@@ -387,6 +401,13 @@ test_every_key(void **state)
 	    "lock_action reject\n"
 	    "lock_command \"/usr/local/sbin/disable account\"\n"
 	    "lock_command_timeout 30s\n"
+	    "control_poll 2s\n"
+	    "hold_command /usr/bin/sudo  -n\t/usr/local/sbin/sluice-hold\n"
+	    "hold_command_timeout 1m\n"
+	    "hold_window 2h\n"
+	    "hold_max_per_login 500\n"
+	    "hold_max_ids 9000\n"
+	    "hold_batch 20\n"
 	    "\r\n\t\n");
 
 	(void)state;
@@ -436,6 +457,18 @@ test_every_key(void **state)
 	assert_int_equal(c->lock_action, CONFIG_ACTION_REJECT);
 	assert_string_equal(c->lock_command, "/usr/local/sbin/disable account");
 	assert_int_equal(c->lock_command_timeout_ms, 30000);
+	assert_int_equal(c->control_poll_ms, 2000);
+	/* the words of the line, joined by one space */
+	assert_string_equal(c->hold_command,
+	    "/usr/bin/sudo -n /usr/local/sbin/sluice-hold");
+	assert_int_equal(c->hold_command_timeout_ms, 60000);
+	assert_int_equal(c->hold_window_ms, 7200000);
+	assert_int_equal(c->hold_max_per_login, 500);
+	assert_int_equal(c->hold_max_ids, 9000);
+	assert_int_equal(c->hold_batch, 20);
+	config_free(c);
+	c = parse("hold_command \"/usr/sbin/postsuper -h\"\n");
+	assert_string_equal(c->hold_command, "/usr/sbin/postsuper -h");
 	config_free(c);
 }
 
@@ -894,8 +927,8 @@ test_samples(void **state)
 {
 	static const char *const unset[] = { "user", "pidfile",
 	    "redis_password_file", "redis_username", "hop_key_file",
-	    "lock_command", "class_map", "identity_map", "trusted_networks",
-	    "trusted_header", NULL };
+	    "lock_command", "hold_command", "class_map", "identity_map",
+	    "trusted_networks", "trusted_header", NULL };
 	char path[1024], line[512], key[64], text[1200];
 	struct config *c, *def, *one;
 	unsigned checked = 0;
@@ -1114,6 +1147,25 @@ test_bad(void **state)
 		{ "lock_command disable-account\n", "t.conf:1: lock_command: "
 		    "expected the absolute path of a program (it is run without "
 		    "a shell), got \"disable-account\"" },
+		{ "hold_command sluice-hold -x\n", "t.conf:1: hold_command: "
+		    "expected the absolute path of a program (it is run without "
+		    "a shell), got \"sluice-hold -x\"" },
+		{ "hold_command\n", "t.conf:1: hold_command: expected a program "
+		    "and its arguments" },
+		{ "hold_command /a \"\"\n", "t.conf:1: hold_command: an "
+		    "argument may not be empty" },
+		{ "hold_command /a 1 2 3 4 5 6 7 8 9\n", "t.conf:1: "
+		    "hold_command: at most 8 arguments after the program" },
+		{ "hold_command /a\nhold_command /b\n", "t.conf:2: hold_command "
+		    "given twice" },
+		{ "control_poll 500ms\n", "t.conf:1: control_poll: expected a "
+		    "duration from 1000ms" },
+		{ "hold_window 59s\n", "t.conf:1: hold_window: expected a "
+		    "duration" },
+		{ "hold_batch 0\n", "t.conf:1: hold_batch: expected a number "
+		    "from 1 to 1000" },
+		{ "hold_max_ids 0\n", "t.conf:1: hold_max_ids: expected a "
+		    "number" },
 		{ "lock_command \"\"\n", "t.conf:1: lock_command: expected the "
 		    "absolute path" },
 		{ "redis_server localhost\n", "t.conf:1: redis_server: expected "

@@ -1,0 +1,922 @@
+/*
+ * control.c - the daemon's control channel through Redis (store redis
+ * only; with store memory nothing here runs): live per-login classes,
+ * the `who` keys that name logins, lock announcements, and the queue
+ * clean-up when a login is locked on any relay. The keys and the channel
+ * are those of CONTROL_CONTRACT.md, shared with sluicectl:
+ *
+ *   P:classes          hash login|@domain -> class, read whole (HGETALL)
+ *   P{H}:who           printable login, written at most hourly per login
+ *   P{H}:lockinfo      hash login, reason, by, at, until (on our locks)
+ *   P:locked           sorted set H -> until
+ *   P:events           channel: "lock H", "unlock H", "reset H", "class"
+ *
+ * One control thread owns two hiredis connections: one SUBSCRIBEd to
+ * P:events, read with poll(2) so the thread also wakes for its job queue
+ * (a self-pipe) and for its poll of P:classes and P:locked every
+ * control_poll; one for commands. A failed connection is dropped and
+ * both are made again with a backoff of 250 ms doubling to 10 s.
+ *
+ * The message threads never talk to Redis: they read the live classes
+ * from a refcounted immutable snapshot (taken under a mutex for a
+ * pointer copy, never while Redis is asked), remember the queue ids
+ * they accept (lib/qidmem), and hand `who` writes and lock
+ * announcements to the control thread through a bounded queue. When a
+ * login is locked - by this relay, by a "lock H" event, or found in
+ * P:locked by the poll - the ids it got accepted here within
+ * hold_window are handed to hold_command (hook.c), once per lock.
+ *
+ * Thread-safety: ctl.lock guards the queue, the snapshot pointer and
+ * the stop flag; everything else below "control thread only" is the
+ * control thread's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "classmap.h"
+#include "control.h"
+#include "qidmem.h"
+#include "recent.h"
+#include "sender.h"
+#include "sluice.h"
+
+#define JOBS_MAX	1024	/* queued who/lock jobs; beyond, who is dropped */
+#define PENDING_MAX	256	/* our locks waiting for Redis to announce */
+#define HELD_MAX	4096	/* locks this relay has dealt with */
+#define HELD_GRACE	60	/* s a lock is kept without P:locked saying so */
+#define WHO_PERIOD	3600	/* s between two writes of a login's who */
+#define WHO_TTL		86400	/* s a who key lives */
+#define WHO_KEYS	65536	/* logins remembered for WHO_PERIOD */
+#define BACKOFF_MIN_MS	250
+#define BACKOFF_MAX_MS	10000
+#define CMD_TIMEOUT_MIN_MS 1000	/* no message waits on these commands */
+#define SHOWN_MAX	200	/* printable login */
+#define REASON_MAX	160
+#define KEY_MAX		160	/* a key: prefix (64) + {H} + suffix */
+#define WARN_MAX	20	/* unknown-class warnings per check */
+
+enum job_kind { JOB_WHO, JOB_LOCK };
+
+struct job {
+	enum job_kind	 kind;
+	char		 key[SENDER_KEY_LEN + 1];
+	char		 shown[SHOWN_MAX];
+	char		 reason[REASON_MAX];
+	uint64_t	 at, until;	/* JOB_LOCK: unix seconds */
+};
+
+/* a snapshot of the live classes, shared with the message threads */
+struct cm_ref {
+	struct classmap	*map;
+	unsigned	 refs;	/* readers + 1 while current */
+};
+
+struct held {
+	char		 key[SENDER_KEY_LEN + 1];
+	uint64_t	 since;
+};
+
+static struct {
+	int		 running;	/* set before the milter threads start */
+	pthread_t	 tid;
+	pthread_mutex_t	 lock;		/* jobs, classes, stop, repoll */
+	struct job	*jobs;		/* ring of JOBS_MAX */
+	size_t		 jhead, jlen;
+	int		 stop, repoll;
+	int		 wake[2];	/* self-pipe: jobs or stop */
+	struct cm_ref	*classes;	/* NULL: no live classes */
+	struct qidmem	*qids;
+	struct recent	*who;
+
+	/* control thread only */
+	char		*host, *unix_path, *user, *password, *prefix;
+	int		 port;
+	char		 where[300];	/* "redis host:port" for the log */
+	struct timeval	 connect_tv, command_tv;
+	redisContext	*cmd, *sub;
+	int		 broken;	/* a command failed: reconnect */
+	int		 down_logged;
+	char		 hostname[128];
+	struct job	 pending[PENDING_MAX];
+	size_t		 npending;
+	struct held	 held[HELD_MAX];
+	size_t		 nheld;
+	struct classmap	*warned;	/* unknown classes already logged */
+} ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
+
+/* key_ok - 32 lower-case hex digits, as sender_key() makes them */
+static int
+key_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != SENDER_KEY_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* mono_ms - a monotonic clock in ms, for the poll schedule */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* cm_release - let go of a class snapshot; freed with its last reader */
+static void
+cm_release(struct cm_ref *r)
+{
+	int last;
+
+	pthread_mutex_lock(&ctl.lock);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&ctl.lock);
+	if (last) {
+		classmap_free(r->map);
+		free(r);
+	}
+}
+
+/* control_class_for - live override (exact, @domain), then the map file */
+const struct config_class *
+control_class_for(const struct config *cfg, const char *login)
+{
+	const struct config_class *c = NULL;
+	struct cm_ref *r = NULL;
+	const char *name;
+
+	if (ctl.running) {
+		pthread_mutex_lock(&ctl.lock);
+		if ((r = ctl.classes) != NULL)
+			r->refs++;
+		pthread_mutex_unlock(&ctl.lock);
+	}
+	if (r != NULL) {
+		if ((name = classmap_lookup(r->map, login)) != NULL)
+			c = config_find_class(cfg, name); /* unknown: NULL */
+		cm_release(r);
+	}
+	return c != NULL ? c : config_class_for(cfg, login);
+}
+
+/* wake - nudge the control thread (never blocks) */
+static void
+wake(void)
+{
+	ssize_t w = write(ctl.wake[1], "", 1);
+
+	(void)w;	/* a full pipe already wakes it */
+}
+
+/* enqueue - hand a job to the control thread; -1 when the queue is full */
+static int
+enqueue(const struct job *j)
+{
+	pthread_mutex_lock(&ctl.lock);
+	/* half the queue is kept for locks: who writes can wait an hour */
+	if (ctl.jlen == JOBS_MAX || ctl.stop || (j->kind == JOB_WHO &&
+	    ctl.jlen >= JOBS_MAX / 2)) {
+		pthread_mutex_unlock(&ctl.lock);
+		return -1;
+	}
+	ctl.jobs[(ctl.jhead + ctl.jlen++) % JOBS_MAX] = *j;
+	pthread_mutex_unlock(&ctl.lock);
+	wake();
+	return 0;
+}
+
+/* dequeue - the oldest job; 0 when there is none */
+static int
+dequeue(struct job *j)
+{
+	int got = 0;
+
+	pthread_mutex_lock(&ctl.lock);
+	if (ctl.jlen > 0) {
+		*j = ctl.jobs[ctl.jhead];
+		ctl.jhead = (ctl.jhead + 1) % JOBS_MAX;
+		ctl.jlen--;
+		got = 1;
+	}
+	pthread_mutex_unlock(&ctl.lock);
+	return got;
+}
+
+/* control_seen - a login sent mail: its who key, at most once an hour */
+void
+control_seen(const char *key, const char *shown)
+{
+	struct job j;
+
+	if (!ctl.running || !recent_due(ctl.who, key, (uint64_t)time(NULL),
+	    WHO_PERIOD))
+		return;
+	memset(&j, 0, sizeof(j));
+	j.kind = JOB_WHO;
+	snprintf(j.key, sizeof(j.key), "%s", key);
+	snprintf(j.shown, sizeof(j.shown), "%s", shown);
+	if (enqueue(&j) == -1)
+		recent_forget(ctl.who, key);	/* the next message tries */
+}
+
+/* control_accepted - remember an accepted queue id, if anything holds */
+void
+control_accepted(const struct config *cfg, const char *key, const char *qid)
+{
+	if (!ctl.running || cfg->hold_command == NULL || qid[0] == '\0')
+		return;
+	qidmem_add(ctl.qids, key, qid, (uint64_t)time(NULL),
+	    cfg->hold_window_ms / 1000);
+}
+
+/* control_locked - our lock rule locked a login: announce it, hold */
+void
+control_locked(const struct config *cfg, const char *key, const char *shown,
+    const char *reason)
+{
+	struct job j;
+
+	if (!ctl.running)
+		return;
+	memset(&j, 0, sizeof(j));
+	j.kind = JOB_LOCK;
+	snprintf(j.key, sizeof(j.key), "%s", key);
+	snprintf(j.shown, sizeof(j.shown), "%s", shown);
+	snprintf(j.reason, sizeof(j.reason), "%s", reason);
+	j.at = (uint64_t)time(NULL);
+	j.until = j.at + cfg->lock_lifetime_ms / 1000;
+	if (enqueue(&j) == -1)
+		log_err("control: queue full; the lock of %s is not announced "
+		    "to the other relays (they see it at its next message)",
+		    shown);
+}
+
+/* control_reloaded - check the live classes against the new config */
+void
+control_reloaded(void)
+{
+	if (!ctl.running)
+		return;
+	pthread_mutex_lock(&ctl.lock);
+	ctl.repoll = 1;
+	pthread_mutex_unlock(&ctl.lock);
+	wake();
+}
+
+/* rconnect - one connection, timeouts set, authenticated; NULL + logged */
+static redisContext *
+rconnect(char *err, size_t errlen)
+{
+	redisContext *c;
+	redisReply *r;
+
+	if (ctl.unix_path != NULL)
+		c = redisConnectUnixWithTimeout(ctl.unix_path, ctl.connect_tv);
+	else
+		c = redisConnectWithTimeout(ctl.host, ctl.port, ctl.connect_tv);
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "connect: %s", c != NULL && c->errstr[0] ?
+		    c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	if (redisSetTimeout(c, ctl.command_tv) != REDIS_OK) {
+		snprintf(err, errlen, "cannot set the command timeout");
+		redisFree(c);
+		return NULL;
+	}
+	if (ctl.password == NULL)
+		return c;
+	r = ctl.user != NULL ?
+	    redisCommand(c, "AUTH %s %s", ctl.user, ctl.password) :
+	    redisCommand(c, "AUTH %s", ctl.password);
+	if (r != NULL && r->type == REDIS_REPLY_STATUS) {
+		freeReplyObject(r);
+		return c;
+	}
+	snprintf(err, errlen, "AUTH: %s", r == NULL ? c->errstr :
+	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+	return NULL;
+}
+
+/* disconnect - drop both connections */
+static void
+disconnect(void)
+{
+	redisFree(ctl.cmd);
+	redisFree(ctl.sub);
+	ctl.cmd = ctl.sub = NULL;
+	ctl.broken = 0;
+}
+
+/* connect_all - both connections and the subscription; -1 + logged once */
+static int
+connect_all(void)
+{
+	char err[512], chan[KEY_MAX];
+	redisReply *r = NULL;
+
+	snprintf(chan, sizeof(chan), "%sevents", ctl.prefix);
+	if ((ctl.cmd = rconnect(err, sizeof(err))) == NULL ||
+	    (ctl.sub = rconnect(err, sizeof(err))) == NULL)
+		goto fail;
+	r = redisCommand(ctl.sub, "SUBSCRIBE %s", chan);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		snprintf(err, sizeof(err), "SUBSCRIBE %s: %s", chan, r == NULL ?
+		    ctl.sub->errstr : r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply");
+		goto fail;
+	}
+	freeReplyObject(r);
+	log_info("control: connected to %s, listening on %s", ctl.where,
+	    chan);
+	ctl.down_logged = 0;
+	return 0;
+fail:
+	if (r != NULL)
+		freeReplyObject(r);
+	disconnect();
+	if (!ctl.down_logged)
+		log_warnx("control: %s: %s; retrying (live classes and locks "
+		    "from other relays wait until it answers)", ctl.where, err);
+	ctl.down_logged = 1;
+	return -1;
+}
+
+/* command - one command on the command connection; NULL marks it broken */
+static redisReply *
+command(const char *fmt, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	if (ctl.cmd == NULL || ctl.broken)
+		return NULL;
+	va_start(ap, fmt);
+	r = redisvCommand(ctl.cmd, fmt, ap);
+	va_end(ap);
+	if (r == NULL) {
+		if (!ctl.down_logged)
+			log_warnx("control: %s: %s; reconnecting", ctl.where,
+			    ctl.cmd->errstr[0] ? ctl.cmd->errstr :
+			    "connection lost");
+		ctl.down_logged = 1;
+		ctl.broken = 1;
+	} else if (r->type == REDIS_REPLY_ERROR)
+		log_warnx("control: %s: %s", ctl.where, r->str);
+	return r;
+}
+
+/* held_find - index of a lock dealt with, or -1 */
+static int
+held_find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ctl.nheld; i++)
+		if (strcmp(ctl.held[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* held_drop - forget a lock dealt with (unlocked, expired) */
+static void
+held_drop(size_t i)
+{
+	memmove(&ctl.held[i], &ctl.held[i + 1], (ctl.nheld - i - 1) *
+	    sizeof(ctl.held[0]));
+	ctl.nheld--;
+}
+
+/* held_add - remember a lock dealt with; the oldest goes when full */
+static void
+held_add(const char *key)
+{
+	if (ctl.nheld == HELD_MAX)
+		held_drop(0);
+	snprintf(ctl.held[ctl.nheld].key, sizeof(ctl.held[0].key), "%s", key);
+	ctl.held[ctl.nheld++].since = (uint64_t)time(NULL);
+}
+
+/* lock_names - the login and the locking relay: P{H}:lockinfo, P{H}:who */
+static void
+lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
+{
+	char k[KEY_MAX];
+	redisReply *r;
+	int named = 0;
+
+	snprintf(who, wlen, "%s", key);		/* at least the key */
+	snprintf(relay, rlen, "unknown");
+	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, key);
+	if ((r = command("HMGET %s login by", k)) == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		if (r->element[0]->type == REDIS_REPLY_STRING) {
+			sender_printable(r->element[0]->str, who, wlen, 0);
+			named = 1;
+		}
+		if (r->element[1]->type == REDIS_REPLY_STRING)
+			sender_printable(r->element[1]->str, relay, rlen, 0);
+	}
+	freeReplyObject(r);
+	snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix, key);
+	if (named || (r = command("GET %s", k)) == NULL)
+		return;
+	if (r->type == REDIS_REPLY_STRING)
+		sender_printable(r->str, who, wlen, 0);
+	freeReplyObject(r);
+}
+
+/*
+ * lock_seen - a login is locked: hand the ids it got accepted here to the
+ * hold command, once per lock. who/relay NULL: read from lockinfo. A lock
+ * found by the poll with nothing to hold is noted silently.
+ */
+static void
+lock_seen(const char *key, const char *who, const char *relay, int polled)
+{
+	char whobuf[SHOWN_MAX], relaybuf[128], win[16];
+	struct cfg_ref *ref;
+	const struct config *cfg;
+	char *ids = NULL;
+	size_t n = 0;
+
+	if (held_find(key) != -1)
+		return;
+	held_add(key);
+	ref = cfg_acquire();
+	cfg = ref->cfg;
+	if (cfg->hold_command != NULL &&
+	    (n = qidmem_take(ctl.qids, key, (uint64_t)time(NULL),
+	    cfg->hold_window_ms / 1000, &ids)) == (size_t)-1) {
+		log_err("control: out of memory taking the queue ids of %s",
+		    key);
+		n = 0;
+	}
+	if (polled && n == 0) {
+		cfg_release(ref);
+		return;
+	}
+	if (who == NULL) {
+		lock_names(key, whobuf, sizeof(whobuf), relaybuf,
+		    sizeof(relaybuf));
+		who = whobuf;
+		relay = relaybuf;
+	}
+	if (n == 0)
+		log_warnx("login=%s locked on relay %s: held 0 queued messages "
+		    "(%s%s)", who, relay, cfg->hold_command == NULL ?
+		    "no hold_command" : "none accepted here in the last ",
+		    cfg->hold_command == NULL ? "" :
+		    config_format_window(cfg->hold_window_ms / 1000, win,
+		    sizeof(win)));
+	else
+		hold_run(cfg->hold_command, ids, n, cfg->hold_batch,
+		    cfg->hold_command_timeout_ms, who, relay);
+	cfg_release(ref);
+}
+
+/* announce - lockinfo, P:locked and "lock H" for one of our locks; -1:
+ * the connection failed (try again later) */
+static int
+announce(const struct job *j)
+{
+	char k[KEY_MAX], zk[KEY_MAX], chan[KEY_MAX], ev[8 + SENDER_KEY_LEN];
+	uint64_t now = (uint64_t)time(NULL);
+	unsigned long long ttl = j->until > now ? j->until - now : 1;
+	redisReply *r;
+	int i;
+
+	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, j->key);
+	snprintf(zk, sizeof(zk), "%slocked", ctl.prefix);
+	snprintf(chan, sizeof(chan), "%sevents", ctl.prefix);
+	snprintf(ev, sizeof(ev), "lock %s", j->key);
+	redisAppendCommand(ctl.cmd, "HSET %s login %s reason %s by %s at %llu "
+	    "until %llu", k, j->shown, j->reason, ctl.hostname,
+	    (unsigned long long)j->at, (unsigned long long)j->until);
+	redisAppendCommand(ctl.cmd, "EXPIRE %s %llu", k, ttl);
+	redisAppendCommand(ctl.cmd, "ZADD %s %llu %s", zk,
+	    (unsigned long long)j->until, j->key);
+	redisAppendCommand(ctl.cmd, "PUBLISH %s %s", chan, ev);
+	for (i = 0; i < 4; i++) {
+		if (redisGetReply(ctl.cmd, (void **)&r) != REDIS_OK) {
+			ctl.broken = 1;
+			return -1;
+		}
+		if (r->type == REDIS_REPLY_ERROR)	/* logged, not retried */
+			log_warnx("control: announcing the lock of %s: %s",
+			    j->shown, r->str);
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/* pending_add - keep one of our locks to announce when Redis is back */
+static void
+pending_add(const struct job *j)
+{
+	if (ctl.npending == PENDING_MAX) {
+		log_err("control: too many locks waiting for Redis; the lock "
+		    "of %s is not announced", j->shown);
+		return;
+	}
+	ctl.pending[ctl.npending++] = *j;
+}
+
+/* jobs_run - do what the message threads asked */
+static void
+jobs_run(void)
+{
+	char k[KEY_MAX];
+	redisReply *r;
+	struct job j;
+	size_t i;
+
+	while (dequeue(&j)) {
+		if (j.kind == JOB_WHO) {
+			/* failed (Redis down, an error): tried again after
+			 * the hour, not at every message meanwhile */
+			snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix,
+			    j.key);
+			if ((r = command("SET %s %s EX %d", k, j.shown,
+			    WHO_TTL)) != NULL)
+				freeReplyObject(r);
+			continue;
+		}
+		lock_seen(j.key, j.shown, ctl.hostname, 0);
+		if (ctl.cmd == NULL || ctl.broken || announce(&j) == -1)
+			pending_add(&j);
+	}
+	for (i = 0; i < ctl.npending && ctl.cmd != NULL && !ctl.broken; i++)
+		if (announce(&ctl.pending[i]) == -1)
+			break;
+	if (i > 0) {
+		memmove(ctl.pending, ctl.pending + i, (ctl.npending - i) *
+		    sizeof(ctl.pending[0]));
+		ctl.npending -= i;
+	}
+}
+
+/* classes_check - warn once for each override naming an unknown class */
+static void
+classes_check(const struct classmap *m)
+{
+	struct classmap *unk = classmap_new();
+	char shown[SHOWN_MAX];
+	const char *key, *cls;
+	struct cfg_ref *ref = cfg_acquire();
+	size_t i, warned = 0;
+
+	if (unk == NULL) {
+		cfg_release(ref);
+		return;
+	}
+	for (i = 0; i < classmap_count(m); i++) {
+		classmap_entry(m, i, &key, &cls);
+		if (config_find_class(ref->cfg, cls) != NULL)
+			continue;
+		classmap_add(unk, key, strlen(key), cls, strlen(cls));
+		if (classmap_has(ctl.warned, key, cls) || warned++ >= WARN_MAX)
+			continue;
+		sender_printable(key, shown, sizeof(shown), 0);
+		log_warnx("live classes: %s has class \"%s\", which this "
+		    "relay's configuration does not define; ignored (the "
+		    "class map applies)", shown, cls);
+	}
+	if (warned > WARN_MAX)
+		log_warnx("live classes: %zu more overrides name unknown "
+		    "classes", warned - WARN_MAX);
+	cfg_release(ref);
+	classmap_seal(unk);
+	classmap_free(ctl.warned);
+	ctl.warned = unk;
+}
+
+/* classes_load - HGETALL P:classes; swap the snapshot if it changed */
+static void
+classes_load(void)
+{
+	struct cm_ref *nr, *old;
+	struct classmap *m;
+	redisReply *r, *f, *v;
+	char k[KEY_MAX];
+	size_t i;
+
+	snprintf(k, sizeof(k), "%sclasses", ctl.prefix);
+	if ((r = command("HGETALL %s", k)) == NULL)
+		return;
+	if (r->type != REDIS_REPLY_ARRAY || (m = classmap_new()) == NULL) {
+		freeReplyObject(r);
+		return;
+	}
+	for (i = 0; i + 1 < r->elements; i += 2) {
+		f = r->element[i];
+		v = r->element[i + 1];
+		if (f->type == REDIS_REPLY_STRING && v->type ==
+		    REDIS_REPLY_STRING && classmap_add(m, f->str, f->len,
+		    v->str, v->len) == -1)
+			break;	/* out of memory: what fit */
+	}
+	freeReplyObject(r);
+	classmap_seal(m);
+	old = ctl.classes;	/* only this thread changes it */
+	if (classmap_equal(old != NULL ? old->map : NULL, m)) {
+		classmap_free(m);
+	} else if ((nr = calloc(1, sizeof(*nr))) == NULL) {
+		classmap_free(m);
+	} else {
+		nr->map = m;
+		nr->refs = 1;
+		pthread_mutex_lock(&ctl.lock);
+		ctl.classes = nr;
+		pthread_mutex_unlock(&ctl.lock);
+		if (old != NULL)
+			cm_release(old);
+		log_info("live classes: %zu overrides from %s", classmap_count(m),
+		    k);
+	}
+	classes_check(ctl.classes != NULL ? ctl.classes->map : NULL);
+}
+
+/* key_cmp - for qsort/bsearch over an array of key strings */
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* locks_poll - logins P:locked says are locked now, and those no longer */
+static void
+locks_poll(void)
+{
+	char k[KEY_MAX], min[32], **keys = NULL, *key;
+	uint64_t now = (uint64_t)time(NULL);
+	redisReply *r;
+	size_t i, n = 0;
+
+	snprintf(k, sizeof(k), "%slocked", ctl.prefix);
+	snprintf(min, sizeof(min), "(%llu", (unsigned long long)now);
+	if ((r = command("ZRANGEBYSCORE %s %s +inf", k, min)) == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    (keys = calloc(r->elements, sizeof(*keys))) != NULL)
+		for (i = 0; i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_STRING &&
+			    key_ok(r->element[i]->str, r->element[i]->len))
+				keys[n++] = r->element[i]->str;
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 0; i < n && !ctl.broken; i++)
+		lock_seen(keys[i], NULL, NULL, 1);
+	/* locks gone from P:locked (unlocked, expired): the next one counts */
+	for (i = ctl.nheld; i-- > 0;) {
+		key = ctl.held[i].key;
+		if (ctl.held[i].since + HELD_GRACE <= now && (n == 0 ||
+		    bsearch(&key, keys, n, sizeof(*keys), key_cmp) == NULL))
+			held_drop(i);
+	}
+	free(keys);
+	freeReplyObject(r);
+}
+
+/* event - one message of P:events */
+static void
+event(const char *s, size_t len)
+{
+	char key[SENDER_KEY_LEN + 1];
+	int i;
+
+	if (len == 5 && memcmp(s, "class", 5) == 0) {
+		classes_load();
+		return;
+	}
+	if (len == 5 + SENDER_KEY_LEN && memcmp(s, "lock ", 5) == 0 &&
+	    key_ok(s + 5, SENDER_KEY_LEN)) {
+		memcpy(key, s + 5, SENDER_KEY_LEN);
+		key[SENDER_KEY_LEN] = '\0';
+		lock_seen(key, NULL, NULL, 0);
+	} else if (len == 7 + SENDER_KEY_LEN && memcmp(s, "unlock ", 7) == 0 &&
+	    key_ok(s + 7, SENDER_KEY_LEN)) {
+		memcpy(key, s + 7, SENDER_KEY_LEN);
+		key[SENDER_KEY_LEN] = '\0';
+		if ((i = held_find(key)) != -1)
+			held_drop((size_t)i);
+	}
+	/* "reset H" and anything else: nothing for a relay to do */
+}
+
+/* events_drain - handle every message already read from the subscription */
+static int
+events_drain(void)
+{
+	redisReply *r;
+	void *p;
+
+	for (;;) {
+		if (redisGetReplyFromReader(ctl.sub, &p) != REDIS_OK)
+			return -1;
+		if ((r = p) == NULL)
+			return 0;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[0]->str, "message") == 0 &&
+		    r->element[2]->type == REDIS_REPLY_STRING)
+			event(r->element[2]->str, r->element[2]->len);
+		freeReplyObject(r);
+	}
+}
+
+/* wait_for - sleep until the subscription or the pipe speaks, or timeout */
+static int
+wait_for(uint64_t timeout_ms)
+{
+	struct pollfd pfd[2];
+	char buf[256];
+	nfds_t n = 1;
+
+	pfd[0].fd = ctl.wake[0];
+	pfd[0].events = POLLIN;
+	if (ctl.sub != NULL) {
+		pfd[1].fd = ctl.sub->fd;
+		pfd[1].events = POLLIN;
+		n = 2;
+	}
+	if (timeout_ms > 60000)
+		timeout_ms = 60000;
+	if (poll(pfd, n, (int)timeout_ms) <= 0)
+		return 0;
+	if (pfd[0].revents & POLLIN)
+		while (read(ctl.wake[0], buf, sizeof(buf)) > 0)
+			;
+	if (n == 2 && pfd[1].revents != 0) {
+		if (redisBufferRead(ctl.sub) != REDIS_OK) {
+			if (!ctl.down_logged)
+				log_warnx("control: %s: subscription: %s; "
+				    "reconnecting", ctl.where,
+				    ctl.sub->errstr[0] ? ctl.sub->errstr :
+				    "connection lost");
+			ctl.down_logged = 1;
+			return -1;
+		}
+		if (events_drain() == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* stopping - asked to stop? and should the poll run now? */
+static int
+stopping(int *repoll)
+{
+	int stop;
+
+	pthread_mutex_lock(&ctl.lock);
+	stop = ctl.stop;
+	*repoll = ctl.repoll;
+	ctl.repoll = 0;
+	pthread_mutex_unlock(&ctl.lock);
+	return stop;
+}
+
+/* control_main - the control thread */
+static void *
+control_main(void *arg)
+{
+	unsigned backoff = BACKOFF_MIN_MS;
+	uint64_t next = 0, now, poll_ms;
+	struct cfg_ref *ref;
+	int repoll;
+
+	(void)arg;
+	while (!stopping(&repoll)) {
+		if (ctl.cmd == NULL && connect_all() == -1) {
+			jobs_run();	/* our locks still hold queues here */
+			wait_for(backoff);
+			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+			    backoff * 2;
+			continue;
+		}
+		if (backoff != BACKOFF_MIN_MS) {
+			backoff = BACKOFF_MIN_MS;
+			next = 0;	/* back: catch up at once */
+		}
+		if (events_drain() == -1)
+			ctl.broken = 1;
+		jobs_run();
+		now = mono_ms();
+		if (!ctl.broken && (repoll || now >= next)) {
+			classes_load();
+			locks_poll();
+			ref = cfg_acquire();
+			poll_ms = ref->cfg->control_poll_ms;
+			cfg_release(ref);
+			next = now + poll_ms;
+		}
+		if (ctl.broken || wait_for(next > now ? next - now : 0) == -1)
+			disconnect();
+	}
+	disconnect();
+	return NULL;
+}
+
+/* control_start - the control thread, with store redis */
+int
+control_start(const struct config *cfg, const char *password)
+{
+	unsigned cmd_ms = cfg->redis_command_timeout_ms;
+	int fl, i;
+
+	if (cfg->store != CONFIG_STORE_REDIS)
+		return 0;
+	if (cmd_ms < CMD_TIMEOUT_MIN_MS)
+		cmd_ms = CMD_TIMEOUT_MIN_MS;
+	ctl.connect_tv.tv_sec = cfg->redis_connect_timeout_ms / 1000;
+	ctl.connect_tv.tv_usec = (long)(cfg->redis_connect_timeout_ms % 1000) *
+	    1000;
+	ctl.command_tv.tv_sec = cmd_ms / 1000;
+	ctl.command_tv.tv_usec = (long)(cmd_ms % 1000) * 1000;
+	ctl.port = cfg->redis_port;
+	if ((cfg->redis_host != NULL &&
+	    (ctl.host = strdup(cfg->redis_host)) == NULL) ||
+	    (cfg->redis_socket != NULL &&
+	    (ctl.unix_path = strdup(cfg->redis_socket)) == NULL) ||
+	    (cfg->redis_username != NULL &&
+	    (ctl.user = strdup(cfg->redis_username)) == NULL) ||
+	    (password != NULL && (ctl.password = strdup(password)) == NULL) ||
+	    (ctl.prefix = strdup(cfg->redis_prefix)) == NULL ||
+	    (ctl.jobs = calloc(JOBS_MAX, sizeof(*ctl.jobs))) == NULL ||
+	    (ctl.qids = qidmem_new(cfg->hold_max_per_login,
+	    cfg->hold_max_ids)) == NULL ||
+	    (ctl.who = recent_new(WHO_KEYS)) == NULL) {
+		log_err("control: out of memory");
+		return -1;
+	}
+	if (ctl.unix_path != NULL)
+		snprintf(ctl.where, sizeof(ctl.where), "redis %s",
+		    ctl.unix_path);
+	else
+		snprintf(ctl.where, sizeof(ctl.where), "redis %s:%d", ctl.host,
+		    ctl.port);
+	if (gethostname(ctl.hostname, sizeof(ctl.hostname) - 1) == -1)
+		snprintf(ctl.hostname, sizeof(ctl.hostname), "unknown");
+	if (pipe(ctl.wake) == -1) {
+		log_err("control: pipe: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		fl = fcntl(ctl.wake[i], F_GETFL);
+		fcntl(ctl.wake[i], F_SETFL, fl | O_NONBLOCK);
+		fcntl(ctl.wake[i], F_SETFD, FD_CLOEXEC);
+	}
+	if (pthread_create(&ctl.tid, NULL, control_main, NULL) != 0) {
+		log_err("control: cannot start the control thread");
+		return -1;
+	}
+	ctl.running = 1;
+	log_info("control: live classes and queue clean-up through %s "
+	    "(poll every %u ms, hold_command %s, %zu bytes per remembered "
+	    "queue id)", ctl.where, cfg->control_poll_ms,
+	    cfg->hold_command != NULL ? cfg->hold_command : "unset",
+	    qidmem_entry_bytes());
+	return 0;
+}
+
+/*
+ * control_stop - stop the control thread and wait for it. What the
+ * message threads may still touch (snapshot, id memory) stays until the
+ * process exits.
+ */
+void
+control_stop(void)
+{
+	if (!ctl.running)
+		return;
+	pthread_mutex_lock(&ctl.lock);
+	ctl.stop = 1;
+	pthread_mutex_unlock(&ctl.lock);
+	wake();
+	pthread_join(ctl.tid, NULL);
+	if (ctl.password != NULL)
+		explicit_bzero(ctl.password, strlen(ctl.password));
+}

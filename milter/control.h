@@ -1,0 +1,37 @@
+/* control.h - the daemon's control channel: live classes, who, locks, holds */
+#ifndef SLUICE_CONTROL_H
+#define SLUICE_CONTROL_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+/*
+ * control_start - with store redis, start the control thread (its own
+ * Redis connections; password borrowed only during the call); a no-op
+ * with store memory. -1 when the thread cannot start.
+ */
+int		 control_start(const struct config *, const char *password);
+
+/* control_stop - stop the control thread and wait for it; no-op if none */
+void		 control_stop(void);
+
+/* control_reloaded - the config changed: check the live classes again */
+void		 control_reloaded(void);
+
+/* control_class_for - a login's class: live override, then the map file */
+const struct config_class *control_class_for(const struct config *,
+		    const char *login);
+
+/* control_seen - a login sent mail: write its `who` key, at most hourly */
+void		 control_seen(const char *key, const char *shown);
+
+/* control_accepted - remember a queue id accepted from a login */
+void		 control_accepted(const struct config *, const char *key,
+		    const char *qid);
+
+/* control_locked - this relay locked a login: tell the others, hold */
+void		 control_locked(const struct config *, const char *key,
+		    const char *shown, const char *reason);
+
+#endif
