@@ -122,6 +122,24 @@ read_secret(const char *path, char *err, size_t errlen)
 	return strdup(buf);
 }
 
+/* secret_free - wipe and free a secret; NULL is fine */
+static void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* store_notify - the redis store's news (the primary moved), logged */
+static void
+store_notify(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_info("redis: %s", msg);
+}
+
 /* store_open - the store the config asks for */
 static struct store *
 store_open(const struct config *cfg, char *err, size_t errlen)
@@ -129,7 +147,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 	struct store_redis_opts ro;
 	struct store_guard_opts go;
 	struct store *s;
-	char *pw = NULL;
+	char *pw = NULL, *spw = NULL;
 
 	if (cfg->store == CONFIG_STORE_MEMORY) {
 		if ((s = store_memory_new(NULL, NULL)) == NULL)
@@ -139,6 +157,12 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->redis_password_file != NULL &&
 	    (pw = read_secret(cfg->redis_password_file, err, errlen)) == NULL)
 		return NULL;
+	if (cfg->redis_sentinel_password_file != NULL && (spw =
+	    read_secret(cfg->redis_sentinel_password_file, err, errlen)) ==
+	    NULL) {
+		secret_free(pw);
+		return NULL;
+	}
 	memset(&ro, 0, sizeof(ro));
 	ro.host = cfg->redis_host;
 	ro.port = cfg->redis_port;
@@ -149,11 +173,13 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 	ro.connect_timeout_ms = cfg->redis_connect_timeout_ms;
 	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
 	ro.pool_max = cfg->redis_pool;
+	ro.sentinels = cfg->redis_sentinels;
+	ro.sentinel_master = cfg->redis_sentinel_master;
+	ro.sentinel_password = spw;
+	ro.notify = store_notify;
 	s = store_redis_new(&ro, err, errlen);
-	if (pw != NULL) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
-	}
+	secret_free(pw);
+	secret_free(spw);
 	if (s == NULL)
 		return NULL;
 	memset(&go, 0, sizeof(go));

@@ -22,7 +22,8 @@
 -- ARGV[1]     "1": charge when every limit fits; "0": check only;
 --             "2": check only, but a refusal charges the on-refuse limits
 -- ARGV[2]     "1": a transaction key follows the limit keys
--- ARGV[3]     transaction key lifetime, ms (the longest window)
+-- ARGV[3]     transaction key lifetime, ms (STORE_TXN_MS, 10 min, or the
+--             longest window if shorter: it only has to outlive a retry)
 -- ARGV[4]     the sender's key (the member of "distinct" limits)
 -- ARGV[5..]   per limit, 5 values: window seconds, buckets, limit, cost,
 --             flags (1: soft, over it does not stop the charge;
