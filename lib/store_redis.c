@@ -51,10 +51,13 @@
  *
  * Sentinel (opts sentinels + sentinel_master): the primary's address is
  * asked of the sentinels (sentinel.c) on the first connection, and
- * every new connection is confirmed with ROLE (must say master). After
- * a failed call the sentinels are asked again, at most once per call
- * and once per RS_ASK_MS for the whole store (a dead set of sentinels
- * must not be asked for every message); when the primary moved, the
+ * every new connection is confirmed with ROLE (must say master). The
+ * sentinels are asked again after a failed call (at most once per
+ * call), and by one call every RS_ASK_MS even when all goes well: a
+ * forced failover leaves the old primary writable until the sentinels
+ * demote it, ~10 s later, and what is written there meanwhile is lost.
+ * Never more than once per RS_ASK_MS for the whole store (a dead set
+ * of sentinels must not be asked for every message); when it moved, the
  * idle connections to the old one are closed, those in use are closed
  * when given back (a generation number), the opts' notify callback is
  * told, and the call is retried per the rules above. NOSCRIPT on the
@@ -116,6 +119,8 @@ struct redis_store {
 	struct sentinel_addr	 primary;	/* lock; port 0: not known */
 	unsigned		 gen;		/* lock; bumped when it moves */
 	uint64_t		 asked_ms;	/* lock; sentinels last asked */
+	int			 asking;	/* lock; a thread asks them now */
+	pthread_cond_t		 answered;	/* it is done */
 	store_redis_notify_fn	 notify;	/* told when the primary moves */
 	void			*notify_ctx;
 };
@@ -223,6 +228,8 @@ rediscover(struct redis_store *rs, unsigned seen, char *err, size_t errlen)
 	size_t i;
 
 	pthread_mutex_lock(&rs->lock);
+	while (rs->asking)	/* its answer is ours: bounded by its timeouts */
+		pthread_cond_wait(&rs->answered, &rs->lock);
 	if (rs->gen != seen) {
 		pthread_mutex_unlock(&rs->lock);
 		return 1;
@@ -232,6 +239,7 @@ rediscover(struct redis_store *rs, unsigned seen, char *err, size_t errlen)
 		return 0;
 	}
 	rs->asked_ms = t;
+	rs->asking = 1;
 	pthread_mutex_unlock(&rs->lock);
 	so.sentinels = rs->sentinels;
 	so.nsentinels = rs->nsentinels;
@@ -239,9 +247,14 @@ rediscover(struct redis_store *rs, unsigned seen, char *err, size_t errlen)
 	so.password = rs->sentinel_password;
 	so.timeout_ms = (unsigned)(rs->connect_tv.tv_sec * 1000 +
 	    rs->connect_tv.tv_usec / 1000);
-	if (sentinel_discover(&so, &a, err, errlen) == -1)
-		return -1;
+	i = sentinel_discover(&so, &a, err, errlen) == -1;
 	pthread_mutex_lock(&rs->lock);
+	rs->asking = 0;
+	pthread_cond_broadcast(&rs->answered);
+	if (i) {
+		pthread_mutex_unlock(&rs->lock);
+		return -1;
+	}
 	if (rs->primary.port == a.port && strcmp(rs->primary.host,
 	    a.host) == 0) {
 		pthread_mutex_unlock(&rs->lock);
@@ -772,7 +785,15 @@ redis_charge(struct store *st, const struct store_req *req,
 		goto out;
 	pthread_mutex_lock(&rs->lock);
 	seen = rs->gen;
+	/* a failover the connections have not noticed yet: look now and then */
+	moved = rs->sentinels != NULL && rs->primary.port != 0 &&
+	    !rs->asking && sentinel_due(mono_ms(), rs->asked_ms, RS_ASK_MS);
 	pthread_mutex_unlock(&rs->lock);
+	if (moved && rediscover(rs, seen, why, sizeof(why)) == 1) {
+		pthread_mutex_lock(&rs->lock);
+		seen = rs->gen;
+		pthread_mutex_unlock(&rs->lock);
+	}
 	if ((how = charge_once(rs, req, res, cl, err, errlen)) ==
 	    RS_FAIL_NONE) {
 		rc = 0;
@@ -928,6 +949,7 @@ redis_free(struct store *st)
 	}
 	pthread_mutex_destroy(&rs->lock);
 	pthread_cond_destroy(&rs->avail);
+	pthread_cond_destroy(&rs->answered);
 	free(rs);
 }
 
@@ -1033,10 +1055,6 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	rs->password = dup_opt(o->password, &bad);
 	rs->username = dup_opt(o->username, &bad);
 	rs->prefix = dup_opt(o->prefix ? o->prefix : "sluice:", &bad);
-	if (o->sentinels != NULL && sentinels_set(rs, o, err, errlen) == -1) {
-		redis_free(&rs->base);
-		return NULL;
-	}
 	if (o->sentinels != NULL)
 		snprintf(rs->where, sizeof(rs->where), "redis master %s",
 		    o->sentinel_master);
@@ -1056,6 +1074,11 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->avail, NULL);
+	pthread_cond_init(&rs->answered, NULL);
+	if (o->sentinels != NULL && sentinels_set(rs, o, err, errlen) == -1) {
+		redis_free(&rs->base);
+		return NULL;
+	}
 	if (bad || rs->idle == NULL) {
 		redis_free(&rs->base);
 		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
