@@ -6,6 +6,7 @@
 # accepted <= limit + what the fallback admitted + what the failover lost
 # (replication is asynchronous). Prints the measured stall and fallback use.
 . "$(dirname "$0")/lib.sh"
+: "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 LIMIT=400
 CAPPED=capped@example.test
 KILLED=killed@example.test
@@ -205,6 +206,14 @@ expect_field accept 30 "after the failover"
 expect_field errors 0 "after the failover: no protocol errors"
 [ "$(sum_msg "$p2" "$AFTER")" = 30 ] || fail "after the failover: $(sum_msg "$p2" "$AFTER") counted on the new primary, not 30"
 pass "messages after the failover are counted on the new primary :$p2"
+"$SLUICECTL" -c "$T/sen.conf" show "$AFTER" > "$T/ctl.out" 2>&1 ||
+    fail "sluicectl show with redis_sentinels: $(cat "$T/ctl.out")"
+grep -Eq '^messages +1h +30 +400$' "$T/ctl.out" ||
+    fail "sluicectl show did not read the new primary: $(cat "$T/ctl.out")"
+"$SLUICECTL" -c "$T/sen.conf" reset "$AFTER" > "$T/ctl.out" 2>&1 ||
+    fail "sluicectl reset with redis_sentinels: $(cat "$T/ctl.out")"
+[ "$(sum_msg "$p2" "$AFTER")" = 0 ] || fail "sluicectl reset did not reach the new primary"
+pass "sluicectl finds the new primary through the sentinels (show, reset)"
 grep -q 'bad \|crash\|Assertion' "$T/sen.log" && fail "unexpected log line"
 stop_sluice sen
 echo "sentinel: all passed"
