@@ -36,7 +36,8 @@
  * connection that Redis closed meanwhile (restart, idle timeout) is
  * replaced by a fresh one and the command sent once more; a timeout is
  * retried only as below, so no call waits more than two command
- * timeouts after connecting (plus, with Sentinel, asking the sentinels). hiredis writes with write(2): the process must ignore
+ * timeouts after connecting (plus, with Sentinel, asking the
+ * sentinels). hiredis writes with write(2): the process must ignore
  * SIGPIPE (libmilter's smfi_main does).
  *
  * Failures around a call (redis_charge): a call that failed on the
