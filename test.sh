@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh - install what is missing, build, and run the whole test suite:
 # once as built (warnings are errors), once under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Usage: ./test.sh [ctest arguments...]
+# UndefinedBehaviorSanitizer; then each libFuzzer target for
+# FUZZ_SECONDS (default 25) with clang. Usage: ./test.sh [ctest arguments...]
 set -eu
 cd "$(dirname "$0")"
 sh scripts/deps.sh
@@ -24,4 +25,11 @@ echo "== build and test under ASan + UBSan (build-asan/)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DSANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+echo "== fuzz each parser for a short while (build-fuzz/)"
+if command -v clang > /dev/null 2>&1; then
+	nice sh test/fuzz/run.sh "${FUZZ_SECONDS:-25}" build-fuzz
+else
+	echo "test.sh: fuzzing skipped: clang is not installed" \
+	    "(scripts/deps.sh installs clang and libclang-rt-14-dev)"
+fi
 echo "test.sh: all suites passed"

@@ -35,6 +35,7 @@
  * config_class_for / config_find_class at once. Nothing here logs or
  * exits; the ASCII case folding does not depend on the locale.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,7 +72,8 @@ enum ktype {
 	K_COMMAND,	/* absolute path of a program, at most max bytes */
 	K_SERVER,	/* redis_server: fills redis_host/port or redis_socket */
 	K_NETS,		/* networks, one or more words: struct netlist * */
-	K_SENTINELS	/* host:port list, one or more words: a string */
+	K_SENTINELS,	/* host:port list, one or more words: a string */
+	K_LISTEN	/* metrics_listen: loopback ADDR:PORT, [::1]:PORT */
 };
 
 /* bytes a K_STR may hold, and how to say so in an error */
@@ -139,6 +141,7 @@ static const struct key keys[] = {
 	{ "early_check", K_BOOL, "yes", OFF(early_check), 0, 0, NULL, NULL },
 	{ "early_check_cache", K_MS, "10s", OFF(early_check_cache_ms), 0,
 	    3600000, NULL, NULL },
+	{ "metrics_listen", K_LISTEN, NULL, 0, 0, 0, NULL, NULL },
 
 	/* store */
 	{ "store", K_ENUM, "memory", OFF(store), 0, 0, stores, NULL },
@@ -154,6 +157,7 @@ static const struct key keys[] = {
 	{ "redis_command_timeout", K_MS, "1s",
 	    OFF(redis_command_timeout_ms), 10, 60000, NULL, NULL },
 	{ "redis_pool", K_UINT, "16", OFF(redis_pool), 1, 1024, NULL, NULL },
+	{ "redis_cluster", K_BOOL, "no", OFF(redis_cluster), 0, 0, NULL, NULL },
 	{ "redis_sentinels", K_SENTINELS, NULL, OFF(redis_sentinels), 0, 0,
 	    NULL, NULL },
 	{ "redis_sentinel_master", K_STR, NULL, OFF(redis_sentinel_master), 1,
@@ -539,6 +543,51 @@ set_server(struct parse *p, const char *v)
 	return set_str(p, &c->redis_host, hostbuf);
 }
 
+/*
+ * set_listen - metrics_listen: "127.0.0.1:9188" or "[::1]:9188". Numeric
+ * loopback addresses only: the page has no authentication and no TLS,
+ * so it is never offered to the network (a remote Prometheus scrapes it
+ * through a TLS proxy or a tunnel on the relay).
+ */
+static int
+set_listen(struct parse *p, const char *v)
+{
+	static const unsigned char v6lo[16] = { [15] = 1 };
+	unsigned char a[16];
+	const char *h = v, *colon, *end;
+	char host[INET6_ADDRSTRLEN];
+	uint64_t port;
+	size_t hl;
+	int v6 = v[0] == '[';
+
+	if (v6) {
+		h = v + 1;
+		colon = strchr(h, ']');
+		if (colon == NULL || colon[1] != ':')
+			colon = NULL;
+		else
+			colon++;
+	} else
+		colon = strchr(v, ':');
+	hl = colon == NULL ? 0 : (size_t)(colon - h) - (size_t)v6;
+	if (colon == NULL || hl == 0 || hl >= sizeof(host) ||
+	    parse_u64(colon + 1, &end, &port) == -1 || *end != '\0' ||
+	    port < 1 || port > 65535)
+		return perr(p, "metrics_listen: expected ADDRESS:PORT (e.g. "
+		    "127.0.0.1:9188 or [::1]:9188), got \"%s\"", v);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, a) != 1)
+		return perr(p, "metrics_listen: \"%s\" is not a numeric IP%s "
+		    "address", host, v6 ? "v6" : "v4");
+	if (v6 ? memcmp(a, v6lo, 16) != 0 : a[0] != 127)
+		return perr(p, "metrics_listen: %s is not a loopback address; "
+		    "the metrics page has no authentication, so it listens on "
+		    "127.0.0.0/8 or ::1 only", host);
+	p->cfg->metrics_port = (int)port;
+	return set_str(p, &p->cfg->metrics_host, host);
+}
+
 /* socket_ok - a libmilter spec we know: inet:, inet6:, unix:, local: */
 static int
 socket_ok(const char *v)
@@ -671,6 +720,8 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		return set_server(p, v);
 	case K_NETS:
 		return set_nets(p, k, v);
+	case K_LISTEN:
+		return set_listen(p, v);
 	case K_SENTINELS:
 		return set_sentinels(p, k, v);
 	}
@@ -1213,6 +1264,12 @@ parse_text(const char *text, size_t len, const char *name, const char *dir,
 		perr(&p, "class %s is not closed with \"}\"", p.cls->name);
 		goto fail;
 	}
+	if (p.cfg->redis_sentinels != NULL && p.cfg->redis_cluster) {
+		p.line = p.sentinels_line;
+		perr(&p, "redis_sentinels and redis_cluster exclude each other "
+		    "(a Cluster fails over by itself)");
+		goto fail;
+	}
 	if ((p.cfg->redis_sentinels != NULL) !=
 	    (p.cfg->redis_sentinel_master != NULL)) {
 		p.line = p.sentinels_line;
@@ -1297,6 +1354,7 @@ config_free(struct config *c)
 	free(c->redis_socket);
 	netlist_free(c->trusted_networks);
 	ident_map_free(c->identities);
+	free(c->metrics_host);
 	for (i = 0; i < c->nmap; i++)
 		free(c->map[i].key);
 	free(c->map);

@@ -82,6 +82,9 @@ struct config {
 	int		 early_check;	/* check the sender at MAIL too */
 	uint32_t	 early_check_cache_ms; /* skip it this long after an
 					   answer far from every limit */
+	char		*metrics_host;	/* loopback address of the metrics
+					   endpoint; NULL: no endpoint */
+	int		 metrics_port;
 
 	/* store */
 	enum config_store store;
@@ -93,7 +96,8 @@ struct config {
 	char		*redis_prefix;	/* key prefix, default "sluice:" */
 	uint32_t	 redis_connect_timeout_ms;
 	uint32_t	 redis_command_timeout_ms;
-	uint32_t	 redis_pool;	/* idle connections kept */
+	uint32_t	 redis_pool;	/* idle connections kept (per node) */
+	int		 redis_cluster;	/* redis_server is a Cluster seed node */
 	char		*redis_sentinels; /* "host:port, ..." (checked), or NULL:
 					   redis_server is the primary */
 	char		*redis_sentinel_master; /* name they monitor, or NULL */

@@ -165,7 +165,10 @@ struct store_redis_opts {
 	const char	*prefix;	/* key prefix, e.g. "sluice:" */
 	unsigned	 connect_timeout_ms;
 	unsigned	 command_timeout_ms;
-	unsigned	 pool_max;	/* idle connections kept, >= 1 */
+	unsigned	 pool_max;	/* idle connections kept, >= 1 (per
+					   node of a cluster) */
+	int		 cluster;	/* host:port is a seed node of a
+					   Redis Cluster */
 	const char	*sentinels;	/* "host:port, ...": ask them where
 					   the primary is (host, unix_path
 					   unused); NULL: fixed address */

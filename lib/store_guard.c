@@ -51,15 +51,14 @@ guard_admit(struct guard_store *g, int *probe)
 
 	*probe = 0;
 	pthread_mutex_lock(&g->lock);
+	if (g->state == BREAKER_OPEN && guard_now(g) >= g->open_until)
+		g->state = BREAKER_HALF_OPEN;	/* cooldown over: probe */
 	switch (g->state) {
 	case BREAKER_CLOSED:
 		ok = 1;
 		break;
 	case BREAKER_OPEN:
-		if (guard_now(g) < g->open_until)
-			break;
-		g->state = BREAKER_HALF_OPEN;
-		/* FALLTHROUGH */
+		break;
 	case BREAKER_HALF_OPEN:
 		if (!g->probing) {
 			g->probing = 1;

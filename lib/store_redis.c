@@ -64,6 +64,9 @@
  * told, and the call is retried per the rules above. NOSCRIPT on the
  * new primary reloads the script, as on a restarted Redis.
  *
+ * Redis Cluster (opts.cluster): a routing layer at the end of this file
+ * sends each call to the node serving its hash tag (lib/cluster.c).
+ *
  * Thread-safe. The store owns its contexts and its copies of the options;
  * callers own their requests.
  */
@@ -77,6 +80,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "cluster.h"
 #include "sentinel.h"
 #include "store.h"
 
@@ -85,7 +89,10 @@ extern const char charge_lua[];
 extern const size_t charge_lua_len;
 
 #define RS_PREFIX_MAX	64	/* key prefix length */
-#define RS_KEY_MAX	(RS_PREFIX_MAX + STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
+/* the longest key: a Cluster scoped txn key, {subject}:txn:<sender>:<hex> */
+#define RS_KEY_MAX	(RS_PREFIX_MAX + 2 * STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
+#define RS_REFUSED	3	/* a commit mode of the script only: already
+				   refused (rc_charge) */
 #define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 6 * STORE_MAX_ITEMS)
 #define RS_EXTRA_MAX	(STORE_MEMBER_MAX + 8) /* an item's last argument */
 #define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
@@ -148,6 +155,7 @@ struct rs_call {
 	int			 argc;
 	char			 sha[41];
 	int			 txn;		/* a txn key is sent: replay-safe */
+	int			 unsent;	/* node_eval: no connection, not sent */
 	char			 keys[STORE_MAX_ITEMS + 1][RS_KEY_MAX];
 	char			 nums[5 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
 	char			 extra[STORE_MAX_ITEMS][RS_EXTRA_MAX];
@@ -636,7 +644,8 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	for (i = 0; i < nkeys; i++)
 		cl->argv[cl->argc++] = cl->keys[i];
 	cl->argv[cl->argc++] = req->commit == STORE_COMMIT ? "1" :
-	    req->commit == STORE_CHECK_RECORD ? "2" : "0";
+	    req->commit == STORE_CHECK_RECORD ? "2" :
+	    req->commit == RS_REFUSED ? "3" : "0";
 	cl->argv[cl->argc++] = txn ? "1" : "0";
 	snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
 	    (unsigned long long)(maxwin * 1000 < STORE_TXN_MS ? maxwin * 1000 :
@@ -709,27 +718,39 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 	return 0;
 }
 
-/* charge_once - one try of a call: RS_FAIL_NONE with res, else how it
- * failed, with err */
-static enum rs_fail
-charge_once(struct redis_store *rs, const struct store_req *req,
-    struct store_res *res, struct rs_call *cl, char *err, size_t errlen)
+/*
+ * node_eval - send one EVALSHA (after ASKING when asking: a Cluster ASK
+ * redirection), loading the script once on NOSCRIPT; the reply, even an
+ * error reply, in *out. 0, or -1 with err when the link failed
+ * (cl->unsent: no connection, so nothing was sent).
+ */
+static int
+node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
+    redisReply **out, char *err, size_t errlen)
 {
+	static const char *ask[1] = { "ASKING" };
+	static const size_t asklen[1] = { 6 };
 	struct rs_conn cn = { NULL, 0, 0 };
-	enum rs_fail how = RS_FAIL_IO;
 	redisReply *r;
 	int reloaded = 0;
 
-	if (conn_get(rs, &cn, err, errlen) == -1)
-		return RS_FAIL_UNSENT;
+	cl->unsent = 0;
+	if (conn_get(rs, &cn, err, errlen) == -1) {
+		cl->unsent = 1;
+		return -1;
+	}
 	pthread_mutex_lock(&rs->lock);
 	memcpy(cl->sha, rs->sha, sizeof(cl->sha));
 	pthread_mutex_unlock(&rs->lock);
 	for (;;) {
 		if (cl->sha[0] == '\0' &&
-		    script_load(rs, &cn, cl->sha, err, errlen) == -1) {
-			how = cn.c == NULL ? RS_FAIL_IO : RS_FAIL_REPLY;
+		    script_load(rs, &cn, cl->sha, err, errlen) == -1)
 			break;
+		if (asking) {
+			if ((r = conn_cmd(rs, &cn, "ASKING", 1, ask, asklen,
+			    err, errlen)) == NULL)
+				break;
+			freeReplyObject(r);
 		}
 		r = conn_cmd(rs, &cn, "EVALSHA", cl->argc, cl->argv,
 		    cl->argvlen, err, errlen);
@@ -743,23 +764,35 @@ charge_once(struct redis_store *rs, const struct store_req *req,
 			reloaded = 1;
 			continue;
 		}
-		if (r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "READONLY", 8) == 0) {
-			/* a demoted primary: it ran nothing; not kept */
-			fail(rs, err, errlen, "EVALSHA", r->str);
-			conn_put(rs, &cn, 1);
-			freeReplyObject(r);
-			return RS_FAIL_UNSENT;
-		}
-		how = parse_reply(rs, r, req, res, err, errlen) == 0 ?
-		    RS_FAIL_NONE : RS_FAIL_REPLY;
-		/* a well-formed error reply leaves the connection usable */
-		conn_put(rs, &cn, how != RS_FAIL_NONE &&
-		    r->type != REDIS_REPLY_ERROR);
-		freeReplyObject(r);
-		break;
+		/* a demoted primary (READONLY) is not kept */
+		conn_put(rs, &cn, r->type == REDIS_REPLY_ERROR &&
+		    strncmp(r->str, "READONLY", 8) == 0);
+		*out = r;
+		return 0;
 	}
 	conn_put(rs, &cn, 0);
+	return -1;
+}
+
+/* charge_once - one try of a call: RS_FAIL_NONE with res, else how it
+ * failed, with err */
+static enum rs_fail
+charge_once(struct redis_store *rs, const struct store_req *req,
+    struct store_res *res, struct rs_call *cl, char *err, size_t errlen)
+{
+	enum rs_fail how;
+	redisReply *r;
+
+	if (node_eval(rs, cl, 0, &r, err, errlen) == -1)
+		return cl->unsent ? RS_FAIL_UNSENT : RS_FAIL_IO;
+	if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "READONLY", 8) == 0) {
+		fail(rs, err, errlen, "EVALSHA", r->str); /* it ran nothing */
+		how = RS_FAIL_UNSENT;
+	} else
+		how = parse_reply(rs, r, req, res, err, errlen) == 0 ?
+		    RS_FAIL_NONE : RS_FAIL_REPLY;
+	freeReplyObject(r);
 	return how;
 }
 
@@ -957,6 +990,9 @@ redis_free(struct store *st)
 static const struct store_ops redis_ops = { redis_charge, redis_reset,
     redis_free };
 
+static struct store *rc_new(const struct store_redis_opts *, char *,
+    size_t);
+
 /* dup_opt - strdup that keeps NULL; sets *bad when out of memory */
 static char *
 dup_opt(const char *s, int *bad)
@@ -1040,6 +1076,12 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	const char *why;
 	int bad = 0;
 
+	if (o->cluster && o->sentinels != NULL) {
+		snprintf(err, errlen, "redis: a cluster or sentinels, not both");
+		return NULL;
+	}
+	if (o->cluster)
+		return rc_new(o, err, errlen);
 	if ((why = opts_check(o)) != NULL) {
 		snprintf(err, errlen, "redis: %s", why);
 		return NULL;
@@ -1086,4 +1128,373 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	return &rs->base;
+}
+
+/*
+ * Redis Cluster (store_redis_opts.cluster): a routing layer around the
+ * calls above; cluster.c decides, this part sends. Each node of the
+ * cluster is a store of its own (its own bounded pool, its own script
+ * SHA: NOSCRIPT is handled per node), made on first use; which node a
+ * call goes to is the slot map's answer for the call's hash tag. The map
+ * comes from CLUSTER SLOTS (the seed node first, then any node known) at
+ * first use, and again after a MOVED or a failed link; a MOVED re-points
+ * its slot at once. ASK is followed with ASKING on the same connection,
+ * for that one call; TRYAGAIN (a slot half migrated: Redis refuses a
+ * multi-key call until every key is on one side) is sent again every
+ * RC_WAIT_MS for up to one command timeout. At most RC_MAX_HOPS MOVED or
+ * ASK per call.
+ *
+ * Every key of one sender shares the tag {sender}: a request whose items
+ * are all the sender's own is one EVALSHA, as on a single node. Items
+ * scoped to another subject (a body hash, a message copy) live under that
+ * subject's tag, in another slot: such a request is split into one call
+ * per subject, each atomic on its own, the scoped ones first and the
+ * sender's last (its transaction key stays under the sender's tag; each
+ * scoped call has its own, {subject}:txn:<sender>:<hex>, so a retried
+ * message is not charged twice there either). When a scoped call refuses,
+ * the sender's call only records the refusal (script mode "3"): the
+ * sender is never charged for a refused message, and its limits are
+ * checked and charged in one atomic step as on a single node. What is
+ * weaker than one call: a scoped subject may be charged for a message
+ * that the sender's call then refuses (the body counted as sent by this
+ * sender, a copy counted), so the cross-account detectors count a
+ * refused attempt; never the other way round.
+ */
+
+#define RC_MAX_HOPS	3	/* MOVED or ASK followed in one call */
+#define RC_WAIT_MS	10	/* between TRYAGAIN sends */
+
+struct rc_store {
+	struct store		 base;		/* first: the interface */
+	struct store_redis_opts	 o;		/* node options; host: seed */
+	unsigned		 max_waits;	/* TRYAGAIN sends per call */
+	pthread_mutex_t		 lock;		/* map, node[], stale */
+	pthread_mutex_t		 refresh;	/* one CLUSTER SLOTS at a time */
+	struct cluster_map	*map;
+	struct redis_store	*node[CLUSTER_NODES_MAX]; /* by map index */
+	int			 stale;		/* read the map before routing */
+};
+
+/* rc_node - the store of map node idx, made on first use; NULL + err */
+static struct redis_store *
+rc_node(struct rc_store *rc, int idx, char *err, size_t errlen)
+{
+	struct store_redis_opts o;
+	struct redis_store *rs;
+
+	pthread_mutex_lock(&rc->lock);
+	if (rc->node[idx] == NULL) {
+		o = rc->o;
+		o.host = rc->map->node[idx].host;
+		o.port = rc->map->node[idx].port;
+		o.cluster = 0;
+		rc->node[idx] = (struct redis_store *)store_redis_new(&o, err,
+		    errlen);
+	}
+	rs = rc->node[idx];
+	pthread_mutex_unlock(&rc->lock);
+	return rs;
+}
+
+/* rc_stale - read the slot map again before the next call */
+static void
+rc_stale(struct rc_store *rc)
+{
+	pthread_mutex_lock(&rc->lock);
+	rc->stale = 1;
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/*
+ * rc_refresh - the slot map from the first node that answers CLUSTER
+ * SLOTS; when wait is 0 and another thread is at it, leave it to that
+ * one. 0, or -1 with err.
+ */
+static int
+rc_refresh(struct rc_store *rc, int wait, char *err, size_t errlen)
+{
+	static const char *argv[2] = { "CLUSTER", "SLOTS" };
+	static const size_t argvlen[2] = { 7, 5 };
+	struct redis_store *rs;
+	struct rs_conn cn;
+	redisReply *r;
+	char why[256];
+	size_t i, n;
+	int rc2 = -1;
+
+	if (wait)
+		pthread_mutex_lock(&rc->refresh);
+	else if (pthread_mutex_trylock(&rc->refresh) != 0)
+		return 0;
+	pthread_mutex_lock(&rc->lock);
+	n = rc->stale ? rc->map->nnodes : 0;
+	pthread_mutex_unlock(&rc->lock);
+	if (n == 0)
+		rc2 = 0;	/* another thread just read it */
+	for (i = 0; i < n && rc2 == -1; i++) {
+		if ((rs = rc_node(rc, (int)i, err, errlen)) == NULL ||
+		    conn_get(rs, &cn, err, errlen) == -1)
+			continue;
+		if ((r = conn_cmd(rs, &cn, "CLUSTER SLOTS", 2, argv, argvlen,
+		    err, errlen)) == NULL)
+			continue;
+		pthread_mutex_lock(&rc->lock);
+		rc2 = cluster_map_parse(rc->map, r, rc->map->node[i].host, why,
+		    sizeof(why));
+		if (rc2 == 0)
+			rc->stale = 0;
+		pthread_mutex_unlock(&rc->lock);
+		if (rc2 == -1)
+			fail(rs, err, errlen, "cluster", why);
+		conn_put(rs, &cn, 0);
+		freeReplyObject(r);
+	}
+	pthread_mutex_unlock(&rc->refresh);
+	return rc2;
+}
+
+/* rc_route - the node serving a hash tag's slot; -1 with err */
+static int
+rc_route(struct rc_store *rc, const char *tag, char *err, size_t errlen)
+{
+	unsigned slot = cluster_keyslot(tag, strlen(tag));
+	char why[64];
+	int node, stale;
+
+	pthread_mutex_lock(&rc->lock);
+	stale = rc->stale;
+	node = cluster_map_route(rc->map, slot);
+	pthread_mutex_unlock(&rc->lock);
+	if (!stale && node != -1)
+		return node;
+	if (rc_refresh(rc, node == -1, err, errlen) == -1 && node == -1)
+		return -1;
+	pthread_mutex_lock(&rc->lock);
+	node = cluster_map_route(rc->map, slot);
+	pthread_mutex_unlock(&rc->lock);
+	if (node == -1) {
+		snprintf(why, sizeof(why), "slot %u is served by no node", slot);
+		return fail(rc->node[0], err, errlen, "cluster", why);
+	}
+	return node;
+}
+
+/* rc_call - one EVALSHA under one hash tag, redirections followed */
+static int
+rc_call(struct rc_store *rc, const char *tag, struct rs_call *cl,
+    redisReply **out, char *err, size_t errlen)
+{
+	struct timespec pause = { 0, RC_WAIT_MS * 1000000L };
+	struct cluster_hops h;
+	enum cluster_step step;
+	struct redis_store *rs;
+	redisReply *r;
+	int node;
+
+	memset(&h, 0, sizeof(h));
+	h.max_hops = RC_MAX_HOPS;
+	h.max_waits = rc->max_waits;
+	if ((node = rc_route(rc, tag, err, errlen)) == -1)
+		return -1;
+	for (;;) {
+		if ((rs = rc_node(rc, node, err, errlen)) == NULL)
+			return -1;
+		if (node_eval(rs, cl, h.asking, &r, err, errlen) == -1) {
+			rc_stale(rc);	/* a node down: failed over? */
+			return -1;
+		}
+		pthread_mutex_lock(&rc->lock);
+		step = cluster_next(rc->map, &h, r->type == REDIS_REPLY_ERROR ?
+		    r->str : NULL, r->len, &node);
+		if (h.moved)
+			rc->stale = 1;
+		pthread_mutex_unlock(&rc->lock);
+		if (step == CLUSTER_DONE) {
+			*out = r;
+			return 0;
+		}
+		if (step == CLUSTER_FAIL) {
+			rc_stale(rc);
+			fail(rs, err, errlen, "cluster", r->str);
+			freeReplyObject(r);
+			return -1;
+		}
+		freeReplyObject(r);
+		if (step == CLUSTER_WAIT)
+			nanosleep(&pause, NULL);
+	}
+}
+
+/*
+ * rc_group - the call for the items of one scope ("": the sender's) in
+ * the given commit mode; their outputs written back into req->items.
+ */
+static int
+rc_group(struct rc_store *rc, const struct store_req *req, const char *scope,
+    int commit, struct store_res *res, char *err, size_t errlen)
+{
+	struct store_item sub[STORE_MAX_ITEMS];
+	size_t idx[STORE_MAX_ITEMS], n = 0, i;
+	struct redis_store *proto = rc->node[0];
+	struct store_req sr;
+	struct rs_call *cl;
+	redisReply *r;
+	const char *hex;
+	char key[RS_KEY_MAX];
+	int rc2;
+
+	for (i = 0; i < req->nitems; i++)
+		if (strcmp(req->items[i].scope, scope) == 0) {
+			idx[n] = i;
+			sub[n++] = req->items[i];
+		}
+	sr = *req;
+	sr.items = sub;
+	sr.nitems = n;
+	sr.commit = commit;
+	if ((cl = malloc(sizeof(*cl))) == NULL)
+		return fail(proto, err, errlen, "charge", strerror(ENOMEM));
+	rc2 = call_build(proto, &sr, cl, err, errlen);
+	if (rc2 == 0 && scope[0] != '\0' && (size_t)atoi(cl->argv[2]) > n &&
+	    (hex = strstr(cl->keys[n], "}:txn:")) != NULL) {
+		/* this subject's own transaction key, in its slot */
+		snprintf(key, sizeof(key), "%s{%s}:txn:%s:%s", proto->prefix,
+		    scope, req->sender, hex + 6);
+		memcpy(cl->keys[n], key, sizeof(key));
+		cl->argvlen[3 + n] = strlen(cl->keys[n]);
+	}
+	if (rc2 == 0 && (rc2 = rc_call(rc, scope[0] ? scope : req->sender,
+	    cl, &r, err, errlen)) == 0) {
+		rc2 = parse_reply(proto, r, &sr, res, err, errlen);
+		freeReplyObject(r);
+	}
+	for (i = 0; rc2 == 0 && i < n; i++)
+		req->items[idx[i]] = sub[i];
+	free(cl);
+	return rc2;
+}
+
+/* rc_charge - one call per hash tag: scoped subjects first, sender last */
+static int
+rc_charge(struct store *st, const struct store_req *req,
+    struct store_res *res, char *err, size_t errlen)
+{
+	struct rc_store *rc = (struct rc_store *)st;
+	const char *scopes[STORE_MAX_ITEMS];
+	size_t ns = 0, nsender = 0, i, k;
+	struct store_res g;
+	int refused = 0;
+
+	if (req->nitems > STORE_MAX_ITEMS)
+		return fail(rc->node[0], err, errlen, "refused",
+		    "too many limits");
+	for (i = 0; i < req->nitems; i++) {
+		if (req->items[i].scope[0] == '\0') {
+			nsender++;
+			continue;
+		}
+		for (k = 0; k < ns; k++)
+			if (strcmp(scopes[k], req->items[i].scope) == 0)
+				break;
+		if (k == ns)
+			scopes[ns++] = req->items[i].scope;
+	}
+	memset(res, 0, sizeof(*res));
+	memset(&g, 0, sizeof(g));
+	for (k = 0; k < ns; k++) {
+		if (rc_group(rc, req, scopes[k], req->commit, &g, err,
+		    errlen) == -1)
+			return -1;
+		if (!g.allowed)
+			refused = 1;
+	}
+	if (nsender > 0 || ns == 0) {
+		if (rc_group(rc, req, "", refused && req->commit != STORE_CHECK ?
+		    RS_REFUSED : req->commit, &g, err, errlen) == -1)
+			return -1;
+	}
+	res->allowed = g.allowed && !refused;
+	res->replayed = g.replayed;
+	res->source = STORE_SRC_PRIMARY;
+	return 0;
+}
+
+/* rc_reset - forget a sender's counters on the node serving its tag */
+static int
+rc_reset(struct store *st, const char *sender, char *err, size_t errlen)
+{
+	struct rc_store *rc = (struct rc_store *)st;
+	struct redis_store *rs;
+	int node;
+
+	if (sender == NULL || !hex_ok(sender, STORE_SENDER_MAX))
+		return fail(rc->node[0], err, errlen, "refused",
+		    "the sender key is not 1 to 64 hex digits");
+	if ((node = rc_route(rc, sender, err, errlen)) == -1 ||
+	    (rs = rc_node(rc, node, err, errlen)) == NULL)
+		return -1;
+	return redis_reset(&rs->base, sender, err, errlen);
+}
+
+/* rc_free - every node's store, the map, the options */
+static void
+rc_free(struct store *st)
+{
+	struct rc_store *rc = (struct rc_store *)st;
+	size_t i;
+
+	for (i = 0; i < CLUSTER_NODES_MAX; i++)
+		if (rc->node[i] != NULL)
+			redis_free(&rc->node[i]->base);
+	free(rc->map);
+	pthread_mutex_destroy(&rc->lock);
+	pthread_mutex_destroy(&rc->refresh);
+	free(rc);
+}
+
+static const struct store_ops rc_ops = { rc_charge, rc_reset, rc_free };
+
+/* rc_new - a cluster store seeded by o->host:o->port; NULL with err */
+static struct store *
+rc_new(const struct store_redis_opts *o, char *err, size_t errlen)
+{
+	struct store_redis_opts seed = *o;
+	struct rc_store *rc;
+
+	if (o->unix_path != NULL) {
+		snprintf(err, errlen, "redis: a cluster needs a TCP "
+		    "redis_server (host:port of a node)");
+		return NULL;
+	}
+	seed.cluster = 0;
+	if ((rc = calloc(1, sizeof(*rc))) == NULL ||
+	    (rc->map = malloc(sizeof(*rc->map))) == NULL) {
+		free(rc);
+		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	rc->base.ops = &rc_ops;
+	rc->base.kind = "redis";
+	pthread_mutex_init(&rc->lock, NULL);
+	pthread_mutex_init(&rc->refresh, NULL);
+	cluster_map_init(rc->map);
+	rc->stale = 1;
+	rc->max_waits = o->command_timeout_ms / RC_WAIT_MS + 1;
+	if ((rc->node[0] = (struct redis_store *)store_redis_new(&seed, err,
+	    errlen)) == NULL) {
+		rc_free(&rc->base);
+		return NULL;
+	}
+	if (cluster_map_node(rc->map, o->host, o->port) != 0) {
+		snprintf(err, errlen, "redis: cluster node name too long");
+		rc_free(&rc->base);
+		return NULL;
+	}
+	/* the nodes' options: strings owned by the seed's store */
+	rc->o = seed;
+	rc->o.host = NULL;
+	rc->o.password = rc->node[0]->password;
+	rc->o.username = rc->node[0]->username;
+	rc->o.prefix = rc->node[0]->prefix;
+	return &rc->base;
 }

@@ -294,6 +294,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	okcache_forget(rt.okcache, c->msg.key);
 	if (lk.count != 1)
 		return;		/* another relay locked it first */
+	metrics_count_lock(&sluice_metrics);
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
 	    qid[0] ? qid : "NOQUEUE", c->msg.login, c->client, reason);
 	if (cfg->lock_command != NULL && c->msg.raw != NULL)
@@ -425,7 +426,8 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 		rc = 0;
 		goto decide;
 	}
-	rc = store_charge(rt.store, &req, &res, err, sizeof(err));
+	rc = metrics_store_charge(&sluice_metrics, rt.store, &req, &res, err,
+	    sizeof(err));
 	breaker_watch(err);
 	if (rc == -1) {
 		/* not even the fallback could answer: let the mail through */
@@ -442,6 +444,8 @@ decide:
 	if (!c->msg.inbound)
 		okcache_update(cfg, c->msg.key, commit, items, req.nitems,
 		    &res, &d);
+	if (commit || d.verdict != VERDICT_ACCEPT)
+		metrics_count_decision(&sluice_metrics, &d);
 	if ((commit && !c->msg.inbound) || d.verdict != VERDICT_ACCEPT)
 		log_decision(c, qid, stage, items, req.nitems, &res, &d,
 		    rc == 1 ? err : NULL);
@@ -479,6 +483,7 @@ sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 		return SMFIS_ACCEPT;
 	}
 	c->ref = cfg_acquire();
+	metrics_count_conn(&sluice_metrics, 1);
 	client_text(sa, c->client, sizeof(c->client));
 	c->trusted = netlist_match(c->ref->cfg->trusted_networks, c->client);
 	c->local = client_local(sa, host);
@@ -639,6 +644,7 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	}
 	c->msg.nrefused++;
+	metrics_count_hit(&sluice_metrics, "max_recipients");
 	qid = macro(ctx, "i");
 	log_info("%s: rcpt login=%s class=%s client=%s rcpts=%llu action=%s "
 	    "hits=max_recipients", qid[0] ? qid : "NOQUEUE", c->msg.login,
@@ -743,6 +749,7 @@ sl_close(SMFICTX *ctx)
 	if (c != NULL) {
 		msg_reset(c);
 		cfg_release(c->ref);
+		metrics_count_conn(&sluice_metrics, -1);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}

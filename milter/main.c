@@ -173,6 +173,7 @@ store_open(const struct config *cfg, char *err, size_t errlen)
 	ro.connect_timeout_ms = cfg->redis_connect_timeout_ms;
 	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
 	ro.pool_max = cfg->redis_pool;
+	ro.cluster = cfg->redis_cluster;
 	ro.sentinels = cfg->redis_sentinels;
 	ro.sentinel_master = cfg->redis_sentinel_master;
 	ro.sentinel_password = spw;
@@ -342,13 +343,17 @@ reload(void)
 	if ((cfg = config_read(rt.config_path, err, sizeof(err))) == NULL) {
 		log_warnx("reload failed, keeping the running configuration: %s",
 		    err);
+		metrics_count_reload(&sluice_metrics, 0);
 		return;
 	}
 	cur = cfg_acquire();
 	if (cfg->store != cur->cfg->store ||
-	    strcmp(cfg->socket, cur->cfg->socket) != 0)
-		log_warnx("reload: socket and store settings take effect at "
-		    "the next restart");
+	    strcmp(cfg->socket, cur->cfg->socket) != 0 ||
+	    cfg->metrics_port != cur->cfg->metrics_port ||
+	    (cfg->metrics_host != NULL &&
+	    strcmp(cfg->metrics_host, cur->cfg->metrics_host) != 0))
+		log_warnx("reload: socket, store and metrics_listen settings "
+		    "take effect at the next restart");
 	cfg_release(cur);
 	if (cfg_install(cfg) == -1) {
 		log_err("reload: out of memory");
@@ -358,6 +363,7 @@ reload(void)
 	okcache_clear(rt.okcache);	/* limits may have changed */
 	log_info("configuration reloaded from %s (%zu classes, %zu map "
 	    "entries)", rt.config_path, cfg->nclasses, cfg->nmap);
+	metrics_count_reload(&sluice_metrics, 1);
 }
 
 /* signal_thread - wait for SIGUSR1 and reload */
@@ -494,6 +500,10 @@ main(int argc, char *argv[])
 		log_err("cannot start the signal thread");
 		return EX_OSERR;
 	}
+	if (metrics_start(cfg_current->cfg, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return EX_UNAVAILABLE;
+	}
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",
 	    cfg_current->cfg->socket, rt.store->kind,
 	    cfg_current->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
@@ -501,6 +511,7 @@ main(int argc, char *argv[])
 
 	rc = smfi_main();
 	log_info("stopping");
+	metrics_stop();
 	if (cfg_current->cfg->pidfile != NULL)
 		unlink(cfg_current->cfg->pidfile);
 	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "okcache.h"
+#include "metrics.h"
 #include "store.h"
 
 /* a config shared by the connections that started under it */
@@ -23,6 +24,15 @@ struct runtime {
 };
 
 extern struct runtime rt;
+
+/* what the metrics page shows; counted from the callbacks (metrics.c) */
+extern struct metrics sluice_metrics;
+
+/* metrics_start - serve GET /metrics on metrics_listen, if set; -1 with err */
+int		 metrics_start(const struct config *, char *err, size_t errlen);
+
+/* metrics_stop - stop serving the metrics page */
+void		 metrics_stop(void);
 
 /* cfg_acquire - the current config, held until cfg_release */
 struct cfg_ref	*cfg_acquire(void);

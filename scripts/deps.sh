@@ -5,7 +5,10 @@ set -eu
 
 # build, unit and integration tests
 PKGS="build-essential cmake pkg-config libmilter-dev libhiredis-dev
-libsodium-dev libcmocka-dev redis-server redis-tools miltertest python3"
+libsodium-dev libcmocka-dev libmicrohttpd-dev redis-server redis-tools miltertest python3"
+# fuzzing (test/fuzz/run.sh): clang and its libFuzzer runtime, which
+# clang-14 only recommends
+PKGS="$PKGS clang libclang-rt-14-dev"
 # end-to-end tests (test/integration/e2e_*.sh, doc/e2e.md): a real Postfix
 # (the system MTA package, never configured: each test runs its own instance
 # from a private config directory) with Cyrus SASL; Sendmail cannot be

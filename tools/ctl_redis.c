@@ -190,6 +190,7 @@ ctl_store(struct ctl *x)
 	o.command_timeout_ms = cfg->redis_command_timeout_ms < CTL_CMD_TIMEOUT_MS ?
 	    CTL_CMD_TIMEOUT_MS : cfg->redis_command_timeout_ms;
 	o.pool_max = 1;
+	o.cluster = cfg->redis_cluster;
 	st = store_redis_new(&o, err, sizeof(err));
 	if (pw != NULL) {
 		explicit_bzero(pw, strlen(pw));

@@ -20,7 +20,10 @@
 --             Cluster slot
 -- KEYS[n+1]   the transaction key, when ARGV[2] == "1"
 -- ARGV[1]     "1": charge when every limit fits; "0": check only;
---             "2": check only, but a refusal charges the on-refuse limits
+--             "2": check only, but a refusal charges the on-refuse limits;
+--             "3": refused already (a Redis Cluster call of the same
+--             message for another subject refused it): charge only the
+--             on-refuse limits, as for a refusal
 -- ARGV[2]     "1": a transaction key follows the limit keys
 -- ARGV[3]     transaction key lifetime, ms (STORE_TXN_MS, 10 min, or the
 --             longest window if shorter: it only has to outlive a retry)
@@ -52,7 +55,8 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local commit = ARGV[1] == '1'
-local record = ARGV[1] == '1' or ARGV[1] == '2'
+local forced = ARGV[1] == '3'
+local record = ARGV[1] == '1' or ARGV[1] == '2' or forced
 local has_txn = ARGV[2] == '1'
 local n = #KEYS
 if has_txn then n = n - 1 end
@@ -185,6 +189,7 @@ for i = 1, n do
 	items[i] = it
 	end
 end
+if forced then allowed = 0 end
 if replayed == 1 then allowed = 1 end
 
 -- window_retry: buckets leave the window oldest first, bucket i at

@@ -8,8 +8,7 @@
  *   - `unbalanced` agrees too, and is at most 1 for one value;
  *   - counting it again in the same message doubles total and, while the
  *     set never filled, leaves distinct alone.
- * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib
- *        lib/addr.c test/fuzz/fuzz_addr.c -o fuzz_addr
+ * Built with -DSLUICE_FUZZ=ON; test/fuzz/run.sh builds and runs it.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,9 +6,8 @@
  * to its first '\n'); the rest is the body. The body is fed whole, then in
  * random chunks (sizes from a seed in the input), then one byte at a time
  * when short: all three must give the same fp_result, or the target
- * aborts. Sanitizers catch the rest. Not part of the CMake build:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
- *       lib/fingerprint.c test/fuzz/fuzz_fingerprint.c -lsodium
+ * aborts. Sanitizers catch the rest. Built with -DSLUICE_FUZZ=ON;
+ * test/fuzz/run.sh builds and runs it.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -14,9 +14,8 @@
  *     hopmark_check puts it;
  *   - make then check with this Message-ID is VALID, and also with it
  *     put in angle brackets.
- * Sanitizers catch the rest. Not part of the CMake build:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
- *       lib/hopmark.c test/fuzz/fuzz_hopmark.c -lsodium
+ * Sanitizers catch the rest. Built with -DSLUICE_FUZZ=ON;
+ * test/fuzz/run.sh builds and runs it.
  */
 #include <stdint.h>
 #include <stdlib.h>

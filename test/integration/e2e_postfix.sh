@@ -6,13 +6,18 @@
 # master.cf, the contrib/postfix snippets an administrator would add), its
 # own queue, in a sandbox (e2e/sandbox.sh: private /etc view, no DNS).
 # Listeners: 127.0.0.1:IN (inbound, no AUTH, mail for local.e2e.test
-# only) and 127.0.0.1:SUB (submission, STARTTLS + SASL AUTH required,
-# Cyrus SASL with a private sasldb). Both go through sluice (unix socket,
-# Redis fixture). Every message Postfix accepts is relayed to smtp-sink.
+# only), 127.0.0.1:SUB (submission, STARTTLS + SASL AUTH required, Cyrus
+# SASL with a private sasldb) and 127.0.0.1:SUB_B, the same submission
+# service whose smtpd_milters is a second sluice (another relay of the
+# cluster: same Redis). All go through sluice (unix sockets, Redis
+# fixture). Every message Postfix accepts is relayed to smtp-sink.
 #
-# What the client sees is asserted (250, 451 4.7.1, 452 4.5.3 and their
-# texts), what reaches the sink, sluice's log lines and Redis's keys.
-# The incident replays: seed000_inbound, seed002_burst, nothing_lost.
+# What the client sees is asserted (250, 451 4.7.1, 452 4.5.3, 550 5.7.1
+# and their texts), what reaches the sink, what Postfix holds
+# (postqueue), sluice's log lines and Redis's keys. The incident replays
+# (e2e/lib_e2e.sh): seed000_inbound, seed002_burst, the short window's
+# retries, seed003_fanout, seed004_wave (held, then released with the
+# README's commands), lock_across_relays, nothing_lost.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e/lib_e2e.sh"
 
@@ -31,10 +36,47 @@ submit() {
 	    --from "$login" "$@"
 }
 
-# queue_empty - Postfix's queue holds no message
+# queue_empty - Postfix's queue holds no message (held mail aside)
 queue_empty() {
 	[ -z "$(find "$P/spool/incoming" "$P/spool/active" \
-	    "$P/spool/deferred" "$P/spool/hold" -type f 2>/dev/null)" ]
+	    "$P/spool/deferred" -type f 2>/dev/null)" ]
+}
+
+# held_qids - the queue ids "postqueue -j" lists in the hold queue
+held_qids() {
+	postqueue -c "$P/etc" -j | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m["queue_name"] == "hold":
+        print(m["queue_id"])' | sort
+}
+
+# release_held - the README's commands: "postqueue -p" marks held mail
+# with "!"; "postsuper -H QUEUEID" releases one (to the deferred queue),
+# "postsuper -H ALL" the rest; "postqueue -f" has them delivered now
+release_held() {
+	postqueue -c "$P/etc" -p > "$T/postqueue-p.out"
+	for q in $(held_qids); do
+		grep -q "^$q! " "$T/postqueue-p.out" ||
+		    { cat "$T/postqueue-p.out"; fail "postqueue -p does not mark $q held with !"; }
+	done
+	pass "postqueue -p marks each held message with ! (as the README says)"
+	postcat -c "$P/etc" -q "$(head -n 1 "$T/wave-held.expected")" \
+	    > "$T/postcat.out" 2>&1 || { cat "$T/postcat.out"; fail "postcat -q"; }
+	grep -q '^The same text, sent by many accounts' "$T/postcat.out" ||
+	    fail "postcat -q does not show the held message"
+	pass "postcat -q QUEUEID shows a held message"
+	first=$(head -n 1 "$T/wave-held.expected")
+	postsuper -c "$P/etc" -H "$first" > "$T/postsuper.out" 2>&1 ||
+	    { cat "$T/postsuper.out"; fail "postsuper -H $first"; }
+	held_qids | grep -qx "$first" && fail "postsuper -H $first did not release it"
+	[ "$(held_qids | wc -l)" = 9 ] || fail "postsuper -H $first released more"
+	pass "postsuper -H $first releases that one only"
+	postsuper -c "$P/etc" -H ALL > "$T/postsuper.out" 2>&1 ||
+	    { cat "$T/postsuper.out"; fail "postsuper -H ALL"; }
+	[ -z "$(held_qids)" ] || fail "postsuper -H ALL left some held"
+	pass "postsuper -H ALL releases the other 9"
+	postqueue -c "$P/etc" -f || fail "postqueue -f"
 }
 
 # drain - wait (up to 30 s) until Postfix has delivered everything
@@ -54,11 +96,42 @@ qid_of() {
 	sed -n "s/^msg $2 .*result=accepted reply=\"250 .* queued as \([0-9A-Za-z]*\)\"$/\1/p" "$T/$1"
 }
 
-# mta_clean - Postfix deferred and bounced nothing
+# mta_clean - Postfix deferred and bounced nothing, holds nothing
 mta_clean() {
 	grep -E 'status=(deferred|bounced)' "$T/postfix.log" &&
 	    fail "Postfix deferred or bounced mail"
-	pass "Postfix deferred and bounced nothing"
+	[ -z "$(find "$P/spool/hold" -type f 2>/dev/null)" ] ||
+	    fail "Postfix still holds mail"
+	pass "Postfix deferred and bounced nothing, holds nothing"
+}
+
+# lock_across_relays - seeds 001/002/004: locked@ (class "tiny", 1
+# message an hour) keeps sending through submission port A (sluice A);
+# its 31st refusal trips lock_after 30/1h; its next message through port B
+# (a second submission service whose smtpd_milters is sluice B, same Redis)
+# is refused as locked at once; other logins still pass through B
+lock_across_relays() {
+	step "lock_across_relays: locked@ trips the lock on A, is refused on B"
+	submit lock-a.out locked@e2e.test --tag lock-a --count 33 \
+	    --one-session --to x@remote.test
+	expect_summary lock-a.out accepted 1 "relay A: the class's 1 message accepted"
+	expect_summary lock-a.out refused 32 "relay A: 32 refused"
+	expect_log sluice 'login=locked@e2e\.test client=127\.0\.0\.1 locked on every relay: refused 31 times in 1h \(lock_after 30/1h\)' \
+	    "relay A: the lock is logged with its reason"
+	SUB_PORT=$SUB_B_PORT submit lock-b.out locked@e2e.test --tag lock-b \
+	    --to x@remote.test
+	expect_summary lock-b.out refused 1 "relay B: the locked login's next message is refused"
+	r=$(replies lock-b.out refused)
+	[ "$r" = "451 4.7.1 This account is locked; please contact your provider" ] ||
+	    fail "relay B: not the locked reply: $r"
+	pass "relay B: the client reads $r"
+	expect_log sluiceb 'mail login=locked@e2e\.test .*action=tempfail hits=.*locked' \
+	    "relay B (sluice B) refused it at MAIL as locked"
+	SUB_PORT=$SUB_B_PORT submit lock-b2.out alice@e2e.test --tag lock-b2 \
+	    --to r1@remote.test
+	expect_summary lock-b2.out accepted 1 "relay B: another login still passes"
+	expect_log sluiceb 'eom login=alice@e2e\.test .*action=accept' \
+	    "relay B: its message went through sluice B"
 }
 
 # local_seen N - sluice has decided on N messages of www@e2e.test
@@ -113,11 +186,22 @@ sluice_config sluice "unix:$SOCK" "user postfix" \
     "pidfile $T/sluice/sluice.pid" "$CLASS"
 rm -f "$SOCK"
 start_sluice sluice
+# a second relay: the same configuration and Redis prefix, its own socket
+SOCKB=$T/sluice/sluiceb.sock
+sed -e "s|^socket .*|socket unix:$SOCKB|" \
+    -e "s|^pidfile .*|pidfile $T/sluice/sluiceb.pid|" "$T/sluice.conf" \
+    > "$T/sluiceb.conf"
+start_sluice sluiceb
 
 IN_PORT=$(free_port)
 SUB_PORT=$(free_port)
 while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
 	SUB_PORT=$(free_port)
+done
+SUB_B_PORT=$(free_port)
+while [ "$SUB_B_PORT" = "$IN_PORT" ] || [ "$SUB_B_PORT" = "$SINK_PORT" ] ||
+    [ "$SUB_B_PORT" = "$SUB_PORT" ]; do
+	SUB_B_PORT=$(free_port)
 done
 mkdir -p "$P/etc/sasl" "$P/spool" "$P/data"
 chown postfix "$P/data"
@@ -179,31 +263,16 @@ cat > "$P/etc/master.cf" <<EOF
 # e2e_postfix.sh: inbound on 127.0.0.1:$IN_PORT, submission (from
 # contrib/postfix/master.cf) on 127.0.0.1:$SUB_PORT; nothing chrooted
 127.0.0.1:$IN_PORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+postfix_services >> "$P/etc/master.cf"
 {
 	echo "# ---- contrib/postfix/master.cf"
 	sed "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_PORT\1/" \
+	    "$SLUICE_SRC/contrib/postfix/master.cf"
+	echo "# ---- the same on port B, through sluice B (another relay)"
+	sed -e "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_B_PORT\1/" \
+	    -e "/^127.0.0.1:$SUB_B_PORT/a\\
+  -o smtpd_milters=unix:$SOCKB" \
 	    "$SLUICE_SRC/contrib/postfix/master.cf"
 } >> "$P/etc/master.cf"
 grep -q "^127.0.0.1:$SUB_PORT" "$P/etc/master.cf" ||
@@ -230,16 +299,24 @@ unset SANDBOX_STOP
 PF_SANDBOX=$SANDBOX_PID
 wait_port "$IN_PORT" "Postfix (inbound)" 300
 wait_port "$SUB_PORT" "Postfix (submission)" 300
-pass "Postfix $(postconf -c "$P/etc" -h mail_version) on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (submission), sink :$SINK_PORT"
+wait_port "$SUB_B_PORT" "Postfix (submission B)" 300
+pass "Postfix $(postconf -c "$P/etc" -h mail_version) on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (submission), :$SUB_B_PORT (submission B, sluice B), sink :$SINK_PORT"
 
 one_message
+window_burst
 max_recipients
 seed000_inbound
 seed002_burst
+seed003_fanout
+seed004_wave
+lock_across_relays
+window_retry
 sluice_down
 nothing_lost
 local_submission
 step "done"
+kill -TERM "$PID_sluice" "$PID_sluiceb" 2>/dev/null || true
 sandbox_stop "$PF_SANDBOX"
 stop_sluice sluice
+stop_sluice sluiceb
 echo "e2e_postfix: all passed in $(elapsed)s"

@@ -16,9 +16,11 @@
 # which the sandbox maps to $T/sluice; Redis fixture). Every message
 # Sendmail accepts is relayed to smtp-sink.
 #
-# The same scenarios as e2e_postfix.sh (e2e/lib_e2e.sh): what the client
-# sees, what reaches the sink, sluice's log and Redis's keys; the incident
-# replays seed000_inbound, seed002_burst, nothing_lost.
+# The same scenarios as e2e_postfix.sh (e2e/lib_e2e.sh) but the lock
+# across relays: what the client sees, what reaches the sink, what
+# Sendmail quarantines (mailq -qQ), sluice's log and Redis's keys; the
+# incident replays seed000_inbound, seed002_burst, the short window's
+# retries, seed003_fanout, seed004_wave, nothing_lost.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e/lib_e2e.sh"
 
@@ -35,10 +37,11 @@ submit() {
 	    --from "$login" "$@"
 }
 
-# drain - wait (up to 30 s) until Sendmail's queue is empty
+# drain - wait (up to 30 s) until Sendmail's queue is empty (quarantined
+# messages, hf + df files, aside)
 drain() {
 	i=0
-	while [ -n "$(find "$S/mqueue" -type f -name '[dqx]f*' 2>/dev/null)" ]; do
+	while [ -n "$(find "$S/mqueue" -type f -name '[qtx]f*' 2>/dev/null)" ]; do
 		i=$((i + 1))
 		[ $i -lt 300 ] || { ls -l "$S/mqueue" >&2;
 		    fail "Sendmail's queue did not drain in 30 s"; }
@@ -50,6 +53,45 @@ drain() {
 # qid_of OUT N - the queue id in Sendmail's reply to message N of $T/OUT
 qid_of() {
 	sed -n "s/^msg $2 .*result=accepted reply=\"250 2\.0\.0 \([0-9A-Za-z]*\) Message accepted for delivery\"$/\1/p" "$T/$1"
+}
+
+# smq ARGS... - Sendmail's own command (mailq, queue runs) in its sandbox
+smq() {
+	in_sandbox "$SM_SANDBOX" "$SENDMAIL" -C "$S/sendmail.cf" "$@"
+}
+
+# held_qids - the queue ids "mailq -qQ" lists (Sendmail's quarantine)
+held_qids() {
+	smq -bp -qQ > "$T/mailq-qQ.out" 2>&1 || { cat "$T/mailq-qQ.out" >&2;
+	    fail "mailq -qQ failed"; }
+	sed -n 's/^\([0-9A-Za-z]\{14\}\)[*X-]*[[:space:]].*/\1/p' \
+	    "$T/mailq-qQ.out" | sort
+}
+
+# release_held - the README's commands: "mailq -qQ" shows each held
+# message with its reason; "sendmail -Q -qQ -qI<id>" (-Q without a reason)
+# takes one out of quarantine, "sendmail -Q -qQ" all of them; then
+# "sendmail -q" delivers them now
+release_held() {
+	smq -bp -qQ > "$T/mailq-qQ.out" 2>&1
+	n=$(grep -c 'QUARANTINE: wave: the same message from more than 10 accounts per 1h' \
+	    "$T/mailq-qQ.out" || true)
+	[ "$n" = 10 ] || { cat "$T/mailq-qQ.out";
+	    fail "mailq -qQ shows $n QUARANTINE: reasons naming the wave, not 10"; }
+	pass "mailq -qQ lists the 10, each with its reason: $(grep -m1 'QUARANTINE:' "$T/mailq-qQ.out" | sed 's/^ *//')"
+	first=$(head -n 1 "$T/wave-held.expected")
+	smq -Q -qQ "-qI$first" > "$T/release.out" 2>&1 || { cat "$T/release.out";
+	    fail "sendmail -Q -qQ -qI$first"; }
+	held_qids | grep -qx "$first" &&
+	    fail "sendmail -Q -qQ -qI$first did not release $first"
+	[ "$(held_qids | wc -l)" = 9 ] || fail "sendmail -Q -qQ -qI$first released more than $first"
+	pass "sendmail -Q -qQ -qI$first releases that one only"
+	smq -Q -qQ > "$T/release.out" 2>&1 || { cat "$T/release.out";
+	    fail "sendmail -Q -qQ"; }
+	[ -z "$(held_qids)" ] || fail "sendmail -Q -qQ left some quarantined"
+	pass "sendmail -Q -qQ releases the other 9"
+	smq -q > "$T/queuerun.out" 2>&1 || { cat "$T/queuerun.out";
+	    fail "sendmail -q"; }
 }
 
 # mta_clean - Sendmail deferred and bounced nothing
@@ -117,9 +159,13 @@ wait_port "$SUB_PORT" "Sendmail (MSA)" 300
 pass "Sendmail on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (MSA, AUTH), sink :$SINK_PORT"
 
 one_message
+window_burst
 max_recipients
 seed000_inbound
 seed002_burst
+seed003_fanout
+seed004_wave
+window_retry
 sluice_down
 nothing_lost
 step "done"

@@ -1133,6 +1133,8 @@ test_bad(void **state)
 		    "sentinel given" },
 		{ "syslog no\nredis_sentinels h:26379\n", "t.conf:2: "
 		    "redis_sentinels needs redis_sentinel_master" },
+		{ "redis_cluster yes\nredis_sentinels h:1\n", "t.conf:2: "
+		    "redis_sentinels and redis_cluster exclude each other" },
 		{ "redis_sentinel_master mymaster\n", "t.conf: "
 		    "redis_sentinel_master needs redis_sentinels" },
 		{ "redis_sentinels h:1\nredis_sentinel_master \"a b\"\n",
@@ -1291,6 +1293,27 @@ test_bad(void **state)
 		{ "class a123456789b123456789c123456789d123456789e123456789"
 		    "f123456789g123 {\n}\n", "t.conf:1: bad class name" },
 		{ "class x {\n} extra\n", "t.conf:2: text after \"}\"" },
+		/* the metrics page: numeric loopback only */
+		{ "metrics_listen 0.0.0.0:9188\n", "t.conf:1: metrics_listen: "
+		    "0.0.0.0 is not a loopback address" },
+		{ "metrics_listen 192.0.2.1:9188\n", "t.conf:1: metrics_listen: "
+		    "192.0.2.1 is not a loopback address" },
+		{ "metrics_listen [::]:9188\n", "t.conf:1: metrics_listen: :: is "
+		    "not a loopback address" },
+		{ "metrics_listen localhost:9188\n", "t.conf:1: metrics_listen: "
+		    "\"localhost\" is not a numeric IPv4 address" },
+		{ "metrics_listen 127.0.0.1\n", "t.conf:1: metrics_listen: "
+		    "expected ADDRESS:PORT" },
+		{ "metrics_listen 127.0.0.1:0\n", "t.conf:1: metrics_listen: "
+		    "expected ADDRESS:PORT" },
+		{ "metrics_listen 127.0.0.1:65536\n", "t.conf:1: metrics_listen: "
+		    "expected ADDRESS:PORT" },
+		{ "metrics_listen ::1:9188\n", "t.conf:1: metrics_listen: "
+		    "expected ADDRESS:PORT (e.g. 127.0.0.1:9188 or [::1]:9188)" },
+		{ "metrics_listen [::1:9188\n", "t.conf:1: metrics_listen: "
+		    "expected ADDRESS:PORT" },
+		{ "metrics_listen :9188\n", "t.conf:1: metrics_listen: "
+		    "expected ADDRESS:PORT" },
 		{ "class x {\n messages 1/1h 2/2h 3/3h 4/4h 5/5h 6/6h 7/7h "
 		    "8/8h 9/9h\n}\n", "t.conf:2: messages: at most 8 limits" },
 		{ "class x {\n messages 1/1h 2/2h 3/3h 4/4h 5/5h 6/6h 7/7h "
@@ -1317,6 +1340,41 @@ test_bad(void **state)
 			if ((unsigned char)err[n] < 0x20)
 				fail_msg("case %zu: control byte in \"%s\"", i,
 				    err);
+	}
+}
+
+/* test_metrics_listen - off by default; loopback v4 and v6 accepted */
+static void
+test_metrics_listen(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*host;
+		int		 port;
+	} ok[] = {
+		{ "metrics_listen 127.0.0.1:9188\n", "127.0.0.1", 9188 },
+		{ "metrics_listen 127.1.2.3:1\n", "127.1.2.3", 1 },
+		{ "metrics_listen [::1]:65535\n", "::1", 65535 },
+		{ "metrics_listen [0:0::1]:80\n", "0:0::1", 80 },
+		{ "metrics_listen [::1]:9188\nredis_server 127.0.0.1:6379\n",
+		    "::1", 9188 },
+	};
+	char err[CONFIG_ERR_MAX];
+	struct config *c;
+	size_t i;
+
+	(void)state;
+	assert_non_null(c = config_parse_string("", "t.conf", err,
+	    sizeof(err)));
+	assert_null(c->metrics_host);
+	config_free(c);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		c = config_parse_string(ok[i].text, "t.conf", err, sizeof(err));
+		if (c == NULL)
+			fail_msg("%s: %s", ok[i].text, err);
+		assert_string_equal(c->metrics_host, ok[i].host);
+		assert_int_equal(c->metrics_port, ok[i].port);
+		config_free(c);
 	}
 }
 
@@ -1471,6 +1529,7 @@ main(void)
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_errbuf),
 		cmocka_unit_test(test_bad_files),
 	};

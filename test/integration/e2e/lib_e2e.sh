@@ -26,6 +26,15 @@ e2e_cleanup() {
 	for u in $SANDBOXES; do
 		sandbox_stop "$u" || true
 	done
+	# only processes of this test still running: PIDs wrap quickly on a
+	# busy machine (pid_max 32768 here: about every 25 minutes), and the
+	# pid of a daemon that already exited may now be someone else's
+	live=$(cat /proc/$$/task/*/children 2>/dev/null | tr ' ' '\n')
+	keep=""
+	for p in $PIDS; do
+		echo "$live" | grep -qx "$p" && keep="$keep $p"
+	done
+	PIDS=$keep
 	cleanup
 }
 trap e2e_cleanup EXIT
@@ -69,7 +78,7 @@ sandbox_start() {
 # the kernel ends the namespace).
 sandbox_stop() {
 	u=$1
-	kill -0 "$u" 2>/dev/null || { wait "$u" 2>/dev/null; return 0; }
+	kill -0 "$u" 2>/dev/null || { wait "$u" 2>/dev/null || true; return 0; }
 	for c in $(cat "/proc/$u/task/$u/children" 2>/dev/null); do
 		kill -TERM "$c" 2>/dev/null || true
 	done
@@ -84,6 +93,17 @@ sandbox_stop() {
 	fi
 	wait "$u" 2>/dev/null || true
 	SANDBOXES=$(echo "$SANDBOXES" | tr ' ' '\n' | grep -vx "$u" | tr '\n' ' ')
+}
+
+# in_sandbox UNSHARE-PID COMMAND... - run COMMAND inside that sandbox's
+# namespaces (its /etc, its host name, its pids): an MTA's own commands
+# (mailq, postsuper) see what the MTA sees and never ask DNS
+in_sandbox() {
+	u=$1
+	shift
+	c=$(cut -d' ' -f1 "/proc/$u/task/$u/children")
+	[ -n "$c" ] || fail "sandbox $u has no process inside"
+	nsenter -t "$c" -m -u -p -- "$@"
 }
 
 # sink_start - smtp-sink on a free loopback port, as the destination of
@@ -118,9 +138,37 @@ sink_ids() {
 	    sed -n 's/^Message-I[Dd]:[[:space:]]*//p' {} + 2>/dev/null | sort
 }
 
-# sink_file MSGID - the sink's file(s) holding MSGID
+# sink_file MSGID - the sink's file(s) holding MSGID (none: empty, status 0)
 sink_file() {
-	grep -lF "Message-ID: $1" "$T"/sink/m.* 2>/dev/null
+	grep -lF "Message-ID: $1" "$T"/sink/m.* 2>/dev/null || true
+}
+
+# postfix_services - the internal services of Debian's master.cf, none
+# chrooted (a test's Postfix adds its own smtpd listeners)
+postfix_services() {
+	cat <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
 }
 
 # sasldb USER... - $T/sasldb2 with each USER (login@domain), password
@@ -201,20 +249,45 @@ refused_ids() {
 # The scenarios both MTAs go through. The test defines:
 #   submit OUT LOGIN SMTPC-ARGS...  send through its submission port with AUTH
 #   drain                           wait until the MTA's queue is empty
+#                                   (held/quarantined mail aside)
 #   qid_of OUT N                    the queue id in the MTA's reply to msg N
+#   held_qids                       the queue ids of held mail, sorted,
+#                                   listed the way the README says
+#   release_held                    release all held mail the README's way
+#                                   and have it delivered now
 #   mta_clean                       the MTA deferred and bounced nothing
 # and sets IN_PORT (inbound, no AUTH), MTA (its name), MAIL_QID (what
 # sluice's log line at MAIL carries: NOQUEUE for Postfix, a queue id for
 # Sendmail). Every login is LOGIN@e2e.test, password pw-LOGIN@e2e.test.
 
-# the class every e2e sluice runs with, and what the client reads over it
-CLASS='class default {
+# the classes every e2e sluice runs with, and what the client reads over
+# them: "default" for everybody; "short" (a 12 s window: a retry after it
+# is accepted) for retry@; "tiny" (one message an hour: refused at once)
+# for locked@, whose refusals trip lock_after
+printf 'retry@e2e.test short\nlocked@e2e.test tiny\n' > "$T/classes"
+chmod 0644 "$T/classes"
+CLASS="class_map $T/classes
+lock_after 30/1h
+lock_lifetime 1h
+wave_action quarantine
+fanout_action reject
+class default {
     messages        10/1h
     recipients      50/1h
     max_recipients  5
-}'
+    max_header_recipients 100
+    body_senders    10/1h
+}
+class short {
+    messages        5/12s
+}
+class tiny {
+    messages        1/1h
+}"
 LIMIT_TEXT='451 4\.7\.1 Sending limit reached \(10 messages per 1h\); please try again in [0-9]+ minutes?'
-USERS="alice@e2e.test bob@e2e.test carol@e2e.test burst@e2e.test many@e2e.test"
+WAVE_USERS=$(seq -f 'w%02g@e2e.test' 1 20 | tr '\n' ' ')
+USERS="alice@e2e.test bob@e2e.test carol@e2e.test burst@e2e.test many@e2e.test
+fanout@e2e.test retry@e2e.test locked@e2e.test $WAVE_USERS"
 
 # one_message - alice, 3 recipients: accepted, logged with the queue id
 # and counts, at the sink with its 3 recipients; then 3 more in one session
@@ -329,6 +402,138 @@ seed002_burst() {
 	    "$T/sluice.log" | sort -u | wc -l)
 	[ "$clients" -ge 20 ] || fail "only $clients client addresses seen"
 	pass "counted by login, from $clients different client addresses"
+}
+
+# seed003_fanout - seed 003: a message whose To: holds 630 addresses (one
+# envelope recipient) is refused at the end of DATA with the reply the
+# README documents; nothing of it reaches the sink. 100 addresses pass.
+seed003_fanout() {
+	step "seed003_fanout: a 630-address To:"
+	submit fanout.out fanout@e2e.test --tag fanout --header-to 630 \
+	    --to list@remote.test
+	expect_summary fanout.out refused 1 "a 630-address To: is refused"
+	r=$(replies fanout.out refused)
+	[ "$r" = "550 5.7.1 Message refused: 630 addresses in To/Cc, at most 100 per message" ] ||
+	    { cat "$T/fanout.out"; fail "not the README's 550 5.7.1 ... 630 addresses: $r"; }
+	grep -q '^msg 1 .* mail=250 rcpt=250 data=550 ' "$T/fanout.out" ||
+	    fail "not refused at the end of DATA"
+	pass "the client reads, after DATA: $r"
+	expect_log sluice 'eom login=fanout@e2e\.test .*addrs=630 .*action=reject hits=fanout' \
+	    "sluice logs the refusal with addrs=630, hits=fanout"
+	submit fanout100.out fanout@e2e.test --tag fanout100 --header-to 100 \
+	    --to list@remote.test
+	expect_summary fanout100.out accepted 1 "100 addresses in To: (the limit) pass"
+	drain
+	[ -z "$(sink_file "<e2e-fanout-1@e2e.test>")" ] ||
+	    fail "the 630-address message reached the sink"
+	[ -n "$(sink_file "<e2e-fanout100-1@e2e.test>")" ] ||
+	    fail "the 100-address message did not reach the sink"
+	pass "the sink got the 100-address message, not the 630-address one"
+}
+
+# seed004_wave - seed 004: one body sent by 20 accounts, body_senders
+# 10/1h, wave_action quarantine: every client reads 250; the first 10 are
+# delivered, the other 10 are held by the MTA (listed as its README
+# commands say), and released the README's way they reach the sink
+seed004_wave() {
+	step "seed004_wave: one body from 20 accounts"
+	n=0
+	for u in $WAVE_USERS; do
+		n=$((n + 1))
+		submit "wave-$n.out" "$u" --tag "wave-$n" --same-body \
+		    --to wave@remote.test
+		expect_summary "wave-$n.out" accepted 1 "wave: ${u%@*} reads 250" \
+		    > /dev/null
+	done
+	pass "wave: all 20 clients read 250 (holding is silent to the sender)"
+	n=$(grep -c 'eom login=w[0-9]*@e2e\.test .*action=quarantine hits=wave' \
+	    "$T/sluice.log")
+	[ "$n" = 10 ] || fail "sluice held $n of the wave, expected 10"
+	grep -Eq 'eom login=w(0[1-9]|10)@e2e\.test .*action=quarantine' \
+	    "$T/sluice.log" && fail "one of the first 10 accounts was held"
+	pass "sluice: w01..w10 accepted, w11..w20 action=quarantine hits=wave"
+	drain
+	for n in $(seq 11 20); do
+		qid_of "wave-$n.out" 1
+	done | sort > "$T/wave-held.expected"
+	wait_until 20 "$MTA does not hold w11..w20's messages: $(held_qids | tr '\n' ' ')" \
+	    held_match
+	pass "$MTA holds exactly the 10 messages of w11..w20: $(tr '\n' ' ' < "$T/wave-held.expected")"
+	for n in $(seq 1 20); do
+		f=$(sink_file "<e2e-wave-$n-1@e2e.test>")
+		if [ "$n" -le 10 ]; then
+			[ -n "$f" ] || fail "wave message $n (not held) did not reach the sink"
+		else
+			[ -z "$f" ] || fail "held wave message $n reached the sink"
+		fi
+	done
+	pass "the sink got the 10 messages not held, none of the held ones"
+	release_held
+	wait_until 30 "the released messages did not reach the sink" wave_delivered
+	[ -z "$(held_qids)" ] || fail "$MTA still holds: $(held_qids)"
+	pass "released: the 10 held messages reached the sink; nothing is held"
+}
+
+# held_match - the MTA holds exactly the expected wave messages
+held_match() {
+	[ "$(held_qids)" = "$(cat "$T/wave-held.expected")" ]
+}
+
+# wave_delivered - all 20 wave messages are at the sink
+wave_delivered() {
+	for n in $(seq 1 20); do
+		[ -n "$(sink_file "<e2e-wave-$n-1@e2e.test>")" ] || return 1
+	done
+}
+
+# window_burst / window_retry - seed 002 with a short window (class
+# "short": messages 5/12s): a burst of 8 gets 5 through, 3 read 451 4.7.1;
+# retried at once they are still refused; retried after the window (a
+# client's queue does) they are accepted and each reaches the sink once.
+# window_burst starts it, other scenarios run meanwhile, window_retry ends it.
+window_burst() {
+	step "window: retry@ bursts 8 messages against messages 5/12s"
+	t=$(date +%s)
+	submit window.out retry@e2e.test --tag window --count 8 --sources 8 \
+	    --to victim@remote.test
+	WINDOW_T0=$(date +%s)
+	# a machine so slow that the burst outlasted the window admits more:
+	# say so rather than fail on the load
+	[ $((WINDOW_T0 - t)) -lt 10 ] ||
+	    fail "the burst of 8 took $((WINDOW_T0 - t)) s: too slow for a 12 s window"
+	expect_summary window.out accepted 5 "burst of 8: exactly the limit (5) accepted"
+	expect_summary window.out refused 3 "burst of 8: 3 refused"
+	n=$(replies window.out refused | grep -Ecx '451 4\.7\.1 Sending limit reached \(5 messages per 12s\); please try again in [0-9]+ seconds?')
+	[ "$n" = 3 ] || { cat "$T/window.out";
+	    fail "not 451 4.7.1 Sending limit reached (5 messages per 12s) ... in N seconds"; }
+	pass "the client reads: $(replies window.out refused | head -n 1)"
+	WINDOW_REFUSED=$(sed -n 's/^msg \([0-9]*\) .* result=refused .*/\1/p' \
+	    "$T/window.out" | tr '\n' ',' | sed 's/,$//')
+	if [ $(($(date +%s) - t)) -lt 6 ]; then
+		submit window-early.out retry@e2e.test --tag window \
+		    --numbers "$WINDOW_REFUSED" --to victim@remote.test
+		expect_summary window-early.out refused 3 \
+		    "retried within the window ($WINDOW_REFUSED): still refused"
+	fi
+}
+
+window_retry() {
+	# 12 s, plus one bucket (12 s / 12 buckets: 1 s) of rounding, plus 1
+	left=$((WINDOW_T0 + 14 - $(date +%s)))
+	step "window: retry $WINDOW_REFUSED after the window (${left}s from now)"
+	[ "$left" -le 0 ] || sleep "$left"
+	submit window-retry.out retry@e2e.test --tag window \
+	    --numbers "$WINDOW_REFUSED" --to victim@remote.test
+	expect_summary window-retry.out accepted 3 \
+	    "retried after the window: the 3 tempfailed messages are accepted"
+	drain
+	for n in $(echo "$WINDOW_REFUSED" | tr , ' '); do
+		c=$(sink_file "<e2e-window-$n@e2e.test>" | wc -l)
+		[ "$c" = 1 ] || fail "retried message $n reached the sink $c times"
+	done
+	n=$(sink_ids | grep -c '^<e2e-window-')
+	[ "$n" = 8 ] || fail "the sink has $n of the 8 window messages"
+	pass "all 8 messages of the burst reached the sink, each exactly once"
 }
 
 # sluice_down - with sluice gone (killed: a crash, its socket left

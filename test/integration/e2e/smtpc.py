@@ -18,7 +18,11 @@ a line of its own:
 
   rcpt 3 to=<u6@e2e.test> reply="452 4.5.3 Too many recipients ..."
 
-Every Message-ID is unique: <e2e-TAG-N@e2e.test>. Exit status 0 unless
+Every Message-ID is unique: <e2e-TAG-N@e2e.test>. --numbers sends only
+the given N (a retry of the ones that were refused, same Message-IDs);
+--same-body gives every message one body (a wave: one text from many
+accounts); --header-to N writes N addresses into To: (the envelope keeps
+the --to recipients: seed 003's header fan-out). Exit status 0 unless
 the arguments are wrong.
 """
 import argparse
@@ -36,7 +40,12 @@ p.add_argument("--to", action="append", required=True,
                help="a recipient; repeat for more")
 p.add_argument("--count", type=int, default=1)
 p.add_argument("--first", type=int, default=1, help="number of the first")
+p.add_argument("--numbers", help="send only these N (comma-separated)")
 p.add_argument("--tag", required=True, help="makes the Message-IDs unique")
+p.add_argument("--same-body", action="store_true",
+               help="one body for every message (and every run)")
+p.add_argument("--header-to", type=int, default=0,
+               help="N addresses in To: (hdr-1@remote.test...)")
 p.add_argument("--helo", default="client.e2e.test")
 p.add_argument("--timeout", type=float, default=60)
 p.add_argument("--one-session", action="store_true",
@@ -96,9 +105,15 @@ def one(s, n, out):
     """send message n in session s, fill out; the result"""
     msgid = "<e2e-%s-%d@e2e.test>" % (a.tag, n)
     out.update(id=msgid, mail="-", rcpt="-", data="-")
+    to = a.to
+    if a.header_to:
+        to = ["hdr-%d@remote.test" % i for i in range(1, a.header_to + 1)]
+    text = "message %d of test %s\r\n" % (n, a.tag)
+    if a.same_body:
+        text = "The same text, sent by many accounts.\r\n"
     body = ("From: %s\r\nTo: %s\r\nSubject: e2e %s %d\r\n"
-            "Message-ID: %s\r\n\r\nmessage %d of test %s\r\n" %
-            (a.sender, ", ".join(a.to), a.tag, n, msgid, n, a.tag))
+            "Message-ID: %s\r\n\r\n%s" %
+            (a.sender, ",\r\n ".join(to), a.tag, n, msgid, text))
     code, text = s.mail(a.sender)
     out["mail"] = str(code)
     if code >= 300:
@@ -130,7 +145,10 @@ def one(s, n, out):
 
 counts = {"accepted": 0, "refused": 0, "error": 0}
 s = None
-for n in range(a.first, a.first + a.count):
+numbers = range(a.first, a.first + a.count)
+if a.numbers:
+    numbers = [int(x) for x in a.numbers.split(",")]
+for n in numbers:
     out = {}
     try:
         if s is None:
@@ -172,5 +190,5 @@ for n in range(a.first, a.first + a.count):
 if s is not None:
     close(s)
 print("summary tag=%s sent=%d accepted=%d refused=%d errors=%d" %
-      (a.tag, a.count, counts["accepted"], counts["refused"],
+      (a.tag, len(numbers), counts["accepted"], counts["refused"],
        counts["error"]))

@@ -1,0 +1,104 @@
+/* cluster.h - Redis Cluster: key slots, the slot map, redirections */
+#ifndef SLUICE_CLUSTER_H
+#define SLUICE_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * What the redis store needs to speak to a Redis Cluster, without any
+ * I/O: the hash slot of a key (CRC16/XMODEM of the key, or of its hash
+ * tag, modulo 16384, as Redis defines it), a slot map read from a
+ * CLUSTER SLOTS reply, the MOVED / ASK / TRYAGAIN error replies parsed,
+ * and the decision what to do next with an error reply. Nodes are kept
+ * in the map by address, append-only, so an index stays valid for the
+ * map's life. Not thread-safe: the caller locks.
+ */
+
+#define CLUSTER_SLOTS		16384
+#define CLUSTER_NODES_MAX	64	/* distinct node addresses */
+#define CLUSTER_HOST_MAX	255	/* host name or address, without NUL */
+
+struct redisReply;
+
+struct cluster_addr {
+	char		 host[CLUSTER_HOST_MAX + 1];
+	int		 port;		/* 1..65535 */
+};
+
+struct cluster_map {
+	uint8_t		 slot[CLUSTER_SLOTS]; /* node index + 1; 0: unknown */
+	struct cluster_addr node[CLUSTER_NODES_MAX];
+	size_t		 nnodes;
+};
+
+enum cluster_redir {
+	CLUSTER_REPLY = 0,	/* not a redirection: the caller's answer */
+	CLUSTER_MOVED,		/* the slot lives elsewhere for good */
+	CLUSTER_ASK,		/* this one command: ASKING, then there */
+	CLUSTER_TRYAGAIN,	/* slot mid-migration: wait, send again */
+	CLUSTER_DOWN		/* CLUSTERDOWN: the cluster cannot answer */
+};
+
+/* cluster_crc16 - CRC16/XMODEM (poly 0x1021, init 0), Redis's key hash */
+uint16_t	cluster_crc16(const void *, size_t);
+
+/* cluster_keyslot - the slot of a key, honouring a non-empty {hash tag} */
+unsigned	cluster_keyslot(const char *key, size_t len);
+
+/* cluster_map_init - an empty map: no node, no slot known */
+void		cluster_map_init(struct cluster_map *);
+
+/* cluster_map_node - index of a node's address, added when new; -1 full */
+int		cluster_map_node(struct cluster_map *, const char *host,
+		    int port);
+
+/*
+ * cluster_map_parse - replace the slot assignment with a CLUSTER SLOTS
+ * reply (each range's first node is its primary; an empty host means
+ * `asked`, the node that answered); nodes are kept. 0, or -1 with err and
+ * the map unchanged.
+ */
+int		cluster_map_parse(struct cluster_map *, const struct redisReply *,
+		    const char *asked, char *err, size_t errlen);
+
+/* cluster_map_route - the node index serving a slot, or -1 when unknown */
+int		cluster_map_route(const struct cluster_map *, unsigned slot);
+
+/*
+ * cluster_redirect_parse - what an error reply's text says: MOVED and ASK
+ * fill slot and to (an empty host, "MOVED 1 :6380", is `from`'s host);
+ * anything else is CLUSTER_REPLY.
+ */
+enum cluster_redir cluster_redirect_parse(const char *err, size_t len,
+		    const char *from, unsigned *slot, struct cluster_addr *to);
+
+/* the redirections one call may follow, and its TRYAGAIN waits */
+struct cluster_hops {
+	unsigned	 hops;		/* MOVED and ASK followed so far */
+	unsigned	 waits;		/* TRYAGAIN waited so far */
+	unsigned	 max_hops;
+	unsigned	 max_waits;
+	int		 asking;	/* out: send ASKING before the retry */
+	int		 moved;		/* out: a MOVED was seen (refresh) */
+};
+
+enum cluster_step {
+	CLUSTER_DONE = 0,	/* the reply is the call's answer */
+	CLUSTER_RETRY,		/* send again to *node (ASKING if asking) */
+	CLUSTER_WAIT,		/* wait a moment, send again to *node */
+	CLUSTER_FAIL		/* give up: too many hops, full, or down */
+};
+
+/*
+ * cluster_next - the routing decision after a reply from node *node:
+ * err is its error text or NULL for a plain reply. MOVED re-points the
+ * slot in the map and sets h->moved; ASK sets h->asking for one send
+ * (and the sends after a TRYAGAIN from that node: a half-migrated slot
+ * is served by the importing node only with ASKING). *node is where to
+ * send next.
+ */
+enum cluster_step cluster_next(struct cluster_map *, struct cluster_hops *h,
+		    const char *err, size_t errlen, int *node);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * fuzz_config.c - libFuzzer target for the configuration parser,
+ * lib/config.c (sluice.conf and the class map).
+ *
+ * Input: the text of sluice.conf up to the first NUL; after it, the
+ * class map's bytes (NULs and all), written to ./map in a private
+ * directory when the text names a class_map. Inputs whose class_map
+ * could leave that directory (a '/' anywhere) are skipped: the parser
+ * would read whatever file it names. Aborts when a property breaks:
+ *   - refused: the error is one printable line naming the file,
+ *     "fuzz.conf:" or the class map's name (file:line, or file: for
+ *     a whole-file error such as a missing map);
+ *   - accepted: class 0 is "default", every map entry names a class,
+ *     config_class_for finds a class for any login;
+ *   - the same text parses the same way twice (no hidden state).
+ * Sanitizers catch the rest. Built with -DSLUICE_FUZZ=ON.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int	LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* CHECK - say which property broke and abort, so libFuzzer keeps the input */
+#define CHECK(cond)	do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: property broken: %s\n",	\
+		    __FILE__, __LINE__, #cond);				\
+		abort();						\
+	}								\
+} while (0)
+
+static char workdir[] = "/tmp/sluice-fuzz-config.XXXXXX";
+
+/* cleanup - remove the private directory at exit */
+static void
+cleanup(void)
+{
+	char path[sizeof(workdir) + 4];
+
+	snprintf(path, sizeof(path), "%s/map", workdir);
+	unlink(path);
+	rmdir(workdir);
+}
+
+/* LLVMFuzzerInitialize - work in a private directory for ./map */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+
+	(void)argc;
+	(void)argv;
+	if (mkdtemp(workdir) == NULL || chdir(workdir) == -1)
+		abort();
+	atexit(cleanup);
+	return 0;
+}
+
+/* error_ok - one printable line naming the file (or the map, if any) */
+static int
+error_ok(const char *err, int map)
+{
+	const unsigned char *p;
+
+	if (strncmp(err, "fuzz.conf:", 10) != 0 &&
+	    (!map || strchr(err, ':') == NULL))
+		return 0;
+	for (p = (const unsigned char *)err; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* LLVMFuzzerTestOneInput - parse one config (and map) twice */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *nul = memchr(data, 0, size);
+	size_t tlen = nul != NULL ? (size_t)(nul - data) : size, i;
+	char err[CONFIG_ERR_MAX], err2[CONFIG_ERR_MAX];
+	struct config *c, *c2;
+	char *text;
+	FILE *fp;
+	int map;
+
+	if ((text = malloc(tlen + 1)) == NULL)
+		return 0;
+	memcpy(text, data, tlen);
+	text[tlen] = '\0';
+	if ((map = strstr(text, "class_map") != NULL)) {
+		if (strchr(text, '/') != NULL) {
+			free(text);
+			return 0;
+		}
+		if ((fp = fopen("map", "wb")) == NULL)
+			abort();
+		if (nul != NULL)
+			fwrite(nul + 1, 1, size - tlen - 1, fp);
+		fclose(fp);
+	}
+	err[0] = '\0';
+	c = config_parse_string(text, "fuzz.conf", err, sizeof(err));
+	c2 = config_parse_string(text, "fuzz.conf", err2, sizeof(err2));
+	CHECK((c == NULL) == (c2 == NULL));
+	if (c == NULL) {
+		CHECK(error_ok(err, map));
+		CHECK(strcmp(err, err2) == 0);
+	} else {
+		CHECK(c->nclasses >= 1 && c->nclasses <= CONFIG_MAX_CLASSES);
+		CHECK(strcmp(c->classes[0].name, "default") == 0);
+		CHECK(c->nmap == c2->nmap && c->nclasses == c2->nclasses);
+		for (i = 0; i < c->nmap; i++) {
+			CHECK(c->map[i].cls < c->nclasses);
+			CHECK(config_class_for(c, c->map[i].key) ==
+			    &c->classes[c->map[i].cls]);
+		}
+		CHECK(config_class_for(c, text) != NULL);
+		CHECK(config_class_for(c, "") != NULL);
+		CHECK(c->socket != NULL && c->redis_prefix != NULL);
+	}
+	config_free(c);
+	config_free(c2);
+	free(text);
+	return 0;
+}

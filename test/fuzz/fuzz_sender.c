@@ -1,0 +1,152 @@
+/*
+ * fuzz_sender.c - libFuzzer target for what sluice does with a macro
+ * value the MTA sends ({auth_authen}, {i}, {client_addr}): lib/sender.c
+ * keys and escapes it, lib/config.c picks its class.
+ *
+ * Input: one or more values separated by NUL bytes, each copied into a
+ * buffer of exactly its length plus its NUL (as libmilter hands them
+ * over), so any read past the end is caught. Checked for each value:
+ *   - the key is 32 lower-case hex digits, the same for the value with
+ *     its ASCII letters folded (one quota for Alice and alice);
+ *   - the log copy and the reply copy hold only printable ASCII, fit
+ *     their buffers, and in the reply copy every '%' is doubled
+ *     (smfi_setreply would eat a lone one);
+ *   - the class is one of the configuration's, "bulk" for a login of
+ *     the mapped domain and "default" for an unlisted one.
+ * Sanitizers catch the rest. Built with -DSLUICE_FUZZ=ON.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "sender.h"
+
+#define SHOW_MAX	200	/* as LOGIN_SHOW_MAX in milter/callbacks.c */
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int	LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static struct config *cfg;
+
+/* CHECK - say which property broke and abort, so libFuzzer keeps the input */
+#define CHECK(cond)	do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: property broken: %s\n",	\
+		    __FILE__, __LINE__, #cond);				\
+		abort();						\
+	}								\
+} while (0)
+
+static char workdir[] = "/tmp/sluice-fuzz-sender.XXXXXX";
+
+/* cleanup - remove the private directory at exit */
+static void
+cleanup(void)
+{
+	char path[sizeof(workdir) + 4];
+
+	snprintf(path, sizeof(path), "%s/map", workdir);
+	unlink(path);
+	rmdir(workdir);
+}
+
+/* LLVMFuzzerInitialize - a config with a class map, in a private dir */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[CONFIG_ERR_MAX];
+	FILE *fp;
+
+	(void)argc;
+	(void)argv;
+	if (mkdtemp(workdir) == NULL || chdir(workdir) == -1 ||
+	    (fp = fopen("map", "w")) == NULL)
+		abort();
+	fputs("alice@example.com bulk\n@bulk.example bulk\n"
+	    "(null) bulk\n", fp);
+	fclose(fp);
+	cfg = config_parse_string("class_map map\nclass bulk {\n"
+	    "messages 10/1h\n}\n", "fuzz.conf", err, sizeof(err));
+	if (cfg == NULL)
+		abort();
+	atexit(cleanup);
+	return 0;
+}
+
+/* printable_ok - printable ASCII only; with reply, no lone '%' */
+static int
+printable_ok(const char *s, size_t outlen, int reply)
+{
+	size_t i, n = strlen(s);
+
+	if (n >= outlen)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+		if (reply && s[i] == '%') {
+			if (s[i + 1] != '%')
+				return 0;
+			i++;
+		}
+	}
+	return 1;
+}
+
+/* one - everything the milter does with one value */
+static void
+one(const uint8_t *v, size_t len)
+{
+	char key[SENDER_KEY_LEN + 1], key2[SENDER_KEY_LEN + 1];
+	char show[SHOW_MAX], reply[SHOW_MAX];
+	const struct config_class *cls;
+	const char *at;
+	char *s, *f;
+	size_t i;
+
+	if ((s = malloc(len + 1)) == NULL || (f = malloc(len + 1)) == NULL)
+		abort();
+	memcpy(s, v, len);
+	s[len] = '\0';
+	for (i = 0; i <= len; i++)
+		f[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') :
+		    s[i];
+	sender_key(s, key);
+	sender_key(f, key2);
+	CHECK(strlen(key) == SENDER_KEY_LEN);
+	CHECK(strspn(key, "0123456789abcdef") == SENDER_KEY_LEN);
+	CHECK(strcmp(key, key2) == 0);
+	sender_printable(s, show, sizeof(show), 0);
+	CHECK(printable_ok(show, sizeof(show), 0));
+	sender_printable(s, reply, sizeof(reply), 1);
+	CHECK(printable_ok(reply, sizeof(reply), 1));
+	cls = config_class_for(cfg, s);
+	CHECK(cls == &cfg->classes[0] || cls == &cfg->classes[1]);
+	at = strrchr(f, '@');
+	if (strcmp(f, "alice@example.com") == 0 || strcmp(f, "(null)") == 0 ||
+	    (at != NULL && strcmp(at, "@bulk.example") == 0))
+		CHECK(strcmp(cls->name, "bulk") == 0);
+	else
+		CHECK(strcmp(cls->name, "default") == 0);
+	free(s);
+	free(f);
+}
+
+/* LLVMFuzzerTestOneInput - each NUL-separated value, and the whole */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *p = data, *e = data + size, *nul;
+
+	while (p <= e) {
+		nul = memchr(p, 0, (size_t)(e - p));
+		one(p, (size_t)((nul != NULL ? nul : e) - p));
+		if (nul == NULL)
+			break;
+		p = nul + 1;
+	}
+	return 0;
+}
