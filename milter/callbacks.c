@@ -368,9 +368,12 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	req.commit = commit && !refuse ? STORE_COMMIT :
 	    cfg->lock_after.count > 0 ? STORE_CHECK_RECORD : STORE_CHECK;
 	req.items = items;
-	/* "MTA/queue id": a commit retried after a lost reply charges once */
-	if (commit && qid[0] && macro(ctx, "j")[0] && snprintf(txn,
-	    sizeof(txn), "%s/%s", macro(ctx, "j"), qid) < (int)sizeof(txn))
+	/* "MTA/queue id": a commit retried after a lost reply charges once
+	 * (not in a Cluster: no retry there, and an always-new key makes a
+	 * migrating slot answer TRYAGAIN) */
+	if (commit && qid[0] && macro(ctx, "j")[0] && !cfg->redis_cluster &&
+	    snprintf(txn, sizeof(txn), "%s/%s", macro(ctx, "j"), qid) <
+	    (int)sizeof(txn))
 		req.txn = txn;
 	memset(&ev, 0, sizeof(ev));
 	if (m.cls != NULL && m.cls->nclient_addresses > 0) {
