@@ -93,5 +93,10 @@ pass "user sluice is refused FLUSHALL, CONFIG, KEYS, CLIENT, SHUTDOWN, ACL, othe
 n=$(as_sluice --scan --pattern 'sluice:*' | wc -l)
 [ "$n" -gt 0 ] || fail "no sluice keys"
 pass "user sluice sees its $n keys"
+a=$(sed -n 's/^user sluice on [^ ]* //p' "$SLUICE_SRC/contrib/redis/users.acl")
+b=$(sed -n 's/^user sluice on [^ ]* //p' "$SLUICE_SRC/contrib/redis/redis.conf")
+[ -n "$a" ] && [ "$a" = "$b" ] ||
+    fail "user sluice differs between users.acl and redis.conf"
+pass "redis.conf gives user sluice the same rights as users.acl"
 stop_sluice acl
 echo "redis_acl: all passed"
