@@ -46,6 +46,7 @@
 #include "config.h"
 #include "identity.h"
 #include "netlist.h"
+#include "sentinel.h"
 #include "store.h"
 #include "window.h"
 
@@ -73,6 +74,7 @@ enum ktype {
 			   kept joined by one space, at most max bytes */
 	K_SERVER,	/* redis_server: fills redis_host/port or redis_socket */
 	K_NETS,		/* networks, one or more words: struct netlist * */
+	K_SENTINELS,	/* host:port list, one or more words: a string */
 	K_LISTEN	/* metrics_listen: loopback ADDR:PORT, [::1]:PORT */
 };
 
@@ -158,6 +160,12 @@ static const struct key keys[] = {
 	    OFF(redis_command_timeout_ms), 10, 60000, NULL, NULL },
 	{ "redis_pool", K_UINT, "16", OFF(redis_pool), 1, 1024, NULL, NULL },
 	{ "redis_cluster", K_BOOL, "no", OFF(redis_cluster), 0, 0, NULL, NULL },
+	{ "redis_sentinels", K_SENTINELS, NULL, OFF(redis_sentinels), 0, 0,
+	    NULL, NULL },
+	{ "redis_sentinel_master", K_STR, NULL, OFF(redis_sentinel_master), 1,
+	    SENTINEL_NAME_MAX, NULL, &cs_token },
+	{ "redis_sentinel_password_file", K_STR, NULL,
+	    OFF(redis_sentinel_password_file), 0, 0, NULL, NULL },
 	{ "store_fallback", K_ENUM, "local", OFF(fallback), 0, 0, fallbacks,
 	    NULL },
 	{ "breaker_failures", K_UINT, "3", OFF(breaker_failures), 1, 1000,
@@ -291,6 +299,7 @@ struct parse {
 	struct config_class *cls;	/* open class block, or NULL */
 	unsigned char	 cseen[NCLASS_KEYS]; /* its keys given */
 	int		 have_default;	/* the file defined class default */
+	unsigned	 sentinels_line; /* where redis_sentinels was given */
 	size_t		 mapcap;	/* entries allocated in cfg->map */
 };
 
@@ -628,6 +637,19 @@ set_nets(struct parse *p, const struct key *k, const char *v)
 	return 0;
 }
 
+/* set_sentinels - "host:port, host:port ..." checked, kept as written */
+static int
+set_sentinels(struct parse *p, const struct key *k, const char *v)
+{
+	struct sentinel_addr l[SENTINEL_MAX];
+	char msg[CONFIG_ERR_MAX / 2];
+
+	if (sentinel_parse_list(v, l, SENTINEL_MAX, msg, sizeof(msg)) == -1)
+		return perr(p, "%s: %s", k->name, msg);
+	p->sentinels_line = p->line;
+	return set_str(p, (char **)(void *)((char *)p->cfg + k->off), v);
+}
+
 /* set_key - check one value of a top-level key and store it */
 static int
 set_key(struct parse *p, const struct key *k, const char *v)
@@ -718,6 +740,8 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		return set_nets(p, k, v);
 	case K_LISTEN:
 		return set_listen(p, v);
+	case K_SENTINELS:
+		return set_sentinels(p, k, v);
 	}
 	return perr(p, "%s: internal error: unknown key type", k->name);
 }
@@ -972,7 +996,7 @@ config_line(struct parse *p, char *line)
 	p->seen[i] = 1;
 	if (keys[i].type == K_ARGV)
 		return set_argv(p, &keys[i], w, n);
-	if (keys[i].type == K_NETS) {
+	if (keys[i].type == K_NETS || keys[i].type == K_SENTINELS) {
 		if (n > LIST_WORDS)
 			return perr(p, "%s: more than %d words", w[0],
 			    LIST_WORDS);
@@ -1295,6 +1319,20 @@ parse_text(const char *text, size_t len, const char *name, const char *dir,
 		perr(&p, "class %s is not closed with \"}\"", p.cls->name);
 		goto fail;
 	}
+	if (p.cfg->redis_sentinels != NULL && p.cfg->redis_cluster) {
+		p.line = p.sentinels_line;
+		perr(&p, "redis_sentinels and redis_cluster exclude each other "
+		    "(a Cluster fails over by itself)");
+		goto fail;
+	}
+	if ((p.cfg->redis_sentinels != NULL) !=
+	    (p.cfg->redis_sentinel_master != NULL)) {
+		p.line = p.sentinels_line;
+		perr(&p, p.line > 0 ? "redis_sentinels needs "
+		    "redis_sentinel_master (the name the sentinels monitor)" :
+		    "redis_sentinel_master needs redis_sentinels");
+		goto fail;
+	}
 	if (p.cfg->class_map != NULL && load_map(&p, dir) == -1)
 		goto fail;
 	if (p.cfg->identity_map != NULL && load_identities(&p, dir) == -1)
@@ -1362,6 +1400,7 @@ config_free(struct config *c)
 		case K_SOCKET:
 		case K_COMMAND:
 		case K_ARGV:
+		case K_SENTINELS:
 			free(*(char **)(void *)((char *)c + keys[i].off));
 			break;
 		default:

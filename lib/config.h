@@ -98,6 +98,10 @@ struct config {
 	uint32_t	 redis_command_timeout_ms;
 	uint32_t	 redis_pool;	/* idle connections kept (per node) */
 	int		 redis_cluster;	/* redis_server is a Cluster seed node */
+	char		*redis_sentinels; /* "host:port, ..." (checked), or NULL:
+					   redis_server is the primary */
+	char		*redis_sentinel_master; /* name they monitor, or NULL */
+	char		*redis_sentinel_password_file; /* NULL: no AUTH */
 	int		 fallback;	/* enum store_fallback */
 	uint32_t	 breaker_failures;
 	uint32_t	 breaker_cooldown_ms;

@@ -30,6 +30,9 @@
 #define STORE_NAME_MAX		16	/* item name length, without NUL */
 #define STORE_SENDER_MAX	64	/* sender key length, without NUL */
 #define STORE_TXN_MAX		128	/* transaction id length, without NUL */
+#define STORE_TXN_MS		600000	/* a txn is remembered this long (or
+					   the longest window, if shorter):
+					   it only has to outlive a retry */
 
 #define STORE_SUB_MAX		32	/* sub-counter id length, without NUL */
 #define STORE_MEMBER_MAX	32	/* distinct member length, without NUL */
@@ -150,6 +153,9 @@ struct store	*store_memory_new(store_clock_fn clock, void *clock_ctx);
 /* store_memory_expire - drop senders with nothing live; returns count */
 size_t		 store_memory_expire(struct store *);
 
+/* told of a change worth a log line (the primary moved); msg is borrowed */
+typedef void (*store_redis_notify_fn)(void *ctx, const char *msg);
+
 struct store_redis_opts {
 	const char	*host;		/* TCP host, or NULL with unix_path */
 	int		 port;
@@ -163,6 +169,13 @@ struct store_redis_opts {
 					   node of a cluster) */
 	int		 cluster;	/* host:port is a seed node of a
 					   Redis Cluster */
+	const char	*sentinels;	/* "host:port, ...": ask them where
+					   the primary is (host, unix_path
+					   unused); NULL: fixed address */
+	const char	*sentinel_master; /* the name they monitor */
+	const char	*sentinel_password; /* sentinels' AUTH, or NULL */
+	store_redis_notify_fn notify;	/* or NULL */
+	void		*notify_ctx;
 };
 
 /* store_redis_new - redis store; connects lazily; NULL with err on bad opts */

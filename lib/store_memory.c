@@ -629,7 +629,8 @@ mem_charge(struct store *st, const struct store_req *req,
 			if ((t = calloc(1, sizeof(*t))) == NULL)
 				goto oom;
 			snprintf(t->id, sizeof(t->id), "%s", req->txn);
-			t->expires = now + maxwin * 1000;
+			t->expires = now + (maxwin * 1000 < STORE_TXN_MS ?
+			    maxwin * 1000 : STORE_TXN_MS);
 			t->next = snd->txns;
 			snd->txns = t;
 		}

@@ -35,9 +35,34 @@
  * business (store_guard.c), not a start-up failure. An idle pooled
  * connection that Redis closed meanwhile (restart, idle timeout) is
  * replaced by a fresh one and the command sent once more; a timeout is
- * never retried, so no call waits more than one command timeout after
- * connecting. hiredis writes with write(2): the process must ignore
+ * retried only as below, so no call waits more than two command
+ * timeouts after connecting (plus, with Sentinel, asking the
+ * sentinels). hiredis writes with write(2): the process must ignore
  * SIGPIPE (libmilter's smfi_main does).
+ *
+ * Failures around a call (redis_charge): a call that failed on the
+ * connection (refused, timed out, lost) or got READONLY (it reached a
+ * demoted primary) is tried once more, on a fresh connection, when that
+ * cannot count a message twice: the command never ran (no connection,
+ * READONLY), or it is a check (writes nothing), or a commit with a txn
+ * (the script's SET NX of the txn key makes a replay charge nothing).
+ * A plain commit whose reply was lost is not retried: it may have run.
+ * The txn key lives STORE_TXN_MS (it only has to outlive a retry, by the
+ * milter or the MTA), not the longest window.
+ *
+ * Sentinel (opts sentinels + sentinel_master): the primary's address is
+ * asked of the sentinels (sentinel.c) on the first connection, and
+ * every new connection is confirmed with ROLE (must say master). The
+ * sentinels are asked again after a failed call (at most once per
+ * call), and by one call every RS_ASK_MS even when all goes well: a
+ * forced failover leaves the old primary writable until the sentinels
+ * demote it, ~10 s later, and what is written there meanwhile is lost.
+ * Never more than once per RS_ASK_MS for the whole store (a dead set
+ * of sentinels must not be asked for every message); when it moved, the
+ * idle connections to the old one are closed, those in use are closed
+ * when given back (a generation number), the opts' notify callback is
+ * told, and the call is retried per the rules above. NOSCRIPT on the
+ * new primary reloads the script, as on a restarted Redis.
  *
  * Redis Cluster (opts.cluster): a routing layer at the end of this file
  * sends each call to the node serving its hash tag (lib/cluster.c).
@@ -56,6 +81,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cluster.h"
+#include "sentinel.h"
 #include "store.h"
 
 /* the script, from the generated charge_lua.c */
@@ -70,6 +96,7 @@ extern const size_t charge_lua_len;
 #define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 6 * STORE_MAX_ITEMS)
 #define RS_EXTRA_MAX	(STORE_MEMBER_MAX + 8) /* an item's last argument */
 #define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
+#define RS_ASK_MS	1000	/* ask the sentinels at most this often */
 #define RS_PREFIX_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789:_.-"
 
@@ -92,12 +119,33 @@ struct redis_store {
 	size_t			 nopen;		/* idle + in use + connecting */
 	size_t			 pool_max;	/* most connections at once */
 	char			 sha[41];	/* of charge_lua; "" until loaded */
+	/* Sentinel; sentinels NULL: the fixed host, port or unix_path */
+	struct sentinel_addr	*sentinels;
+	size_t			 nsentinels;
+	char			*master;	/* the monitored master's name */
+	char			*sentinel_password; /* NULL: no AUTH */
+	struct sentinel_addr	 primary;	/* lock; port 0: not known */
+	unsigned		 gen;		/* lock; bumped when it moves */
+	uint64_t		 asked_ms;	/* lock; sentinels last asked */
+	int			 asking;	/* lock; a thread asks them now */
+	pthread_cond_t		 answered;	/* it is done */
+	store_redis_notify_fn	 notify;	/* told when the primary moves */
+	void			*notify_ctx;
+};
+
+/* how one try of a call failed */
+enum rs_fail {
+	RS_FAIL_NONE = 0,
+	RS_FAIL_UNSENT,		/* no connection, or READONLY: did not run */
+	RS_FAIL_IO,		/* timeout or lost connection: may have run */
+	RS_FAIL_REPLY		/* an answer we cannot use: final */
 };
 
 /* a connection in use by one thread */
 struct rs_conn {
 	redisContext		*c;
 	int			 pooled;	/* came from the pool: may be stale */
+	unsigned		 gen;		/* rs->gen when it was opened */
 };
 
 /* the arguments of one EVALSHA, on the heap: about 19 KiB */
@@ -106,6 +154,8 @@ struct rs_call {
 	size_t			 argvlen[RS_ARGV_MAX];
 	int			 argc;
 	char			 sha[41];
+	int			 txn;		/* a txn key is sent: replay-safe */
+	int			 unsent;	/* node_eval: no connection, not sent */
 	char			 keys[STORE_MAX_ITEMS + 1][RS_KEY_MAX];
 	char			 nums[5 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
 	char			 extra[STORE_MAX_ITEMS][RS_EXTRA_MAX];
@@ -160,18 +210,154 @@ conn_stale(const redisContext *c, int saved_errno)
 	    (saved_errno == ECONNRESET || saved_errno == EPIPE));
 }
 
-/* conn_open - a new connection, timeouts set, authenticated; NULL + err */
-static redisContext *
-conn_open(struct redis_store *rs, char *err, size_t errlen)
+/* mono_ms - a monotonic clock in ms, never 0 */
+static uint64_t
+mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+/*
+ * rediscover - ask the sentinels where the primary is, unless the primary
+ * moved since generation `seen` or they were asked less than RS_ASK_MS
+ * ago. 1: it is elsewhere than at `seen` (idle connections to the old one
+ * closed); 0: no news; -1 with err: no sentinel answered.
+ */
+static int
+rediscover(struct redis_store *rs, unsigned seen, char *err, size_t errlen)
+{
+	struct sentinel_opts so;
+	struct sentinel_addr a, old;
+	char was[SENTINEL_HOST_MAX + 10], now[SENTINEL_HOST_MAX + 10];
+	char msg[2 * SENTINEL_HOST_MAX + 100];
+	uint64_t t = mono_ms();
+	size_t i;
+
+	pthread_mutex_lock(&rs->lock);
+	while (rs->asking)	/* its answer is ours: bounded by its timeouts */
+		pthread_cond_wait(&rs->answered, &rs->lock);
+	if (rs->gen != seen) {
+		pthread_mutex_unlock(&rs->lock);
+		return 1;
+	}
+	if (!sentinel_due(t, rs->asked_ms, RS_ASK_MS)) {
+		pthread_mutex_unlock(&rs->lock);
+		return 0;
+	}
+	rs->asked_ms = t;
+	rs->asking = 1;
+	pthread_mutex_unlock(&rs->lock);
+	so.sentinels = rs->sentinels;
+	so.nsentinels = rs->nsentinels;
+	so.master = rs->master;
+	so.password = rs->sentinel_password;
+	so.timeout_ms = (unsigned)(rs->connect_tv.tv_sec * 1000 +
+	    rs->connect_tv.tv_usec / 1000);
+	i = sentinel_discover(&so, &a, err, errlen) == -1;
+	pthread_mutex_lock(&rs->lock);
+	rs->asking = 0;
+	pthread_cond_broadcast(&rs->answered);
+	if (i) {
+		pthread_mutex_unlock(&rs->lock);
+		return -1;
+	}
+	if (rs->primary.port == a.port && strcmp(rs->primary.host,
+	    a.host) == 0) {
+		pthread_mutex_unlock(&rs->lock);
+		return rs->gen != seen;
+	}
+	old = rs->primary;
+	rs->primary = a;
+	rs->gen++;
+	for (i = 0; i < rs->nidle; i++)
+		redisFree(rs->idle[i]);
+	rs->nopen -= rs->nidle;
+	rs->nidle = 0;
+	pthread_cond_broadcast(&rs->avail);
+	pthread_mutex_unlock(&rs->lock);
+	if (rs->notify != NULL) {
+		if (old.port == 0)
+			snprintf(msg, sizeof(msg), "primary of %s is %s",
+			    rs->master, sentinel_addr_text(&a, now,
+			    sizeof(now)));
+		else
+			snprintf(msg, sizeof(msg), "primary of %s moved to %s "
+			    "(was %s)", rs->master, sentinel_addr_text(&a, now,
+			    sizeof(now)), sentinel_addr_text(&old, was,
+			    sizeof(was)));
+		rs->notify(rs->notify_ctx, msg);
+	}
+	return 1;
+}
+
+/* primary_get - where the primary is now, asking the sentinels if unknown */
+static int
+primary_get(struct redis_store *rs, struct sentinel_addr *a, unsigned *gen,
+    char *err, size_t errlen)
+{
+	pthread_mutex_lock(&rs->lock);
+	if (rs->primary.port == 0) {
+		*gen = rs->gen;
+		pthread_mutex_unlock(&rs->lock);
+		if (rediscover(rs, *gen, err, errlen) == -1)
+			return -1;
+		pthread_mutex_lock(&rs->lock);
+	}
+	*a = rs->primary;
+	*gen = rs->gen;
+	pthread_mutex_unlock(&rs->lock);
+	if (a->port == 0)
+		return fail(rs, err, errlen, "connect", "the sentinels were "
+		    "asked less than a second ago and named no primary");
+	return 0;
+}
+
+/* role_check - does this connection reach the primary (ROLE)? 0 or -1 */
+static int
+role_check(struct redis_store *rs, redisContext *c, char *err, size_t errlen)
+{
+	redisReply *r;
+	int e;
+
+	errno = 0;
+	r = redisCommand(c, "ROLE");
+	e = errno;
+	if (r == NULL)
+		return fail_ctx(rs, c, e, "ROLE", err, errlen);
+	if (!sentinel_role_master(r)) {
+		fail(rs, err, errlen, "ROLE", r->type == REDIS_REPLY_ERROR ?
+		    r->str : "not the primary (a replica, or failing over)");
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/* conn_open - a new connection, timeouts set, authenticated, to the
+ * primary (sentinel: confirmed by ROLE), its generation in *gen; NULL +
+ * err */
+static redisContext *
+conn_open(struct redis_store *rs, unsigned *gen, char *err, size_t errlen)
+{
+	struct sentinel_addr at;
 	const char *argv[3];
 	size_t argvlen[3];
 	redisContext *c;
 	redisReply *r;
 	int argc = 0, e;
 
+	*gen = 0;
+	if (rs->sentinels != NULL && primary_get(rs, &at, gen, err,
+	    errlen) == -1)
+		return NULL;
 	errno = 0;
-	if (rs->unix_path != NULL)
+	if (rs->sentinels != NULL)
+		c = redisConnectWithTimeout(at.host, at.port, rs->connect_tv);
+	else if (rs->unix_path != NULL)
 		c = redisConnectUnixWithTimeout(rs->unix_path, rs->connect_tv);
 	else
 		c = redisConnectWithTimeout(rs->host, rs->port, rs->connect_tv);
@@ -191,7 +377,7 @@ conn_open(struct redis_store *rs, char *err, size_t errlen)
 		return NULL;
 	}
 	if (rs->password == NULL)
-		return c;
+		goto role;
 	argv[argc++] = "AUTH";
 	if (rs->username != NULL)
 		argv[argc++] = rs->username;
@@ -209,10 +395,15 @@ conn_open(struct redis_store *rs, char *err, size_t errlen)
 		fail(rs, err, errlen, "AUTH", "unexpected reply");
 	else {
 		freeReplyObject(r);
-		return c;
+		goto role;
 	}
 	if (r != NULL)
 		freeReplyObject(r);
+	redisFree(c);
+	return NULL;
+role:
+	if (rs->sentinels == NULL || role_check(rs, c, err, errlen) == 0)
+		return c;
 	redisFree(c);
 	return NULL;
 }
@@ -250,9 +441,10 @@ conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 	pthread_mutex_lock(&rs->lock);
 	while (rs->nidle == 0 && rs->nopen >= rs->pool_max && rc == 0)
 		rc = pthread_cond_timedwait(&rs->avail, &rs->lock, &deadline);
-	if (rs->nidle > 0)
+	if (rs->nidle > 0) {
 		cn->c = rs->idle[--rs->nidle];
-	else if (rs->nopen < rs->pool_max)
+		cn->gen = rs->gen;	/* the idle ones are current */
+	} else if (rs->nopen < rs->pool_max)
 		rs->nopen++;	/* a slot for the connection we open */
 	else {
 		pthread_mutex_unlock(&rs->lock);
@@ -262,7 +454,7 @@ conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 	pthread_mutex_unlock(&rs->lock);
 	if ((cn->pooled = cn->c != NULL))
 		return 0;
-	if ((cn->c = conn_open(rs, err, errlen)) != NULL)
+	if ((cn->c = conn_open(rs, &cn->gen, err, errlen)) != NULL)
 		return 0;
 	slot_release(rs);
 	return -1;
@@ -279,7 +471,8 @@ conn_put(struct redis_store *rs, struct rs_conn *cn, int broken)
 		return;
 	if (!broken && c->err == 0) {
 		pthread_mutex_lock(&rs->lock);
-		if (rs->nidle < rs->pool_max) {
+		/* a connection to a former primary is not kept */
+		if (rs->nidle < rs->pool_max && cn->gen == rs->gen) {
 			rs->idle[rs->nidle++] = c;
 			c = NULL;
 			pthread_cond_signal(&rs->avail);
@@ -431,6 +624,7 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	nkeys = req->nitems;
 	/* a txn only matters for a commit; with no limit it expires at once */
 	txn = req->txn != NULL && req->commit == STORE_COMMIT && maxwin > 0;
+	cl->txn = txn;
 	if (txn) {
 		p = cl->keys[nkeys++];
 		p += snprintf(p, RS_KEY_MAX, "%s{%s}:txn:", rs->prefix,
@@ -454,7 +648,8 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	    req->commit == RS_REFUSED ? "3" : "0";
 	cl->argv[cl->argc++] = txn ? "1" : "0";
 	snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
-	    (unsigned long long)maxwin * 1000);
+	    (unsigned long long)(maxwin * 1000 < STORE_TXN_MS ? maxwin * 1000 :
+	    STORE_TXN_MS));
 	cl->argv[cl->argc++] = cl->nums[nn++];
 	cl->argv[cl->argc++] = req->sender;
 	for (i = 0; i < req->nitems; i++) {
@@ -526,7 +721,8 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 /*
  * node_eval - send one EVALSHA (after ASKING when asking: a Cluster ASK
  * redirection), loading the script once on NOSCRIPT; the reply, even an
- * error reply, in *out. 0, or -1 with err when the link failed.
+ * error reply, in *out. 0, or -1 with err when the link failed
+ * (cl->unsent: no connection, so nothing was sent).
  */
 static int
 node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
@@ -534,12 +730,15 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 {
 	static const char *ask[1] = { "ASKING" };
 	static const size_t asklen[1] = { 6 };
-	struct rs_conn cn = { NULL, 0 };
+	struct rs_conn cn = { NULL, 0, 0 };
 	redisReply *r;
 	int reloaded = 0;
 
-	if (conn_get(rs, &cn, err, errlen) == -1)
+	cl->unsent = 0;
+	if (conn_get(rs, &cn, err, errlen) == -1) {
+		cl->unsent = 1;
 		return -1;
+	}
 	pthread_mutex_lock(&rs->lock);
 	memcpy(cl->sha, rs->sha, sizeof(cl->sha));
 	pthread_mutex_unlock(&rs->lock);
@@ -565,7 +764,9 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 			reloaded = 1;
 			continue;
 		}
-		conn_put(rs, &cn, 0);
+		/* a demoted primary (READONLY) is not kept */
+		conn_put(rs, &cn, r->type == REDIS_REPLY_ERROR &&
+		    strncmp(r->str, "READONLY", 8) == 0);
 		*out = r;
 		return 0;
 	}
@@ -573,23 +774,78 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 	return -1;
 }
 
-/* redis_charge - one EVALSHA: check, and charge when asked and all fit */
+/* charge_once - one try of a call: RS_FAIL_NONE with res, else how it
+ * failed, with err */
+static enum rs_fail
+charge_once(struct redis_store *rs, const struct store_req *req,
+    struct store_res *res, struct rs_call *cl, char *err, size_t errlen)
+{
+	enum rs_fail how;
+	redisReply *r;
+
+	if (node_eval(rs, cl, 0, &r, err, errlen) == -1)
+		return cl->unsent ? RS_FAIL_UNSENT : RS_FAIL_IO;
+	if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "READONLY", 8) == 0) {
+		fail(rs, err, errlen, "EVALSHA", r->str); /* it ran nothing */
+		how = RS_FAIL_UNSENT;
+	} else
+		how = parse_reply(rs, r, req, res, err, errlen) == 0 ?
+		    RS_FAIL_NONE : RS_FAIL_REPLY;
+	freeReplyObject(r);
+	return how;
+}
+
+/*
+ * redis_charge - one EVALSHA: check, and charge when asked and all fit;
+ * tried twice at most, the second time only when it cannot charge twice
+ * (see the top of the file)
+ */
 static int
 redis_charge(struct store *st, const struct store_req *req,
     struct store_res *res, char *err, size_t errlen)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	struct rs_call *cl;
-	redisReply *r;
-	int rc = -1;
+	enum rs_fail how;
+	unsigned seen;
+	char why[256];
+	size_t n;
+	int moved, rc = -1, safe;
 
 	if ((cl = malloc(sizeof(*cl))) == NULL)
 		return fail(rs, err, errlen, "charge", strerror(ENOMEM));
-	if (call_build(rs, req, cl, err, errlen) == 0 &&
-	    node_eval(rs, cl, 0, &r, err, errlen) == 0) {
-		rc = parse_reply(rs, r, req, res, err, errlen);
-		freeReplyObject(r);
+	if (call_build(rs, req, cl, err, errlen) == -1)
+		goto out;
+	pthread_mutex_lock(&rs->lock);
+	seen = rs->gen;
+	/* a failover the connections have not noticed yet: look now and then */
+	moved = rs->sentinels != NULL && rs->primary.port != 0 &&
+	    !rs->asking && sentinel_due(mono_ms(), rs->asked_ms, RS_ASK_MS);
+	pthread_mutex_unlock(&rs->lock);
+	if (moved && rediscover(rs, seen, why, sizeof(why)) == 1) {
+		pthread_mutex_lock(&rs->lock);
+		seen = rs->gen;
+		pthread_mutex_unlock(&rs->lock);
 	}
+	if ((how = charge_once(rs, req, res, cl, err, errlen)) ==
+	    RS_FAIL_NONE) {
+		rc = 0;
+		goto out;
+	}
+	if (how == RS_FAIL_REPLY)
+		goto out;
+	moved = 0;
+	if (rs->sentinels != NULL &&
+	    (moved = rediscover(rs, seen, why, sizeof(why))) == -1 &&
+	    (n = strlen(err)) + 3 < errlen)
+		snprintf(err + n, errlen - n, "; %s", why);
+	safe = req->commit == STORE_CHECK || cl->txn;
+	if (moved == 1 ? (how == RS_FAIL_UNSENT || safe) :
+	    (how == RS_FAIL_IO && cl->txn))
+		rc = charge_once(rs, req, res, cl, err, errlen) ==
+		    RS_FAIL_NONE ? 0 : -1;
+out:
 	free(cl);
 	return rc;
 }
@@ -663,7 +919,7 @@ redis_reset(struct store *st, const char *sender, char *err, size_t errlen)
 	const char *argv[6] = { "SCAN", cursor, "MATCH", pattern, "COUNT",
 	    "1000" };
 	size_t argvlen[6];
-	struct rs_conn cn = { NULL, 0 };
+	struct rs_conn cn = { NULL, 0, 0 };
 	redisReply *r;
 	int i, rc = -1;
 
@@ -718,8 +974,16 @@ redis_free(struct store *st)
 	}
 	free(rs->username);
 	free(rs->prefix);
+	free(rs->sentinels);
+	free(rs->master);
+	if (rs->sentinel_password != NULL) {
+		explicit_bzero(rs->sentinel_password,
+		    strlen(rs->sentinel_password));
+		free(rs->sentinel_password);
+	}
 	pthread_mutex_destroy(&rs->lock);
 	pthread_cond_destroy(&rs->avail);
+	pthread_cond_destroy(&rs->answered);
 	free(rs);
 }
 
@@ -748,13 +1012,18 @@ opts_check(const struct store_redis_opts *o)
 {
 	const char *p = o->prefix ? o->prefix : "sluice:";
 
-	if (o->unix_path != NULL && o->host != NULL)
+	if (o->sentinels != NULL) {
+		if (o->sentinel_master == NULL || o->sentinel_master[0] ==
+		    '\0' || strlen(o->sentinel_master) > SENTINEL_NAME_MAX)
+			return "sentinels need a master name (1 to 64 bytes)";
+	} else if (o->unix_path != NULL && o->host != NULL)
 		return "give a host or a unix socket, not both";
-	if (o->unix_path == NULL && (o->host == NULL || o->host[0] == '\0'))
+	else if (o->unix_path == NULL && (o->host == NULL ||
+	    o->host[0] == '\0'))
 		return "no host and no unix socket";
-	if (o->unix_path != NULL && o->unix_path[0] == '\0')
+	else if (o->unix_path != NULL && o->unix_path[0] == '\0')
 		return "empty unix socket path";
-	if (o->unix_path == NULL && (o->port < 1 || o->port > 65535))
+	else if (o->unix_path == NULL && (o->port < 1 || o->port > 65535))
 		return "port out of range (1-65535)";
 	if (strlen(p) > RS_PREFIX_MAX || strspn(p, RS_PREFIX_CHARS) !=
 	    strlen(p))
@@ -768,6 +1037,37 @@ opts_check(const struct store_redis_opts *o)
 	return NULL;
 }
 
+/* sentinels_set - parse and keep the Sentinel options; 0 or -1 with err */
+static int
+sentinels_set(struct redis_store *rs, const struct store_redis_opts *o,
+    char *err, size_t errlen)
+{
+	struct sentinel_addr *l;
+	char why[200];
+	int n, bad = 0;
+
+	if ((l = calloc(SENTINEL_MAX, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
+		return -1;
+	}
+	rs->sentinels = l;
+	if ((n = sentinel_parse_list(o->sentinels, l, SENTINEL_MAX, why,
+	    sizeof(why))) == -1) {
+		snprintf(err, errlen, "redis: sentinels: %s", why);
+		return -1;
+	}
+	rs->nsentinels = (size_t)n;
+	rs->master = dup_opt(o->sentinel_master, &bad);
+	rs->sentinel_password = dup_opt(o->sentinel_password, &bad);
+	rs->notify = o->notify;
+	rs->notify_ctx = o->notify_ctx;
+	if (bad) {
+		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
 /* store_redis_new - redis store; connects lazily; NULL with err */
 struct store *
 store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
@@ -776,6 +1076,10 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	const char *why;
 	int bad = 0;
 
+	if (o->cluster && o->sentinels != NULL) {
+		snprintf(err, errlen, "redis: a cluster or sentinels, not both");
+		return NULL;
+	}
 	if (o->cluster)
 		return rc_new(o, err, errlen);
 	if ((why = opts_check(o)) != NULL) {
@@ -794,7 +1098,10 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	rs->password = dup_opt(o->password, &bad);
 	rs->username = dup_opt(o->username, &bad);
 	rs->prefix = dup_opt(o->prefix ? o->prefix : "sluice:", &bad);
-	if (o->unix_path != NULL)
+	if (o->sentinels != NULL)
+		snprintf(rs->where, sizeof(rs->where), "redis master %s",
+		    o->sentinel_master);
+	else if (o->unix_path != NULL)
 		snprintf(rs->where, sizeof(rs->where), "redis unix:%.200s",
 		    o->unix_path);
 	else if (strchr(o->host, ':') != NULL)
@@ -810,6 +1117,11 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->avail, NULL);
+	pthread_cond_init(&rs->answered, NULL);
+	if (o->sentinels != NULL && sentinels_set(rs, o, err, errlen) == -1) {
+		redis_free(&rs->base);
+		return NULL;
+	}
 	if (bad || rs->idle == NULL) {
 		redis_free(&rs->base);
 		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));

@@ -352,7 +352,7 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct fp_result fpr;
 	char body[33], copy[SENDER_KEY_LEN + 1], idbody[MSGID_MAX + 40];
 	char client[SENDER_KEY_LEN + 1];
-	char mark[HOPMARK_VALUE_MAX + 1];
+	char mark[HOPMARK_VALUE_MAX + 1], txn[STORE_TXN_MAX + 1];
 	uint64_t now = (uint64_t)time(NULL);
 	sfsistat st;
 	struct store_req req;
@@ -375,6 +375,13 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	req.commit = commit && !refuse ? STORE_COMMIT :
 	    cfg->lock_after.count > 0 ? STORE_CHECK_RECORD : STORE_CHECK;
 	req.items = items;
+	/* "MTA/queue id": a commit retried after a lost reply charges once
+	 * (not in a Cluster: no retry there, and an always-new key makes a
+	 * migrating slot answer TRYAGAIN) */
+	if (commit && qid[0] && macro(ctx, "j")[0] && !cfg->redis_cluster &&
+	    snprintf(txn, sizeof(txn), "%s/%s", macro(ctx, "j"), qid) <
+	    (int)sizeof(txn))
+		req.txn = txn;
 	memset(&ev, 0, sizeof(ev));
 	if (m.cls != NULL && m.cls->nclient_addresses > 0) {
 		/* counted by a hash: no address is kept in the store */

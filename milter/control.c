@@ -715,6 +715,8 @@ event(const char *s, size_t len)
 	    key_ok(s + 5, SENDER_KEY_LEN)) {
 		memcpy(key, s + 5, SENDER_KEY_LEN);
 		key[SENDER_KEY_LEN] = '\0';
+		/* its next MAIL is checked (and refused there) again */
+		okcache_forget(rt.okcache, key);
 		lock_seen(key, NULL, NULL, 0);
 	} else if (len == 7 + SENDER_KEY_LEN && memcmp(s, "unlock ", 7) == 0 &&
 	    key_ok(s + 7, SENDER_KEY_LEN)) {
@@ -849,6 +851,14 @@ control_start(const struct config *cfg, const char *password)
 
 	if (cfg->store != CONFIG_STORE_REDIS)
 		return 0;
+	if (cfg->redis_cluster || cfg->redis_sentinels != NULL) {
+		/* its connections follow neither (yet): without it, locks are
+		 * still seen by every relay in the store call itself */
+		log_warnx("control channel off with %s: no live classes, no "
+		    "hold of queued mail on a lock", cfg->redis_cluster ?
+		    "redis_cluster" : "redis_sentinels");
+		return 0;
+	}
 	if (cmd_ms < CMD_TIMEOUT_MIN_MS)
 		cmd_ms = CMD_TIMEOUT_MIN_MS;
 	ctl.connect_tv.tv_sec = cfg->redis_connect_timeout_ms / 1000;

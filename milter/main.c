@@ -123,6 +123,24 @@ read_secret(const char *path, char *err, size_t errlen)
 	return strdup(buf);
 }
 
+/* secret_free - wipe and free a secret; NULL is fine */
+static void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* store_notify - the redis store's news (the primary moved), logged */
+static void
+store_notify(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_info("redis: %s", msg);
+}
+
 /* store_open - the store the config asks for; pw: Redis password or NULL */
 static struct store *
 store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
@@ -130,12 +148,17 @@ store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
 	struct store_redis_opts ro;
 	struct store_guard_opts go;
 	struct store *s;
+	char *spw = NULL;
 
 	if (cfg->store == CONFIG_STORE_MEMORY) {
 		if ((s = store_memory_new(NULL, NULL)) == NULL)
 			snprintf(err, errlen, "out of memory");
 		return s;
 	}
+	if (cfg->redis_sentinel_password_file != NULL && (spw =
+	    read_secret(cfg->redis_sentinel_password_file, err, errlen)) ==
+	    NULL)
+		return NULL;
 	memset(&ro, 0, sizeof(ro));
 	ro.host = cfg->redis_host;
 	ro.port = cfg->redis_port;
@@ -147,7 +170,12 @@ store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
 	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
 	ro.pool_max = cfg->redis_pool;
 	ro.cluster = cfg->redis_cluster;
+	ro.sentinels = cfg->redis_sentinels;
+	ro.sentinel_master = cfg->redis_sentinel_master;
+	ro.sentinel_password = spw;
+	ro.notify = store_notify;
 	s = store_redis_new(&ro, err, errlen);
+	secret_free(spw);
 	if (s == NULL)
 		return NULL;
 	memset(&go, 0, sizeof(go));

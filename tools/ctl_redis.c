@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include "sentinel.h"
 #include "sluicectl.h"
 #include "store.h"
 #include "window.h"
@@ -76,19 +77,55 @@ ms_tv(unsigned ms)
 	return tv;
 }
 
+/* primary - with redis_sentinels: where the primary is now; exits 3 */
+static void
+primary(struct ctl *x, struct sentinel_addr *a)
+{
+	const struct config *cfg = x->cfg;
+	struct sentinel_addr l[SENTINEL_MAX];
+	struct sentinel_opts so;
+	char err[512], *pw = NULL;
+	int n;
+
+	snprintf(x->where, sizeof(x->where), "redis master %.64s",
+	    cfg->redis_sentinel_master);
+	if ((n = sentinel_parse_list(cfg->redis_sentinels, l, SENTINEL_MAX,
+	    err, sizeof(err))) == -1)
+		ctl_die(x, "sentinels", err);
+	if (cfg->redis_sentinel_password_file != NULL)
+		pw = read_password(cfg->redis_sentinel_password_file);
+	so.sentinels = l;
+	so.nsentinels = (size_t)n;
+	so.master = cfg->redis_sentinel_master;
+	so.password = pw;
+	so.timeout_ms = cfg->redis_connect_timeout_ms;
+	n = sentinel_discover(&so, a, err, sizeof(err));
+	if (pw != NULL) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	if (n == -1)
+		ctl_die(x, "sentinels", err);
+}
+
 /* ctl_connect - connect and authenticate as the config says; exits on error */
 void
 ctl_connect(struct ctl *x)
 {
 	const struct config *cfg = x->cfg;
 	unsigned cmd_ms = cfg->redis_command_timeout_ms;
+	struct sentinel_addr at;
 	const char *argv[3];
 	redisReply *r;
 	char *pw;
 	int argc = 0;
 
 	x->prefix = cfg->redis_prefix;
-	if (cfg->redis_socket != NULL)
+	if (cfg->redis_sentinels != NULL) {
+		primary(x, &at);
+		x->c = redisConnectWithTimeout(at.host, at.port,
+		    ms_tv(cfg->redis_connect_timeout_ms));
+	} else if (cfg->redis_socket != NULL)
 		snprintf(x->where, sizeof(x->where), "redis unix:%.200s",
 		    cfg->redis_socket);
 	else if (strchr(cfg->redis_host, ':') != NULL)
@@ -97,7 +134,9 @@ ctl_connect(struct ctl *x)
 	else
 		snprintf(x->where, sizeof(x->where), "redis %.200s:%d",
 		    cfg->redis_host, cfg->redis_port);
-	if (cfg->redis_socket != NULL)
+	if (cfg->redis_sentinels != NULL)
+		;	/* connected above */
+	else if (cfg->redis_socket != NULL)
 		x->c = redisConnectUnixWithTimeout(cfg->redis_socket,
 		    ms_tv(cfg->redis_connect_timeout_ms));
 	else
@@ -131,11 +170,16 @@ ctl_store(struct ctl *x)
 	const struct config *cfg = x->cfg;
 	struct store_redis_opts o;
 	struct store *st;
-	char err[512], *pw = NULL;
+	char err[512], *pw = NULL, *spw = NULL;
 
 	memset(&o, 0, sizeof(o));
 	if (cfg->redis_password_file != NULL)
 		pw = read_password(cfg->redis_password_file);
+	if (cfg->redis_sentinel_password_file != NULL)
+		spw = read_password(cfg->redis_sentinel_password_file);
+	o.sentinels = cfg->redis_sentinels;
+	o.sentinel_master = cfg->redis_sentinel_master;
+	o.sentinel_password = spw;
 	o.host = cfg->redis_host;
 	o.port = cfg->redis_port;
 	o.unix_path = cfg->redis_socket;
@@ -151,6 +195,10 @@ ctl_store(struct ctl *x)
 	if (pw != NULL) {
 		explicit_bzero(pw, strlen(pw));
 		free(pw);
+	}
+	if (spw != NULL) {
+		explicit_bzero(spw, strlen(spw));
+		free(spw);
 	}
 	if (st == NULL) {
 		fprintf(stderr, "sluicectl: %s\n", err);

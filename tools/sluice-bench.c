@@ -187,7 +187,8 @@ static atomic_ulong next_session;
 static atomic_ulong errors_shown;
 static atomic_bool negotiation_shown;
 static atomic_ulong reply_seq;
-static long run_stamp;			/* makes Message-IDs unique per run */
+static long run_stamp;			/* makes Message-IDs and queue ids
+					   unique per run */
 
 /* fatal - report an unrecoverable start-up problem and exit */
 __attribute__((format(printf, 1, 2), noreturn))
@@ -893,8 +894,13 @@ txn_prepare(struct worker *w, unsigned long g)
 	}
 	snprintf(w->from, sizeof(w->from), "%s", w->auth != NULL &&
 	    strchr(w->auth, '@') != NULL ? w->auth : "bench@bench.test");
-	snprintf(w->qid, sizeof(w->qid), "%s%010lX", opt.qid_prefix != NULL ?
-	    opt.qid_prefix : "", g + 1);
+	/* unique per run too, like an MTA's: sluice keys its txn on it */
+	if (opt.qid_prefix != NULL)
+		snprintf(w->qid, sizeof(w->qid), "%s%010lX", opt.qid_prefix,
+		    g + 1);
+	else
+		snprintf(w->qid, sizeof(w->qid), "%06lX%010lX",
+		    (unsigned long)run_stamp & 0xffffff, g + 1);
 	if (opt.same_msgid)
 		snprintf(w->msgid, sizeof(w->msgid), "<bench@bench.test>");
 	else

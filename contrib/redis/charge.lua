@@ -25,7 +25,8 @@
 --             message for another subject refused it): charge only the
 --             on-refuse limits, as for a refusal
 -- ARGV[2]     "1": a transaction key follows the limit keys
--- ARGV[3]     transaction key lifetime, ms (the longest window)
+-- ARGV[3]     transaction key lifetime, ms (STORE_TXN_MS, 10 min, or the
+--             longest window if shorter: it only has to outlive a retry)
 -- ARGV[4]     the sender's key (the member of "distinct" limits)
 -- ARGV[5..]   per limit, 5 values: window seconds, buckets, limit, cost,
 --             flags (1: soft, over it does not stop the charge;

@@ -22,7 +22,7 @@ for f in usr/sbin/sluice etc/sluice/sluice.conf etc/sluice/classes \
     usr/lib/systemd/system/sluice.service usr/share/sluice/sluice.conf \
     usr/share/sluice/classes usr/share/sluice/postfix/main.cf \
     usr/share/sluice/postfix/master.cf usr/share/sluice/sendmail/sluice.m4 \
-    usr/share/sluice/redis/redis.conf; do
+    usr/share/sluice/redis/redis.conf usr/share/sluice/redis/users.acl; do
 	expect_file "$f"
 done
 [ -x "$R/usr/sbin/sluice" ] || fail "/usr/sbin/sluice is not executable"

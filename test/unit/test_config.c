@@ -571,6 +571,15 @@ test_values(void **state)
 			fail_msg("%s", u32[i].text);
 		config_free(c);
 	}
+	c = parse("redis_sentinels 10.0.0.1:26379, [::1]:26380 h:3\n"
+	    "redis_sentinel_master mymaster\n"
+	    "redis_sentinel_password_file /etc/sluice/sentinel.pw\n");
+	assert_string_equal(c->redis_sentinels,
+	    "10.0.0.1:26379, [::1]:26380 h:3");
+	assert_string_equal(c->redis_sentinel_master, "mymaster");
+	assert_string_equal(c->redis_sentinel_password_file,
+	    "/etc/sluice/sentinel.pw");
+	config_free(c);
 	for (i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
 		c = parse(servers[i].text);
 		if (!str_same(c->redis_host, servers[i].host) ||
@@ -1168,6 +1177,21 @@ test_bad(void **state)
 		    "number" },
 		{ "lock_command \"\"\n", "t.conf:1: lock_command: expected the "
 		    "absolute path" },
+		{ "redis_sentinels 10.0.0.1:26379, 10.0.0.2\n",
+		    "t.conf:1: redis_sentinels: expected host:port or "
+		    "[address]:port with a port from 1 to 65535, got "
+		    "\"10.0.0.2\"" },
+		{ "redis_sentinels ,\n", "t.conf:1: redis_sentinels: no "
+		    "sentinel given" },
+		{ "syslog no\nredis_sentinels h:26379\n", "t.conf:2: "
+		    "redis_sentinels needs redis_sentinel_master" },
+		{ "redis_cluster yes\nredis_sentinels h:1\n", "t.conf:2: "
+		    "redis_sentinels and redis_cluster exclude each other" },
+		{ "redis_sentinel_master mymaster\n", "t.conf: "
+		    "redis_sentinel_master needs redis_sentinels" },
+		{ "redis_sentinels h:1\nredis_sentinel_master \"a b\"\n",
+		    "t.conf:2: redis_sentinel_master: only letters, digits and "
+		    "- . _ are allowed" },
 		{ "redis_server localhost\n", "t.conf:1: redis_server: expected "
 		    "host:port, [address]:port or unix:/path, got "
 		    "\"localhost\"" },

@@ -943,7 +943,7 @@ test_redis_bad_input(void **state)
 	freeReplyObject(r);
 }
 
-/* test_redis_ttl - every key has a TTL: window + bucket, txn: longest */
+/* test_redis_ttl - every key has a TTL: window + bucket; txn: 10 min */
 static void
 test_redis_ttl(void **state)
 {
@@ -975,7 +975,7 @@ test_redis_ttl(void **state)
 	}
 	snprintf(k, sizeof(k), "%s{%s}:txn:78", fx->prefix, key);
 	t = admin_int(fx, "PTTL %s", k);
-	assert_true(t > 3600000 - 5000 && t <= 3600000);
+	assert_true(t > STORE_TXN_MS - 5000 && t <= STORE_TXN_MS);
 	/* a bucket from the future (Redis's clock stepped back) keeps it */
 	snprintf(k, sizeof(k), "%s{%s}:fut:60:6", fx->prefix, key);
 	admin_ok(fx, "HINCRBY %s %llu 1", k,
@@ -1258,6 +1258,110 @@ test_redis_pause(void **state)
 	assert_int_equal(it.count, 2);
 	assert_true(msg1(fx, key, 1, 10, 1, &it));
 	assert_int_equal(it.count, 3);
+}
+
+/*
+ * busy_start - keep Redis busy in a script for ms, on a connection of its
+ * own whose reply busy_end collects: a command sent meanwhile waits in
+ * its socket and runs afterwards, even if its client gave up and closed
+ * (unlike CLIENT PAUSE, which drops a closed client's command)
+ */
+static redisContext *
+busy_start(unsigned ms)
+{
+	redisContext *c = redisConnect("127.0.0.1", redis_port);
+	int done = 0;
+
+	assert_non_null(c);
+	assert_int_equal(c->err, 0);
+	redisAppendCommand(c, "EVAL %s 0 %u", "local s = redis.call('TIME') "
+	    "local n repeat n = redis.call('TIME') until (n[1] - s[1]) * "
+	    "1000000 + (n[2] - s[2]) >= ARGV[1] * 1000 return 1", ms);
+	while (!done)
+		assert_int_equal(redisBufferWrite(c, &done), REDIS_OK);
+	sleep_ms(50);	/* it has started */
+	return c;
+}
+
+/* busy_end - the busy script's reply */
+static void
+busy_end(redisContext *c)
+{
+	void *r = NULL;
+
+	assert_int_equal(redisGetReply(c, &r), REDIS_OK);
+	freeReplyObject(r);
+	redisFree(c);
+}
+
+/*
+ * test_redis_pause_retry - a commit with a txn whose reply is lost to a
+ * stalled Redis (longer than the command timeout) is retried once on a
+ * fresh connection, and the message is charged exactly once: whether the
+ * lost call was dropped (CLIENT PAUSE) or ran late (a busy Redis), the
+ * txn key makes the second to run a replay. A commit without a txn is
+ * not retried: its lost call may have run (it does, when Redis is busy).
+ */
+static void
+test_redis_pause_retry(void **state)
+{
+	struct fx *fx = *state;
+	struct store_redis_opts o = redis_opts(fx);
+	struct store_item it;
+	struct store_req req;
+	struct store_res res;
+	struct store *st;
+	redisContext *busy;
+	char err[256], key[SENDER_KEY_LEN + 1], k[256];
+	uint64_t t;
+
+	o.command_timeout_ms = 1000;
+	st = redis_store(&o);
+	key_of("retry@example.test", key);
+	it = item("msg", 3600, 12, 10, 0);
+	req = (struct store_req){ key, NULL, STORE_CHECK, &it, 1 };
+	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), 0);
+
+	/* paused past the command timeout: the retry answers, counted once */
+	admin_ok(fx, "CLIENT PAUSE 1500 WRITE");
+	t = mono_ms();
+	it = item("msg", 3600, 12, 10, 1);
+	req = (struct store_req){ key, "mx.example/4XyZ1", STORE_COMMIT, &it,
+	    1 };
+	if (store_charge(st, &req, &res, err, sizeof(err)) != 0)
+		fail_msg("the retried commit failed: %s", err);
+	t = mono_ms() - t;
+	assert_true(t >= 1000 && t < 3500);	/* timed out, then waited */
+	assert_true(res.allowed);
+	sleep_ms(200);
+	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 1);
+	/* 10 min, not the hour of the window */
+	snprintf(k, sizeof(k), "%s{%s}:txn:%s", fx->prefix, key,
+	    "6d782e6578616d706c652f3458795a31");
+	t = (uint64_t)admin_int(fx, "PTTL %s", k);
+	assert_true(t > STORE_TXN_MS - 10000 && t <= STORE_TXN_MS);
+
+	/* busy: the lost call runs late, and so does the retry: once */
+	busy = busy_start(1500);
+	it = item("msg", 3600, 12, 10, 1);
+	req = (struct store_req){ key, "mx.example/4XyZ2", STORE_COMMIT, &it,
+	    1 };
+	if (store_charge(st, &req, &res, err, sizeof(err)) != 0)
+		fail_msg("the retried commit failed: %s", err);
+	busy_end(busy);
+	sleep_ms(200);
+	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 2);
+
+	/* no txn: a lost reply is an error, not a retry; the call ran */
+	busy = busy_start(1500);
+	it = item("msg", 3600, 12, 10, 1);
+	req = (struct store_req){ key, NULL, STORE_COMMIT, &it, 1 };
+	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "timeout"));
+	busy_end(busy);
+	sleep_ms(200);
+	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 3);
+	store_free(st);
 }
 
 /* cmdstats - INFO commandstats: calls per command, into names/calls */
@@ -2003,6 +2107,8 @@ main(void)
 		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_pause, setup_redis,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_redis_pause_retry,
+		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_real_time,
 		    setup_redis, teardown),
 	};
