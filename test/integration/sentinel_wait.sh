@@ -206,7 +206,7 @@ for w in wait nowait; do
 	lost=$((acc - newc))
 	[ "$lost" -lt 0 ] && lost=0
 	eval "acc_$w=$acc lost_$w=$lost"
-	echo "FIGURES failover $w: $sent messages, $acc accepted (limit $LIMIT), $newc counted on the new primary, $lost accepted counts lost, $nd commits not acknowledged by a replica, $fb tempfails by the fallback, longest stall $stall ms"
+	echo "FIGURES failover $w: $sent messages, $acc accepted (limit $LIMIT), $newc counted on the new primary, $lost accepted counts lost, $fb tempfails by the fallback ($nd naming WAIT in store_error), longest stall $stall ms"
 done
 [ "$acc_wait" -le "$LIMIT" ] ||
     fail "with WAIT: over-admission: $acc_wait accepted > limit $LIMIT"
