@@ -531,9 +531,9 @@ conn_cmd(struct redis_store *rs, struct rs_conn *cn, const char *what,
 
 /*
  * conn_cmd_wait - one command and WAIT nrep, pipelined (one round trip):
- * the command's reply, and in *acked the replicas WAIT counted (-1: WAIT
- * answered an error). As conn_cmd otherwise; a WAIT reply lost after the
- * command's is a failed link (the command ran).
+ * the command's reply, and in *acked the replicas WAIT counted (-1:
+ * WAIT answered an error, in err). As conn_cmd otherwise; a WAIT reply
+ * lost after the command's is a failed link (the command ran).
  */
 static redisReply *
 conn_cmd_wait(struct redis_store *rs, struct rs_conn *cn, const char *what,
@@ -543,7 +543,7 @@ conn_cmd_wait(struct redis_store *rs, struct rs_conn *cn, const char *what,
 	char n[RS_NUM_MAX], t[RS_NUM_MAX];
 	const char *wv[3] = { "WAIT", n, t };
 	size_t wl[3];
-	redisReply *r;
+	redisReply *r, *w;
 	void *p;
 	int e;
 
@@ -564,16 +564,21 @@ conn_cmd_wait(struct redis_store *rs, struct rs_conn *cn, const char *what,
 		if (redisGetReply(cn->c, &p) == REDIS_OK) {
 			r = p;
 			if (redisGetReply(cn->c, &p) == REDIS_OK) {
-				*acked = ((redisReply *)p)->type ==
-				    REDIS_REPLY_INTEGER ?
-				    ((redisReply *)p)->integer : -1;
-				freeReplyObject(p);
+				w = p;
+				*acked = w->type == REDIS_REPLY_INTEGER ?
+				    w->integer : -1;
+				if (*acked < 0)	/* e.g. NOPERM: say so */
+					fail(rs, err, errlen, "WAIT",
+					    w->type == REDIS_REPLY_ERROR ?
+					    w->str : "unexpected reply");
+				freeReplyObject(w);
 				return r;
 			}
 		}
 		e = errno;
 		if (r != NULL || !cn->pooled || !conn_stale(cn->c, e)) {
-			freeReplyObject(r);
+			if (r != NULL)
+				freeReplyObject(r);
 			fail_ctx(rs, cn->c, e, r != NULL ? "WAIT" : what, err,
 			    errlen);
 			conn_put(rs, cn, 1);
@@ -848,12 +853,11 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 			/* it ran, but a failover could lose it */
 			freeReplyObject(r);
 			cl->undurable = 1;
-			if (acked < 0)
-				snprintf(d, sizeof(d), "an error reply");
-			else
+			if (acked >= 0) {	/* else err says why */
 				snprintf(d, sizeof(d), "%lld of %u replicas "
 				    "acknowledged the commit", acked, cl->wait);
-			fail(rs, err, errlen, "WAIT", d);
+				fail(rs, err, errlen, "WAIT", d);
+			}
 			return -1;
 		}
 		*out = r;

@@ -213,6 +213,17 @@ done
 [ "$lost_wait" = 0 ] ||
     fail "with WAIT: $lost_wait accepted messages not counted on the new primary"
 pass "with WAIT: $acc_wait accepted <= limit $LIMIT exactly; 0 counts lost (without WAIT: $acc_nowait accepted, $lost_nowait lost)"
+
+# 4. the replica (the old primary now) stopped: a commit it cannot
+# acknowledge is tempfailed, and the log says why
+wait_until 30 "the old primary did not become a replica" sh -c \
+    "redis-cli -p $p1 INFO replication | grep -q master_link_status:up"
+kill -STOP "$(cat "$T/primary.pid")"
+bench wait -c 1 -n 1 -r 1 --login stopped@example.test
+kill -CONT "$(cat "$T/primary.pid")"
+expect_field tempfail 1 "a commit no replica acknowledged"
+expect_log wait "login=stopped@example\.test .*action=tempfail .*store_error=.*WAIT: 0 of 1 replicas acknowledged the commit" \
+    "the log names the missing acknowledgement"
 grep -q 'crash\|Assertion' "$T/wait.log" "$T/nowait.log" &&
     fail "unexpected log line"
 stop_sluice wait
