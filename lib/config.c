@@ -159,6 +159,8 @@ static const struct key keys[] = {
 	{ "redis_command_timeout", K_MS, "1s",
 	    OFF(redis_command_timeout_ms), 10, 60000, NULL, NULL },
 	{ "redis_pool", K_UINT, "16", OFF(redis_pool), 1, 1024, NULL, NULL },
+	{ "redis_wait_replicas", K_UINT, "0", OFF(redis_wait_replicas), 0, 64,
+	    NULL, NULL },
 	{ "redis_cluster", K_BOOL, "no", OFF(redis_cluster), 0, 0, NULL, NULL },
 	{ "redis_sentinels", K_SENTINELS, NULL, OFF(redis_sentinels), 0, 0,
 	    NULL, NULL },

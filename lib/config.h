@@ -97,6 +97,7 @@ struct config {
 	uint32_t	 redis_connect_timeout_ms;
 	uint32_t	 redis_command_timeout_ms;
 	uint32_t	 redis_pool;	/* idle connections kept (per node) */
+	uint32_t	 redis_wait_replicas; /* WAIT after a commit; 0: off */
 	int		 redis_cluster;	/* redis_server is a Cluster seed node */
 	char		*redis_sentinels; /* "host:port, ..." (checked), or NULL:
 					   redis_server is the primary */

@@ -176,6 +176,9 @@ struct store_redis_opts {
 	const char	*sentinel_password; /* sentinels' AUTH, or NULL */
 	store_redis_notify_fn notify;	/* or NULL */
 	void		*notify_ctx;
+	unsigned	 wait_replicas;	/* a commit is an error unless WAIT
+					   says this many replicas have it;
+					   0: no WAIT (not with cluster) */
 };
 
 /* store_redis_new - redis store; connects lazily; NULL with err on bad opts */

@@ -64,6 +64,14 @@
  * told, and the call is retried per the rules above. NOSCRIPT on the
  * new primary reloads the script, as on a restarted Redis.
  *
+ * WAIT (opts wait_replicas N > 0): a commit (STORE_COMMIT, the end of
+ * a message) is sent with WAIT N <3/4 of the command timeout> pipelined
+ * behind it on the same connection: one round trip. When fewer than N
+ * replicas acknowledged it, the call fails (final, not retried) and the
+ * guard's fallback answers: the charge may still be on the primary (a
+ * failover may drop it), but the message is not admitted on it. Checks
+ * write nothing and are sent without WAIT.
+ *
  * Redis Cluster (opts.cluster): a routing layer at the end of this file
  * sends each call to the node serving its hash tag (lib/cluster.c).
  *
@@ -131,6 +139,7 @@ struct redis_store {
 	pthread_cond_t		 answered;	/* it is done */
 	store_redis_notify_fn	 notify;	/* told when the primary moves */
 	void			*notify_ctx;
+	unsigned		 wait_replicas;	/* WAIT after a commit; 0: off */
 };
 
 /* how one try of a call failed */
@@ -156,6 +165,10 @@ struct rs_call {
 	char			 sha[41];
 	int			 txn;		/* a txn key is sent: replay-safe */
 	int			 unsent;	/* node_eval: no connection, not sent */
+	unsigned		 wait;		/* replicas a commit must reach; 0:
+					   no WAIT */
+	int			 undurable;	/* node_eval: ran, but WAIT saw
+					   fewer than wait replicas */
 	char			 keys[STORE_MAX_ITEMS + 1][RS_KEY_MAX];
 	char			 nums[5 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
 	char			 extra[STORE_MAX_ITEMS][RS_EXTRA_MAX];
@@ -516,6 +529,67 @@ conn_cmd(struct redis_store *rs, struct rs_conn *cn, const char *what,
 	}
 }
 
+/*
+ * conn_cmd_wait - one command and WAIT nrep, pipelined (one round trip):
+ * the command's reply, and in *acked the replicas WAIT counted (-1:
+ * WAIT answered an error, in err). As conn_cmd otherwise; a WAIT reply
+ * lost after the command's is a failed link (the command ran).
+ */
+static redisReply *
+conn_cmd_wait(struct redis_store *rs, struct rs_conn *cn, const char *what,
+    int argc, const char **argv, const size_t *argvlen, unsigned nrep,
+    long long *acked, char *err, size_t errlen)
+{
+	char n[RS_NUM_MAX], t[RS_NUM_MAX];
+	const char *wv[3] = { "WAIT", n, t };
+	size_t wl[3];
+	redisReply *r, *w;
+	void *p;
+	int e;
+
+	/* WAIT gives up before the socket's read timeout does */
+	snprintf(n, sizeof(n), "%u", nrep);
+	snprintf(t, sizeof(t), "%u", rs->command_ms - rs->command_ms / 4);
+	wl[0] = 4, wl[1] = strlen(n), wl[2] = strlen(t);
+	for (;;) {
+		r = NULL;
+		errno = 0;
+		if (redisAppendCommandArgv(cn->c, argc, argv, argvlen) !=
+		    REDIS_OK || redisAppendCommandArgv(cn->c, 3, wv, wl) !=
+		    REDIS_OK) {
+			fail(rs, err, errlen, what, strerror(ENOMEM));
+			conn_put(rs, cn, 1);
+			return NULL;
+		}
+		if (redisGetReply(cn->c, &p) == REDIS_OK) {
+			r = p;
+			if (redisGetReply(cn->c, &p) == REDIS_OK) {
+				w = p;
+				*acked = w->type == REDIS_REPLY_INTEGER ?
+				    w->integer : -1;
+				if (*acked < 0)	/* e.g. NOPERM: say so */
+					fail(rs, err, errlen, "WAIT",
+					    w->type == REDIS_REPLY_ERROR ?
+					    w->str : "unexpected reply");
+				freeReplyObject(w);
+				return r;
+			}
+		}
+		e = errno;
+		if (r != NULL || !cn->pooled || !conn_stale(cn->c, e)) {
+			if (r != NULL)
+				freeReplyObject(r);
+			fail_ctx(rs, cn->c, e, r != NULL ? "WAIT" : what, err,
+			    errlen);
+			conn_put(rs, cn, 1);
+			return NULL;
+		}
+		conn_put(rs, cn, 1);
+		if (conn_get(rs, cn, err, errlen) == -1)
+			return NULL;
+	}
+}
+
 /* script_load - SCRIPT LOAD the charge script, keep its sha; 0 or -1 */
 static int
 script_load(struct redis_store *rs, struct rs_conn *cn, char *sha,
@@ -625,6 +699,7 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	/* a txn only matters for a commit; with no limit it expires at once */
 	txn = req->txn != NULL && req->commit == STORE_COMMIT && maxwin > 0;
 	cl->txn = txn;
+	cl->wait = 0;
 	if (txn) {
 		p = cl->keys[nkeys++];
 		p += snprintf(p, RS_KEY_MAX, "%s{%s}:txn:", rs->prefix,
@@ -720,9 +795,11 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 
 /*
  * node_eval - send one EVALSHA (after ASKING when asking: a Cluster ASK
- * redirection), loading the script once on NOSCRIPT; the reply, even an
- * error reply, in *out. 0, or -1 with err when the link failed
- * (cl->unsent: no connection, so nothing was sent).
+ * redirection), with WAIT pipelined after it when cl->wait, loading the
+ * script once on NOSCRIPT; the reply, even an error reply, in *out. 0,
+ * or -1 with err when the link failed (cl->unsent: no connection, so
+ * nothing was sent) or fewer than cl->wait replicas acknowledged a
+ * script that ran (cl->undurable).
  */
 static int
 node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
@@ -732,9 +809,11 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 	static const size_t asklen[1] = { 6 };
 	struct rs_conn cn = { NULL, 0, 0 };
 	redisReply *r;
+	long long acked = 0;
+	char d[64];
 	int reloaded = 0;
 
-	cl->unsent = 0;
+	cl->unsent = cl->undurable = 0;
 	if (conn_get(rs, &cn, err, errlen) == -1) {
 		cl->unsent = 1;
 		return -1;
@@ -752,8 +831,10 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 				break;
 			freeReplyObject(r);
 		}
-		r = conn_cmd(rs, &cn, "EVALSHA", cl->argc, cl->argv,
-		    cl->argvlen, err, errlen);
+		r = cl->wait == 0 ? conn_cmd(rs, &cn, "EVALSHA", cl->argc,
+		    cl->argv, cl->argvlen, err, errlen) : conn_cmd_wait(rs,
+		    &cn, "EVALSHA", cl->argc, cl->argv, cl->argvlen, cl->wait,
+		    &acked, err, errlen);
 		if (r == NULL)
 			break;
 		if (r->type == REDIS_REPLY_ERROR && !reloaded &&
@@ -767,6 +848,18 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 		/* a demoted primary (READONLY) is not kept */
 		conn_put(rs, &cn, r->type == REDIS_REPLY_ERROR &&
 		    strncmp(r->str, "READONLY", 8) == 0);
+		if (cl->wait > 0 && r->type != REDIS_REPLY_ERROR &&
+		    acked < (long long)cl->wait) {
+			/* it ran, but a failover could lose it */
+			freeReplyObject(r);
+			cl->undurable = 1;
+			if (acked >= 0) {	/* else err says why */
+				snprintf(d, sizeof(d), "%lld of %u replicas "
+				    "acknowledged the commit", acked, cl->wait);
+				fail(rs, err, errlen, "WAIT", d);
+			}
+			return -1;
+		}
 		*out = r;
 		return 0;
 	}
@@ -784,7 +877,8 @@ charge_once(struct redis_store *rs, const struct store_req *req,
 	redisReply *r;
 
 	if (node_eval(rs, cl, 0, &r, err, errlen) == -1)
-		return cl->unsent ? RS_FAIL_UNSENT : RS_FAIL_IO;
+		return cl->undurable ? RS_FAIL_REPLY : cl->unsent ?
+		    RS_FAIL_UNSENT : RS_FAIL_IO;
 	if (r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "READONLY", 8) == 0) {
 		fail(rs, err, errlen, "EVALSHA", r->str); /* it ran nothing */
@@ -817,6 +911,8 @@ redis_charge(struct store *st, const struct store_req *req,
 		return fail(rs, err, errlen, "charge", strerror(ENOMEM));
 	if (call_build(rs, req, cl, err, errlen) == -1)
 		goto out;
+	/* only an admission (end of message) must survive a failover */
+	cl->wait = req->commit == STORE_COMMIT ? rs->wait_replicas : 0;
 	pthread_mutex_lock(&rs->lock);
 	seen = rs->gen;
 	/* a failover the connections have not noticed yet: look now and then */
@@ -1114,6 +1210,7 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	rs->connect_tv = ms_tv(o->connect_timeout_ms);
 	rs->command_tv = ms_tv(o->command_timeout_ms);
 	rs->pool_max = o->pool_max;
+	rs->wait_replicas = o->wait_replicas;
 	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->avail, NULL);
@@ -1355,6 +1452,7 @@ rc_group(struct rc_store *rc, const struct store_req *req, const char *scope,
 	if ((cl = malloc(sizeof(*cl))) == NULL)
 		return fail(proto, err, errlen, "charge", strerror(ENOMEM));
 	rc2 = call_build(proto, &sr, cl, err, errlen);
+	cl->wait = commit == STORE_COMMIT ? proto->wait_replicas : 0;
 	if (rc2 == 0 && scope[0] != '\0' && (size_t)atoi(cl->argv[2]) > n &&
 	    (hex = strstr(cl->keys[n], "}:txn:")) != NULL) {
 		/* this subject's own transaction key, in its slot */

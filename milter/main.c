@@ -169,6 +169,7 @@ store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
 	ro.connect_timeout_ms = cfg->redis_connect_timeout_ms;
 	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
 	ro.pool_max = cfg->redis_pool;
+	ro.wait_replicas = cfg->redis_wait_replicas;
 	ro.cluster = cfg->redis_cluster;
 	ro.sentinels = cfg->redis_sentinels;
 	ro.sentinel_master = cfg->redis_sentinel_master;

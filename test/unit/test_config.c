@@ -207,7 +207,9 @@ config_same(const struct config *a, const struct config *b)
 	    !str_same(a->redis_prefix, b->redis_prefix) ||
 	    a->redis_connect_timeout_ms != b->redis_connect_timeout_ms ||
 	    a->redis_command_timeout_ms != b->redis_command_timeout_ms ||
-	    a->redis_pool != b->redis_pool || a->fallback != b->fallback ||
+	    a->redis_pool != b->redis_pool ||
+	    a->redis_wait_replicas != b->redis_wait_replicas ||
+	    a->fallback != b->fallback ||
 	    a->breaker_failures != b->breaker_failures ||
 	    a->breaker_cooldown_ms != b->breaker_cooldown_ms ||
 	    a->window_buckets != b->window_buckets ||
@@ -281,6 +283,7 @@ test_defaults(void **state)
 	assert_int_equal(c->redis_connect_timeout_ms, 250);
 	assert_int_equal(c->redis_command_timeout_ms, 1000);
 	assert_int_equal(c->redis_pool, 16);
+	assert_int_equal(c->redis_wait_replicas, 0);
 	assert_int_equal(c->fallback, STORE_FALLBACK_LOCAL);
 	assert_int_equal(c->breaker_failures, 3);
 	assert_int_equal(c->breaker_cooldown_ms, 5000);
@@ -513,6 +516,8 @@ test_values(void **state)
 		{ "redis_pool 1\n", F(redis_pool), 1 },
 		{ "redis_pool 1024\n", F(redis_pool), 1024 },
 		{ "redis_pool 0016\n", F(redis_pool), 16 },
+		{ "redis_wait_replicas 0\n", F(redis_wait_replicas), 0 },
+		{ "redis_wait_replicas 64\n", F(redis_wait_replicas), 64 },
 		{ "window_buckets 1\n", F(window_buckets), 1 },
 		{ "breaker_failures 1000\n", F(breaker_failures), 1000 },
 		{ "breaker_cooldown 100ms\n", F(breaker_cooldown_ms), 100 },
@@ -1116,6 +1121,8 @@ test_bad(void **state)
 		{ "redis_pool 1025\n", "t.conf:1: redis_pool: expected a number "
 		    "from 1 to 1024, got \"1025\"" },
 		{ "redis_pool -1\n", "t.conf:1: redis_pool: expected a number" },
+		{ "redis_wait_replicas 65\n", "t.conf:1: redis_wait_replicas: "
+		    "expected a number from 0 to 64, got \"65\"" },
 		{ "redis_pool +4\n", "t.conf:1: redis_pool: expected a number" },
 		{ "redis_pool 4x\n", "t.conf:1: redis_pool: expected a number" },
 		{ "redis_pool 18446744073709551617\n", "t.conf:1: redis_pool: "
