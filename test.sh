@@ -2,7 +2,7 @@
 # test.sh - install what is missing, build, and run the whole test suite:
 # once as built (warnings are errors), once under AddressSanitizer and
 # UndefinedBehaviorSanitizer; then each libFuzzer target for
-# FUZZ_SECONDS (default 25) with clang. Usage: ./test.sh [ctest arguments...]
+# FUZZ_SECONDS (default 10) with clang. Usage: ./test.sh [ctest arguments...]
 set -eu
 cd "$(dirname "$0")"
 sh scripts/deps.sh
@@ -14,7 +14,10 @@ run_suite() {
 	    { cat "$dir.cmake.log"; exit 1; }
 	cmake --build "$dir" -j "$(nproc)" > "$dir.build.log" 2>&1 ||
 	    { cat "$dir.build.log"; exit 1; }
-	(cd "$dir" && ctest --output-on-failure $CTEST_ARGS)
+	# two at a time: most integration tests wait on daemons, not CPUs
+	# (those sharing the test redis-server take RESOURCE_LOCK redis)
+	(cd "$dir" && ctest --output-on-failure -j "${SLUICE_TEST_JOBS:-2}" \
+	    $CTEST_ARGS)
 }
 
 mkdir -p build
