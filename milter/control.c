@@ -88,6 +88,9 @@ struct held {
 
 static struct {
 	int		 running;	/* set before the milter threads start */
+	int		 local;		/* no control thread: this relay's own
+					   locks hold its queued mail (memory
+					   store, Cluster, Sentinel) */
 	pthread_t	 tid;
 	pthread_mutex_t	 lock;		/* jobs, classes, stop, repoll */
 	struct job	*jobs;		/* ring of JOBS_MAX */
@@ -113,6 +116,11 @@ static struct {
 	size_t		 nheld;
 	struct classmap	*warned;	/* unknown classes already logged */
 } ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
+
+static void	lock_seen(const char *, const char *, const char *, int);
+static int	held_find(const char *);
+static void	held_drop(size_t);
+static int	control_local(const struct config *);
 
 /* key_ok - 32 lower-case hex digits, as sender_key() makes them */
 static int
@@ -240,7 +248,8 @@ control_seen(const char *key, const char *shown)
 void
 control_accepted(const struct config *cfg, const char *key, const char *qid)
 {
-	if (!ctl.running || cfg->hold_command == NULL || qid[0] == '\0')
+	if ((!ctl.running && !ctl.local) || cfg->hold_command == NULL ||
+	    qid[0] == '\0')
 		return;
 	qidmem_add(ctl.qids, key, qid, (uint64_t)time(NULL),
 	    cfg->hold_window_ms / 1000);
@@ -252,7 +261,17 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
     const char *reason)
 {
 	struct job j;
+	int i;
 
+	if (ctl.local) {
+		/* held[] is the control thread's; here the lock guards it */
+		pthread_mutex_lock(&ctl.lock);
+		if ((i = held_find(key)) != -1)
+			held_drop((size_t)i);	/* a new lock, after the last */
+		lock_seen(key, shown, ctl.hostname, 0);
+		pthread_mutex_unlock(&ctl.lock);
+		return;
+	}
 	if (!ctl.running)
 		return;
 	memset(&j, 0, sizeof(j));
@@ -849,15 +868,17 @@ control_start(const struct config *cfg, const char *password)
 	unsigned cmd_ms = cfg->redis_command_timeout_ms;
 	int fl, i;
 
-	if (cfg->store != CONFIG_STORE_REDIS)
-		return 0;
-	if (cfg->redis_cluster || cfg->redis_sentinels != NULL) {
-		/* its connections follow neither (yet): without it, locks are
-		 * still seen by every relay in the store call itself */
-		log_warnx("control channel off with %s: no live classes, no "
-		    "hold of queued mail on a lock", cfg->redis_cluster ?
-		    "redis_cluster" : "redis_sentinels");
-		return 0;
+	if (cfg->store != CONFIG_STORE_REDIS || cfg->redis_cluster ||
+	    cfg->redis_sentinels != NULL) {
+		/* no channel: with the memory store there is no other relay;
+		 * its connections follow neither Cluster nor Sentinel (yet),
+		 * and locks still reach every relay in the store call itself */
+		if (cfg->store == CONFIG_STORE_REDIS)
+			log_warnx("control channel off with %s: no live "
+			    "classes; queued mail is held on this relay's own "
+			    "locks only", cfg->redis_cluster ? "redis_cluster" :
+			    "redis_sentinels");
+		return control_local(cfg);
 	}
 	if (cmd_ms < CMD_TIMEOUT_MIN_MS)
 		cmd_ms = CMD_TIMEOUT_MIN_MS;
@@ -909,6 +930,29 @@ control_start(const struct config *cfg, const char *password)
 	    "queue id)", ctl.where, cfg->control_poll_ms,
 	    cfg->hold_command != NULL ? cfg->hold_command : "unset",
 	    qidmem_entry_bytes());
+	return 0;
+}
+
+/*
+ * control_local - no control thread: remember queue ids and hold them on
+ * this relay's own locks (control_locked runs the hold itself)
+ */
+static int
+control_local(const struct config *cfg)
+{
+	if (cfg->hold_command == NULL)
+		return 0;
+	if ((ctl.qids = qidmem_new(cfg->hold_max_per_login,
+	    cfg->hold_max_ids)) == NULL) {
+		log_err("control: out of memory");
+		return -1;
+	}
+	if (gethostname(ctl.hostname, sizeof(ctl.hostname) - 1) == -1)
+		snprintf(ctl.hostname, sizeof(ctl.hostname), "unknown");
+	ctl.local = 1;
+	log_info("control: queued mail of a login this relay locks is held "
+	    "(hold_command %s, %zu bytes per remembered queue id)",
+	    cfg->hold_command, qidmem_entry_bytes());
 	return 0;
 }
 

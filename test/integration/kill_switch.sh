@@ -67,4 +67,24 @@ wait_until 6 "the hanging command was not killed" grep -q \
     "$T/c.log"
 pass "the hanging lock command is killed after its timeout, and logged"
 stop_sluice c
+
+# one relay, memory store: its own lock holds the queued mail it accepted
+# from that login (hold_command gets exactly those queue ids, once)
+printf '#!/bin/sh\necho "$*" >> %s\n' "$T/held.out" > "$T/hold.sh"
+chmod +x "$T/hold.sh"
+write_config m "store memory" "lock_after 5/1h" \
+    "hold_command $T/hold.sh -h" "$CLASS"
+start_sluice m
+bench m -c 1 -n 20 --login 'single@example.test' --qid-prefix M1
+expect_field accept 3 "memory store: the limit of 3 holds"
+wait_until 10 "memory store: hold_command never ran" test -s "$T/held.out"
+[ "$(cat "$T/held.out")" = "-h M10000000001 M10000000002 M10000000003" ] ||
+    fail "memory store: hold_command got '$(cat "$T/held.out")'"
+pass "memory store: the lock holds the 3 queue ids accepted from the login"
+wait_until 10 "memory store: the hold is not logged" grep -Eq \
+    'login=single@example.test locked on relay .*: held 3 queued messages \(hold_command exit 0\)' \
+    "$T/m.log"
+pass "memory store: the hold is logged with its exit status"
+stop_sluice m
+[ "$(wc -l < "$T/held.out")" = 1 ] || fail "hold_command ran more than once"
 echo "kill_switch: all passed"
