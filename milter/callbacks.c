@@ -376,9 +376,11 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	    cfg->lock_after.count > 0 ? STORE_CHECK_RECORD : STORE_CHECK;
 	req.items = items;
 	/* "MTA/queue id": a commit retried after a lost reply charges once
-	 * (not in a Cluster: no retry there, and an always-new key makes a
-	 * migrating slot answer TRYAGAIN) */
-	if (commit && qid[0] && macro(ctx, "j")[0] && !cfg->redis_cluster &&
+	 * (Redis only: the memory store loses no reply; not in a Cluster:
+	 * no retry there, and an always-new key makes a migrating slot
+	 * answer TRYAGAIN) */
+	if (commit && qid[0] && macro(ctx, "j")[0] &&
+	    cfg->store == CONFIG_STORE_REDIS && !cfg->redis_cluster &&
 	    snprintf(txn, sizeof(txn), "%s/%s", macro(ctx, "j"), qid) <
 	    (int)sizeof(txn))
 		req.txn = txn;
