@@ -26,6 +26,7 @@
 
 #include "control.h"
 #include "hopmark.h"
+#include "secret.h"
 #include "sluice.h"
 
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
@@ -97,42 +98,6 @@ usage(int code)
 	exit(code);
 }
 
-/* read_secret - first line of a file that must not be world-readable */
-static char *
-read_secret(const char *path, char *err, size_t errlen)
-{
-	char buf[1024], *nl;
-	struct stat sb;
-	FILE *fp;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(fp), &sb) == -1 || (sb.st_mode & S_IROTH)) {
-		snprintf(err, errlen, "%s: must not be readable by others",
-		    path);
-		fclose(fp);
-		return NULL;
-	}
-	if (fgets(buf, sizeof(buf), fp) == NULL)
-		buf[0] = '\0';
-	fclose(fp);
-	if ((nl = strpbrk(buf, "\r\n")) != NULL)
-		*nl = '\0';
-	return strdup(buf);
-}
-
-/* secret_free - wipe and free a secret; NULL is fine */
-static void
-secret_free(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 /* store_notify - the redis store's news (the primary moved), logged */
 static void
 store_notify(void *ctx, const char *msg)
@@ -156,7 +121,7 @@ store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
 		return s;
 	}
 	if (cfg->redis_sentinel_password_file != NULL && (spw =
-	    read_secret(cfg->redis_sentinel_password_file, err, errlen)) ==
+	    secret_read(cfg->redis_sentinel_password_file, err, errlen)) ==
 	    NULL)
 		return NULL;
 	memset(&ro, 0, sizeof(ro));
@@ -444,7 +409,7 @@ main(int argc, char *argv[])
 	rt.config_path = path;
 	/* read before dropping privileges; the control thread needs it too */
 	if (cfg->store == CONFIG_STORE_REDIS && cfg->redis_password_file !=
-	    NULL && (pw = read_secret(cfg->redis_password_file, err,
+	    NULL && (pw = secret_read(cfg->redis_password_file, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "sluice: store: %s\n", err);
 		config_free(cfg);
@@ -511,10 +476,7 @@ main(int argc, char *argv[])
 		return EX_UNAVAILABLE;
 	}
 	rc = control_start(cfg_current->cfg, pw);
-	if (pw != NULL) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
-	}
+	secret_free(pw);
 	if (rc == -1)
 		return EX_OSERR;
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",

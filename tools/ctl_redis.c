@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include "secret.h"
 #include "sentinel.h"
 #include "sluicectl.h"
 #include "store.h"
@@ -36,33 +37,16 @@ ctl_die(const struct ctl *x, const char *what, const char *why)
 	exit(CTL_STORE);
 }
 
-/* read_password - first line of the password file; exits on error */
+/* read_password - a password file's first line; exits 78 when unreadable */
 static char *
 read_password(const char *path)
 {
-	char buf[1024], *nl, *pw;
-	struct stat sb;
-	FILE *fp;
+	char err[512], *pw;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "sluicectl: %s: %s\n", path, strerror(errno));
+	if ((pw = secret_read(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "sluicectl: %s\n", err);
 		exit(CTL_CONFIG);
 	}
-	if (fstat(fileno(fp), &sb) == -1 || (sb.st_mode & S_IROTH)) {
-		fprintf(stderr, "sluicectl: %s: must not be readable by "
-		    "others\n", path);
-		exit(CTL_CONFIG);
-	}
-	if (fgets(buf, sizeof(buf), fp) == NULL)
-		buf[0] = '\0';
-	fclose(fp);
-	if ((nl = strpbrk(buf, "\r\n")) != NULL)
-		*nl = '\0';
-	if ((pw = strdup(buf)) == NULL) {
-		fprintf(stderr, "sluicectl: out of memory\n");
-		exit(CTL_STORE);
-	}
-	explicit_bzero(buf, sizeof(buf));
 	return pw;
 }
 
@@ -100,10 +84,7 @@ primary(struct ctl *x, struct sentinel_addr *a)
 	so.password = pw;
 	so.timeout_ms = cfg->redis_connect_timeout_ms;
 	n = sentinel_discover(&so, a, err, sizeof(err));
-	if (pw != NULL) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
-	}
+	secret_free(pw);
 	if (n == -1)
 		ctl_die(x, "sentinels", err);
 }
@@ -158,8 +139,7 @@ ctl_connect(struct ctl *x)
 		argv[argc++] = cfg->redis_username;
 	argv[argc++] = pw;
 	r = ctl_cmdv(x, "AUTH", argc, argv);
-	explicit_bzero(pw, strlen(pw));
-	free(pw);
+	secret_free(pw);
 	freeReplyObject(r);
 }
 
@@ -192,14 +172,8 @@ ctl_store(struct ctl *x)
 	o.pool_max = 1;
 	o.cluster = cfg->redis_cluster;
 	st = store_redis_new(&o, err, sizeof(err));
-	if (pw != NULL) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
-	}
-	if (spw != NULL) {
-		explicit_bzero(spw, strlen(spw));
-		free(spw);
-	}
+	secret_free(pw);
+	secret_free(spw);
 	if (st == NULL) {
 		fprintf(stderr, "sluicectl: %s\n", err);
 		exit(CTL_CONFIG);
