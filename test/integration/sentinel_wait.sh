@@ -10,72 +10,14 @@
 # (FIGURES): lost counts with and without WAIT, the longest stall, and
 # throughput and p99 with and without WAIT, measured in the same run.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sentinel_lib.sh"
 LIMIT=400
 WAITER=wait@example.test
 PLAIN=nowait@example.test
 
-p1=$(free_port); p2=$(free_port)
-s1=$(free_port); s2=$(free_port); s3=$(free_port)
-rpids=""
-
-# redis_up NAME ARGS... - a redis-server in $T, daemonized
-redis_up() {
-	n=$1
-	shift
-	redis-server "$@" --bind 127.0.0.1 --save '' --appendonly no \
-	    --daemonize yes --dir "$T" --pidfile "$T/$n.pid" \
-	    --logfile "$T/redis-$n.txt"
-	wait_until 10 "redis $n did not start" test -s "$T/$n.pid"
-	rpids="$rpids $T/$n.pid"
-}
-stop_all() {
-	pids=""
-	for f in $rpids; do
-		p=$(cat "$f" 2>/dev/null) && kill "$p" 2>/dev/null &&
-		    pids="$pids $p"
-	done
-	for p in $pids; do	# gone before cleanup removes their files
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do
-			i=$((i + 1))
-			sleep 0.05
-		done
-	done
-}
 trap 'touch "$T/stop"; [ -n "${mon:-}" ] && kill "$mon" 2>/dev/null; stop_all; cleanup' EXIT
 
-sentinel_up() {
-	cat > "$T/$1.conf" <<EOC
-port $2
-bind 127.0.0.1
-sentinel monitor mymaster 127.0.0.1 $p1 2
-sentinel down-after-milliseconds mymaster 1000
-sentinel failover-timeout mymaster 10000
-EOC
-	redis-server "$T/$1.conf" --sentinel --daemonize yes --dir "$T" \
-	    --pidfile "$T/$1.pid" --logfile "$T/redis-$1.txt"
-	wait_until 10 "sentinel $1 did not start" test -s "$T/$1.pid"
-	rpids="$rpids $T/$1.pid"
-}
-
-# sum_msg PORT LOGIN - messages counted for LOGIN on that server
-sum_msg() {
-	k=$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(sys.argv[1].lower().encode(), digest_size=16).hexdigest())' "$2")
-	redis-cli -p "$1" HVALS "sluice:{$k}:msg:3600:12" |
-	    awk '{ s += $1 } END { print s + 0 }'
-}
-
-redis_up primary --port "$p1"
-redis_up replica --port "$p2" --replicaof 127.0.0.1 "$p1"
-wait_until 20 "the replica did not sync" sh -c \
-    "redis-cli -p $p2 INFO replication | grep -q master_link_status:up"
-sentinel_up sen1 "$s1"
-sentinel_up sen2 "$s2"
-sentinel_up sen3 "$s3"
-wait_until 30 "the sentinels did not reach a quorum" sh -c \
-    "redis-cli -p $s1 SENTINEL ckquorum mymaster | grep -q '^OK 3 usable'"
-wait_until 30 "the sentinels do not see the replica" sh -c \
-    "redis-cli -p $s1 SENTINEL replicas mymaster | grep -q '^$p2\$'"
+sentinel_topology
 pass "primary :$p1, replica :$p2, 3 sentinels with quorum 2"
 
 for w in wait nowait; do
