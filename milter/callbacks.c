@@ -350,7 +350,7 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct policy_decision d;
 	struct hopmark_eval ev;
 	struct fp_result fpr;
-	char body[33], copy[SENDER_KEY_LEN + 1], idbody[MSGID_MAX + 40];
+	char body[33], copy[SENDER_KEY_LEN + 1] = "", idbody[MSGID_MAX + 40];
 	char client[SENDER_KEY_LEN + 1];
 	char mark[HOPMARK_VALUE_MAX + 1], txn[STORE_TXN_MAX + 1];
 	uint64_t now = (uint64_t)time(NULL);
@@ -391,14 +391,18 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 		m.client = client;
 	}
 	if (commit) {
-		fp_final(&c->msg.fp, &fpr);
+		if (c->msg.fp_on)
+			fp_final(&c->msg.fp, &fpr);
+		else	/* nothing reads the body: nothing to finish */
+			memset(&fpr, 0, sizeof(fpr));
 		fp_hex(fpr.exact, body);
 		if (fpr.bytes > 0)	/* an empty body repeats nothing */
 			m.body = body;
 		m.simhash = fpr.simhash;
 		m.words = fpr.words;
-		/* one message, wherever it comes from: Message-ID + body */
-		if (cfg->copies.count > 0 || c->msg.inbound) {
+		/* one message, wherever it comes from: Message-ID + body
+		 * (inbound mail is counted by it, so only when copies are) */
+		if (cfg->copies.count > 0) {
 			snprintf(idbody, sizeof(idbody), "%s\n%s",
 			    c->msg.msgid, body);
 			sender_key(idbody, copy);

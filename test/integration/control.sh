@@ -213,18 +213,6 @@ pass "both relays stop cleanly on SIGTERM"
 
 ### (c) Redis restarted: reconnect, and the poll picks up what changed
 rport=$(free_port)
-start_redis() {
-	redis-server --bind 127.0.0.1 --port "$rport" --save '' \
-	    --appendonly no --daemonize yes --dir "$T" \
-	    --pidfile "$T/redis.pid" --logfile "$T/redis-server.log"
-	wait_until 10 "redis did not start" sh -c \
-	    "redis-cli -p $rport ping 2>/dev/null | grep -q PONG"
-}
-stop_redis() {
-	kill "$(cat "$T/redis.pid")" 2>/dev/null || true
-	wait_until 10 "redis did not stop" sh -c \
-	    "! redis-cli -p $rport ping >/dev/null 2>&1"
-}
 trap 'stop_redis 2>/dev/null; cleanup' EXIT
 start_redis
 write_config c "store redis" "redis_server 127.0.0.1:$rport" \

@@ -137,6 +137,27 @@ stop_sluice() {
 	return 0
 }
 
+# start_redis / stop_redis - a redis-server of the test's own on $rport
+# (set it first), for tests that kill or pause Redis
+start_redis() {
+	redis-server --bind 127.0.0.1 --port "$rport" --save '' \
+	    --appendonly no --daemonize yes --dir "$T" \
+	    --pidfile "$T/redis.pid" --logfile "$T/redis-server.log"
+	i=0
+	until redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG; do
+		i=$((i + 1)); [ $i -lt 200 ] || fail "redis did not start"
+		sleep 0.05
+	done
+}
+stop_redis() {
+	kill "$(cat "$T/redis.pid")" 2>/dev/null || true
+	i=0
+	while redis-cli -p "$rport" ping >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 200 ] || fail "redis did not stop"
+		sleep 0.05
+	done
+}
+
 # bench NAME ARGS... - run sluice-bench against NAME, JSON in $T/bench.json
 bench() {
 	name=$1
@@ -183,6 +204,7 @@ miltertest_run() {
 	name=$1 script=$2
 	shift 2
 	defs="-D socket=$(sock_of "$name")"
+	defs="$defs -D common=$SLUICE_SRC/test/integration/common.lua"
 	for d in "$@"; do
 		defs="$defs -D $d"
 	done

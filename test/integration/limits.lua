@@ -3,25 +3,7 @@
 -- observe ("1": everything accepted).
 -- Class under test: messages 3/1h, recipients 10/1h, max_recipients 4.
 
--- miltertest exits 1 without printing a script's error: print it first
-local function check(cond, what)
-	if not cond then
-		print("FAILED: " .. what)
-		error(what, 2)
-	end
-end
-
-local function open(ip)
-	local c = mt.connect(socket, 40, 0.05)
-	check(c ~= nil, "cannot connect to " .. socket)
-	check(mt.conninfo(c, "client.example", ip) == nil, "conninfo")
-	check(mt.getreply(c) == SMFIR_CONTINUE, "connect not continued")
-	return c
-end
-
-local function accepted(r)
-	return r == SMFIR_CONTINUE or r == SMFIR_ACCEPT
-end
+dofile(common)	-- check, accepted, open
 
 -- send one message; returns "ok", "mail" or "eom" (where it was refused)
 -- and the number of recipients refused

@@ -2,17 +2,7 @@
 -- each pass adds a signed hop marker; the pass after hop_limit is refused.
 -- Globals from -D: socketA, socketB, limit (hop_limit), cluster.
 
--- miltertest exits 1 without printing a script's error: print it first
-local function check(cond, what)
-	if not cond then
-		print("FAILED: " .. what)
-		error(what, 2)
-	end
-end
-
-local function accepted(r)
-	return r == SMFIR_CONTINUE or r == SMFIR_ACCEPT
-end
+dofile(common)	-- check, accepted, open
 
 -- send the message through one relay with these marker headers
 local function pass(sock, marks, extra_received)

@@ -131,24 +131,6 @@ stop_sluice lock
 # 2. Redis up, then killed: breaker and fallback metrics move; back up:
 # the breaker closes again
 rport=$(free_port)
-start_redis() {
-	redis-server --bind 127.0.0.1 --port "$rport" --save '' \
-	    --appendonly no --daemonize yes --dir "$T" \
-	    --pidfile "$T/redis.pid" --logfile "$T/redis-server.log"
-	i=0
-	until redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG; do
-		i=$((i + 1)); [ $i -lt 200 ] || fail "redis did not start"
-		sleep 0.05
-	done
-}
-stop_redis() {
-	kill "$(cat "$T/redis.pid")" 2>/dev/null || true
-	i=0
-	while redis-cli -p "$rport" ping >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 200 ] || fail "redis did not stop"
-		sleep 0.05
-	done
-}
 trap 'stop_redis 2>/dev/null; cleanup' EXIT
 start_redis
 MPORT=$(free_port)

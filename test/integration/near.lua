@@ -7,17 +7,7 @@
 -- Then unrelated texts from the same login pass. No two bodies are
 -- identical, so the exact "repeats" detector never fires.
 
--- miltertest exits 1 without printing a script's error: print it first
-local function check(cond, what)
-	if not cond then
-		print("FAILED: " .. what)
-		error(what, 2)
-	end
-end
-
-local function accepted(r)
-	return r == SMFIR_CONTINUE or r == SMFIR_ACCEPT
-end
+dofile(common)	-- check, accepted, open
 
 local TEXT = [[
 We are writing to let you know that your mailbox has reached the storage
