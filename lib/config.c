@@ -662,6 +662,12 @@ set_key(struct parse *p, const struct key *k, const char *v)
 	size_t len = strlen(v);
 	int i;
 
+	/* a value that cannot be shown on one line is no path, name or
+	 * number either: refuse it without echoing it */
+	for (end = v; *end != '\0'; end++)
+		if ((unsigned char)*end < 0x20 || *end == 0x7f)
+			return perr(p, "%s: control characters are not allowed",
+			    k->name);
 	switch (k->type) {
 	case K_STR:
 		if (len == 0)

@@ -3,13 +3,13 @@
  * lib/config.c (sluice.conf and the class map).
  *
  * Input: the text of sluice.conf up to the first NUL; after it, the
- * class map's bytes (NULs and all), written to ./map in a private
- * directory when the text names a class_map. Inputs whose class_map
+ * map's bytes (NULs and all), written to ./map in a private directory
+ * when the text names a class_map or an identity_map. Inputs whose map
  * could leave that directory (a '/' anywhere) are skipped: the parser
  * would read whatever file it names. Aborts when a property breaks:
  *   - refused: the error is one printable line naming the file,
- *     "fuzz.conf:" or the class map's name (file:line, or file: for
- *     a whole-file error such as a missing map);
+ *     "fuzz.conf:" or the map's name (file:line, or file: for a
+ *     whole-file error such as a missing map);
  *   - accepted: class 0 is "default", every map entry names a class,
  *     config_class_for finds a class for any login;
  *   - the same text parses the same way twice (no hidden state).
@@ -92,7 +92,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, tlen);
 	text[tlen] = '\0';
-	if ((map = strstr(text, "class_map") != NULL)) {
+	/* a map file named by the config: its errors name the map */
+	map = strstr(text, "class_map") != NULL ||
+	    strstr(text, "identity_map") != NULL;
+	if (map) {
 		if (strchr(text, '/') != NULL) {
 			free(text);
 			return 0;

@@ -1233,6 +1233,10 @@ test_bad(void **state)
 		{ "cluster_id \"two words\"\n", "t.conf:1: cluster_id: only "
 		    "letters, digits and - . _ are allowed" },
 		{ "hop_header X-Hop:\n", "t.conf:1: hop_header: only letters" },
+		{ "identity_map \"ids\rx\"\n", "t.conf:1: identity_map: "
+		    "control characters are not allowed" },
+		{ "hop_header \"X\rY\"\n", "t.conf:1: hop_header: control "
+		    "characters are not allowed" },
 		{ "socket 8890\n", "t.conf:1: socket: expected inet:PORT@HOST, "
 		    "inet6:PORT@HOST, unix:PATH or local:PATH, got \"8890\"" },
 		{ "socket unix:\n", "t.conf:1: socket: expected inet:PORT@HOST" },
