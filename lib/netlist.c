@@ -2,7 +2,8 @@
  * netlist.c - IPv4 and IPv6 networks in CIDR notation, and whether an
  * address is in one of them.
  *
- * Public: netlist_parse, netlist_free, netlist_match, netlist_count.
+ * Public: netlist_parse, netlist_free, netlist_match, netlist_count,
+ * netlist_format.
  *
  * Every network is kept as 16 bytes and a prefix length: an IPv4 network
  * a.b.c.d/n as the IPv4-mapped ::ffff:a.b.c.d/(96 + n), so a client that
@@ -184,4 +185,41 @@ size_t
 netlist_count(const struct netlist *l)
 {
 	return l != NULL ? l->n : 0;
+}
+
+/*
+ * netlist_format - the list as netlist_parse reads it back: "10.0.0.0/8,
+ * 192.0.2.5, ::1" (IPv4 networks as IPv4, a whole address bare), joined
+ * by sep; returns the length the text needs, like snprintf
+ */
+size_t
+netlist_format(const struct netlist *l, const char *sep, char *out,
+    size_t outlen)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	char addr[INET6_ADDRSTRLEN], one[INET6_ADDRSTRLEN + 8];
+	size_t i, o = 0, len;
+	int is4;
+	unsigned bits;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		is4 = l->v[i].bits >= 96 && memcmp(l->v[i].a, mapped, 12) == 0;
+		bits = is4 ? l->v[i].bits - 96 : l->v[i].bits;
+		inet_ntop(is4 ? AF_INET : AF_INET6, l->v[i].a + (is4 ? 12 : 0),
+		    addr, sizeof(addr));
+		if (bits == (is4 ? 32U : 128U))
+			snprintf(one, sizeof(one), "%s%s", i > 0 ? sep : "",
+			    addr);
+		else
+			snprintf(one, sizeof(one), "%s%s/%u", i > 0 ? sep : "",
+			    addr, bits);
+		len = strlen(one);
+		if (o + len < outlen)
+			memcpy(out + o, one, len + 1);
+		o += len;
+	}
+	return o;
 }
