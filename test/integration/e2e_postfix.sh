@@ -17,7 +17,7 @@
 # (postqueue), sluice's log lines and Redis's keys. The incident replays
 # (e2e/lib_e2e.sh): seed000_inbound, seed002_burst, the short window's
 # retries, seed003_fanout, seed004_wave (held, then released with the
-# README's commands), lock_across_relays, nothing_lost.
+# commands of doc/held-mail.md), lock_across_relays, nothing_lost.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e/lib_e2e.sh"
 
@@ -51,7 +51,7 @@ for line in sys.stdin:
         print(m["queue_id"])' | sort
 }
 
-# release_held - the README's commands: "postqueue -p" marks held mail
+# release_held - the commands of doc/held-mail.md: "postqueue -p" marks held mail
 # with "!"; "postsuper -H QUEUEID" releases one (to the deferred queue),
 # "postsuper -H ALL" the rest; "postqueue -f" has them delivered now
 release_held() {
@@ -60,7 +60,7 @@ release_held() {
 		grep -q "^$q! " "$T/postqueue-p.out" ||
 		    { cat "$T/postqueue-p.out"; fail "postqueue -p does not mark $q held with !"; }
 	done
-	pass "postqueue -p marks each held message with ! (as the README says)"
+	pass "postqueue -p marks each held message with ! (as doc/held-mail.md says)"
 	postcat -c "$P/etc" -q "$(head -n 1 "$T/wave-held.expected")" \
 	    > "$T/postcat.out" 2>&1 || { cat "$T/postcat.out"; fail "postcat -q"; }
 	grep -q '^The same text, sent by many accounts' "$T/postcat.out" ||

@@ -68,7 +68,7 @@ held_qids() {
 	    "$T/mailq-qQ.out" | sort
 }
 
-# release_held - the README's commands: "mailq -qQ" shows each held
+# release_held - the commands of doc/held-mail.md: "mailq -qQ" shows each held
 # message with its reason; "sendmail -Q -qQ -qI<id>" (-Q without a reason)
 # takes one out of quarantine, "sendmail -Q -qQ" all of them; then
 # "sendmail -q" delivers them now

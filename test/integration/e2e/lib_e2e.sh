@@ -252,8 +252,8 @@ refused_ids() {
 #                                   (held/quarantined mail aside)
 #   qid_of OUT N                    the queue id in the MTA's reply to msg N
 #   held_qids                       the queue ids of held mail, sorted,
-#                                   listed the way the README says
-#   release_held                    release all held mail the README's way
+#                                   listed the way doc/held-mail.md says
+#   release_held                    release all held mail the way of doc/held-mail.md
 #                                   and have it delivered now
 #   mta_clean                       the MTA deferred and bounced nothing
 # and sets IN_PORT (inbound, no AUTH), MTA (its name), MAIL_QID (what
@@ -406,7 +406,7 @@ seed002_burst() {
 
 # seed003_fanout - seed 003: a message whose To: holds 630 addresses (one
 # envelope recipient) is refused at the end of DATA with the reply the
-# README documents; nothing of it reaches the sink. 100 addresses pass.
+# doc/tests.md documents; nothing of it reaches the sink. 100 addresses pass.
 seed003_fanout() {
 	step "seed003_fanout: a 630-address To:"
 	submit fanout.out fanout@e2e.test --tag fanout --header-to 630 \
@@ -414,7 +414,7 @@ seed003_fanout() {
 	expect_summary fanout.out refused 1 "a 630-address To: is refused"
 	r=$(replies fanout.out refused)
 	[ "$r" = "550 5.7.1 Message refused: 630 addresses in To/Cc, at most 100 per message" ] ||
-	    { cat "$T/fanout.out"; fail "not the README's 550 5.7.1 ... 630 addresses: $r"; }
+	    { cat "$T/fanout.out"; fail "not the documented 550 5.7.1 ... 630 addresses: $r"; }
 	grep -q '^msg 1 .* mail=250 rcpt=250 data=550 ' "$T/fanout.out" ||
 	    fail "not refused at the end of DATA"
 	pass "the client reads, after DATA: $r"
@@ -433,8 +433,8 @@ seed003_fanout() {
 
 # seed004_wave - seed 004: one body sent by 20 accounts, body_senders
 # 10/1h, wave_action quarantine: every client reads 250; the first 10 are
-# delivered, the other 10 are held by the MTA (listed as its README
-# commands say), and released the README's way they reach the sink
+# delivered, the other 10 are held by the MTA (listed as the commands
+# of doc/held-mail.md say), and released their way they reach the sink
 seed004_wave() {
 	step "seed004_wave: one body from 20 accounts"
 	n=0
