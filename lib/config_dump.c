@@ -25,7 +25,8 @@
 #include "config_table.h"
 #include "netlist.h"
 
-#define VALUE_MAX	4096	/* longest value a line can hold */
+#define LINE_MAX_LEN	4096	/* longest line config.c reads */
+#define VALUE_MAX	(LINE_MAX_LEN + 1) /* a value of such a line */
 
 /* field - the address of a key's field in the config */
 static const void *
@@ -117,9 +118,9 @@ value(const struct config *c, const struct key *k, char *out, size_t len)
 	case K_NETS:
 		if (*(struct netlist *const *)field(c, k) == NULL)
 			return NULL;
-		/* the list came from one line: with single blanks it fits */
-		if (netlist_format(*(struct netlist *const *)field(c, k), ", ",
-		    out, len) >= len - strlen(k->name) - 4)
+		/* it came from one line, so with single blanks it fits one */
+		if (strlen(k->name) + 1 + netlist_format(*(struct netlist
+		    *const *)field(c, k), ", ", out, len) > LINE_MAX_LEN)
 			netlist_format(*(struct netlist *const *)field(c, k),
 			    " ", out, len);
 		return out;
@@ -127,10 +128,14 @@ value(const struct config *c, const struct key *k, char *out, size_t len)
 	return NULL;
 }
 
-/* needs_quotes - a value the parser would split or cut: blanks, '#' */
+/* needs_quotes - a value the parser would split or cut: blanks, '#';
+ * lists of words (networks, sentinels) are read word by word, so they
+ * go unquoted and a list fits the line it came from */
 static int
-needs_quotes(const char *v)
+needs_quotes(const struct key *k, const char *v)
 {
+	if (k->type == K_NETS || k->type == K_SENTINELS)
+		return 0;
 	return strpbrk(v, " \t#") != NULL;
 }
 
@@ -184,7 +189,7 @@ config_dump(const struct config *c, FILE *out)
 		if ((v = value(c, &keys[i], buf, sizeof(buf))) == NULL)
 			fprintf(out, "# %s (unset)\n", keys[i].name);
 		else
-			fprintf(out, needs_quotes(v) ? "%s \"%s\"\n" :
+			fprintf(out, needs_quotes(&keys[i], v) ? "%s \"%s\"\n" :
 			    "%s %s\n", keys[i].name, v);
 	}
 	for (i = 0; i < c->nclasses; i++)

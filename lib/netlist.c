@@ -188,6 +188,39 @@ netlist_count(const struct netlist *l)
 }
 
 /*
+ * shortest6 - an IPv6 address in its shortest text: groups without
+ * leading zeros, the longest run of zero groups (even a single one, which
+ * inet_ntop writes out) as "::". Never longer than any text inet_pton
+ * reads as that address, so a list written back fits its line.
+ */
+static void
+shortest6(const unsigned char a[16], char *out, size_t outlen)
+{
+	unsigned g[8];
+	int i, run = 0, best = 0, at = -1;
+	size_t o = 0;
+
+	for (i = 0; i < 8; i++) {
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		run = g[i] == 0 ? run + 1 : 0;
+		if (run > best) {
+			best = run;
+			at = i - run + 1;
+		}
+	}
+	out[0] = '\0';
+	for (i = 0; i < 8 && o < outlen; i++) {
+		if (i == at) {
+			o += (size_t)snprintf(out + o, outlen - o, "::");
+			i += best - 1;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, outlen - o, "%s%x",
+		    i > 0 && i != at + best ? ":" : "", g[i]);
+	}
+}
+
+/*
  * netlist_format - the list as netlist_parse reads it back: "10.0.0.0/8,
  * 192.0.2.5, ::1" (IPv4 networks as IPv4, a whole address bare), joined
  * by sep; returns the length the text needs, like snprintf
@@ -208,8 +241,10 @@ netlist_format(const struct netlist *l, const char *sep, char *out,
 	for (i = 0; i < l->n; i++) {
 		is4 = l->v[i].bits >= 96 && memcmp(l->v[i].a, mapped, 12) == 0;
 		bits = is4 ? l->v[i].bits - 96 : l->v[i].bits;
-		inet_ntop(is4 ? AF_INET : AF_INET6, l->v[i].a + (is4 ? 12 : 0),
-		    addr, sizeof(addr));
+		if (is4)
+			inet_ntop(AF_INET, l->v[i].a + 12, addr, sizeof(addr));
+		else
+			shortest6(l->v[i].a, addr, sizeof(addr));
 		if (bits == (is4 ? 32U : 128U))
 			snprintf(one, sizeof(one), "%s%s", i > 0 ? sep : "",
 			    addr);

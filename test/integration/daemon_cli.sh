@@ -28,7 +28,7 @@ write_config verbose "store redis" "redis_password_file $T/redis.pw" \
 "$SLUICE" -n -v -c "$T/verbose.conf" > "$T/dump.conf" ||
     fail "-n -v refuses a good config"
 for line in "store redis" "redis_password_file $T/redis.pw" \
-    "class_map $T/classes" 'trusted_networks "10.0.0.0/8, ::1"' \
+    "class_map $T/classes" "trusted_networks 10.0.0.0/8, ::1" \
     "redis_pool 16" "# user (unset)" "class sluice {" "    messages 3/1h"; do
 	grep -qxF "$line" "$T/dump.conf" || { cat "$T/dump.conf";
 	    fail "-n -v: no line '$line'"; }

@@ -196,10 +196,10 @@ test_every_key(void **state)
 	has_line(text, "redis_command_timeout 1m");
 	has_line(text, "breaker_cooldown 2m");
 	has_line(text, "hop_lifetime 2w");
-	has_line(text, "redis_sentinels \"10.0.0.11:26379, "
-	    "[2001:db8::1]:26379\"");
-	has_line(text, "trusted_networks \"10.0.0.0/8, 192.0.2.5, "
-	    "2001:db8::/32, 10.1.0.0/16\"");
+	has_line(text, "redis_sentinels 10.0.0.11:26379, "
+	    "[2001:db8::1]:26379");
+	has_line(text, "trusted_networks 10.0.0.0/8, 192.0.2.5, "
+	    "2001:db8::/32, 10.1.0.0/16");
 	has_line(text, "hold_command \"/usr/bin/sudo -n "
 	    "/usr/local/sbin/sluice-hold\"");
 	has_line(text, "lock_after 50/30m");
