@@ -29,6 +29,7 @@
 #include "hopmark.h"
 #include "secret.h"
 #include "sluice.h"
+#include "tcpconn.h"
 
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
 #define OKCACHE_SLOTS	16384	/* senders remembered as far from limits (80 B each) */
@@ -355,6 +356,22 @@ raise_nofile(void)
 	}
 }
 
+/* tcp_check - say whether TCP milter connections avoid delayed ACKs */
+static void
+tcp_check(const char *spec)
+{
+	char err[256];
+
+	if (!tcpconn_spec_is_tcp(spec))
+		return;
+	if (tcpconn_selftest(err, sizeof(err)) == -1)
+		log_warnx("milter socket %s: %s; each message may wait ~40 ms "
+		    "on delayed ACKs: %s", spec, err, TCPCONN_HINT);
+	else
+		log_info("milter socket %s: TCP_NODELAY and TCP_QUICKACK on "
+		    "each connection", spec);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -448,6 +465,7 @@ main(int argc, char *argv[])
 		log_err("cannot open milter socket %s", cfg->socket);
 		return EX_UNAVAILABLE;
 	}
+	tcp_check(cfg->socket);
 	if (socket_own(cfg->socket, cfg->user, err, sizeof(err)) == -1 ||
 	    drop_privileges(cfg->user, err, sizeof(err)) == -1) {
 		log_err("%s", err);

@@ -186,12 +186,22 @@ sluice_config sluice "unix:$SOCK" "user postfix" \
     "pidfile $T/sluice/sluice.pid" "$CLASS"
 rm -f "$SOCK"
 start_sluice sluice
-# a second relay: the same configuration and Redis prefix, its own socket
-SOCKB=$T/sluice/sluiceb.sock
-sed -e "s|^socket .*|socket unix:$SOCKB|" \
+# a second relay: the same configuration and Redis prefix, on TCP
+# (inet:, loopback) with the hop marker on: tcp_no_stall runs through it
+MILTER_B_PORT=$(free_port)
+SOCKB=inet:127.0.0.1:$MILTER_B_PORT
+head -c 32 /dev/urandom > "$T/hop.key"
+chown postfix "$T/hop.key"
+chmod 0600 "$T/hop.key"
+sed -e "s|^socket .*|socket inet:$MILTER_B_PORT@127.0.0.1|" \
     -e "s|^pidfile .*|pidfile $T/sluice/sluiceb.pid|" "$T/sluice.conf" \
     > "$T/sluiceb.conf"
+echo "hop_key_file $T/hop.key" >> "$T/sluiceb.conf"
 start_sluice sluiceb
+wait_port "$MILTER_B_PORT" "sluice B (inet:)" 100
+grep -q "milter socket inet:$MILTER_B_PORT@127.0.0.1: TCP_NODELAY and TCP_QUICKACK on each connection" \
+    "$T/sluiceb.log" || { cat "$T/sluiceb.log"; fail "sluice B did not confirm TCP_NODELAY and TCP_QUICKACK"; }
+pass "sluice B on inet: says TCP_NODELAY and TCP_QUICKACK on each connection"
 
 IN_PORT=$(free_port)
 SUB_PORT=$(free_port)
@@ -272,7 +282,7 @@ postfix_services >> "$P/etc/master.cf"
 	echo "# ---- the same on port B, through sluice B (another relay)"
 	sed -e "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_B_PORT\1/" \
 	    -e "/^127.0.0.1:$SUB_B_PORT/a\\
-  -o smtpd_milters=unix:$SOCKB" \
+  -o smtpd_milters=$SOCKB" \
 	    "$SLUICE_SRC/contrib/postfix/master.cf"
 } >> "$P/etc/master.cf"
 grep -q "^127.0.0.1:$SUB_PORT" "$P/etc/master.cf" ||
@@ -310,6 +320,7 @@ seed002_burst
 seed003_fanout
 seed004_wave
 lock_across_relays
+tcp_no_stall "$SUB_B_PORT"
 window_retry
 sluice_down
 nothing_lost
