@@ -116,4 +116,24 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	kill "$ppid"; wait "$ppid" 2>/dev/null || true
 	rm -rf "$d"
 fi
+# under systemd (JOURNAL_STREAM names stderr) with syslog on, a line goes
+# to syslog only: the journal would get it twice otherwise
+: > "$T/journal.err"
+printf 'socket unix:%s/j.sock\nsyslog yes\n' "$T" > "$T/j.conf"
+(
+	exec 2>> "$T/journal.err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal.err") exec "$SLUICE" -f \
+	    -c "$T/j.conf"
+) > /dev/null &
+jpid=$!
+PIDS="$PIDS $jpid"
+wait_until 10 "sluice under JOURNAL_STREAM: no socket" test -S "$T/j.sock"
+"$SLUICE_BENCH" -s "unix:$T/j.sock" -c 1 -n 2 --login j@example.test -q \
+    > "$T/bench.out" 2>&1 || fail "no service under JOURNAL_STREAM"
+kill "$jpid"; wait "$jpid" 2>/dev/null || true
+grep -q 'eom login=j@example.test' "$T/journal.err" &&
+    fail "stderr is the journal (JOURNAL_STREAM) and syslog is on, yet lines went to stderr too"
+grep -q 'eom login=good@\|starting' "$T/good.log" ||
+    fail "without JOURNAL_STREAM, -f logs to stderr"
+pass "stderr is the journal and syslog is on: each line logged once (syslog)"
 echo "daemon_cli: all passed"
