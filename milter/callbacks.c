@@ -326,7 +326,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	    v.qid, v.login, c->client, reason);
 	control_locked(cfg, c->msg.key, c->msg.login, reason);
 	if (cfg->lock_command != NULL && c->msg.raw != NULL)
-		hook_run(cfg->lock_command, c->msg.raw, c->msg.login, reason,
+		hook_run(cfg->lock_command, c->msg.raw, v.login, reason,
 		    cfg->lock_command_timeout_ms);
 }
 
