@@ -17,7 +17,7 @@ enum detector {
 	DET_COPIES,		/* one message (Message-ID + body) seen again */
 	DET_NEAR,		/* similar bodies from one login */
 	DET_CLIENTS,		/* client addresses of one login */
-	DET_LOOP,		/* our hop markers: passes through the cluster */
+	DET_LOOP,		/* our hop markers: passes through here */
 	DET_RECEIVED,		/* too many Received: headers */
 	DET_LOCKED,		/* the login is locked */
 	DET_LIMIT,		/* refused by the store without a named limit */

@@ -57,16 +57,18 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	}
 	if (c == NULL)
 		return n;	/* inbound: no sender, no limits */
-	n = add(items, n, max, ITEM_MESSAGES, c->messages, c->nmessages, b, 1, 0);
-	n = add(items, n, max, ITEM_RECIPIENTS, c->recipients, c->nrecipients, b,
-	    m->nrcpt, 0);
+	n = add(items, n, max, ITEM_MESSAGES, c->messages, c->nmessages, b, 1,
+	    0);
+	n = add(items, n, max, ITEM_RECIPIENTS, c->recipients,
+	    c->nrecipients, b, m->nrcpt, 0);
 	n = add(items, n, max, ITEM_FANOUT, c->header_recipients,
 	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
 	if (n < max)	/* a lock is a count that may not be above 0 */
 		detector_item_set(&items[n++], ITEM_LOCK,
 		    cfg->lock_lifetime_ms / 1000, LOCK_BUCKETS, 0, 0);
 	if (cfg->lock_after.count > 0 && n < max) {
-		n = add(items, n, max, ITEM_REFUSED, &cfg->lock_after, 1, b, 1, 1);
+		n = add(items, n, max, ITEM_REFUSED, &cfg->lock_after, 1, b, 1,
+		    1);
 		items[n - 1].on_refuse = 1;
 	}
 	if (m->client != NULL && m->client[0] != '\0') {
@@ -99,8 +101,8 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	for (; first < n; first++)
 		snprintf(items[first].sub, sizeof(items[first].sub), "%s",
 		    m->body);
-	n = add(items, n, max, ITEM_WAVE, c->body_senders, c->nbody_senders, b, 1,
-	    soft(cfg->wave_action));
+	n = add(items, n, max, ITEM_WAVE, c->body_senders, c->nbody_senders,
+	    b, 1, soft(cfg->wave_action));
 	for (; first < n; first++) {
 		snprintf(items[first].scope, sizeof(items[first].scope), "%s",
 		    m->body);
@@ -192,8 +194,8 @@ limit_reply(const struct store_item *hit, enum detector d,
 
 	config_format_window(hit->window, win, sizeof(win));
 	if (hit->limit == 0) {
-		policy_reply_set(r, "550", "5.7.1", "This account is not allowed to "
-		    "send mail through this relay");
+		policy_reply_set(r, "550", "5.7.1", "This account is not "
+		    "allowed to send mail through this relay");
 		return VERDICT_REJECT;
 	}
 	if (hit->cost > hit->limit) {
@@ -226,8 +228,8 @@ detector_reply(int action, const char *w, uint32_t retry, int loop,
 	switch (action) {
 	case CONFIG_ACTION_REJECT:
 		snprintf(text, sizeof(text), "Message refused: %s", w);
-		policy_reply_set(r, loop ? "554" : "550", loop ? "5.4.6" : "5.7.1",
-		    text);
+		policy_reply_set(r, loop ? "554" : "550",
+		    loop ? "5.4.6" : "5.7.1", text);
 		return VERDICT_REJECT;
 	case CONFIG_ACTION_TEMPFAIL:
 		retry_text(retry ? retry : 60, when, sizeof(when));
@@ -304,8 +306,8 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 	memset(d, 0, sizeof(d[0]));
 	d->verdict = VERDICT_ACCEPT;
 	if (res->source == STORE_SRC_TEMPFAIL) {
-		policy_reply_set(&r, "451", "4.3.0", "Sending limits cannot be "
-		    "checked right now; please try again later");
+		policy_reply_set(&r, "451", "4.3.0", "Sending limits cannot "
+		    "be checked right now; please try again later");
 		note_hit(d, DET_STORE_UNAVAILABLE, CONFIG_ACTION_TEMPFAIL,
 		    VERDICT_TEMPFAIL, &r, NULL, NULL);
 	}
@@ -313,11 +315,13 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 	for (i = 0; i < nitems; i++)
 		if (items[i].kind == ITEM_LOCK && items[i].over) {
 			if (cfg->lock_action == CONFIG_ACTION_REJECT)
-				policy_reply_set(&r, "550", "5.7.1", "This account is "
-				    "locked; please contact your provider");
+				policy_reply_set(&r, "550", "5.7.1", "This "
+				    "account is locked; please contact your "
+				    "provider");
 			else
-				policy_reply_set(&r, "451", "4.7.1", "This account is "
-				    "locked; please contact your provider");
+				policy_reply_set(&r, "451", "4.7.1", "This "
+				    "account is locked; please contact your "
+				    "provider");
 			note_hit(d, DET_LOCKED, cfg->lock_action,
 			    cfg->lock_action == CONFIG_ACTION_REJECT ?
 			    VERDICT_REJECT : VERDICT_TEMPFAIL, &r, &items[i],
@@ -368,8 +372,8 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 	if (d->verdict == VERDICT_ACCEPT && !res->allowed &&
 	    res->source != STORE_SRC_TEMPFAIL) {
 		/* refused without a named limit: never let it pass quietly */
-		policy_reply_set(&r, "451", "4.7.1", "Sending limit reached; please "
-		    "try again later");
+		policy_reply_set(&r, "451", "4.7.1", "Sending limit reached; "
+		    "please try again later");
 		note_hit(d, DET_LIMIT, CONFIG_ACTION_TEMPFAIL, VERDICT_TEMPFAIL,
 		    &r, NULL, NULL);
 	}
@@ -406,8 +410,8 @@ policy_rcpt_cap_eom(const struct config *cfg, const struct config_class *c,
 	    "(%llu, at most %u)", (unsigned long long)nrcpt,
 	    c->max_recipients);
 	policy_reply_set(&r, "550", "5.5.3", text);
-	note_hit(d, DET_MAX_RECIPIENTS, CONFIG_ACTION_REJECT, VERDICT_REJECT, &r,
-	    NULL, NULL);
+	note_hit(d, DET_MAX_RECIPIENTS, CONFIG_ACTION_REJECT, VERDICT_REJECT,
+	    &r, NULL, NULL);
 	if (cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
 }

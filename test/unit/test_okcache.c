@@ -38,7 +38,7 @@ test_fine_items(void **state)
 	it[2].count = 1;			/* locked */
 	assert_false(okcache_fine_items(it, 3));
 	it[2].count = 0;
-	it[0] = item(ITEM_MESSAGES, 1, 1);		/* a limit of 1: never */
+	it[0] = item(ITEM_MESSAGES, 1, 1);	/* a limit of 1: never */
 	assert_false(okcache_fine_items(it, 3));
 	it[0] = item(ITEM_MESSAGES, 2, 1);		/* room is at least 1 */
 	assert_true(okcache_fine_items(it, 3));
