@@ -88,6 +88,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "cloexec.h"
 #include "cluster.h"
 #include "sentinel.h"
 #include "store.h"
@@ -384,6 +385,7 @@ conn_open(struct redis_store *rs, unsigned *gen, char *err, size_t errlen)
 		redisFree(c);
 		return NULL;
 	}
+	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
 	if (redisSetTimeout(c, rs->command_tv) != REDIS_OK) {
 		fail(rs, err, errlen, "connect", "cannot set the command timeout");
 		redisFree(c);

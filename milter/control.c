@@ -44,6 +44,7 @@
 #include <hiredis/hiredis.h>
 
 #include "classmap.h"
+#include "cloexec.h"
 #include "control.h"
 #include "qidmem.h"
 #include "recent.h"
@@ -316,6 +317,7 @@ rconnect(char *err, size_t errlen)
 		redisFree(c);
 		return NULL;
 	}
+	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
 	if (redisSetTimeout(c, ctl.command_tv) != REDIS_OK) {
 		snprintf(err, errlen, "cannot set the command timeout");
 		redisFree(c);

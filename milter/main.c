@@ -24,6 +24,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "cloexec.h"
 #include "config_dump.h"
 #include "control.h"
 #include "hopmark.h"
@@ -466,6 +467,11 @@ main(int argc, char *argv[])
 		return EX_UNAVAILABLE;
 	}
 	tcp_check(cfg->socket);
+	/* the milter socket (libmilter opens it without O_CLOEXEC), the
+	 * store's first connections, whatever we inherited: no hook gets them */
+	if (cloexec_from(STDERR_FILENO + 1) == -1)
+		log_warnx("cannot mark descriptors close-on-exec: %s",
+		    strerror(errno));
 	if (socket_own(cfg->socket, cfg->user, err, sizeof(err)) == -1 ||
 	    drop_privileges(cfg->user, err, sizeof(err)) == -1) {
 		log_err("%s", err);
