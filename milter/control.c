@@ -678,6 +678,9 @@ classes_load(void)
 		pthread_mutex_lock(&ctl.lock);
 		ctl.classes = nr;
 		pthread_mutex_unlock(&ctl.lock);
+		/* a sender noted under its old class is checked at MAIL
+		 * again (after the swap: a note from before it is dropped) */
+		okcache_clear(rt.okcache);
 		if (old != NULL)
 			cm_release(old);
 		log_info("live classes: %zu overrides from %s", classmap_count(m),
