@@ -304,7 +304,9 @@ write_pidfile(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n ||
+	/* one left by a run as the unprivileged user becomes root's again */
+	if ((getuid() == 0 && sb.st_uid != 0 && fchown(fd, 0, 0) == -1) ||
+	    ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n ||
 	    (pidfile_path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);

@@ -122,6 +122,9 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 		wait "$ppid" 2>/dev/null || rc=$?
 		[ "$rc" = 0 ] || fail "sluice exited $rc on SIGTERM"
 	}
+	# one left behind by a run as nobody: root's again once written
+	echo 1 > "$d/sluice.pid"
+	chown nobody "$d/sluice.pid"
 	priv_start priv "$d/sluice.pid"
 	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$ppid/status")
 	[ "$uid" = "$(id -u nobody)" ] || fail "still uid $uid after user nobody"
@@ -134,7 +137,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	    fail "pid file in root's 0755 directory holds '$(cat "$d/sluice.pid")', not $ppid"
 	[ "$(stat -c %U "$d/sluice.pid")" = root ] ||
 	    fail "the pid file belongs to $(stat -c %U "$d/sluice.pid")"
-	pass "user nobody, pid file in a root-owned 0755 directory: written (by root) with the daemon's pid"
+	pass "user nobody, pid file in a root-owned 0755 directory: written (by root, owned by root) with the daemon's pid"
 	priv_stop
 	[ -e "$d/sluice.pid" ] && [ ! -s "$d/sluice.pid" ] ||
 	    fail "pid file at stop: $(ls -l "$d/sluice.pid" 2>&1)"
