@@ -116,6 +116,9 @@ extern const size_t charge_lua_len;
 			 RS_EXTRA_MAX) + RS_KEY_MAX + STORE_SENDER_MAX + \
 			 4 * RS_NUM_MAX)
 #define RS_ASK_MS	1000	/* ask the sentinels at most this often */
+#define RS_WAIT_TIMEOUTS 10	/* a thread waits in line for a connection
+				   at most this many command timeouts (and
+				   one only when the line does not move) */
 #define RS_PREFIX_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789:_.-"
 
@@ -151,6 +154,7 @@ struct redis_store {
 					   the waiters */
 	struct rs_waiter	*first;		/* threads waiting for a connection, */
 	struct rs_waiter	*last;		/* served in arrival order */
+	unsigned long		 served;	/* waiters served so far */
 	redisContext		**idle;		/* pool_max slots */
 	size_t			 nidle;
 	size_t			 nopen;		/* idle + in use + connecting */
@@ -462,7 +466,32 @@ waiter_pop(struct redis_store *rs)
 
 	if (w != NULL && (rs->first = w->next) == NULL)
 		rs->last = NULL;
+	if (w != NULL)
+		rs->served++;
 	return w;
+}
+
+/* tv_after - CLOCK_REALTIME plus n times tv */
+static struct timespec
+tv_after(struct timeval tv, unsigned n)
+{
+	struct timespec t;
+	long long ns;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	ns = (long long)t.tv_nsec + ((long long)tv.tv_sec * 1000000000LL +
+	    (long long)tv.tv_usec * 1000LL) * n;
+	t.tv_sec += (time_t)(ns / 1000000000LL);
+	t.tv_nsec = (long)(ns % 1000000000LL);
+	return t;
+}
+
+/* ts_before - is a earlier than b? */
+static int
+ts_before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec &&
+	    a.tv_nsec < b.tv_nsec);
 }
 
 /* slots_hand - free slots to the waiting threads, in order; lock held */
@@ -491,16 +520,21 @@ slot_release(struct redis_store *rs)
 
 /*
  * conn_get - an idle connection, or a new one while fewer than pool_max
- * exist; else wait in line for one to come free, at most the command
- * timeout (1,000 SMTP threads share a few connections instead of each
- * opening its own and starving Redis and the relay). -1 with err.
+ * exist; else wait in line for one to come free (1,000 SMTP threads share
+ * a few connections instead of each opening its own and starving Redis
+ * and the relay). A thread gives up when no waiting thread was served
+ * for a command timeout (the pool is stuck: Redis is not answering the
+ * calls in flight either), or after RS_WAIT_TIMEOUTS of them in all. A
+ * line that moves is a busy Redis, not a dead one: failing there made
+ * the fallback answer at 1,000 connections. -1 with err.
  */
 static int
 conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 {
-	struct timespec deadline;
+	struct timespec deadline, cap;
 	struct rs_waiter w, **pp, *q;
-	int rc = 0;
+	unsigned long seen;
+	int rc;
 
 	cn->c = NULL;
 	pthread_mutex_lock(&rs->lock);
@@ -510,13 +544,6 @@ conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 	} else if (rs->first == NULL && rs->nopen < rs->pool_max)
 		rs->nopen++;	/* a slot for the connection we open */
 	else {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += rs->command_tv.tv_sec;
-		deadline.tv_nsec += rs->command_tv.tv_usec * 1000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
 		memset(&w, 0, sizeof(w));
 		pthread_cond_init(&w.cv, NULL);
 		if (rs->last != NULL)
@@ -524,8 +551,20 @@ conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 		else
 			rs->first = &w;
 		rs->last = &w;
-		while (!w.served && rc == 0)
-			rc = pthread_cond_timedwait(&w.cv, &rs->lock, &deadline);
+		cap = tv_after(rs->command_tv, RS_WAIT_TIMEOUTS);
+		for (;;) {
+			seen = rs->served;
+			deadline = tv_after(rs->command_tv, 1);
+			if (ts_before(cap, deadline))
+				deadline = cap;
+			rc = 0;
+			while (!w.served && rc == 0)
+				rc = pthread_cond_timedwait(&w.cv, &rs->lock,
+				    &deadline);
+			if (w.served || rs->served == seen ||
+			    !ts_before(deadline, cap))
+				break;
+		}
 		if (!w.served) {	/* timed out: leave the line */
 			for (pp = &rs->first; *pp != &w; pp = &(*pp)->next)
 				;
