@@ -93,58 +93,58 @@ local WIDTH, CUR, NEWEST, FRESH, STALE, REPLY, FROM, MEMBER =
 -- an integral double as a decimal string (never "1e+12")
 local function int(x) return string.format('%.0f', x) end
 
--- distinct: the members seen in the last window, exactly (scores = ms)
-local function distinct_read(it, key)
-	it[FROM] = now - it[WINDOW] * 1000
-	it[TOTAL] = call('ZCOUNT', key, '(' .. int(it[FROM]), '+inf')
-	local score = call('ZSCORE', key, it[MEMBER])
-	if score and tonumber(score) > it[FROM] then it[COST] = 0 end
-end
-
 -- near: a string of the sender's last NEAR_KEEP bodies (STORE_NEAR_KEEP of
 -- lib/store.h), oldest first, 16 bytes each: the simhash as two 32-bit
--- halves (Lua 5.1's bit library is 32-bit) and the time in ms (a double)
-local NEAR_KEEP = 32
-local NIBBLE_ONES = { [0] = 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 }
+-- halves (Lua 5.1's bit library is 32-bit) and the time in ms (a double).
+-- Its functions are made on first use: few configurations have a near
+-- limit, and every closure and table made costs each call
+local near_read, near_write
+local function near_make()
+	local NEAR_KEEP = 32
+	local NIBBLE_ONES = {
+		[0] = 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4
+	}
 
--- the bits set in a 32-bit value
-local function ones(x)
-	local c = 0
-	for _ = 1, 8 do
-		c = c + NIBBLE_ONES[bit.band(x, 15)]
-		x = bit.rshift(x, 4)
+	-- the bits set in a 32-bit value
+	local function ones(x)
+		local c = 0
+		for _ = 1, 8 do
+			c = c + NIBBLE_ONES[bit.band(x, 15)]
+			x = bit.rshift(x, 4)
+		end
+		return c
 	end
-	return c
-end
 
--- the bodies still in the window; those near this one counted, their times
-local function near_read(it, key)
-	local from = now - it[WINDOW] * 1000
-	local s = call('GET', key)
-	it.kept, it.times, it[TOTAL] = {}, {}, 0
-	if type(s) ~= 'string' then return end
-	for off = 1, #s - 15, 16 do
-		local hi, lo, ms = struct.unpack('>I4I4d', s, off)
-		if ms > from then
-			it.kept[#it.kept + 1] = { hi, lo, ms }
-			if ones(bit.bxor(hi, it.hi)) + ones(bit.bxor(lo, it.lo)) <=
-			    it.dist then
-				it[TOTAL] = it[TOTAL] + 1
-				it.times[#it.times + 1] = ms
+	-- the bodies still in the window; those near this one counted, and
+	-- their times
+	function near_read(it, key)
+		local from = now - it[WINDOW] * 1000
+		local s = call('GET', key)
+		it.kept, it.times, it[TOTAL] = {}, {}, 0
+		if type(s) ~= 'string' then return end
+		for off = 1, #s - 15, 16 do
+			local hi, lo, ms = struct.unpack('>I4I4d', s, off)
+			if ms > from then
+				it.kept[#it.kept + 1] = { hi, lo, ms }
+				if ones(bit.bxor(hi, it.hi)) +
+				    ones(bit.bxor(lo, it.lo)) <= it.dist then
+					it[TOTAL] = it[TOTAL] + 1
+					it.times[#it.times + 1] = ms
+				end
 			end
 		end
 	end
-end
 
--- keep this body too: the newest NEAR_KEEP, for one window from now
-local function near_write(it, key)
-	local kept, parts = it.kept, {}
-	kept[#kept + 1] = { it.hi, it.lo, now }
-	for k = math.max(1, #kept - NEAR_KEEP + 1), #kept do
-		parts[#parts + 1] = struct.pack('>I4I4d', kept[k][1], kept[k][2],
-		    kept[k][3])
+	-- keep this body too: the newest NEAR_KEEP, for one window from now
+	function near_write(it, key)
+		local kept, parts = it.kept, {}
+		kept[#kept + 1] = { it.hi, it.lo, now }
+		for k = math.max(1, #kept - NEAR_KEEP + 1), #kept do
+			parts[#parts + 1] = struct.pack('>I4I4d', kept[k][1],
+			    kept[k][2], kept[k][3])
+		end
+		call('SET', key, table.concat(parts), 'PX', it[WINDOW] * 1000)
 	end
-	call('SET', key, table.concat(parts), 'PX', it[WINDOW] * 1000)
 end
 
 -- does a bucket (index, events: numbers or nil) count, `low` being the
@@ -173,10 +173,11 @@ local function buckets_read(it, key)
 			if idx > top then top = idx end
 			if idx == cur then here = true end
 		else
-			stale = stale + 1	-- gone from the window, or not ours
+			stale = stale + 1	-- left the window, or not ours
 		end
 	end
-	it[WIDTH], it[CUR], it[REPLY], it[TOTAL], it[STALE] = w, cur, h, total, stale
+	it[WIDTH], it[CUR], it[REPLY] = w, cur, h
+	it[TOTAL], it[STALE] = total, stale
 	it[NEWEST], it[FRESH] = top, here and top == cur
 end
 
@@ -193,8 +194,13 @@ for i = 1, n do
 	}
 	local extra = ARGV[5 + i] or ''
 	if it[DISTINCT] then
+		-- the members seen in the last window, exactly (scores: ms)
+		local from = now - it[WINDOW] * 1000
 		it[MEMBER] = extra ~= '' and extra or ARGV[4]
-		distinct_read(it, KEYS[i])
+		it[FROM] = from
+		it[TOTAL] = call('ZCOUNT', KEYS[i], '(' .. int(from), '+inf')
+		local score = call('ZSCORE', KEYS[i], it[MEMBER])
+		if score and tonumber(score) > from then it[COST] = 0 end
 	elseif it[NEAR] then
 		it.hi = tonumber(string.sub(extra, 1, 8), 16)
 		it.lo = tonumber(string.sub(extra, 9, 16), 16)
@@ -202,6 +208,7 @@ for i = 1, n do
 		if not (it.hi and it.lo and it.dist) then
 			return redis.error_reply('near limit without a simhash')
 		end
+		if not near_read then near_make() end
 		near_read(it, KEYS[i])
 	else
 		buckets_read(it, KEYS[i])
@@ -229,16 +236,17 @@ if commit and has_txn then
 	end
 end
 
--- window_retry: buckets leave the window oldest first, bucket i at
--- (i + B + 1) * w; -1 stands for "never" (UINT32_MAX in C)
+-- window_retry, when cost does not fit now: buckets leave the window
+-- oldest first, bucket i at (i + B + 1) * w; -1 stands for "never"
+-- (UINT32_MAX in C)
 local function retry(it, key)
-	if it[COST] > it[LIMIT] then return -1 end
-	if it[TOTAL] + it[COST] <= it[LIMIT] then return 0 end
 	local ms
+	if it[COST] > it[LIMIT] then return -1 end
 	if it[NEAR] then
 		-- the oldest near bodies leave the window first
 		table.sort(it.times)
-		ms = it.times[it[TOTAL] + it[COST] - it[LIMIT]] + it[WINDOW] * 1000
+		ms = it.times[it[TOTAL] + it[COST] - it[LIMIT]] +
+		    it[WINDOW] * 1000
 	elseif it[DISTINCT] then
 		-- the oldest sender leaves the window first
 		local oldest = call('ZRANGEBYSCORE', key, '(' .. int(it[FROM]),
@@ -273,7 +281,7 @@ local out = { allowed, replayed }
 for i = 1, n do
 	local it = items[i]
 	out[3 * i] = it[TOTAL]
-	if replayed == 1 then
+	if replayed == 1 or it[TOTAL] + it[COST] <= it[LIMIT] then
 		out[3 * i + 1] = 0
 	else
 		out[3 * i + 1] = retry(it, KEYS[i])
@@ -287,61 +295,60 @@ end
 local function buckets_add(it, key)
 	call('HINCRBY', key, it[CUR], it[CHARGE])
 	if not it[FRESH] then
-		call('PEXPIRE', key, (it[NEWEST] + it[BUCKETS] + 1) * it[WIDTH] - now)
+		call('PEXPIRE', key,
+		    (it[NEWEST] + it[BUCKETS] + 1) * it[WIDTH] - now)
 	end
 end
 
-if commit then
-	for i = 1, n do
-		local it = items[i]
-		if it[DISTINCT] then
-			call('ZREMRANGEBYSCORE', KEYS[i], '-inf', int(it[FROM]))
-		elseif it[STALE] > 0 then
-			local stale, h, low = {}, it[REPLY], it[CUR] - it[BUCKETS]
-			for j = 1, #h, 2 do
-				local idx, c = tonumber(h[j]), tonumber(h[j + 1])
-				if not counts(idx, c, low) then
-					stale[#stale + 1] = h[j]
-				end
+-- the writes, key by key: a commit drops what no longer counts; a refusal
+-- counts where asked (the on-refuse limits), nothing else; an allowed
+-- commit charges every limit but those
+local refusal = record and allowed == 0 and replayed == 0
+for i = 1, n do
+	local it, key = items[i], KEYS[i]
+	if commit and it[DISTINCT] then
+		call('ZREMRANGEBYSCORE', key, '-inf', int(it[FROM]))
+	elseif commit and it[STALE] > 0 then
+		local stale, h, low = {}, it[REPLY], it[CUR] - it[BUCKETS]
+		for j = 1, #h, 2 do
+			if not counts(tonumber(h[j]), tonumber(h[j + 1]),
+			    low) then
+				stale[#stale + 1] = h[j]
 			end
-			call('HDEL', KEYS[i], unpack(stale))
 		end
+		call('HDEL', key, unpack(stale))
 	end
-end
-if record and allowed == 0 and replayed == 0 then
-	-- a refusal: count it where asked, nothing else
-	for i = 1, n do
-		local it = items[i]
+	if refusal then
 		if it[ON_REFUSE] and not it[DISTINCT] and not it[NEAR] and
 		    it[COST] > 0 then
-			buckets_add(it, KEYS[i])
+			buckets_add(it, key)
 			out[3 * i] = it[TOTAL] + it[COST]
 		end
-	end
-end
-if commit and allowed == 1 then
-	for i = 1, n do
-		local it = items[i]
+	elseif commit and allowed == 1 then
 		if it[ON_REFUSE] then
 			out[3 * i + 2] = 0	-- not refused: nothing counted
 		elseif it[DISTINCT] then
 			if it[CHARGE] > 0 then
 				-- a member seen already is seen again now
-				call('ZADD', KEYS[i], now, it[MEMBER])
-				-- past limit + 1 senders, the oldest tell nothing
-				local extra = it[TOTAL] + it[COST] - it[LIMIT] - 1
+				call('ZADD', key, now, it[MEMBER])
+				-- past limit + 1 senders, the oldest tell
+				-- nothing
+				local extra = it[TOTAL] + it[COST] -
+				    it[LIMIT] - 1
 				if extra > 0 then
-					call('ZREMRANGEBYRANK', KEYS[i], 0,
+					call('ZREMRANGEBYRANK', key, 0,
 					    extra - 1)
 				end
-				call('PEXPIRE', KEYS[i], it[WINDOW] * 1000)
+				call('PEXPIRE', key, it[WINDOW] * 1000)
 			end
 		elseif it[NEAR] then
-			if it[COST] > 0 then near_write(it, KEYS[i]) end
+			if it[COST] > 0 then near_write(it, key) end
 		elseif it[COST] > 0 then
-			buckets_add(it, KEYS[i])
+			buckets_add(it, key)
 		end
-		if not it[ON_REFUSE] then out[3 * i] = it[TOTAL] + it[COST] end
+		if not it[ON_REFUSE] then
+			out[3 * i] = it[TOTAL] + it[COST]
+		end
 	end
 end
 return out
