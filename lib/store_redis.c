@@ -26,18 +26,18 @@
  *
  * Connections: a mutex-protected pool of idle hiredis contexts; a thread
  * takes one, uses it without the lock, and gives it back; at most
- * pool_max exist at once (threads beyond wait for one, up to the command
- * timeout). A context that saw any I/O or protocol
- * error (refused, timed out, EOF, garbled) is freed, never reused: after
- * a timeout its reply may still arrive and would answer the wrong
- * request. An error reply from Redis leaves the connection usable.
+ * pool_max exist at once (threads beyond wait in line, first come first
+ * served, while the line moves: see conn_get). A context that saw any
+ * I/O or protocol error (refused, timed out, EOF, garbled) is freed,
+ * never reused: after a timeout its reply may still arrive and would
+ * answer the wrong request. An error reply from Redis leaves the connection usable.
  * Connecting is lazy, so a Redis that is down at start-up is the guard's
  * business (store_guard.c), not a start-up failure. An idle pooled
  * connection that Redis closed meanwhile (restart, idle timeout) is
  * replaced by a fresh one and the command sent once more; a timeout is
  * retried only as below, so no call waits more than two command
  * timeouts after connecting (plus, with Sentinel, asking the
- * sentinels). hiredis writes with write(2): the process must ignore
+ * sentinels; plus its time in line for a connection). hiredis writes with write(2): the process must ignore
  * SIGPIPE (libmilter's smfi_main does).
  *
  * Failures around a call (redis_charge): a call that failed on the
