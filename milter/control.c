@@ -476,6 +476,7 @@ static void
 lock_seen(const char *key, const char *who, const char *relay, int polled)
 {
 	char whobuf[SHOWN_MAX], relaybuf[128], win[16];
+	char whoval[SHOWN_MAX + 8], relayval[sizeof(relaybuf) + 8];
 	struct cfg_ref *ref;
 	const struct config *cfg;
 	char *ids = NULL;
@@ -503,6 +504,11 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 		who = whobuf;
 		relay = relaybuf;
 	}
+	/* for the log lines: each one field, whatever a relay wrote */
+	sender_logvalue(who, whoval, sizeof(whoval));
+	sender_logvalue(relay, relayval, sizeof(relayval));
+	who = whoval;
+	relay = relayval;
 	if (n == 0)
 		log_warnx("login=%s locked on relay %s: held 0 queued messages "
 		    "(%s%s)", who, relay, cfg->hold_command == NULL ?

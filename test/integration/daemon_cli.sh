@@ -18,6 +18,34 @@ write_config good "store memory" 'class default {' 'messages 2/1h' '}'
     fail "-n rejects a good config"
 pass "-n accepts a good config"
 
+# -n -v: the effective configuration, itself a config that loads again
+printf 'bulk@example.com sluice\n' > "$T/classes"
+printf 'hunter2-not-printed\n' > "$T/redis.pw"
+chmod 600 "$T/redis.pw"
+write_config verbose "store redis" "redis_password_file $T/redis.pw" \
+    "class_map $T/classes" "trusted_networks 10.0.0.0/8 ::1" \
+    'class sluice {' 'messages 3/1h' '}'
+"$SLUICE" -n -v -c "$T/verbose.conf" > "$T/dump.conf" ||
+    fail "-n -v refuses a good config"
+for line in "store redis" "redis_password_file $T/redis.pw" \
+    "class_map $T/classes" "trusted_networks 10.0.0.0/8, ::1" \
+    "redis_pool 16" "# user (unset)" "class sluice {" "    messages 3/1h"; do
+	grep -qxF "$line" "$T/dump.conf" || { cat "$T/dump.conf";
+	    fail "-n -v: no line '$line'"; }
+done
+grep -q hunter2 "$T/dump.conf" && fail "-n -v printed the Redis password"
+"$SLUICE" -n -v -c "$T/dump.conf" > "$T/dump2.conf" ||
+    fail "the output of -n -v is not a valid configuration"
+diff <(tail -n +2 "$T/dump.conf") <(tail -n +2 "$T/dump2.conf") ||
+    fail "-n -v of its own output differs"
+pass "-n -v prints every key, no secret, and reads back to the same text"
+
+set +e
+"$SLUICE" -v -c "$T/good.conf" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc = 64 ] && grep -q usage "$T/out" || fail "-v without -n: rc $rc"
+pass "-v without -n is a usage error"
+
 printf 'socket unix:%s/x.sock\nmode enforce\nmesages 10/1h\n' "$T" > "$T/bad.conf"
 set +e
 "$SLUICE" -n -c "$T/bad.conf" > "$T/out" 2>&1; rc=$?
@@ -88,4 +116,24 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	kill "$ppid"; wait "$ppid" 2>/dev/null || true
 	rm -rf "$d"
 fi
+# under systemd (JOURNAL_STREAM names stderr) with syslog on, a line goes
+# to syslog only: the journal would get it twice otherwise
+: > "$T/journal.err"
+printf 'socket unix:%s/j.sock\nsyslog yes\n' "$T" > "$T/j.conf"
+(
+	exec 2>> "$T/journal.err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal.err") exec "$SLUICE" -f \
+	    -c "$T/j.conf"
+) > /dev/null &
+jpid=$!
+PIDS="$PIDS $jpid"
+wait_until 10 "sluice under JOURNAL_STREAM: no socket" test -S "$T/j.sock"
+"$SLUICE_BENCH" -s "unix:$T/j.sock" -c 1 -n 2 --login j@example.test -q \
+    > "$T/bench.out" 2>&1 || fail "no service under JOURNAL_STREAM"
+kill "$jpid"; wait "$jpid" 2>/dev/null || true
+grep -q 'eom login=j@example.test' "$T/journal.err" &&
+    fail "stderr is the journal (JOURNAL_STREAM) and syslog is on, yet lines went to stderr too"
+grep -q 'eom login=good@\|starting' "$T/good.log" ||
+    fail "without JOURNAL_STREAM, -f logs to stderr"
+pass "stderr is the journal and syslog is on: each line logged once (syslog)"
 echo "daemon_cli: all passed"

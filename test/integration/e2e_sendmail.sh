@@ -68,7 +68,7 @@ held_qids() {
 	    "$T/mailq-qQ.out" | sort
 }
 
-# release_held - the README's commands: "mailq -qQ" shows each held
+# release_held - the commands of doc/held-mail.md: "mailq -qQ" shows each held
 # message with its reason; "sendmail -Q -qQ -qI<id>" (-Q without a reason)
 # takes one out of quarantine, "sendmail -Q -qQ" all of them; then
 # "sendmail -q" delivers them now
@@ -122,11 +122,28 @@ chmod 0755 "$T/sluice"
 sluice_config sluice "unix:$T/sluice/sluice.sock" "pidfile $T/sluice.pid" \
     "$CLASS"
 start_sluice sluice
+# sluice B: the same configuration and Redis prefix on TCP (inet:,
+# loopback) with the hop marker on, the filter of the MSA port B
+MILTER_B_PORT=$(free_port)
+head -c 32 /dev/urandom > "$T/hop.key"
+chmod 0600 "$T/hop.key"
+sed -e "s|^socket .*|socket inet:$MILTER_B_PORT@127.0.0.1|" \
+    -e "s|^pidfile .*|pidfile $T/sluiceb.pid|" "$T/sluice.conf" \
+    > "$T/sluiceb.conf"
+echo "hop_key_file $T/hop.key" >> "$T/sluiceb.conf"
+start_sluice sluiceb
+expect_log sluiceb "milter socket inet:$MILTER_B_PORT@127\.0\.0\.1: TCP_NODELAY and TCP_QUICKACK on each connection" \
+    "sluice B on inet: says TCP_NODELAY and TCP_QUICKACK on each connection"
 
 IN_PORT=$(free_port)
 SUB_PORT=$(free_port)
 while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
 	SUB_PORT=$(free_port)
+done
+SUB_B_PORT=$(free_port)
+while [ "$SUB_B_PORT" = "$IN_PORT" ] || [ "$SUB_B_PORT" = "$SINK_PORT" ] ||
+    [ "$SUB_B_PORT" = "$SUB_PORT" ]; do
+	SUB_B_PORT=$(free_port)
 done
 mkdir -p "$S/mqueue" "$S/sandbox-etc/sasl2" "$S/sandbox-etc/mail"
 chmod 0700 "$S/mqueue"
@@ -141,6 +158,7 @@ sasldb_path: $T/sasldb2
 EOF2
 cp "$SLUICE_SRC/contrib/sendmail/sluice.m4" "$S/sluice.m4"
 sed -e "s|@D@|$S|g" -e "s|@IN_PORT@|$IN_PORT|g" -e "s|@SUB_PORT@|$SUB_PORT|g" \
+    -e "s|@SUB_B_PORT@|$SUB_B_PORT|g" -e "s|@MILTER_B_PORT@|$MILTER_B_PORT|g" \
     -e "s|@SINK_PORT@|$SINK_PORT|g" "$E2E/sendmail.mc.in" > "$S/sendmail.mc"
 m4 -D_CF_DIR_="$CF/" "$CF/m4/cf.m4" "$S/sendmail.mc" > "$S/sendmail.cf" \
     2> "$T/m4.out" || { cat "$T/m4.out"; fail "m4 sendmail.mc"; }
@@ -156,19 +174,23 @@ unset SANDBOX_SLUICE_DIR
 SM_SANDBOX=$SANDBOX_PID
 wait_port "$IN_PORT" "Sendmail (inbound)" 300
 wait_port "$SUB_PORT" "Sendmail (MSA)" 300
+wait_port "$SUB_B_PORT" "Sendmail (MSA B, sluice B on inet:)" 300
 pass "Sendmail on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (MSA, AUTH), sink :$SINK_PORT"
 
 one_message
 window_burst
 max_recipients
+identity_percent
 seed000_inbound
 seed002_burst
 seed003_fanout
 seed004_wave
+tcp_no_stall "$SUB_B_PORT"
 window_retry
 sluice_down
 nothing_lost
 step "done"
 sandbox_stop "$SM_SANDBOX"
 stop_sluice sluice
+stop_sluice sluiceb
 echo "e2e_sendmail: all passed in $(elapsed)s"

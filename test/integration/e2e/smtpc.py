@@ -8,7 +8,10 @@ loopback source addresses (--sources), and prints what the client saw,
 one line per message, then a summary line:
 
   msg 3 id=<e2e-TAG-3@e2e.test> mail=250 rcpt=250,250,452 data=250 result=accepted reply="250 2.0.0 Ok: queued as 4Xb..."
-  summary tag=TAG sent=30 accepted=10 refused=20 errors=0
+  summary tag=TAG sent=30 accepted=10 refused=20 min_ms=4 p50_ms=6 errors=0
+
+(min_ms and p50_ms: the fastest and the median message, MAIL to the end
+of DATA, in milliseconds)
 
 result is "accepted" (the end of DATA got 2xx), "refused" (EHLO,
 STARTTLS, AUTH, MAIL, every RCPT, DATA or the end of DATA got a 4xx/5xx,
@@ -28,6 +31,7 @@ the arguments are wrong.
 import argparse
 import base64
 import smtplib
+import time
 import ssl
 import sys
 
@@ -46,6 +50,8 @@ p.add_argument("--same-body", action="store_true",
                help="one body for every message (and every run)")
 p.add_argument("--header-to", type=int, default=0,
                help="N addresses in To: (hdr-1@remote.test...)")
+p.add_argument("--header-from",
+               help="the From: header (default: the envelope sender)")
 p.add_argument("--helo", default="client.e2e.test")
 p.add_argument("--timeout", type=float, default=60)
 p.add_argument("--one-session", action="store_true",
@@ -113,7 +119,8 @@ def one(s, n, out):
         text = "The same text, sent by many accounts.\r\n"
     body = ("From: %s\r\nTo: %s\r\nSubject: e2e %s %d\r\n"
             "Message-ID: %s\r\n\r\n%s" %
-            (a.sender, ",\r\n ".join(to), a.tag, n, msgid, text))
+            (a.header_from or a.sender, ",\r\n ".join(to), a.tag, n,
+             msgid, text))
     code, text = s.mail(a.sender)
     out["mail"] = str(code)
     if code >= 300:
@@ -144,6 +151,7 @@ def one(s, n, out):
 
 
 counts = {"accepted": 0, "refused": 0, "error": 0}
+took = []
 s = None
 numbers = range(a.first, a.first + a.count)
 if a.numbers:
@@ -159,7 +167,9 @@ for n in numbers:
                        mail="auth:%d" % refusal[0],
                        reply=text_of(*refusal))
         else:
+            t0 = time.monotonic()
             res = one(s, n, out)
+            took.append(time.monotonic() - t0)
             if a.one_session and res == "refused":
                 s.rset()
     except smtplib.SMTPResponseException as e:
@@ -189,6 +199,9 @@ for n in numbers:
     sys.stdout.flush()
 if s is not None:
     close(s)
-print("summary tag=%s sent=%d accepted=%d refused=%d errors=%d" %
+took.sort()
+print("summary tag=%s sent=%d accepted=%d refused=%d min_ms=%d p50_ms=%d "
+      "errors=%d" %
       (a.tag, len(numbers), counts["accepted"], counts["refused"],
-       counts["error"]))
+       1000 * took[0] if took else 0,
+       1000 * took[len(took) // 2] if took else 0, counts["error"]))
