@@ -45,6 +45,7 @@
 
 #include "classmap.h"
 #include "control.h"
+#include "localctl.h"
 #include "qidmem.h"
 #include "recent.h"
 #include "sender.h"
@@ -233,6 +234,7 @@ control_seen(const char *key, const char *shown)
 {
 	struct job j;
 
+	ctlsock_seen(key, shown);	/* memory store: sluicectl's names */
 	if (!ctl.running || !recent_due(ctl.who, key, (uint64_t)time(NULL),
 	    WHO_PERIOD))
 		return;
@@ -263,6 +265,8 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 	struct job j;
 	int i;
 
+	ctlsock_locked(key, shown, ctl.hostname[0] ? ctl.hostname : "sluice",
+	    reason, (uint64_t)time(NULL) + cfg->lock_lifetime_ms / 1000);
 	if (ctl.local) {
 		/* held[] is the control thread's; here the lock guards it */
 		pthread_mutex_lock(&ctl.lock);

@@ -1,0 +1,55 @@
+/* localctl.h - the embedded store's control socket and state file */
+#ifndef SLUICE_LOCALCTL_H
+#define SLUICE_LOCALCTL_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "store.h"
+
+/*
+ * ctlsock_open - with the memory store, bind control_socket (its
+ * directory made if missing; mode 0660, owned by `user` when root), before
+ * privileges are dropped; a no-op with redis. -1 with err.
+ */
+int	 ctlsock_open(const struct config *, char *err, size_t errlen);
+
+/* ctlsock_start - serve sluicectl on it from a thread; -1 with err */
+int	 ctlsock_start(struct store *, char *err, size_t errlen);
+
+/* ctlsock_stop - stop serving, remove the socket; no-op if not started */
+void	 ctlsock_stop(void);
+
+/* ctlsock_user_ids - uid and gid of the config's user when root, else -1s */
+int	 ctlsock_user_ids(const struct config *, uid_t *, gid_t *, char *err,
+	    size_t errlen);
+
+/* ctlsock_mkdir_for - make path's directory if missing (root: chown) */
+int	 ctlsock_mkdir_for(const char *path, uid_t, gid_t, mode_t, char *err,
+	    size_t errlen);
+
+/* ctlsock_seen - a login (key, printable name) sent mail: for `top` */
+void	 ctlsock_seen(const char *key, const char *shown);
+
+/* ctlsock_locked - a login was locked: who and why, for `status` */
+void	 ctlsock_locked(const char *key, const char *shown, const char *by,
+	    const char *reason, uint64_t until_s);
+
+/*
+ * statefile_load - with the memory store, load state_file into it (its
+ * directory made if missing, owned by `user` when root); a missing or
+ * bad file is logged in one line and the daemon starts empty
+ */
+void	 statefile_load(const struct config *, struct store *);
+
+/* statefile_start - save every state_save_interval from a thread */
+int	 statefile_start(const struct config *, struct store *);
+
+/* statefile_stop - stop the thread and save a last time */
+void	 statefile_stop(void);
+
+/* statefile_status - the last save: unix s, bytes, ms it took (0s: none) */
+void	 statefile_status(uint64_t *at_s, uint64_t *bytes, uint64_t *ms,
+	    uint64_t *max_hold_us);
+
+#endif
