@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "ctlproto.h"
 #include "policy.h"
 #include "sender.h"
 #include "sluicectl.h"
@@ -188,6 +189,48 @@ login_arg(const char *s)
 	return s;
 }
 
+/* num_line - a reply line "NAME N": N into *arg when NAME matches */
+struct num_want {
+	const char	*name;
+	uint64_t	 v;
+};
+
+static void
+num_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
+{
+	struct num_want *w = arg;
+
+	(void)x;
+	if (l->n == 2 && strcmp(l->f[0], w->name) == 0)
+		w->v = strtoull(l->f[1], NULL, 10);
+}
+
+/* sock_count - "VERB KEY" on the control socket, the number it answers */
+static uint64_t
+sock_count(struct ctl *x, const char *verb, const char *h, const char *name)
+{
+	const char *f[2] = { verb, h };
+	struct num_want w = { name, 0 };
+
+	ctl_sock_call(x, 2, f, num_line, &w);
+	return w.v;
+}
+
+/* sock_lock - lock through the control socket; the end, in ms */
+static uint64_t
+sock_lock(struct ctl *x, const char *h, const char *login, uint64_t dur_ms,
+    const char *reason)
+{
+	char d[24], who[256];
+	const char *f[5] = { "lock", h, d, who, reason };
+	struct num_want w = { "ends", 0 };
+
+	snprintf(d, sizeof(d), "%llu", (unsigned long long)dur_ms);
+	sender_printable(login, who, sizeof(who), 0);
+	ctl_sock_call(x, 5, f, num_line, &w);
+	return w.v;
+}
+
 /* publish - one event on P:events */
 static void
 publish(struct ctl *x, const char *event, const char *h)
@@ -251,8 +294,8 @@ cmd_status(struct ctl *x)
 		if (d < ping_ms)
 			ping_ms = d;
 	}
-	r = ctl_cmd(x, "INFO", "INFO", "server", NULL);
-	if (r->type == REDIS_REPLY_STRING)
+	r = x->sock ? NULL : ctl_cmd(x, "INFO", "INFO", "server", NULL);
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
 		if ((p = strstr(r->str, "redis_version:")) != NULL)
 			snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(p + 14,
 			    "\r\n"), p + 14);
@@ -265,7 +308,12 @@ cmd_status(struct ctl *x)
 	    "WITHSCORES", "LIMIT", "0", LOCKED_MAX, NULL);
 	nlocked = z->type == REDIS_REPLY_ARRAY ? z->elements / 2 : 0;
 
-	if (x->json) {
+	if (x->json && x->sock) {
+		printf("{\"store\":{\"kind\":\"memory\",\"socket\":");
+		json_str(stdout, cfg->control_socket);
+		printf(",\"reachable\":true,\"ping_ms\":%.3f},\"config\":",
+		    ping_ms);
+	} else if (x->json) {
 		printf("{\"store\":{\"kind\":\"redis\",\"server\":");
 		json_str(stdout, x->where + 6);
 		printf(",\"prefix\":");
@@ -273,6 +321,8 @@ cmd_status(struct ctl *x)
 		printf(",\"reachable\":true,\"version\":");
 		json_str(stdout, ver);
 		printf(",\"ping_ms\":%.3f},\"config\":", ping_ms);
+	}
+	if (x->json) {
 		json_str(stdout, cfg->path);
 		printf(",\"mode\":\"%s\",\"lock_lifetime\":%u,"
 		    "\"lock_after\":{\"count\":%llu,\"window\":%u},"
@@ -296,8 +346,14 @@ cmd_status(struct ctl *x)
 		}
 		printf("],\"locked\":[");
 	} else {
-		printf("store       %s, prefix \"%s\": reachable, redis %s, "
-		    "ping %.2f ms\n", x->where, x->prefix, ver, ping_ms);
+		if (x->sock)
+			printf("store       memory, in the daemon: control socket "
+			    "%s reachable, ping %.2f ms\n", cfg->control_socket,
+			    ping_ms);
+		else
+			printf("store       %s, prefix \"%s\": reachable, redis "
+			    "%s, ping %.2f ms\n", x->where, x->prefix, ver,
+			    ping_ms);
 		fmt_window(cfg->lock_lifetime_ms / 1000, ws, sizeof(ws));
 		printf("config      %s (mode %s, window_buckets %u)\n",
 		    cfg->path, cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
@@ -492,7 +548,9 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	sender_key(login, h);
 	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
 	w = window_width(lifetime, LOCK_BUCKETS);
-	if (dur != NULL)
+	if (x->sock)
+		ends = sock_lock(x, h, login, dur_ms, reason);
+	else if (dur != NULL)
 		ends = lock_for(x, key, lifetime, dur_ms);
 	else
 		ends = lock_full(x, h, key, lifetime);
@@ -504,6 +562,8 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	    ((ends + 999) / 1000));
 	ctl_key(x, ikey, h, "lockinfo");
 	snprintf(zkey, sizeof(zkey), "%slocked", x->prefix);
+	if (x->sock)
+		goto done;	/* the daemon keeps who and why itself */
 	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
 	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, "login", who,
 	    "reason", reason, "by", "sluicectl", "at", at, "until", until,
@@ -512,7 +572,7 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
 	freeReplyObject(ctl_cmd(x, "ZADD", "ZADD", zkey, until, h, NULL));
 	publish(x, "lock", h);
-
+done:
 	fmt_time((ends + 999) / 1000, ts, sizeof(ts));
 	if (x->json) {
 		printf("{\"login\":");
@@ -587,6 +647,10 @@ cmd_unlock(struct ctl *x, const char *login)
 
 	sender_key(login, h);
 	memset(&a, 0, sizeof(a));
+	if (x->sock) {
+		a.live_locks = sock_count(x, "unlock", h, "was");
+		goto done;
+	}
 	a.now = ctl_now_ms(x);
 	ctl_key(x, pattern, h, "lock:*");
 	ctl_scan(x, pattern, del_page, &a);
@@ -598,6 +662,7 @@ cmd_unlock(struct ctl *x, const char *login)
 	snprintf(key, sizeof(key), "%slocked", x->prefix);
 	freeReplyObject(ctl_cmd(x, "ZREM", "ZREM", key, h, NULL));
 	publish(x, "unlock", h);
+done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
@@ -622,9 +687,13 @@ cmd_reset(struct ctl *x, const char *login)
 	sender_key(login, h);
 	memset(&a, 0, sizeof(a));
 	a.keep = keep;
-	ctl_key(x, pattern, h, "*");
-	ctl_scan(x, pattern, del_page, &a);
-	publish(x, "reset", h);
+	if (x->sock)
+		a.deleted = (size_t)sock_count(x, "reset", h, "deleted");
+	else {
+		ctl_key(x, pattern, h, "*");
+		ctl_scan(x, pattern, del_page, &a);
+		publish(x, "reset", h);
+	}
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
@@ -655,6 +724,12 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 		for (i = 0; i < x->cfg->nclasses; i++)
 			fprintf(stderr, " %s", x->cfg->classes[i].name);
 		fprintf(stderr, "\n");
+		exit(CTL_USAGE);
+	}
+	if (x->sock) {
+		fprintf(stderr, "sluicectl: %s: store memory: class overrides "
+		    "live in Redis; set the class in class_map and send the "
+		    "daemon SIGUSR1\n", x->cfg->path);
 		exit(CTL_USAGE);
 	}
 	if ((f = strdup(login)) == NULL)
@@ -750,13 +825,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "sluicectl: %s\n", err);
 		return CTL_CONFIG;
 	}
-	if (cfg->store != CONFIG_STORE_REDIS) {
-		fprintf(stderr, "sluicectl: %s: store is memory: counters live "
-		    "inside each daemon; sluicectl needs \"store redis\"\n",
-		    cfg->path);
-		config_free(cfg);
-		return CTL_CONFIG;
-	}
 	/* the top window: asked for, else the shortest messages window */
 	window = (uint32_t)(wms / 1000);
 	for (i = 0; wms == 0 && i < cfg->nclasses; i++)
@@ -767,7 +835,10 @@ main(int argc, char **argv)
 	memset(&x, 0, sizeof(x));
 	x.cfg = cfg;
 	x.json = a.json;
-	ctl_connect(&x);
+	if (cfg->store == CONFIG_STORE_REDIS)
+		ctl_connect(&x);
+	else
+		ctl_sock_open(&x);
 	if (strcmp(cmd->name, "status") == 0)
 		rc = cmd_status(&x);
 	else if (strcmp(cmd->name, "top") == 0) {

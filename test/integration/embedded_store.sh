@@ -1,0 +1,157 @@
+#!/bin/bash
+# embedded_store.sh - the memory store first class: sluicectl through the
+# daemon's control socket (status, top, show, lock, unlock, reset, text
+# and --json), a lock that survives a restart, kill -9 losing at most one
+# save interval, a corrupt state file, the socket's permissions, a peer
+# that is not allowed, and a client that says nothing while mail flows.
+. "$(dirname "$0")/lib.sh"
+: "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
+chmod 0711 "$T"
+
+write_config a "store memory" "control_socket $T/run/ctl.sock" \
+    "state_file $T/lib/state" "state_save_interval 1s" \
+    "lock_after 3/1h" "lock_lifetime 1d" \
+'class default {
+    messages 2/1h 20/1d
+    recipients 100/1h
+}'
+chmod 0644 "$T/a.conf"
+start_sluice a
+wait_until 10 "no control socket" test -S "$T/run/ctl.sock"
+
+ctl() {
+	RC=0
+	"$SLUICECTL" -c "$T/a.conf" "$@" > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
+}
+expect_rc() {
+	[ "$RC" = "$1" ] || { cat "$T/ctl.out" "$T/ctl.err" >&2;
+	    fail "$2: exit $RC, expected $1"; }
+}
+js() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+	    "$T/ctl.out" "$1" || { cat "$T/ctl.out" >&2; fail "no valid JSON"; }
+}
+expect_js() {
+	got=$(js "$1")
+	[ "$got" = "$2" ] || { cat "$T/ctl.out" >&2;
+	    fail "$3: $1 = $got, expected $2"; }
+	pass "$3"
+}
+expect_out() {
+	grep -Eq -- "$1" "$T/ctl.out" || { cat "$T/ctl.out" "$T/ctl.err" >&2;
+	    fail "$2: no line matching /$1/"; }
+	pass "$2"
+}
+
+# --- the socket: 0660, owned by the daemon's user and group
+[ "$(stat -c '%a %u %g' "$T/run/ctl.sock")" = "660 $(id -u) $(id -g)" ] ||
+    fail "control socket: $(stat -c '%a %u %g' "$T/run/ctl.sock")"
+pass "control socket: mode 0660, the daemon's uid and gid, directory made"
+
+# --- sluicectl against the memory store
+bench a -c 1 -n 2 -r 3 --login 'alice@example.test'
+expect_field accept 2 "alice's 2 messages are accepted"
+ctl status
+expect_rc 0 "status"
+expect_out "^store +memory, in the daemon: control socket $T/run/ctl.sock reachable" \
+    "status: the memory store, through the control socket"
+expect_out '^locked +0 logins$' "status: nobody locked"
+ctl show alice@example.test
+expect_out '^messages +1h +2 +2$' "show: 2 of 2 messages in 1h"
+expect_out '^recipients +1h +6 +100$' "show: 6 of 100 recipients"
+ctl --json top
+expect_js '[(s["login"], s["messages"], s["recipients"]) for s in d["senders"]]' \
+    "[('alice@example.test', 2, 6)]" "top --json: alice, named by the daemon"
+ctl lock bob@example.test --reason 'phished'
+expect_rc 0 "lock"
+expect_out '^locked bob@example.test on every relay until ' "lock: says until when"
+bench a -c 1 -n 1 --login 'bob@example.test'
+expect_field tempfail 1 "lock: the daemon refuses the login"
+ctl --json status
+expect_js '[(l["login"], l["by"], l["reason"]) for l in d["locked"]]' \
+    "[('bob@example.test', 'sluicectl', 'phished')]" "status --json: the lock, by whom, why"
+ctl unlock bob@example.test
+expect_out '^bob@example.test: unlocked on every relay$' "unlock"
+bench a -c 1 -n 1 --login 'bob@example.test'
+expect_field accept 1 "unlock: the login sends again"
+ctl unlock bob@example.test
+expect_rc 1 "unlock of a login not locked: exit 1"
+ctl reset alice@example.test
+expect_out '^alice@example.test: [1-9][0-9]* counters forgotten$' "reset"
+ctl --json show alice@example.test
+expect_js '[l["count"] for l in d["limits"]]' "[0, 0, 0, 0]" "reset: every count is 0"
+ctl class alice@example.test default
+expect_rc 2 "class with the memory store: refused with the reason"
+
+# --- a lock survives a restart (lock_after 3/1h, lock_lifetime 1d)
+bench a -c 1 -n 6 --login 'carol@example.test'
+ctl --json show carol@example.test
+expect_js 'd["lock"]["locked"]' True "carol locked by lock_after"
+stop_sluice a
+expect_log a "state: saved to $T/lib/state" "SIGTERM: the state is saved"
+[ "$(stat -c %a "$T/lib/state")" = 600 ] || fail "state file mode $(stat -c %a "$T/lib/state")"
+pass "the state file is 0600"
+start_sluice a
+bench a -c 1 -n 1 --login 'carol@example.test'
+grep -q '451 4.7.1 This account is locked' "$T/bench.out" ||
+    { cat "$T/bench.out"; fail "after a restart carol is not locked"; }
+pass "after a restart: 451 4.7.1 This account is locked"
+
+# --- kill -9 loses at most one save interval (1 s)
+bench a -c 1 -n 2 --login 'dave@example.test'
+sleep 2.5
+kill -9 "$PID_a"; wait "$PID_a" 2>/dev/null || true
+start_sluice a
+ctl --json show dave@example.test
+expect_js 'd["limits"][0]["count"]' 2 "kill -9: dave's 2 messages, sent 2.5 s before, are kept"
+
+# --- a corrupt state file: logged, the daemon starts and works, next save heals
+stop_sluice a
+printf 'SLUICEST garbage' > "$T/lib/state"
+start_sluice a
+expect_log a "state: $T/lib/state: .*ignored, starting with empty counters" \
+    "a corrupt state file: one clear line"
+bench a -c 1 -n 1 --login 'erin@example.test'
+expect_field accept 1 "a corrupt state file: mail flows"
+wait_until 10 "the next save did not rewrite the state file" \
+    sh -c "head -c 8 '$T/lib/state' | grep -q SLUICEST && [ \$(stat -c %s '$T/lib/state') -gt 60 ]"
+pass "a corrupt state file: the next save writes a good one"
+
+# --- a peer that is not allowed: a clear error
+RC=0; runuser -u nobody -- "$SLUICECTL" -c "$T/a.conf" status > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
+expect_rc 3 "sluicectl as nobody"
+grep -q "sluicectl: sluice $T/run/ctl.sock: Permission denied" "$T/ctl.err" ||
+    fail "nobody: $(cat "$T/ctl.err")"
+pass "nobody, socket 0660: $(cat "$T/ctl.err")"
+chmod 0666 "$T/run/ctl.sock"; chmod 0751 "$T/run"
+RC=0; runuser -u nobody -- "$SLUICECTL" -c "$T/a.conf" status > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
+expect_rc 3 "sluicectl as nobody through an open socket"
+grep -q "only root and the sluice daemon's user or group may use this socket" "$T/ctl.err" ||
+    fail "nobody, peer check: $(cat "$T/ctl.err")"
+pass "nobody, socket opened up: refused by SO_PEERCRED: $(cat "$T/ctl.err")"
+chmod 0660 "$T/run/ctl.sock"; chmod 0750 "$T/run"
+
+# --- a client that connects and says nothing: mail flows, it is dropped
+python3 - "$T/run/ctl.sock" > "$T/silent.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); t = time.time()
+s.settimeout(30); got = s.recv(100)
+print("closed after %.1f s, got %r" % (time.time() - t, got))
+PY
+silent=$!
+PIDS="$PIDS $silent"
+sleep 0.2
+t0=$(date +%s%N)
+bench a -c 2 -n 400 --login "frank@example.test"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 1800 ] || fail "400 messages took $ms ms while a client hung"
+pass "a silent client: 400 messages in $ms ms meanwhile"
+wait "$silent"
+grep -Eq '^closed after (1\.[5-9]|2\.[0-9]|3\.[0-9]) s' "$T/silent.out" ||
+    fail "silent client: $(cat "$T/silent.out")"
+pass "a silent client: $(cat "$T/silent.out")"
+expect_log a "control socket: client uid 0 sent no request within 2000 ms: dropped" \
+    "a silent client: logged"
+
+stop_sluice a
+echo "embedded_store: all passed"
