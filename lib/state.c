@@ -20,26 +20,33 @@
 
 #include "state.h"
 
-/* state_put - append bytes */
+/* state_reserve - room for n more bytes without growing */
 void
-state_put(struct state_buf *b, const void *p, size_t n)
+state_reserve(struct state_buf *b, size_t n)
 {
 	unsigned char *np;
 	size_t nc;
 
+	if (b->oom || b->len + n <= b->cap)
+		return;
+	nc = b->cap ? b->cap : 4096;
+	while (nc < b->len + n)
+		nc *= 2;
+	if ((np = realloc(b->p, nc)) == NULL) {
+		b->oom = 1;
+		return;
+	}
+	b->p = np;
+	b->cap = nc;
+}
+
+/* state_put - append bytes */
+void
+state_put(struct state_buf *b, const void *p, size_t n)
+{
+	state_reserve(b, n);
 	if (b->oom)
 		return;
-	if (b->len + n > b->cap) {
-		nc = b->cap ? b->cap : 4096;
-		while (nc < b->len + n)
-			nc *= 2;
-		if ((np = realloc(b->p, nc)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 }

@@ -34,6 +34,8 @@ struct state_rd {
 	int		 bad;
 };
 
+/* state_reserve - room for n more bytes, so no append grows the buffer */
+void	 state_reserve(struct state_buf *, size_t n);
 /* state_put - append bytes */
 void	 state_put(struct state_buf *, const void *, size_t);
 /* state_put_u8, _u32, _u64 - append an integer, little-endian */

@@ -2,9 +2,10 @@
  * store_memory_state.c - the embedded store's counters as bytes, for the
  * state file (state.h) and back.
  *
- * Dump: one stripe locked at a time, its subjects copied into the
- * caller's buffer, then the next: a message waits at most for one
- * stripe's copy (a 64th of the store), never for the disk. Load: at
+ * Dump: one hash chain locked at a time (its stripe's mutex), its
+ * subjects copied into the caller's buffer, then the next: a message
+ * waits at most for one chain's copy (a 4096th of the store), never for
+ * the disk. Load: at
  * start, before mail; each record is checked (lengths, windows, bucket
  * counts) and the first bad one stops the load with what came before it
  * kept. Time is honoured on both sides: bucket indices are absolute
@@ -32,6 +33,7 @@
 #define KIND_DISTINCT	1
 #define KIND_NEAR	2
 #define MEMBERS_MAX	65536	/* as members_add keeps at most */
+#define RESERVE		(1024 * 1024) /* free room before a chain's copy */
 
 /* dump_sender - one subject's record */
 static void
@@ -114,15 +116,16 @@ store_memory_dump(struct store *st, struct state_buf *b, size_t *subjects,
 	at = b->len;
 	state_put_u64(b, 0);		/* the length, filled in below */
 	*max_hold_us = 0;
-	for (k = 0; k < MEM_STRIPES; k++) {
+	for (c = 0; c < MEM_CHAINS; c++) {	/* one chain at a time */
+		k = c % MEM_STRIPES;
+		state_reserve(b, RESERVE);	/* no realloc under the lock */
 		pthread_mutex_lock(&ms->locks[k]);
 		t0 = mono_us();
-		for (c = k; c < MEM_CHAINS; c += MEM_STRIPES)
-			for (snd = ms->chains[c]; snd != NULL; snd = snd->next)
-				if (snd->expires > now) {
-					dump_sender(b, snd);
-					n++;
-				}
+		for (snd = ms->chains[c]; snd != NULL; snd = snd->next)
+			if (snd->expires > now) {
+				dump_sender(b, snd);
+				n++;
+			}
 		t = mono_us() - t0;
 		pthread_mutex_unlock(&ms->locks[k]);
 		if (t > *max_hold_us)

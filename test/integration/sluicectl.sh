@@ -280,10 +280,13 @@ printf 'store redis\nbogus_key 1\n' > "$T/bad.conf"
 RC=0; "$SLUICECTL" -c "$T/bad.conf" status 2> "$T/ctl.err" || RC=$?
 expect_rc 78 "a bad config"
 grep -q 'bad.conf:2: ' "$T/ctl.err" || fail "bad config: $(cat "$T/ctl.err")"
-printf 'store memory\n' > "$T/mem.conf"
-RC=0; "$SLUICECTL" -c "$T/mem.conf" status 2> "$T/ctl.err" || RC=$?
-expect_rc 78 "store memory"
 pass "config errors: exit 78 with file:line"
+printf 'store memory\ncontrol_socket %s\n' "$T/none.sock" > "$T/mem.conf"
+RC=0; "$SLUICECTL" -c "$T/mem.conf" status 2> "$T/ctl.err" || RC=$?
+expect_rc 3 "store memory, no daemon"
+grep -q "none.sock: No such file.*is sluice running" "$T/ctl.err" ||
+    fail "store memory, no daemon: $(cat "$T/ctl.err")"
+pass "store memory, no daemon on its control socket: exit 3, says so"
 
 # --- Redis down: exit 3, saying which Redis and why
 dead=$(free_port)
