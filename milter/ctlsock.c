@@ -465,6 +465,28 @@ reply_err(int fd, const char *code_text, const struct timespec *deadline)
 	    sizeof(line) - 1, deadline);
 }
 
+/*
+ * finish - close after the reply: what the client sent and we did not
+ * read would turn the close into a reset that can destroy the reply in
+ * flight, so stop writing and drain until it closes or the deadline
+ */
+static void
+finish(int fd, const struct timespec *deadline)
+{
+	char buf[512];
+	ssize_t n;
+
+	shutdown(fd, SHUT_WR);
+	while (io_wait(fd, POLLIN, deadline)) {
+		if ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) == -1 &&
+		    (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			break;
+	}
+	close(fd);
+}
+
 /* peer_ok - root, or the daemon's own uid or gid */
 static int
 peer_ok(int fd, struct ucred *cr)
@@ -540,7 +562,7 @@ client(void *arg)
 out:
 	free(l);
 	free(o.p);
-	close(fd);
+	finish(fd, &deadline);
 	pthread_mutex_lock(&cs.lock);
 	cs.clients--;
 	pthread_mutex_unlock(&cs.lock);

@@ -19,6 +19,14 @@ chmod 0644 "$T/a.conf"
 start_sluice a
 wait_until 10 "no control socket" test -S "$T/run/ctl.sock"
 
+# start_a - start relay a, its milter socket removed first (a stale one
+# would make start_sluice return before the daemon is up)
+start_a() {
+	rm -f "$T/a.sock"
+	start_sluice a
+	wait_until 10 "no control socket" test -S "$T/run/ctl.sock"
+}
+
 ctl() {
 	RC=0
 	"$SLUICECTL" -c "$T/a.conf" "$@" > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
@@ -91,7 +99,7 @@ stop_sluice a
 expect_log a "state: saved to $T/lib/state" "SIGTERM: the state is saved"
 [ "$(stat -c %a "$T/lib/state")" = 600 ] || fail "state file mode $(stat -c %a "$T/lib/state")"
 pass "the state file is 0600"
-start_sluice a
+start_a
 bench a -c 1 -n 1 --login 'carol@example.test'
 grep -q '451 4.7.1 This account is locked' "$T/bench.out" ||
     { cat "$T/bench.out"; fail "after a restart carol is not locked"; }
@@ -101,14 +109,14 @@ pass "after a restart: 451 4.7.1 This account is locked"
 bench a -c 1 -n 2 --login 'dave@example.test'
 sleep 2.5
 kill -9 "$PID_a"; wait "$PID_a" 2>/dev/null || true
-start_sluice a
+start_a
 ctl --json show dave@example.test
 expect_js 'd["limits"][0]["count"]' 2 "kill -9: dave's 2 messages, sent 2.5 s before, are kept"
 
 # --- a corrupt state file: logged, the daemon starts and works, next save heals
 stop_sluice a
 printf 'SLUICEST garbage' > "$T/lib/state"
-start_sluice a
+start_a
 expect_log a "state: $T/lib/state: .*ignored, starting with empty counters" \
     "a corrupt state file: one clear line"
 bench a -c 1 -n 1 --login 'erin@example.test'
