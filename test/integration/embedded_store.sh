@@ -5,6 +5,7 @@
 # save interval, a corrupt state file, the socket's permissions, a peer
 # that is not allowed, and a client that says nothing while mail flows.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ctl_cases.sh"
 : "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 chmod 0711 "$T"
 
@@ -56,38 +57,11 @@ expect_out() {
     fail "control socket: $(stat -c '%a %u %g' "$T/run/ctl.sock")"
 pass "control socket: mode 0660, the daemon's uid and gid, directory made"
 
-# --- sluicectl against the memory store
-bench a -c 1 -n 2 -r 3 --login 'alice@example.test'
-expect_field accept 2 "alice's 2 messages are accepted"
+# --- sluicectl against the memory store: the table both stores pass
+ctl_cases a
 ctl status
-expect_rc 0 "status"
 expect_out "^store +memory, in the daemon: control socket $T/run/ctl.sock reachable" \
     "status: the memory store, through the control socket"
-expect_out '^locked +0 logins$' "status: nobody locked"
-ctl show alice@example.test
-expect_out '^messages +1h +2 +2$' "show: 2 of 2 messages in 1h"
-expect_out '^recipients +1h +6 +100$' "show: 6 of 100 recipients"
-ctl --json top
-expect_js '[(s["login"], s["messages"], s["recipients"]) for s in d["senders"]]' \
-    "[('alice@example.test', 2, 6)]" "top --json: alice, named by the daemon"
-ctl lock bob@example.test --reason 'phished'
-expect_rc 0 "lock"
-expect_out '^locked bob@example.test on every relay until ' "lock: says until when"
-bench a -c 1 -n 1 --login 'bob@example.test'
-expect_field tempfail 1 "lock: the daemon refuses the login"
-ctl --json status
-expect_js '[(l["login"], l["by"], l["reason"]) for l in d["locked"]]' \
-    "[('bob@example.test', 'sluicectl', 'phished')]" "status --json: the lock, by whom, why"
-ctl unlock bob@example.test
-expect_out '^bob@example.test: unlocked on every relay$' "unlock"
-bench a -c 1 -n 1 --login 'bob@example.test'
-expect_field accept 1 "unlock: the login sends again"
-ctl unlock bob@example.test
-expect_rc 1 "unlock of a login not locked: exit 1"
-ctl reset alice@example.test
-expect_out '^alice@example.test: [1-9][0-9]* counters forgotten$' "reset"
-ctl --json show alice@example.test
-expect_js '[l["count"] for l in d["limits"]]' "[0, 0, 0, 0]" "reset: every count is 0"
 ctl class alice@example.test default
 expect_rc 2 "class with the memory store: refused with the reason"
 

@@ -6,6 +6,7 @@
 # and publishes, hostile logins give valid JSON, bad arguments give the
 # usage and exit 2, a config error 78, Redis down 3.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ctl_cases.sh"
 : "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 port=$(redis_port)
 P="t-ctl-$$:"
@@ -300,6 +301,9 @@ for c in status top "show x" "lock x" "unlock x" "reset x" "class x default"; do
 	    "$T/ctl.err" || fail "Redis down: $(cat "$T/ctl.err")"
 done
 pass "Redis down: every command exits 3: $(cat "$T/ctl.err")"
+
+# --- the cases both stores pass (embedded_store.sh runs them on memory)
+ctl_cases a
 
 stop_sluice a
 rcli --scan --pattern "${P}*" | xargs -r redis-cli -p "$port" DEL > /dev/null
