@@ -96,6 +96,55 @@ state_put_str(struct state_buf *b, const char *s)
 	state_put(b, s, n);
 }
 
+/* state_begin - open a section: its tag, a length filled in by state_end */
+size_t
+state_begin(struct state_buf *b, uint8_t tag)
+{
+	size_t at;
+
+	state_put_u8(b, tag);
+	at = b->len;
+	state_put_u64(b, 0);
+	return at;
+}
+
+/* state_end - close the section state_begin opened at `at` */
+void
+state_end(struct state_buf *b, size_t at)
+{
+	uint64_t sz = b->len - at - 8;
+	int i;
+
+	if (b->oom)
+		return;
+	for (i = 0; i < 8; i++)
+		b->p[at + (size_t)i] = (unsigned char)(sz >> (8 * i));
+}
+
+/* state_section - the first section with this tag; 1 found, 0 not, -1 bad */
+int
+state_section(const unsigned char *p, size_t len, uint8_t tag,
+    struct state_rd *sec)
+{
+	struct state_rd r = { p, len, 0, 0 };
+	uint64_t sz;
+	uint8_t t;
+
+	while (r.off < r.len) {
+		t = state_get_u8(&r);
+		sz = state_get_u64(&r);
+		if (r.bad || sz > r.len - r.off)
+			return -1;
+		sec->p = state_get(&r, (size_t)sz);
+		sec->len = (size_t)sz;
+		sec->off = 0;
+		sec->bad = 0;
+		if (t == tag)
+			return 1;
+	}
+	return 0;
+}
+
 /* state_buf_free - release the bytes */
 void
 state_buf_free(struct state_buf *b)

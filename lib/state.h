@@ -19,6 +19,7 @@
 #define STATE_MAX		(1024UL * 1024 * 1024) /* bytes read at most */
 #define STATE_SEC_MEMORY	'M'	/* the memory store's subjects */
 #define STATE_SEC_QIDS		'Q'	/* queue ids remembered for holds */
+#define STATE_SEC_NAMES		'N'	/* logins' names, who locked and why */
 
 /* a growing buffer of bytes; oom is set, never cleared, on a failed grow */
 struct state_buf {
@@ -44,6 +45,16 @@ void	 state_put_u32(struct state_buf *, uint32_t);
 void	 state_put_u64(struct state_buf *, uint64_t);
 /* state_put_str - a string of at most 255 bytes: length (u8), bytes */
 void	 state_put_str(struct state_buf *, const char *);
+/* state_begin - open a section (tag, length to come); returns its place */
+size_t	 state_begin(struct state_buf *, uint8_t tag);
+/* state_end - fill in the length of the section opened at `at` */
+void	 state_end(struct state_buf *, size_t at);
+/*
+ * state_section - the first section with `tag` in a payload, as a cursor
+ * on its bytes: 1 found, 0 none, -1 when the sections are malformed
+ */
+int	 state_section(const unsigned char *payload, size_t len, uint8_t tag,
+	    struct state_rd *sec);
 /* state_buf_free - release the bytes; the struct is reusable */
 void	 state_buf_free(struct state_buf *);
 

@@ -108,13 +108,9 @@ store_memory_dump(struct store *st, struct state_buf *b, size_t *subjects,
 	uint64_t now = ms->clock(ms->clock_ctx);
 	struct mem_sender *snd;
 	size_t k, c, at, n = 0;
-	unsigned char len[8];
-	uint64_t sz, t0, t;
-	int i;
+	uint64_t t0, t;
 
-	state_put_u8(b, STATE_SEC_MEMORY);
-	at = b->len;
-	state_put_u64(b, 0);		/* the length, filled in below */
+	at = state_begin(b, STATE_SEC_MEMORY);
 	*max_hold_us = 0;
 	for (c = 0; c < MEM_CHAINS; c++) {	/* one chain at a time */
 		k = c % MEM_STRIPES;
@@ -131,12 +127,9 @@ store_memory_dump(struct store *st, struct state_buf *b, size_t *subjects,
 		if (t > *max_hold_us)
 			*max_hold_us = t;
 	}
+	state_end(b, at);
 	if (b->oom)
 		return -1;
-	sz = b->len - at - 8;
-	for (i = 0; i < 8; i++)
-		len[i] = (unsigned char)(sz >> (8 * i));
-	memcpy(b->p + at, len, 8);
 	*subjects = n;
 	return 0;
 }
@@ -252,31 +245,20 @@ store_memory_load(struct store *st, const unsigned char *p, size_t len,
     size_t *loaded, char *err, size_t errlen)
 {
 	struct mem_store *ms = (struct mem_store *)st;
-	uint64_t now = ms->clock(ms->clock_ctx), sz;
-	struct state_rd r = { p, len, 0, 0 }, sec;
-	uint8_t tag;
+	uint64_t now = ms->clock(ms->clock_ctx);
+	struct state_rd sec;
+	int rc;
 
 	*loaded = 0;
-	while (r.off < r.len) {
-		tag = state_get_u8(&r);
-		sz = state_get_u64(&r);
-		if (r.bad || sz > r.len - r.off) {
-			snprintf(err, errlen, "section of %llu bytes past the "
-			    "end", (unsigned long long)sz);
+	if ((rc = state_section(p, len, STATE_SEC_MEMORY, &sec)) == -1) {
+		snprintf(err, errlen, "malformed sections");
+		return -1;
+	}
+	while (rc == 1 && sec.off < sec.len)
+		if (load_sender(ms, &sec, now, loaded) == -1) {
+			snprintf(err, errlen, "bad record at byte %zu of the "
+			    "store's section", sec.off);
 			return -1;
 		}
-		sec.p = state_get(&r, (size_t)sz);
-		sec.len = (size_t)sz;
-		sec.off = 0;
-		sec.bad = 0;
-		if (tag != STATE_SEC_MEMORY)
-			continue;
-		while (sec.off < sec.len)
-			if (load_sender(ms, &sec, now, loaded) == -1) {
-				snprintf(err, errlen, "bad record at byte %zu "
-				    "of the store's section", sec.off);
-				return -1;
-			}
-	}
 	return 0;
 }

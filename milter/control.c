@@ -291,6 +291,13 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 		    shown);
 }
 
+/* control_qids - the queue ids remembered for holds, or NULL (none kept) */
+struct qidmem *
+control_qids(void)
+{
+	return ctl.qids;
+}
+
 /* control_reloaded - check the live classes against the new config */
 void
 control_reloaded(void)

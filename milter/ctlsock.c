@@ -37,6 +37,7 @@
 #include "policy.h"
 #include "sender.h"
 #include "sluice.h"
+#include "state.h"
 #include "window.h"
 
 #define CLIENTS_MAX	4	/* sluicectl runs served at once */
@@ -115,6 +116,74 @@ ctlsock_locked(const char *key, const char *shown, const char *by,
 	l->until = until_s;
 	pthread_mutex_unlock(&cs.names_lock);
 	ctlsock_seen(key, shown);
+}
+
+/* ctlsock_dump - the names and lock records as a state section */
+void
+ctlsock_dump(struct state_buf *b)
+{
+	size_t i, at;
+
+	if (cs.who == NULL)
+		return;
+	at = state_begin(b, STATE_SEC_NAMES);
+	pthread_mutex_lock(&cs.names_lock);
+	for (i = 0; i < WHO_SLOTS; i++)
+		if (cs.who[i].key[0] != '\0') {
+			state_put_u8(b, 'w');
+			state_put_str(b, cs.who[i].key);
+			state_put_str(b, cs.who[i].shown);
+		}
+	for (i = 0; i < LOCK_SLOTS; i++)
+		if (cs.locks[i].key[0] != '\0') {
+			state_put_u8(b, 'l');
+			state_put_str(b, cs.locks[i].key);
+			state_put_str(b, cs.locks[i].login);
+			state_put_str(b, cs.locks[i].by);
+			state_put_str(b, cs.locks[i].reason);
+			state_put_u64(b, cs.locks[i].at);
+			state_put_u64(b, cs.locks[i].until);
+		}
+	pthread_mutex_unlock(&cs.names_lock);
+	state_end(b, at);
+}
+
+/* ctlsock_load - names and lock records from a state payload; how many */
+size_t
+ctlsock_load(const unsigned char *p, size_t len)
+{
+	struct state_rd r;
+	struct lock_slot l;
+	struct who_slot w;
+	size_t n = 0;
+	uint8_t kind;
+
+	if (cs.who == NULL || state_section(p, len, STATE_SEC_NAMES, &r) != 1)
+		return 0;
+	while (r.off < r.len && !r.bad) {
+		kind = state_get_u8(&r);
+		if (kind == 'w') {
+			state_get_str(&r, w.key, sizeof(w.key));
+			state_get_str(&r, w.shown, sizeof(w.shown));
+			if (!r.bad && w.key[0] != '\0')
+				ctlsock_seen(w.key, w.shown);
+		} else if (kind == 'l') {
+			state_get_str(&r, l.key, sizeof(l.key));
+			state_get_str(&r, l.login, sizeof(l.login));
+			state_get_str(&r, l.by, sizeof(l.by));
+			state_get_str(&r, l.reason, sizeof(l.reason));
+			l.at = state_get_u64(&r);
+			l.until = state_get_u64(&r);
+			if (r.bad || l.key[0] == '\0')
+				break;
+			pthread_mutex_lock(&cs.names_lock);
+			cs.locks[slot(l.key, LOCK_SLOTS)] = l;
+			pthread_mutex_unlock(&cs.names_lock);
+		} else
+			break;
+		n++;
+	}
+	return n;
 }
 
 /* who_get - a key's printable login, or "" */

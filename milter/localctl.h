@@ -35,6 +35,14 @@ void	 ctlsock_seen(const char *key, const char *shown);
 void	 ctlsock_locked(const char *key, const char *shown, const char *by,
 	    const char *reason, uint64_t until_s);
 
+struct state_buf;
+
+/* ctlsock_dump - the names and lock records, as a state file section */
+void	 ctlsock_dump(struct state_buf *);
+
+/* ctlsock_load - names and lock records from a state payload; how many */
+size_t	 ctlsock_load(const unsigned char *payload, size_t len);
+
 /*
  * statefile_load - with the memory store, load state_file into it (its
  * directory made if missing, owned by `user` when root); a missing or
@@ -42,7 +50,11 @@ void	 ctlsock_locked(const char *key, const char *shown, const char *by,
  */
 void	 statefile_load(const struct config *, struct store *);
 
-/* statefile_start - save every state_save_interval from a thread */
+/*
+ * statefile_start - load what the store does not hold (names, queue ids
+ * for holds: their owners exist now), then save every
+ * state_save_interval from a thread
+ */
 int	 statefile_start(const struct config *, struct store *);
 
 /* statefile_stop - stop the thread and save a last time */

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "control.h"
 #include "localctl.h"
+#include "qidmem.h"
 #include "sluice.h"
 #include "state.h"
 
@@ -32,9 +34,60 @@ static struct {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	uint64_t	 at_s, bytes, ms, hold_us;
+	unsigned char	*pending;	/* the payload loaded, until start */
+	size_t		 npending;
+	uint32_t	 hold_window_s;
 	int		 failing;	/* the last save failed: logged once */
 } sf = { NULL, NULL, 0, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0 };
+	PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, 0, 0, 0 };
+
+/* qid_put - one remembered queue id into the section being written */
+static void
+qid_put(void *ctx, const char *key, const char *qid, uint64_t at)
+{
+	state_put_str(ctx, key);
+	state_put_str(ctx, qid);
+	state_put_u64(ctx, at);
+}
+
+/* qids_dump - the queue ids remembered for holds, as a section */
+static void
+qids_dump(struct state_buf *b)
+{
+	struct qidmem *m = control_qids();
+	size_t at;
+
+	if (m == NULL)
+		return;
+	at = state_begin(b, STATE_SEC_QIDS);
+	qidmem_each(m, qid_put, b);
+	state_end(b, at);
+}
+
+/* qids_load - the queue ids of the payload back into the memory */
+static size_t
+qids_load(const unsigned char *p, size_t len)
+{
+	struct qidmem *m = control_qids();
+	char key[QIDMEM_KEY_MAX + 1], qid[QIDMEM_ID_SIZE];
+	struct state_rd r;
+	uint64_t at, now = (uint64_t)time(NULL);
+	size_t n = 0;
+
+	if (m == NULL || state_section(p, len, STATE_SEC_QIDS, &r) != 1)
+		return 0;
+	while (r.off < r.len) {
+		state_get_str(&r, key, sizeof(key));
+		state_get_str(&r, qid, sizeof(qid));
+		at = state_get_u64(&r);
+		if (r.bad)
+			break;
+		if (at + sf.hold_window_s > now &&
+		    qidmem_add(m, key, qid, at, sf.hold_window_s) == 0)
+			n++;
+	}
+	return n;
+}
 
 /* mono_us - a monotonic clock in microseconds */
 static uint64_t
@@ -57,6 +110,8 @@ save(void)
 	int rc;
 
 	rc = store_memory_dump(sf.store, &b, &n, &hold);
+	ctlsock_dump(&b);
+	qids_dump(&b);
 	if (rc == 0)
 		rc = state_write(sf.path, &b, store_now(sf.store), err,
 		    sizeof(err));
@@ -118,7 +173,8 @@ statefile_load(const struct config *cfg, struct store *st)
 		log_info("state: %zu logins loaded from %s (saved %llu s ago)",
 		    n, cfg->state_file, (unsigned long long)(store_now(st) >
 		    saved ? (store_now(st) - saved) / 1000 : 0));
-	free(p);
+	sf.pending = p;		/* names and queue ids: at statefile_start */
+	sf.npending = len;
 }
 
 /* saver - save every interval until told to stop */
@@ -160,6 +216,17 @@ statefile_start(const struct config *cfg, struct store *st)
 		return -1;
 	sf.store = st;
 	sf.interval_ms = cfg->state_save_interval_ms;
+	sf.hold_window_s = cfg->hold_window_ms / 1000;
+	if (sf.pending != NULL) {
+		size_t names = ctlsock_load(sf.pending, sf.npending);
+		size_t qids = qids_load(sf.pending, sf.npending);
+
+		if (names + qids > 0)
+			log_info("state: %zu names and lock records, %zu queue "
+			    "ids for holds loaded", names, qids);
+		free(sf.pending);
+		sf.pending = NULL;
+	}
 	if (pthread_create(&sf.tid, NULL, saver, NULL) != 0) {
 		log_err("state: cannot start the saving thread");
 		return -1;

@@ -78,6 +78,10 @@ bench a -c 1 -n 1 --login 'carol@example.test'
 grep -q '451 4.7.1 This account is locked' "$T/bench.out" ||
     { cat "$T/bench.out"; fail "after a restart carol is not locked"; }
 pass "after a restart: 451 4.7.1 This account is locked"
+ctl --json status
+expect_js '[(l["login"], l["reason"]) for l in d["locked"] if l["login"] == "carol@example.test"]' \
+    "[('carol@example.test', 'refused 4 times in 1h (lock_after 3/1h)')]" \
+    "after a restart: status still names carol and why she is locked"
 
 # --- kill -9 loses at most one save interval (1 s)
 bench a -c 1 -n 2 --login 'dave@example.test'
