@@ -125,8 +125,9 @@ size_t
 ctlproto_join(char *out, size_t outlen, size_t n, const char *const *f)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, o = 0, max = outlen < CTLPROTO_LINE_MAX ? outlen :
-	    CTLPROTO_LINE_MAX;
+	/* the line with its "\n" is at most max - 1 bytes: room for a NUL */
+	size_t i, o = 0, max = outlen < CTLPROTO_LINE_MAX + 1 ? outlen :
+	    CTLPROTO_LINE_MAX + 1;
 	const unsigned char *p;
 
 	if (n == 0)
