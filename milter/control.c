@@ -167,10 +167,12 @@ cm_release(struct cm_ref *r)
 const struct config_class *
 control_class_for(const struct config *cfg, const char *login)
 {
-	const struct config_class *c = NULL;
+	const struct config_class *c = ctlsock_class_for(cfg, login);
 	struct cm_ref *r = NULL;
 	const char *name;
 
+	if (c != NULL)		/* store memory: set through sluicectl */
+		return c;
 	if (ctl.running) {
 		pthread_mutex_lock(&ctl.lock);
 		if ((r = ctl.classes) != NULL)

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "classmap.h"
 #include "ctlproto.h"
 #include "fnv.h"
 #include "localctl.h"
@@ -46,6 +47,7 @@
 #define LOCK_SLOTS	1024
 #define SHOWN_MAX	200
 #define REASON_MAX	200
+#define OVERRIDES_MAX	100000	/* class overrides kept */
 
 struct who_slot {
 	char	 key[SENDER_KEY_LEN + 1];
@@ -60,6 +62,12 @@ struct lock_slot {
 	uint64_t at, until;		/* unix s */
 };
 
+/* a class override: a folded login or @domain, and its class */
+struct override {
+	char	 field[SHOWN_MAX];
+	char	 cls[CONFIG_NAME_MAX + 1];
+};
+
 static struct {
 	int		 fd;		/* listening, or -1 */
 	int		 wake[2];	/* stop pipe */
@@ -72,8 +80,13 @@ static struct {
 	pthread_mutex_t	 names_lock;
 	struct who_slot	*who;
 	struct lock_slot *locks;
+	pthread_mutex_t	 class_lock;	/* ovr, novr, cm */
+	struct override	*ovr;		/* class overrides, as set */
+	size_t		 novr;
+	struct classmap	*cm;		/* the same, sealed for lookups */
 } cs = { -1, { -1, -1 }, "", NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER, 0,
-	PTHREAD_MUTEX_INITIALIZER, NULL, NULL };
+	PTHREAD_MUTEX_INITIALIZER, NULL, NULL, PTHREAD_MUTEX_INITIALIZER, NULL,
+	0, NULL };
 
 /* slot - a key's slot in a table of n */
 static size_t
@@ -118,6 +131,84 @@ ctlsock_locked(const char *key, const char *shown, const char *by,
 	ctlsock_seen(key, shown);
 }
 
+/*
+ * class_set - set (cls non-empty) or clear a class override and rebuild
+ * the sealed map: 1 changed, 0 nothing to do, -1 out of memory or full
+ */
+static int
+class_set(const char *field, const char *cls)
+{
+	struct classmap *cm, *old;
+	struct override *o;
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&cs.class_lock);
+	for (i = 0; i < cs.novr; i++)
+		if (strcmp(cs.ovr[i].field, field) == 0)
+			break;
+	if (cls[0] == '\0' && i < cs.novr) {
+		cs.ovr[i] = cs.ovr[--cs.novr];
+		rc = 1;
+	} else if (cls[0] != '\0' && (i == cs.novr ||
+	    strcmp(cs.ovr[i].cls, cls) != 0)) {
+		if (i == cs.novr) {
+			if (cs.novr == OVERRIDES_MAX || (o = realloc(cs.ovr,
+			    (cs.novr + 1) * sizeof(*o))) == NULL) {
+				pthread_mutex_unlock(&cs.class_lock);
+				return -1;
+			}
+			cs.ovr = o;
+			cs.novr++;
+		}
+		snprintf(cs.ovr[i].field, sizeof(cs.ovr[i].field), "%s", field);
+		snprintf(cs.ovr[i].cls, sizeof(cs.ovr[i].cls), "%s", cls);
+		rc = 1;
+	}
+	if (rc == 1 && (cm = classmap_new()) != NULL) {
+		for (i = 0; i < cs.novr; i++)
+			classmap_add(cm, cs.ovr[i].field, strlen(cs.ovr[i].field),
+			    cs.ovr[i].cls, strlen(cs.ovr[i].cls));
+		classmap_seal(cm);
+		old = cs.cm;
+		cs.cm = cm;
+		classmap_free(old);
+	} else if (rc == 1)
+		rc = -1;
+	pthread_mutex_unlock(&cs.class_lock);
+	return rc;
+}
+
+/* class_get - the override of exactly this field, into out ("" none) */
+static void
+class_get(const char *field, char *out, size_t outlen)
+{
+	size_t i;
+
+	out[0] = '\0';
+	pthread_mutex_lock(&cs.class_lock);
+	for (i = 0; i < cs.novr; i++)
+		if (strcmp(cs.ovr[i].field, field) == 0)
+			snprintf(out, outlen, "%s", cs.ovr[i].cls);
+	pthread_mutex_unlock(&cs.class_lock);
+}
+
+/* ctlsock_class_for - a login's class override set by sluicectl, or NULL */
+const struct config_class *
+ctlsock_class_for(const struct config *cfg, const char *login)
+{
+	const struct config_class *c = NULL;
+	const char *name;
+
+	if (cfg->store != CONFIG_STORE_MEMORY)
+		return NULL;
+	pthread_mutex_lock(&cs.class_lock);
+	if (cs.cm != NULL && (name = classmap_lookup(cs.cm, login)) != NULL)
+		c = config_find_class(cfg, name);	/* unknown: NULL */
+	pthread_mutex_unlock(&cs.class_lock);
+	return c;
+}
+
 /* ctlsock_dump - the names and lock records as a state section */
 void
 ctlsock_dump(struct state_buf *b)
@@ -145,6 +236,13 @@ ctlsock_dump(struct state_buf *b)
 			state_put_u64(b, cs.locks[i].until);
 		}
 	pthread_mutex_unlock(&cs.names_lock);
+	pthread_mutex_lock(&cs.class_lock);
+	for (i = 0; i < cs.novr; i++) {
+		state_put_u8(b, 'c');
+		state_put_str(b, cs.ovr[i].field);
+		state_put_str(b, cs.ovr[i].cls);
+	}
+	pthread_mutex_unlock(&cs.class_lock);
 	state_end(b, at);
 }
 
@@ -179,6 +277,14 @@ ctlsock_load(const unsigned char *p, size_t len)
 			pthread_mutex_lock(&cs.names_lock);
 			cs.locks[slot(l.key, LOCK_SLOTS)] = l;
 			pthread_mutex_unlock(&cs.names_lock);
+		} else if (kind == 'c') {
+			struct override o;
+
+			state_get_str(&r, o.field, sizeof(o.field));
+			state_get_str(&r, o.cls, sizeof(o.cls));
+			if (r.bad || o.field[0] == '\0' || o.cls[0] == '\0' ||
+			    class_set(o.field, o.cls) == -1)
+				break;
 		} else
 			break;
 		n++;
@@ -385,6 +491,7 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 	uint64_t ends, dur, at_s, bytes, ms, hold;
 	size_t n;
 	char *end;
+	int rc;
 
 	memset(&va, 0, sizeof(va));
 	va.o = o;
@@ -420,7 +527,10 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 			goto store;
 		return NULL;
 	}
-	if (l->n < 2 || !key_arg(l->f[1]))
+	if (l->n >= 2 && l->len[1] > 0 && l->len[1] < SHOWN_MAX &&
+	    strlen(l->f[1]) == l->len[1] && strncmp(verb, "class", 5) == 0)
+		;	/* a login or @domain, checked as the map checks it */
+	else if (l->n < 2 || !key_arg(l->f[1]))
 		return "usage unknown command or bad arguments";
 	if (strcmp(verb, "who") == 0 && l->n == 2) {
 		who_get(l->f[1], who, sizeof(who));
@@ -441,6 +551,22 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 			    (unsigned long long)ls.until);
 			out_kv(o, "until", u);
 		}
+		return NULL;
+	}
+	if (strcmp(verb, "classget") == 0 && l->n == 2) {
+		class_get(l->f[1], who, sizeof(who));
+		out_kv(o, "class", who);
+		return NULL;
+	}
+	if (strcmp(verb, "class") == 0 && l->n == 3) {
+		ref = cfg_acquire();
+		n = l->len[2] == 0 || config_find_class(ref->cfg, l->f[2]) != NULL;
+		cfg_release(ref);
+		if (!n)
+			return "usage no such class in the daemon's config";
+		if ((rc = class_set(l->f[1], l->f[2])) == -1)
+			return "store too many class overrides, or out of memory";
+		out_u64(o, "changed", (uint64_t)rc);
 		return NULL;
 	}
 	if (strcmp(verb, "lock") == 0 && l->n == 5) {

@@ -37,6 +37,10 @@ void	 ctlsock_locked(const char *key, const char *shown, const char *by,
 
 struct state_buf;
 
+/* ctlsock_class_for - a class override set through sluicectl, or NULL */
+const struct config_class *ctlsock_class_for(const struct config *,
+	    const char *login);
+
 /* ctlsock_dump - the names and lock records, as a state file section */
 void	 ctlsock_dump(struct state_buf *);
 

@@ -10,7 +10,8 @@
  * hiredis replies, so one rendering serves both stores and the text and
  * --json are the same. A counter comes back as one bucket (its newest
  * live index) holding its live count: what ctl_live_sum needs. The
- * writes (lock, unlock, reset) are one request each (ctl_sock_call).
+ * writes (lock, unlock, reset, class) are one request each
+ * (ctl_sock_call).
  * One request per connection; every failure exits 3 with one line.
  * Single-threaded.
  */
@@ -264,6 +265,18 @@ who_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
 	}
 }
 
+/* class_line - "class NAME": a string, or nil when there is none */
+static void
+class_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
+{
+	redisReply **r = arg;
+
+	if (l->n == 2 && strcmp(l->f[0], "class") == 0 && l->len[1] > 0) {
+		freeReplyObject(*r);
+		*r = reply_str(x, l->f[1]);
+	}
+}
+
 /* locks_line - keep an "l KEY UNTIL LOGIN BY REASON" line */
 static void
 locks_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
@@ -446,8 +459,13 @@ ctl_sock_cmd(struct ctl *x, const char *what, int argc, const char **argv)
 		ctl_sock_call(x, 1, f, locks_line, r);
 		return r;
 	}
-	if (strcmp(argv[0], "HGET") == 0)	/* P:classes: none here */
-		return reply_new(x, REDIS_REPLY_NIL);
+	if (strcmp(argv[0], "HGET") == 0 && argc == 3) {	/* P:classes */
+		r = reply_new(x, REDIS_REPLY_NIL);
+		f[0] = "classget";
+		f[1] = argv[2];
+		ctl_sock_call(x, 2, f, class_line, &r);
+		return r;
+	}
 	ctl_die(x, argv[0], "not served by the control socket");
 	return NULL;
 }

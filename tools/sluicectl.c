@@ -231,6 +231,17 @@ sock_lock(struct ctl *x, const char *h, const char *login, uint64_t dur_ms,
 	return w.v;
 }
 
+/* sock_class - set (cls "") or clear an override in the daemon; changed? */
+static uint64_t
+sock_class(struct ctl *x, const char *field, const char *cls)
+{
+	const char *f[3] = { "class", field, cls };
+	struct num_want w = { "changed", 0 };
+
+	ctl_sock_call(x, 3, f, num_line, &w);
+	return w.v;
+}
+
 /* publish - one event on P:events */
 static void
 publish(struct ctl *x, const char *event, const char *h)
@@ -726,18 +737,17 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 		fprintf(stderr, "\n");
 		exit(CTL_USAGE);
 	}
-	if (x->sock) {
-		fprintf(stderr, "sluicectl: %s: store memory: class overrides "
-		    "live in Redis; set the class in class_map and send the "
-		    "daemon SIGUSR1\n", x->cfg->path);
-		exit(CTL_USAGE);
-	}
 	if ((f = strdup(login)) == NULL)
 		ctl_die(x, "class", "out of memory");
 	for (p = f; *p != '\0'; p++)	/* as the daemon folds: ASCII only */
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	snprintf(key, sizeof(key), "%sclasses", x->prefix);
+	if (x->sock) {		/* the daemon keeps them, and saves them */
+		if (sock_class(x, f, clear ? "" : cls) == 0 && clear)
+			rc = CTL_NOTFOUND;
+		goto done;
+	}
 	if (clear) {
 		r = ctl_cmd(x, "HDEL", "HDEL", key, f, NULL);
 		if (r->type != REDIS_REPLY_INTEGER || r->integer == 0)
@@ -747,6 +757,7 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 	freeReplyObject(r);
 	if (rc == CTL_OK)
 		publish(x, "class", NULL);
+done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, f);

@@ -3,7 +3,8 @@
 # (store memory, through the daemon's control socket).
 #
 # ctl_cases NAME - run the table against relay NAME ($T/NAME.conf); its
-# class default must allow 2 messages an hour and 100 recipients.
+# class default must allow 2 messages an hour and 100 recipients, and a
+# class bulk must allow 3.
 # The logins are tab-* so the callers' own cases are not disturbed.
 
 # row WHAT RC CHECK ARGS... - run sluicectl ARGS; exit RC; CHECK is
@@ -66,6 +67,13 @@ ctl_cases() {
 	row "table: unlock after --for" 0 '' unlock tab-alice@example.test
 	row "table: reset" 0 're:^tab-alice@example.test: [1-9][0-9]* counters? forgotten$' reset tab-alice@example.test
 	row "table: reset: counts are 0" 0 'js:sum(l["count"] for l in d["limits"])=0' --json show tab-alice@example.test
+	row "table: class LOGIN bulk" 0 're:^tab-alice@example.test: class bulk on every relay$' class Tab-Alice@example.test bulk
+	row "table: show: the override applies" 0 're:^class +bulk \(override \(login\)\)$' show tab-alice@example.test
+	bench "$1" -c 1 -n 3 --login 'tab-alice@example.test'
+	expect_field accept 3 "table: the daemon counts tab-alice in class bulk"
+	row "table: class --clear" 0 're:: class override cleared$' class tab-alice@example.test --clear
+	row "table: class --clear again: exit 1" 1 're:: had no class override$' class tab-alice@example.test --clear
+	row "table: class with an undefined class: exit 2" 2 'err:class "nosuch" is not defined' class tab-alice@example.test nosuch
 	row "table: bad arguments: usage, exit 2" 2 'err:^usage: sluicectl' show
 	row "table: an unknown command: exit 2" 2 'err:^usage: sluicectl' nosuch
 }

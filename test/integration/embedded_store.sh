@@ -15,6 +15,9 @@ write_config a "store memory" "control_socket $T/run/ctl.sock" \
 'class default {
     messages 2/1h 20/1d
     recipients 100/1h
+}
+class bulk {
+    messages 1000/1h
 }'
 chmod 0644 "$T/a.conf"
 start_sluice a
@@ -62,13 +65,12 @@ ctl_cases a
 ctl status
 expect_out "^store +memory, in the daemon: control socket $T/run/ctl.sock reachable" \
     "status: the memory store, through the control socket"
-ctl class alice@example.test default
-expect_rc 2 "class with the memory store: refused with the reason"
 
 # --- a lock survives a restart (lock_after 3/1h, lock_lifetime 1d)
 bench a -c 1 -n 6 --login 'carol@example.test'
 ctl --json show carol@example.test
 expect_js 'd["lock"]["locked"]' True "carol locked by lock_after"
+ctl class erin@example.test bulk
 stop_sluice a
 expect_log a "state: saved to $T/lib/state" "SIGTERM: the state is saved"
 [ "$(stat -c %a "$T/lib/state")" = 600 ] || fail "state file mode $(stat -c %a "$T/lib/state")"
@@ -82,6 +84,9 @@ ctl --json status
 expect_js '[(l["login"], l["reason"]) for l in d["locked"] if l["login"] == "carol@example.test"]' \
     "[('carol@example.test', 'refused 4 times in 1h (lock_after 3/1h)')]" \
     "after a restart: status still names carol and why she is locked"
+ctl --json show erin@example.test
+expect_js 'd["class"]["name"], d["class"]["source"]' "('bulk', 'override (login)')" \
+    "after a restart: a class override set with sluicectl is kept"
 
 # --- kill -9 loses at most one save interval (1 s)
 bench a -c 1 -n 2 --login 'dave@example.test'
