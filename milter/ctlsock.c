@@ -857,7 +857,10 @@ ctlsock_user_ids(const struct config *cfg, uid_t *uid, gid_t *gid, char *err,
 	return 0;
 }
 
-/* ctlsock_open - bind control_socket before privileges are dropped */
+/*
+ * ctlsock_open - bind control_socket before privileges are dropped; on
+ * failure nothing is left open and the daemon runs without it
+ */
 int
 ctlsock_open(const struct config *cfg, char *err, size_t errlen)
 {
@@ -905,6 +908,9 @@ ctlsock_open(const struct config *cfg, char *err, size_t errlen)
 	    chown(cs.path, uid, gid) == -1)) {
 		snprintf(err, errlen, "control_socket %s: %s", cs.path,
 		    strerror(errno));
+		close(cs.fd);
+		cs.fd = -1;
+		unlink(cs.path);
 		return -1;
 	}
 	return 0;

@@ -10,7 +10,8 @@
 /*
  * ctlsock_open - with the memory store, bind control_socket (its
  * directory made if missing; mode 0660, owned by `user` when root), before
- * privileges are dropped; a no-op with redis. -1 with err.
+ * privileges are dropped; a no-op with redis. -1 with err (the daemon
+ * then runs without it).
  */
 int	 ctlsock_open(const struct config *, char *err, size_t errlen);
 

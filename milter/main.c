@@ -457,10 +457,9 @@ main(int argc, char *argv[])
 	log_open(cfg->syslog_facility, cfg->syslog, foreground);
 	raise_nofile();
 	statefile_load(cfg, rt.store);
-	if (ctlsock_open(cfg, err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		return EX_UNAVAILABLE;
-	}
+	/* mail matters more than sluicectl: without the socket, go on */
+	if (ctlsock_open(cfg, err, sizeof(err)) == -1)
+		log_err("%s: sluicectl cannot reach this daemon", err);
 
 	if (smfi_setconn(cfg->socket) != MI_SUCCESS ||
 	    callbacks_register() == -1) {

@@ -98,8 +98,8 @@ expect_log good 'stopping' "SIGTERM stops cleanly and removes the pidfile"
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	d=$(mktemp -d /tmp/sluice-priv.XXXXXX)
 	chmod 755 "$d"
-	printf 'socket unix:%s/s.sock\nuser nobody\nsyslog no\n' "$d" \
-	    > "$T/priv.conf"
+	printf 'socket unix:%s/s.sock\nuser nobody\nsyslog no\ncontrol_socket %s/ctl/s.ctl\nstate_file %s/state/s.state\n' \
+	    "$d" "$d" "$d" > "$T/priv.conf"
 	printf 'socket unix:%s/s.sock\n' "$d" > "$T/sockspec"
 	"$SLUICE" -f -c "$T/priv.conf" >> "$T/priv.log" 2>&1 &
 	ppid=$!
