@@ -231,6 +231,30 @@ sock_lock(struct ctl *x, const char *h, const char *login, uint64_t dur_ms,
 	return w.v;
 }
 
+/* saved_line - the last save's figures of a "status" reply */
+static void
+saved_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
+{
+	static const char *const names[4] = { "saved", "saved_bytes",
+	    "saved_ms", "saved_hold_us" };
+	uint64_t *sv = arg;
+	int i;
+
+	(void)x;
+	for (i = 0; i < 4 && l->n == 2; i++)
+		if (strcmp(l->f[0], names[i]) == 0)
+			sv[i] = strtoull(l->f[1], NULL, 10);
+}
+
+/* sock_saved - saved at (unix s), bytes, ms, longest hold (us) */
+static void
+sock_saved(struct ctl *x, uint64_t *sv)
+{
+	const char *f[1] = { "status" };
+
+	ctl_sock_call(x, 1, f, saved_line, sv);
+}
+
 /* sock_class - set (cls "") or clear an override in the daemon; changed? */
 static uint64_t
 sock_class(struct ctl *x, const char *field, const char *cls)
@@ -290,7 +314,7 @@ cmd_status(struct ctl *x)
 	char ver[64] = "?", key[CTL_KEY_MAX], since[32], ws[32], ts[32];
 	struct timeval t0, t1;
 	redisReply *r, *z, *info, *who;
-	uint64_t now;
+	uint64_t now, sv[4] = { 0, 0, 0, 0 };
 	double ping_ms = 1e9, d;
 	const char *p;
 	size_t i, j, nlocked;
@@ -319,11 +343,18 @@ cmd_status(struct ctl *x)
 	    "WITHSCORES", "LIMIT", "0", LOCKED_MAX, NULL);
 	nlocked = z->type == REDIS_REPLY_ARRAY ? z->elements / 2 : 0;
 
+	if (x->sock)
+		sock_saved(x, sv);
 	if (x->json && x->sock) {
 		printf("{\"store\":{\"kind\":\"memory\",\"socket\":");
 		json_str(stdout, cfg->control_socket);
-		printf(",\"reachable\":true,\"ping_ms\":%.3f},\"config\":",
+		printf(",\"reachable\":true,\"ping_ms\":%.3f,\"state_file\":",
 		    ping_ms);
+		json_str(stdout, cfg->state_file);
+		printf(",\"saved\":%llu,\"saved_bytes\":%llu,\"saved_ms\":%llu,"
+		    "\"saved_hold_us\":%llu},\"config\":",
+		    (unsigned long long)sv[0], (unsigned long long)sv[1],
+		    (unsigned long long)sv[2], (unsigned long long)sv[3]);
 	} else if (x->json) {
 		printf("{\"store\":{\"kind\":\"redis\",\"server\":");
 		json_str(stdout, x->where + 6);
@@ -357,10 +388,22 @@ cmd_status(struct ctl *x)
 		}
 		printf("],\"locked\":[");
 	} else {
-		if (x->sock)
+		if (x->sock) {
 			printf("store       memory, in the daemon: control socket "
 			    "%s reachable, ping %.2f ms\n", cfg->control_socket,
 			    ping_ms);
+			if (sv[0] == 0)
+				printf("state       %s: not saved yet\n",
+				    cfg->state_file);
+			else
+				printf("state       %s: saved %llu s ago, %llu "
+				    "bytes in %llu ms (mail waited at most "
+				    "%.1f ms)\n", cfg->state_file,
+				    (unsigned long long)(now / 1000 > sv[0] ?
+				    now / 1000 - sv[0] : 0),
+				    (unsigned long long)sv[1],
+				    (unsigned long long)sv[2], sv[3] / 1e3);
+		}
 		else
 			printf("store       %s, prefix \"%s\": reachable, redis "
 			    "%s, ping %.2f ms\n", x->where, x->prefix, ver,

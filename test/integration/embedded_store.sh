@@ -65,6 +65,9 @@ ctl_cases a
 ctl status
 expect_out "^store +memory, in the daemon: control socket $T/run/ctl.sock reachable" \
     "status: the memory store, through the control socket"
+wait_until 10 "no save within 10 s" sh -c \
+    "'$SLUICECTL' -c '$T/a.conf' status | grep -Eq '^state +$T/lib/state: saved [0-9]+ s ago, [0-9]+ bytes in [0-9]+ ms'"
+pass "status: when the state was last saved, its size, how long it took"
 
 # --- a lock survives a restart (lock_after 3/1h, lock_lifetime 1d)
 bench a -c 1 -n 6 --login 'carol@example.test'

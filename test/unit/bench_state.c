@@ -71,7 +71,7 @@ main(int argc, char **argv)
 	}
 	t2 = ms();
 	printf("%zu logins: file %zu bytes (%.1f MB); save %.1f ms (snapshot "
-	    "%.1f ms, write+fsync+rename %.1f ms); longest stripe lock %.3f "
+	    "%.1f ms, write+fsync+rename %.1f ms); longest lock held %.3f "
 	    "ms\n", subjects, b.len + STATE_HEADER + STATE_HASH,
 	    (double)(b.len + STATE_HEADER + STATE_HASH) / 1e6, t2 - t0,
 	    t1 - t0, t2 - t1, (double)hold / 1e3);
