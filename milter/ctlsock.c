@@ -10,9 +10,8 @@
  * message's path: the store's admin ops lock one stripe at a time, and
  * a silent or slow client only ties up its own thread.
  *
- * Also kept here, for the views: the printable login of recent senders
- * (WHO_SLOTS, direct-mapped, an old name overwritten) and who locked a
- * login and why (LOCK_SLOTS). Both under `names_lock`.
+ * The names, lock records and class overrides the views show are kept
+ * by ctlnames.c.
  */
 #define _GNU_SOURCE	/* SO_PEERCRED, struct ucred, accept4, pipe2 */
 #include <errno.h>
@@ -31,9 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "classmap.h"
 #include "ctlproto.h"
-#include "fnv.h"
 #include "localctl.h"
 #include "policy.h"
 #include "sender.h"
@@ -43,30 +40,6 @@
 
 #define CLIENTS_MAX	4	/* sluicectl runs served at once */
 #define IO_TIMEOUT_MS	2000	/* to send the request, to take the reply */
-#define WHO_SLOTS	4096
-#define LOCK_SLOTS	1024
-#define SHOWN_MAX	200
-#define REASON_MAX	200
-#define OVERRIDES_MAX	100000	/* class overrides kept */
-
-struct who_slot {
-	char	 key[SENDER_KEY_LEN + 1];
-	char	 shown[SHOWN_MAX];
-};
-
-struct lock_slot {
-	char	 key[SENDER_KEY_LEN + 1];
-	char	 login[SHOWN_MAX];
-	char	 by[64];
-	char	 reason[REASON_MAX];
-	uint64_t at, until;		/* unix s */
-};
-
-/* a class override: a folded login or @domain, and its class */
-struct override {
-	char	 field[SHOWN_MAX];
-	char	 cls[CONFIG_NAME_MAX + 1];
-};
 
 static struct {
 	int		 fd;		/* listening, or -1 */
@@ -77,269 +50,7 @@ static struct {
 	int		 running;
 	pthread_mutex_t	 lock;		/* clients */
 	unsigned	 clients;
-	pthread_mutex_t	 names_lock;
-	struct who_slot	*who;
-	struct lock_slot *locks;
-	pthread_mutex_t	 class_lock;	/* ovr, novr, cm */
-	struct override	*ovr;		/* class overrides, as set */
-	size_t		 novr;
-	struct classmap	*cm;		/* the same, sealed for lookups */
-} cs = { -1, { -1, -1 }, "", NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER, 0,
-	PTHREAD_MUTEX_INITIALIZER, NULL, NULL, PTHREAD_MUTEX_INITIALIZER, NULL,
-	0, NULL };
-
-/* slot - a key's slot in a table of n */
-static size_t
-slot(const char *key, size_t n)
-{
-	return fnv1a(key) % n;
-}
-
-/* ctlsock_seen - remember a login's printable name */
-void
-ctlsock_seen(const char *key, const char *shown)
-{
-	struct who_slot *w;
-
-	if (cs.who == NULL)
-		return;
-	w = &cs.who[slot(key, WHO_SLOTS)];
-	pthread_mutex_lock(&cs.names_lock);
-	snprintf(w->key, sizeof(w->key), "%s", key);
-	snprintf(w->shown, sizeof(w->shown), "%s", shown);
-	pthread_mutex_unlock(&cs.names_lock);
-}
-
-/* ctlsock_locked - remember who locked a login and why */
-void
-ctlsock_locked(const char *key, const char *shown, const char *by,
-    const char *reason, uint64_t until_s)
-{
-	struct lock_slot *l;
-
-	if (cs.locks == NULL)
-		return;
-	l = &cs.locks[slot(key, LOCK_SLOTS)];
-	pthread_mutex_lock(&cs.names_lock);
-	snprintf(l->key, sizeof(l->key), "%s", key);
-	snprintf(l->login, sizeof(l->login), "%s", shown);
-	snprintf(l->by, sizeof(l->by), "%s", by);
-	snprintf(l->reason, sizeof(l->reason), "%s", reason);
-	l->at = (uint64_t)time(NULL);
-	l->until = until_s;
-	pthread_mutex_unlock(&cs.names_lock);
-	ctlsock_seen(key, shown);
-}
-
-/*
- * class_set - set (cls non-empty) or clear a class override and rebuild
- * the sealed map: 1 changed, 0 nothing to do, -1 out of memory or full
- */
-static int
-class_set(const char *field, const char *cls)
-{
-	struct classmap *cm, *old;
-	struct override *o;
-	size_t i;
-	int rc = 0;
-
-	pthread_mutex_lock(&cs.class_lock);
-	for (i = 0; i < cs.novr; i++)
-		if (strcmp(cs.ovr[i].field, field) == 0)
-			break;
-	if (cls[0] == '\0' && i < cs.novr) {
-		cs.ovr[i] = cs.ovr[--cs.novr];
-		rc = 1;
-	} else if (cls[0] != '\0' && (i == cs.novr ||
-	    strcmp(cs.ovr[i].cls, cls) != 0)) {
-		if (i == cs.novr) {
-			if (cs.novr == OVERRIDES_MAX || (o = realloc(cs.ovr,
-			    (cs.novr + 1) * sizeof(*o))) == NULL) {
-				pthread_mutex_unlock(&cs.class_lock);
-				return -1;
-			}
-			cs.ovr = o;
-			cs.novr++;
-		}
-		snprintf(cs.ovr[i].field, sizeof(cs.ovr[i].field), "%s", field);
-		snprintf(cs.ovr[i].cls, sizeof(cs.ovr[i].cls), "%s", cls);
-		rc = 1;
-	}
-	if (rc == 1 && (cm = classmap_new()) != NULL) {
-		for (i = 0; i < cs.novr; i++)
-			classmap_add(cm, cs.ovr[i].field, strlen(cs.ovr[i].field),
-			    cs.ovr[i].cls, strlen(cs.ovr[i].cls));
-		classmap_seal(cm);
-		old = cs.cm;
-		cs.cm = cm;
-		classmap_free(old);
-	} else if (rc == 1)
-		rc = -1;
-	pthread_mutex_unlock(&cs.class_lock);
-	return rc;
-}
-
-/* class_get - the override of exactly this field, into out ("" none) */
-static void
-class_get(const char *field, char *out, size_t outlen)
-{
-	size_t i;
-
-	out[0] = '\0';
-	pthread_mutex_lock(&cs.class_lock);
-	for (i = 0; i < cs.novr; i++)
-		if (strcmp(cs.ovr[i].field, field) == 0)
-			snprintf(out, outlen, "%s", cs.ovr[i].cls);
-	pthread_mutex_unlock(&cs.class_lock);
-}
-
-/* ctlsock_class_for - a login's class override set by sluicectl, or NULL */
-const struct config_class *
-ctlsock_class_for(const struct config *cfg, const char *login)
-{
-	const struct config_class *c = NULL;
-	const char *name;
-
-	if (cfg->store != CONFIG_STORE_MEMORY)
-		return NULL;
-	pthread_mutex_lock(&cs.class_lock);
-	if (cs.cm != NULL && (name = classmap_lookup(cs.cm, login)) != NULL)
-		c = config_find_class(cfg, name);	/* unknown: NULL */
-	pthread_mutex_unlock(&cs.class_lock);
-	return c;
-}
-
-/* ctlsock_dump - the names and lock records as a state section */
-void
-ctlsock_dump(struct state_buf *b)
-{
-	size_t i, at;
-
-	if (cs.who == NULL)
-		return;
-	at = state_begin(b, STATE_SEC_NAMES);
-	pthread_mutex_lock(&cs.names_lock);
-	for (i = 0; i < WHO_SLOTS; i++)
-		if (cs.who[i].key[0] != '\0') {
-			state_put_u8(b, 'w');
-			state_put_str(b, cs.who[i].key);
-			state_put_str(b, cs.who[i].shown);
-		}
-	for (i = 0; i < LOCK_SLOTS; i++)
-		if (cs.locks[i].key[0] != '\0') {
-			state_put_u8(b, 'l');
-			state_put_str(b, cs.locks[i].key);
-			state_put_str(b, cs.locks[i].login);
-			state_put_str(b, cs.locks[i].by);
-			state_put_str(b, cs.locks[i].reason);
-			state_put_u64(b, cs.locks[i].at);
-			state_put_u64(b, cs.locks[i].until);
-		}
-	pthread_mutex_unlock(&cs.names_lock);
-	pthread_mutex_lock(&cs.class_lock);
-	for (i = 0; i < cs.novr; i++) {
-		state_put_u8(b, 'c');
-		state_put_str(b, cs.ovr[i].field);
-		state_put_str(b, cs.ovr[i].cls);
-	}
-	pthread_mutex_unlock(&cs.class_lock);
-	state_end(b, at);
-}
-
-/* ctlsock_load - names and lock records from a state payload; how many */
-size_t
-ctlsock_load(const unsigned char *p, size_t len)
-{
-	struct state_rd r;
-	struct lock_slot l;
-	struct who_slot w;
-	size_t n = 0;
-	uint8_t kind;
-
-	if (cs.who == NULL || state_section(p, len, STATE_SEC_NAMES, &r) != 1)
-		return 0;
-	while (r.off < r.len && !r.bad) {
-		kind = state_get_u8(&r);
-		if (kind == 'w') {
-			state_get_str(&r, w.key, sizeof(w.key));
-			state_get_str(&r, w.shown, sizeof(w.shown));
-			if (!r.bad && w.key[0] != '\0')
-				ctlsock_seen(w.key, w.shown);
-		} else if (kind == 'l') {
-			state_get_str(&r, l.key, sizeof(l.key));
-			state_get_str(&r, l.login, sizeof(l.login));
-			state_get_str(&r, l.by, sizeof(l.by));
-			state_get_str(&r, l.reason, sizeof(l.reason));
-			l.at = state_get_u64(&r);
-			l.until = state_get_u64(&r);
-			if (r.bad || l.key[0] == '\0')
-				break;
-			pthread_mutex_lock(&cs.names_lock);
-			cs.locks[slot(l.key, LOCK_SLOTS)] = l;
-			pthread_mutex_unlock(&cs.names_lock);
-		} else if (kind == 'c') {
-			struct override o;
-
-			state_get_str(&r, o.field, sizeof(o.field));
-			state_get_str(&r, o.cls, sizeof(o.cls));
-			if (r.bad || o.field[0] == '\0' || o.cls[0] == '\0' ||
-			    class_set(o.field, o.cls) == -1)
-				break;
-		} else
-			break;
-		n++;
-	}
-	return n;
-}
-
-/* who_get - a key's printable login, or "" */
-static void
-who_get(const char *key, char *out, size_t outlen)
-{
-	const struct who_slot *w;
-
-	out[0] = '\0';
-	if (cs.who == NULL)
-		return;
-	w = &cs.who[slot(key, WHO_SLOTS)];
-	pthread_mutex_lock(&cs.names_lock);
-	if (strcmp(w->key, key) == 0)
-		snprintf(out, outlen, "%s", w->shown);
-	pthread_mutex_unlock(&cs.names_lock);
-}
-
-/* lock_get - who locked a key and why; 0 if unknown */
-static int
-lock_get(const char *key, struct lock_slot *out)
-{
-	int found = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (cs.locks == NULL)
-		return 0;
-	pthread_mutex_lock(&cs.names_lock);
-	if (strcmp(cs.locks[slot(key, LOCK_SLOTS)].key, key) == 0) {
-		*out = cs.locks[slot(key, LOCK_SLOTS)];
-		found = 1;
-	}
-	pthread_mutex_unlock(&cs.names_lock);
-	return found;
-}
-
-/* lock_forget - the login was unlocked */
-static void
-lock_forget(const char *key)
-{
-	struct lock_slot *l;
-
-	if (cs.locks == NULL)
-		return;
-	l = &cs.locks[slot(key, LOCK_SLOTS)];
-	pthread_mutex_lock(&cs.names_lock);
-	if (strcmp(l->key, key) == 0)
-		memset(l, 0, sizeof(*l));
-	pthread_mutex_unlock(&cs.names_lock);
-}
+} cs = { -1, { -1, -1 }, "", NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER, 0 };
 
 /* a reply being built: lines in a growing buffer */
 struct out {
@@ -442,12 +153,12 @@ key_arg(const char *s)
 static void
 lock_line(struct out *o, const char *key, uint64_t until_s)
 {
-	struct lock_slot l;
-	char u[24], who[SHOWN_MAX];
+	struct ctl_lockinfo l;
+	char u[24], who[CTLNAMES_SHOWN_MAX];
 	const char *f[6];
 
-	lock_get(key, &l);
-	who_get(key, who, sizeof(who));
+	ctlnames_lock(key, &l);
+	ctlnames_who(key, who, sizeof(who));
 	snprintf(u, sizeof(u), "%llu", (unsigned long long)until_s);
 	f[0] = "l";
 	f[1] = key;
@@ -487,7 +198,7 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 	struct store_item it;
 	struct view_acc va;
 	struct cfg_ref *ref;
-	char err[256], who[SHOWN_MAX];
+	char err[256], who[CTLNAMES_SHOWN_MAX];
 	uint64_t ends, dur, at_s, bytes, ms, hold;
 	size_t n;
 	char *end;
@@ -527,21 +238,21 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 			goto store;
 		return NULL;
 	}
-	if (l->n >= 2 && l->len[1] > 0 && l->len[1] < SHOWN_MAX &&
+	if (l->n >= 2 && l->len[1] > 0 && l->len[1] < CTLNAMES_SHOWN_MAX &&
 	    strlen(l->f[1]) == l->len[1] && strncmp(verb, "class", 5) == 0)
 		;	/* a login or @domain, checked as the map checks it */
 	else if (l->n < 2 || !key_arg(l->f[1]))
 		return "usage unknown command or bad arguments";
 	if (strcmp(verb, "who") == 0 && l->n == 2) {
-		who_get(l->f[1], who, sizeof(who));
+		ctlnames_who(l->f[1], who, sizeof(who));
 		out_kv(o, "who", who);
 		return NULL;
 	}
 	if (strcmp(verb, "info") == 0 && l->n == 2) {
-		struct lock_slot ls;
+		struct ctl_lockinfo ls;
 		char u[24];
 
-		if (lock_get(l->f[1], &ls)) {
+		if (ctlnames_lock(l->f[1], &ls)) {
 			out_kv(o, "login", ls.login);
 			out_kv(o, "reason", ls.reason);
 			out_kv(o, "by", ls.by);
@@ -554,7 +265,7 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 		return NULL;
 	}
 	if (strcmp(verb, "classget") == 0 && l->n == 2) {
-		class_get(l->f[1], who, sizeof(who));
+		ctlnames_class_get(l->f[1], who, sizeof(who));
 		out_kv(o, "class", who);
 		return NULL;
 	}
@@ -564,7 +275,7 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 		cfg_release(ref);
 		if (!n)
 			return "usage no such class in the daemon's config";
-		if ((rc = class_set(l->f[1], l->f[2])) == -1)
+		if ((rc = ctlnames_class_set(l->f[1], l->f[2])) == -1)
 			return "store too many class overrides, or out of memory";
 		out_u64(o, "changed", (uint64_t)rc);
 		return NULL;
@@ -590,7 +301,7 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 		if (store_drop(st, l->f[1], lock_names, 0, &n, err,
 		    sizeof(err)) == -1)
 			goto store;
-		lock_forget(l->f[1]);
+		ctlnames_unlock(l->f[1]);
 		out_u64(o, "was", va.lock_events);
 		return NULL;
 	}
@@ -923,9 +634,7 @@ ctlsock_start(struct store *st, char *err, size_t errlen)
 	if (cs.fd == -1)
 		return 0;
 	cs.store = st;
-	if ((cs.who = calloc(WHO_SLOTS, sizeof(*cs.who))) == NULL ||
-	    (cs.locks = calloc(LOCK_SLOTS, sizeof(*cs.locks))) == NULL ||
-	    pipe2(cs.wake, O_CLOEXEC) == -1) {
+	if (ctlnames_init() == -1 || pipe2(cs.wake, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
 		return -1;
 	}

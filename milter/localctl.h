@@ -2,9 +2,12 @@
 #ifndef SLUICE_LOCALCTL_H
 #define SLUICE_LOCALCTL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
+#include "sender.h"
 #include "store.h"
 
 /*
@@ -37,6 +40,38 @@ void	 ctlsock_locked(const char *key, const char *shown, const char *by,
 	    const char *reason, uint64_t until_s);
 
 struct state_buf;
+
+/* ctlnames.c: what the views show beside the counters */
+#define CTLNAMES_SHOWN_MAX	200	/* a printable login */
+#define CTLNAMES_REASON_MAX	200
+
+/* who locked a login, and why */
+struct ctl_lockinfo {
+	char	 key[SENDER_KEY_LEN + 1];
+	char	 login[CTLNAMES_SHOWN_MAX];
+	char	 by[64];
+	char	 reason[CTLNAMES_REASON_MAX];
+	uint64_t at, until;		/* unix s */
+};
+
+/* ctlnames_init - allocate the tables (names are kept from then on) */
+int	 ctlnames_init(void);
+
+/* ctlnames_who - a key's printable login, or "" */
+void	 ctlnames_who(const char *key, char *out, size_t outlen);
+
+/* ctlnames_lock - who locked a key and why; 0 if unknown */
+int	 ctlnames_lock(const char *key, struct ctl_lockinfo *);
+
+/* ctlnames_unlock - forget why a key was locked */
+void	 ctlnames_unlock(const char *key);
+
+/* ctlnames_class_set - set (cls "": clear) an override; 1 changed, 0 not,
+ * -1 full or out of memory */
+int	 ctlnames_class_set(const char *field, const char *cls);
+
+/* ctlnames_class_get - the override of exactly this field ("": none) */
+void	 ctlnames_class_get(const char *field, char *out, size_t outlen);
 
 /* ctlsock_class_for - a class override set through sluicectl, or NULL */
 const struct config_class *ctlsock_class_for(const struct config *,
