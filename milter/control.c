@@ -46,6 +46,7 @@
 #include "classmap.h"
 #include "cloexec.h"
 #include "control.h"
+#include "localctl.h"
 #include "qidmem.h"
 #include "recent.h"
 #include "sender.h"
@@ -167,10 +168,12 @@ cm_release(struct cm_ref *r)
 const struct config_class *
 control_class_for(const struct config *cfg, const char *login)
 {
-	const struct config_class *c = NULL;
+	const struct config_class *c = ctlsock_class_for(cfg, login);
 	struct cm_ref *r = NULL;
 	const char *name;
 
+	if (c != NULL)		/* store memory: set through sluicectl */
+		return c;
 	if (ctl.running) {
 		pthread_mutex_lock(&ctl.lock);
 		if ((r = ctl.classes) != NULL)
@@ -234,6 +237,7 @@ control_seen(const char *key, const char *shown)
 {
 	struct job j;
 
+	ctlsock_seen(key, shown);	/* memory store: sluicectl's names */
 	if (!ctl.running || !recent_due(ctl.who, key, (uint64_t)time(NULL),
 	    WHO_PERIOD))
 		return;
@@ -264,6 +268,8 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 	struct job j;
 	int i;
 
+	ctlsock_locked(key, shown, ctl.hostname[0] ? ctl.hostname : "sluice",
+	    reason, (uint64_t)time(NULL) + cfg->lock_lifetime_ms / 1000);
 	if (ctl.local) {
 		/* held[] is the control thread's; here the lock guards it */
 		pthread_mutex_lock(&ctl.lock);
@@ -286,6 +292,13 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 		log_err("control: queue full; the lock of %s is not announced "
 		    "to the other relays (they see it at its next message)",
 		    shown);
+}
+
+/* control_qids - the queue ids remembered for holds, or NULL (none kept) */
+struct qidmem *
+control_qids(void)
+{
+	return ctl.qids;
 }
 
 /* control_reloaded - check the live classes against the new config */

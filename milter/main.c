@@ -27,6 +27,7 @@
 #include "cloexec.h"
 #include "config_dump.h"
 #include "control.h"
+#include "localctl.h"
 #include "hopmark.h"
 #include "secret.h"
 #include "sluice.h"
@@ -504,6 +505,10 @@ main(int argc, char *argv[])
 	}
 	log_open(cfg->syslog_facility, cfg->syslog, foreground);
 	raise_nofile();
+	statefile_load(cfg, rt.store);
+	/* mail matters more than sluicectl: without the socket, go on */
+	if (ctlsock_open(cfg, err, sizeof(err)) == -1)
+		log_err("%s: sluicectl cannot reach this daemon", err);
 
 	if (smfi_setconn(cfg->socket) != MI_SUCCESS ||
 	    callbacks_register() == -1) {
@@ -565,6 +570,11 @@ main(int argc, char *argv[])
 	secret_free(pw);
 	if (rc == -1)
 		return EX_OSERR;
+	if (ctlsock_start(rt.store, err, sizeof(err)) == -1 ||
+	    statefile_start(cfg_current->cfg, rt.store) == -1) {
+		log_err("%s", err);
+		return EX_OSERR;
+	}
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",
 	    cfg_current->cfg->socket, rt.store->kind,
 	    cfg_current->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
@@ -573,6 +583,8 @@ main(int argc, char *argv[])
 	rc = smfi_main();
 	log_info("stopping");
 	metrics_stop();
+	ctlsock_stop();
 	control_stop();
+	statefile_stop();
 	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;	/* pidfile_remove */
 }

@@ -105,8 +105,8 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	chown nobody "$d/run"
 	# priv_start NAME PIDFILE - sluice -f as root with "user nobody"
 	priv_start() {
-		printf 'socket unix:%s/%s.sock\nuser nobody\nsyslog no\npidfile %s\n' \
-		    "$d" "$1" "$2" > "$T/$1.conf"
+		printf 'socket unix:%s/%s.sock\nuser nobody\nsyslog no\npidfile %s\ncontrol_socket %s/ctl/%s.ctl\nstate_file %s/state/%s.state\n' \
+		    "$d" "$1" "$2" "$d" "$1" "$d" "$1" > "$T/$1.conf"
 		"$SLUICE" -f -c "$T/$1.conf" >> "$T/$1.log" 2>&1 &
 		ppid=$!
 		PIDS="$PIDS $ppid"
@@ -156,7 +156,8 @@ fi
 # under systemd (JOURNAL_STREAM names stderr) with syslog on, a line goes
 # to syslog only: the journal would get it twice otherwise
 : > "$T/journal.err"
-printf 'socket unix:%s/j.sock\nsyslog yes\n' "$T" > "$T/j.conf"
+printf 'socket unix:%s/j.sock\nsyslog yes\ncontrol_socket %s/j.ctl\nstate_file %s/j.state\n' \
+    "$T" "$T" "$T" > "$T/j.conf"
 (
 	exec 2>> "$T/journal.err"
 	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal.err") exec "$SLUICE" -f \
