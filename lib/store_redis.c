@@ -99,8 +99,6 @@ extern const size_t charge_lua_len;
 #define RS_PREFIX_MAX	64	/* key prefix length */
 /* the longest key: a Cluster scoped txn key, {subject}:txn:<sender>:<hex> */
 #define RS_KEY_MAX	(RS_PREFIX_MAX + 2 * STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
-#define RS_REFUSED	3	/* a commit mode of the script only: already
-				   refused (rc_charge) */
 #define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 6 * STORE_MAX_ITEMS)
 #define RS_EXTRA_MAX	(STORE_MEMBER_MAX + 8) /* an item's last argument */
 #define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
@@ -720,7 +718,7 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		cl->argv[cl->argc++] = cl->keys[i];
 	cl->argv[cl->argc++] = req->commit == STORE_COMMIT ? "1" :
 	    req->commit == STORE_CHECK_RECORD ? "2" :
-	    req->commit == RS_REFUSED ? "3" : "0";
+	    req->commit == STORE_REFUSED ? "3" : "0";
 	cl->argv[cl->argc++] = txn ? "1" : "0";
 	snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
 	    (unsigned long long)(maxwin * 1000 < STORE_TXN_MS ? maxwin * 1000 :
@@ -1508,7 +1506,7 @@ rc_charge(struct store *st, const struct store_req *req,
 	}
 	if (nsender > 0 || ns == 0) {
 		if (rc_group(rc, req, "", refused && req->commit != STORE_CHECK ?
-		    RS_REFUSED : req->commit, &g, err, errlen) == -1)
+		    STORE_REFUSED : req->commit, &g, err, errlen) == -1)
 			return -1;
 	}
 	res->allowed = g.allowed && !refused;
