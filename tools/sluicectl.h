@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "config.h"
+#include "sender.h"
 
 /* exit codes, documented in sluicectl(8) */
 #define CTL_OK		0	/* done */
@@ -26,6 +27,7 @@ struct ctl {
 	const char		*prefix;	/* cfg->redis_prefix */
 	char			 where[300];	/* "redis host:port" */
 	int			 json;		/* --json output */
+	enum sender_origin	 origin;	/* --origin: the LOGIN's */
 };
 
 /* one counter of one sender: P{H}:name[:sub]:window:buckets */
@@ -66,6 +68,10 @@ uint64_t	 ctl_counter_get(struct ctl *, const char *sender,
 typedef void	 ctl_scan_fn(struct ctl *, const redisReply *keys, void *);
 void		 ctl_scan(struct ctl *, const char *pattern, ctl_scan_fn *,
 		    void *);
+
+/* ctl_who - split a who value ("login" or "login\torigin", as the
+ * daemons write it) in place: the login, and its origin's name */
+const char	*ctl_who(char *who, const char **origin);
 
 /* ctl_show.c */
 int		 cmd_top(struct ctl *, uint32_t window, size_t n);
