@@ -462,6 +462,9 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 		    sender_origin_name(c->msg.origin), err);
 		return SMFIS_CONTINUE;
 	}
+	if (req.commit == STORE_REFUSED)
+		res.allowed = 1;	/* refused here, for reasons named below,
+					   not for a limit the store did not name */
 decide:
 	policy_decide(cfg, &m, items, req.nitems, &res, &d);
 	if (why[0] != '\0')
