@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detector.h"
 #include "okcache.h"
 
 #define OKCACHE_STRIPES	64	/* mutexes; slots are spread over them */
@@ -81,7 +82,7 @@ okcache_fine_items(const struct store_item *it, size_t n)
 	uint64_t room;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(it[i].name, "lock") == 0) {
+		if (it[i].kind == ITEM_LOCK) {
 			if (it[i].count > 0)
 				return 0;
 			continue;

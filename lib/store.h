@@ -43,6 +43,8 @@
 
 struct store_item {
 	char		 name[STORE_NAME_MAX + 1]; /* [a-z0-9_]+, e.g. "msg" */
+	uint8_t		 kind;		/* what it counts (enum item_kind,
+					   detector.h); the store ignores it */
 	char		 scope[STORE_SENDER_MAX + 1]; /* "": the request's
 					   sender; else another subject's hex
 					   key (e.g. a body hash) shared by

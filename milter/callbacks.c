@@ -153,7 +153,7 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (i = 0; i < n && o < outlen; i++) {
-		if (strcmp(it[i].name, "lock") == 0 && it[i].count == 0)
+		if (it[i].kind == ITEM_LOCK && it[i].count == 0)
 			continue;	/* not locked: nothing to say */
 		config_format_window(it[i].window, win, sizeof(win));
 		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu/%llu",
@@ -164,6 +164,25 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 			break;
 		o += (size_t)w;
 	}
+}
+
+/* the client-derived values of a log line, each one field's value */
+struct logvals {
+	char	 qid[64];		/* the queue id, or NOQUEUE */
+	char	 login[LOGIN_SHOW_MAX];	/* the login, or "-" (inbound) */
+};
+
+/* logvals_of - the values of c's current message, for a log line */
+static const struct logvals *
+logvals_of(const struct conn *c, const char *qid, struct logvals *v)
+{
+	sender_logvalue(qid[0] ? qid : "NOQUEUE", v->qid, sizeof(v->qid));
+	if (c->msg.inbound)
+		snprintf(v->login, sizeof(v->login), "-");
+	else
+		sender_logvalue(c->msg.raw != NULL ? c->msg.raw :
+		    c->msg.login, v->login, sizeof(v->login));
+	return v;
 }
 
 /* verdict_reply - the one place a decision becomes an SMTP answer */
@@ -202,13 +221,16 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
     const struct store_item *items, size_t n, const struct store_res *res,
     const struct policy_decision *d, const char *err)
 {
-	char counts[512];
+	char counts[512], hits[160];
+	struct logvals v;
 	const char *src = "";
 
 	if (d->verdict == VERDICT_ACCEPT && !c->ref->cfg->log_accepts &&
 	    res->source == STORE_SRC_PRIMARY)
 		return;
 	items_text(items, n, counts, sizeof(counts));
+	policy_hits_text(d, hits, sizeof(hits));
+	logvals_of(c, qid, &v);
 	switch (res->source) {
 	case STORE_SRC_PRIMARY:
 		break;
@@ -224,8 +246,7 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 	}
 	log_info("%s: %s login=%s%s%s class=%s client=%s%s%s rcpts=%llu "
 	    "addrs=%llu %s%s action=%s%s%s%s%s%s",
-	    qid[0] ? qid : "NOQUEUE", stage,
-	    c->msg.inbound ? "-" : c->msg.login,
+	    v.qid, stage, v.login,
 	    c->msg.inbound ? "" : " origin=",
 	    c->msg.inbound ? "" : sender_origin_name(c->msg.origin),
 	    c->msg.inbound ? "inbound" : c->msg.cls->name,
@@ -235,7 +256,7 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 	    (unsigned long long)(c->msg.counted ? c->msg.addr.distinct : 0),
 	    counts, src,
 	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
-	    d->reason[0] ? " hits=" : "", d->reason,
+	    hits[0] ? " hits=" : "", hits,
 	    err && err[0] ? " store_error=" : "", err ? err : "");
 }
 
@@ -279,12 +300,14 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	struct store_res res;
 	char err[256], reason[160], win[16], who[LOGIN_SHOW_MAX + 32];
 	char named[SENDER_NAME_MAX + 1];
+	struct logvals v;
 	size_t i;
 
-	control_who(c->msg.login, c->msg.origin, who, sizeof(who));
+	logvals_of(c, qid, &v);
+	control_who(v.login, c->msg.origin, who, sizeof(who));
 	snprintf(reason, sizeof(reason), "refused too often");
 	for (i = 0; i < n; i++)
-		if (strcmp(items[i].name, "refused") == 0)
+		if (items[i].kind == ITEM_REFUSED)
 			snprintf(reason, sizeof(reason), "refused %llu times "
 			    "in %s (lock_after %llu/%s)",
 			    (unsigned long long)items[i].count,
@@ -298,8 +321,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	req.items = &lk;
 	req.nitems = 1;
 	if (store_charge(rt.store, &req, &res, err, sizeof(err)) != 0) {
-		log_err("%s: cannot lock login=%s: %s", qid[0] ? qid :
-		    "NOQUEUE", who, err);
+		log_err("%s: cannot lock login=%s: %s", v.qid, who, err);
 		return;
 	}
 	okcache_forget(rt.okcache, c->msg.key);
@@ -307,7 +329,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 		return;		/* another relay locked it first */
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
-	    qid[0] ? qid : "NOQUEUE", who, c->client, reason);
+	    v.qid, who, c->client, reason);
 	control_locked(cfg, c->msg.key, c->msg.login, c->msg.origin, reason);
 	/* LOGIN names the origin unless SASL: a hook that disables accounts
 	 * never disables one for a forged envelope sender */
@@ -370,6 +392,7 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct store_res res;
 	const char *qid = macro(ctx, "i");
 	char err[256] = "", why[200] = "";
+	struct logvals lv;
 	int rc, refuse;
 
 	if (commit && c->msg.identity && ident_check(cfg->identities,
@@ -457,8 +480,9 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	breaker_watch(err);
 	if (rc == -1) {
 		/* not even the fallback could answer: let the mail through */
+		logvals_of(c, qid, &lv);
 		log_err("%s: %s login=%s origin=%s: store failed: %s; "
-		    "accepting", qid[0] ? qid : "NOQUEUE", stage, c->msg.login,
+		    "accepting", lv.qid, stage, lv.login,
 		    sender_origin_name(c->msg.origin), err);
 		return SMFIS_CONTINUE;
 	}
@@ -678,7 +702,7 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
 	struct policy_reply r;
-	const char *qid;
+	struct logvals v;
 
 	(void)argv;
 	if (c == NULL || !c->msg.counted)
@@ -692,15 +716,15 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	}
 	c->msg.nrefused++;
-	metrics_count_hit(&sluice_metrics, "max_recipients");
-	qid = macro(ctx, "i");
+	metrics_count_hit(&sluice_metrics, DET_MAX_RECIPIENTS);
+	logvals_of(c, macro(ctx, "i"), &v);
 	log_info("%s: rcpt login=%s origin=%s class=%s client=%s rcpts=%llu "
-	    "action=%s hits=max_recipients", qid[0] ? qid : "NOQUEUE",
-	    c->msg.login, sender_origin_name(c->msg.origin),
-	    c->msg.cls->name, c->client,
+	    "action=%s hits=%s", v.qid, v.login,
+	    sender_origin_name(c->msg.origin), c->msg.cls->name, c->client,
 	    (unsigned long long)c->msg.nrcpt,
 	    c->ref->cfg->mode == CONFIG_MODE_OBSERVE ?
-	    "accept would=tempfail" : "tempfail");
+	    "accept would=tempfail" : "tempfail",
+	    detector_name(DET_MAX_RECIPIENTS));
 	if (c->ref->cfg->mode == CONFIG_MODE_OBSERVE) {
 		c->msg.nrcpt++;
 		return SMFIS_CONTINUE;

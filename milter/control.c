@@ -122,7 +122,8 @@ static struct {
 	struct classmap	*warned;	/* unknown classes already logged */
 } ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
 
-static void	lock_seen(const char *, const char *, const char *, int);
+static void	lock_seen(const char *, const char *, enum sender_origin,
+		    const char *, int);
 static int	held_find(const char *);
 static void	held_drop(size_t);
 static int	control_local(const struct config *);
@@ -288,7 +289,7 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 		pthread_mutex_lock(&ctl.lock);
 		if ((i = held_find(key)) != -1)
 			held_drop((size_t)i);	/* a new lock, after the last */
-		lock_seen(key, who, ctl.hostname, 0);
+		lock_seen(key, shown, o, ctl.hostname, 0);
 		pthread_mutex_unlock(&ctl.lock);
 		return;
 	}
@@ -458,17 +459,17 @@ held_add(const char *key)
 	ctl.held[ctl.nheld++].since = (uint64_t)time(NULL);
 }
 
-/* lock_names - the login and the locking relay: P{H}:lockinfo, P{H}:who */
+/* lock_names - the login, its origin and the locking relay: P{H}:lockinfo,
+ * P{H}:who */
 static void
-lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
+lock_names(const char *key, char *who, size_t wlen, enum sender_origin *o,
+    char *relay, size_t rlen)
 {
-	char k[KEY_MAX];
+	char k[KEY_MAX], *tab;
 	redisReply *r;
 	int named = 0;
 
-	char shown[SHOWN_MAX], *tab;
-	enum sender_origin o = SENDER_SASL;
-
+	*o = SENDER_SASL;	/* no origin written: an older relay's lock */
 	snprintf(who, wlen, "%s", key);		/* at least the key */
 	snprintf(relay, rlen, "unknown");
 	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, key);
@@ -476,12 +477,10 @@ lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
 		return;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
 		if (r->element[2]->type == REDIS_REPLY_STRING &&
-		    sender_origin_parse(r->element[2]->str, &o) == -1)
-			o = SENDER_SASL;
+		    sender_origin_parse(r->element[2]->str, o) == -1)
+			*o = SENDER_SASL;
 		if (r->element[0]->type == REDIS_REPLY_STRING) {
-			sender_printable(r->element[0]->str, shown,
-			    sizeof(shown), 0);
-			control_who(shown, o, who, wlen);
+			sender_printable(r->element[0]->str, who, wlen, 0);
 			named = 1;
 		}
 		if (r->element[1]->type == REDIS_REPLY_STRING)
@@ -496,24 +495,27 @@ lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
 		 * logins hold none) */
 		if ((tab = strchr(r->str, '\t')) != NULL) {
 			*tab = '\0';
-			if (sender_origin_parse(tab + 1, &o) == -1)
-				o = SENDER_SASL;
+			if (sender_origin_parse(tab + 1, o) == -1)
+				*o = SENDER_SASL;
 		}
-		sender_printable(r->str, shown, sizeof(shown), 0);
-		control_who(shown, o, who, wlen);
+		sender_printable(r->str, who, wlen, 0);
 	}
 	freeReplyObject(r);
 }
 
 /*
  * lock_seen - a login is locked: hand the ids it got accepted here to the
- * hold command, once per lock. who/relay NULL: read from lockinfo. A lock
+ * hold command, once per lock. who/relay NULL: read from lockinfo (and
+ * the origin with them; else o is who's). A lock
  * found by the poll with nothing to hold is noted silently.
  */
 static void
-lock_seen(const char *key, const char *who, const char *relay, int polled)
+lock_seen(const char *key, const char *who, enum sender_origin o,
+    const char *relay, int polled)
 {
-	char whobuf[SHOWN_MAX + 32], relaybuf[128], win[16];
+	char whobuf[SHOWN_MAX], relaybuf[128], win[16];
+	char whoval[SHOWN_MAX + 8], relayval[sizeof(relaybuf) + 8];
+	char whoshow[sizeof(whoval) + 32];
 	struct cfg_ref *ref;
 	const struct config *cfg;
 	char *ids = NULL;
@@ -536,11 +538,17 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 		return;
 	}
 	if (who == NULL) {
-		lock_names(key, whobuf, sizeof(whobuf), relaybuf,
+		lock_names(key, whobuf, sizeof(whobuf), &o, relaybuf,
 		    sizeof(relaybuf));
 		who = whobuf;
 		relay = relaybuf;
 	}
+	/* for the log lines: each one field, whatever a relay wrote */
+	sender_logvalue(who, whoval, sizeof(whoval));
+	sender_logvalue(relay, relayval, sizeof(relayval));
+	control_who(whoval, o, whoshow, sizeof(whoshow));
+	who = whoshow;
+	relay = relayval;
 	if (n == 0)
 		log_warnx("login=%s locked on relay %s: held 0 queued messages "
 		    "(%s%s)", who, relay, cfg->hold_command == NULL ?
@@ -606,7 +614,7 @@ pending_add(const struct job *j)
 static void
 jobs_run(void)
 {
-	char k[KEY_MAX], who[SHOWN_MAX + 32];
+	char k[KEY_MAX];
 	redisReply *r;
 	struct job j;
 	size_t i;
@@ -624,8 +632,7 @@ jobs_run(void)
 				freeReplyObject(r);
 			continue;
 		}
-		control_who(j.shown, j.origin, who, sizeof(who));
-		lock_seen(j.key, who, ctl.hostname, 0);
+		lock_seen(j.key, j.shown, j.origin, ctl.hostname, 0);
 		if (ctl.cmd == NULL || ctl.broken || announce(&j) == -1)
 			pending_add(&j);
 	}
@@ -749,7 +756,7 @@ locks_poll(void)
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), key_cmp);
 	for (i = 0; i < n && !ctl.broken; i++)
-		lock_seen(keys[i], NULL, NULL, 1);
+		lock_seen(keys[i], NULL, SENDER_SASL, NULL, 1);
 	/* locks gone from P:locked (unlocked, expired): the next one counts */
 	for (i = ctl.nheld; i-- > 0;) {
 		key = ctl.held[i].key;
@@ -778,7 +785,7 @@ event(const char *s, size_t len)
 		key[SENDER_KEY_LEN] = '\0';
 		/* its next MAIL is checked (and refused there) again */
 		okcache_forget(rt.okcache, key);
-		lock_seen(key, NULL, NULL, 0);
+		lock_seen(key, NULL, SENDER_SASL, NULL, 0);
 	} else if (len == 7 + SENDER_KEY_LEN && memcmp(s, "unlock ", 7) == 0 &&
 	    key_ok(s + 7, SENDER_KEY_LEN)) {
 		memcpy(key, s + 7, SENDER_KEY_LEN);

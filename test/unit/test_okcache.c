@@ -7,15 +7,16 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "detector.h"
 #include "okcache.h"
 
-/* item - one answered item */
+/* item - one answered item of a kind */
 static struct store_item
-item(const char *name, uint64_t limit, uint64_t count)
+item(enum item_kind kind, uint64_t limit, uint64_t count)
 {
 	struct store_item it;
 
-	store_item_set(&it, name, 3600, 12, limit, 1);
+	detector_item_set(&it, kind, 3600, 12, limit, 1);
 	it.count = count;
 	return it;
 }
@@ -27,9 +28,9 @@ test_fine_items(void **state)
 	struct store_item it[4];
 
 	(void)state;
-	it[0] = item("msg", 100, 75);
-	it[1] = item("rcpt", 400, 10);
-	it[2] = item("lock", 0, 0);
+	it[0] = item(ITEM_MESSAGES, 100, 75);
+	it[1] = item(ITEM_RECIPIENTS, 400, 10);
+	it[2] = item(ITEM_LOCK, 0, 0);
 	assert_true(okcache_fine_items(it, 3));
 	it[0].count = 76;			/* over 3/4 used */
 	assert_false(okcache_fine_items(it, 3));
@@ -37,25 +38,25 @@ test_fine_items(void **state)
 	it[2].count = 1;			/* locked */
 	assert_false(okcache_fine_items(it, 3));
 	it[2].count = 0;
-	it[0] = item("msg", 1, 1);		/* a limit of 1: never */
+	it[0] = item(ITEM_MESSAGES, 1, 1);	/* a limit of 1: never */
 	assert_false(okcache_fine_items(it, 3));
-	it[0] = item("msg", 2, 1);		/* room is at least 1 */
+	it[0] = item(ITEM_MESSAGES, 2, 1);		/* room is at least 1 */
 	assert_true(okcache_fine_items(it, 3));
-	it[0] = item("msg", 0, 0);
+	it[0] = item(ITEM_MESSAGES, 0, 0);
 	assert_false(okcache_fine_items(it, 1));
 	/* soft, on-refuse and body/copy items are not checked at MAIL */
-	it[0] = item("rep", 2, 2);
+	it[0] = item(ITEM_REPEATS, 2, 2);
 	it[0].soft = 1;
-	it[1] = item("refused", 5, 5);
+	it[1] = item(ITEM_REFUSED, 5, 5);
 	it[1].on_refuse = 1;
-	it[2] = item("wave", 2, 2);
+	it[2] = item(ITEM_WAVE, 2, 2);
 	snprintf(it[2].scope, sizeof(it[2].scope), "ab");
-	it[3] = item("rep", 2, 2);
+	it[3] = item(ITEM_REPEATS, 2, 2);
 	snprintf(it[3].sub, sizeof(it[3].sub), "cd");
 	assert_true(okcache_fine_items(it, 4));
 	it[1].on_refuse = 0;
 	assert_false(okcache_fine_items(it, 4));
-	it[0] = item("msg", 100, 10);
+	it[0] = item(ITEM_MESSAGES, 100, 10);
 	it[0].over = 1;
 	assert_false(okcache_fine_items(it, 1));
 }
