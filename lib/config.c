@@ -155,6 +155,8 @@ static const struct key keys[] = {
 	    &cs_token },
 	{ "local_submission", K_ENUM, "key-by-sender", OFF(local_submission),
 	    0, 0, locals, NULL },
+	{ "login_default_domain", K_STR, NULL, OFF(login_default_domain), 1,
+	    253, NULL, &cs_token },
 
 	/* content detectors */
 	{ "fanout_action", K_ENUM, "reject", OFF(fanout_action), 0, 0,
@@ -1401,14 +1403,21 @@ config_free(struct config *c)
 const struct config_class *
 config_class_for(const struct config *c, const char *login)
 {
-	const struct config_map_entry *e;
-	const char *at;
+	return config_class_find(c, login, login != NULL ?
+	    strrchr(login, '@') : NULL);
+}
 
-	if (login == NULL || c->nmap == 0)
+/* config_class_find - the class of a whole name, then of its @domain */
+const struct config_class *
+config_class_find(const struct config *c, const char *whole, const char *dom)
+{
+	const struct config_map_entry *e = NULL;
+
+	if (whole == NULL || c->nmap == 0)
 		return &c->classes[0];
-	e = bsearch(login, c->map, c->nmap, sizeof(*c->map), map_fold_cmp);
-	if (e == NULL && (at = strrchr(login, '@')) != NULL)
-		e = bsearch(at, c->map, c->nmap, sizeof(*c->map),
+	e = bsearch(whole, c->map, c->nmap, sizeof(*c->map), map_fold_cmp);
+	if (e == NULL && dom != NULL)
+		e = bsearch(dom, c->map, c->nmap, sizeof(*c->map),
 		    map_fold_cmp);
 	return e != NULL ? &c->classes[e->cls] : &c->classes[0];
 }

@@ -162,6 +162,9 @@ struct config {
 					   NULL */
 	char		*trusted_header; /* their login header, or NULL */
 	int		 local_submission; /* enum config_local */
+	char		*login_default_domain; /* appended to a bare login
+					   ("alice" -> "alice@DOMAIN"), or
+					   NULL */
 
 	/* classes */
 	char		*class_map;	/* path, or NULL */
@@ -188,6 +191,11 @@ void		 config_free(struct config *);
 /* config_class_for - the class of a login: exact, then @domain, then default */
 const struct config_class *config_class_for(const struct config *,
 		    const char *login);
+
+/* config_class_find - the class of a whole name, then of dom ("@domain",
+ * or NULL), then default (sender_class_names gives the two names) */
+const struct config_class *config_class_find(const struct config *,
+		    const char *whole, const char *dom);
 
 /* config_find_class - class by name, or NULL */
 const struct config_class *config_find_class(const struct config *,

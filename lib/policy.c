@@ -416,6 +416,23 @@ policy_rcpt_cap_eom(const struct config *cfg, const struct config_class *c,
 		d->observed = 1;
 }
 
+/* policy_refused_locally - refused by the checks that need no store? */
+int
+policy_refused_locally(const struct config *cfg, const struct policy_msg *m,
+    const char *why, const struct config_class *cap, uint64_t nrcpt)
+{
+	struct store_res res;
+	struct policy_decision d;
+
+	memset(&res, 0, sizeof(res));
+	res.allowed = 1;	/* no store item: only the local checks hit */
+	policy_decide(cfg, m, NULL, 0, &res, &d);
+	if (why != NULL && why[0] != '\0')
+		policy_from_mismatch(cfg, why, &d);
+	policy_rcpt_cap_eom(cfg, cap, nrcpt, &d);
+	return d.verdict >= VERDICT_TEMPFAIL;
+}
+
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked login? */
 int
 policy_lock_due(const struct store_item *items, size_t nitems)

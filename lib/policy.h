@@ -89,6 +89,17 @@ void	policy_rcpt_cap_eom(const struct config *,
 	    const struct config_class *, uint64_t nrcpt,
 	    struct policy_decision *);
 
+/*
+ * policy_refused_locally - does a check that needs no store refuse the
+ * message (tempfail or reject, observe mode included): a loop, the
+ * Received: count, the To/Cc cap, the From: identity (why: its finding,
+ * or "" / NULL), the recipient cap of cap's class at end of message (cap
+ * NULL: none)? Such a message is not charged (STORE_REFUSED).
+ */
+int	policy_refused_locally(const struct config *,
+	    const struct policy_msg *, const char *why,
+	    const struct config_class *cap, uint64_t nrcpt);
+
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked
  * login? */
 int	policy_lock_due(const struct store_item *items, size_t nitems);

@@ -82,12 +82,16 @@ struct store_item {
 					   on_refuse items */
 #define STORE_CHECK_RECORD	2	/* check; if refused, charge the
 					   on_refuse items */
+#define STORE_REFUSED		3	/* refused already (decided without
+					   the store): check, charge only the
+					   on_refuse items (res.allowed 0) */
 
 struct store_req {
 	const char		*sender; /* sender key (sender_key()); borrowed */
 	const char		*txn;	/* id making a commit idempotent, or NULL */
-	int			 commit; /* STORE_CHECK, STORE_COMMIT or
-					   STORE_CHECK_RECORD */
+	int			 commit; /* STORE_CHECK, STORE_COMMIT,
+					   STORE_CHECK_RECORD or
+					   STORE_REFUSED */
 	struct store_item	*items;	/* borrowed; outputs filled in place */
 	size_t			 nitems;
 };

@@ -100,8 +100,6 @@ extern const size_t charge_lua_len;
 #define RS_PREFIX_MAX	64	/* key prefix length */
 /* the longest key: a Cluster scoped txn key, {subject}:txn:<sender>:<hex> */
 #define RS_KEY_MAX	(RS_PREFIX_MAX + 2 * STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
-#define RS_REFUSED	3	/* a commit mode of the script only: already
-				   refused (rc_charge) */
 /* EVALSHA, sha, numkeys, keys (limits and txn), 4 values, the limits'
    parameters, one extra per limit */
 #define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 1 + STORE_MAX_ITEMS)
@@ -912,7 +910,7 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	}
 	arg_lit(cl, req->commit == STORE_COMMIT ? "1" :
 	    req->commit == STORE_CHECK_RECORD ? "2" :
-	    req->commit == RS_REFUSED ? "3" : "0");
+	    req->commit == STORE_REFUSED ? "3" : "0");
 	arg_lit(cl, txn ? "1" : "0");
 	p = arg_end(cl, p, put_u64(p, maxwin * 1000 < STORE_TXN_MS ?
 	    maxwin * 1000 : STORE_TXN_MS));
@@ -1688,7 +1686,7 @@ rc_charge(struct store *st, const struct store_req *req,
 	}
 	if (nsender > 0 || ns == 0) {
 		if (rc_group(rc, req, "", refused && req->commit != STORE_CHECK ?
-		    RS_REFUSED : req->commit, &g, err, errlen) == -1)
+		    STORE_REFUSED : req->commit, &g, err, errlen) == -1)
 			return -1;
 	}
 	res->allowed = g.allowed && !refused;

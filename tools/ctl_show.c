@@ -128,6 +128,8 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 	a.n = m;
 	qsort(a.rows, a.n, sizeof(*a.rows), by_count);
 	m = a.n < n ? a.n : n;
+	const char *origin;
+
 	if ((who = calloc(m + 1, sizeof(*who))) == NULL)
 		ctl_die(x, "top", "out of memory");
 	for (i = 0; i < m; i++) {
@@ -157,7 +159,11 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 		for (i = 0; i < m; i++) {
 			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "",
 			    a.rows[i].sender);
-			json_str(stdout, who_str(who[i]));
+			origin = NULL;
+			json_str(stdout, who_str(who[i]) ?
+			    ctl_who(who[i]->str, &origin) : NULL);
+			printf(",\"origin\":");
+			json_str(stdout, origin);
 			printf(",\"messages\":%llu,\"recipients\":%llu}",
 			    (unsigned long long)a.rows[i].msg,
 			    (unsigned long long)a.rows[i].rcpt);
@@ -167,13 +173,14 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 		printf("messages in the last %s: %zu senders, showing %zu\n",
 		    ws, a.n, m);
 		if (m > 0)
-			printf("%-40s %10s %10s\n", "LOGIN", "MESSAGES",
-			    "RECIPIENTS");
+			printf("%-40s %-8s %10s %10s\n", "LOGIN", "ORIGIN",
+			    "MESSAGES", "RECIPIENTS");
 		for (i = 0; i < m; i++) {
 			/* unknown name: the key, which is what the store has */
-			text_login(stdout, who_str(who[i]) ? who_str(who[i]) :
-			    a.rows[i].sender, 40);
-			printf(" %10llu %10llu\n",
+			origin = "?";
+			text_login(stdout, who_str(who[i]) ?
+			    ctl_who(who[i]->str, &origin) : a.rows[i].sender, 40);
+			printf(" %-8s %10llu %10llu\n", origin,
 			    (unsigned long long)a.rows[i].msg,
 			    (unsigned long long)a.rows[i].rcpt);
 		}
@@ -199,28 +206,40 @@ fold(const char *s)
 
 /*
  * class_of - a login's class as the daemons pick it: P:classes (exact
- * login, then @domain), then the class map, then "default". An override
+ * login, then @domain), then the class map, then "default"; by the names
+ * of its origin (sender_class_names). An override
  * naming a class this config lacks is ignored, and reported in override.
  */
 void
 class_of(struct ctl *x, const char *login, const struct config_class **cls,
     const char **source, char *override, size_t olen)
 {
-	char key[CTL_KEY_MAX], *f, *at;
+	char key[CTL_KEY_MAX], whole[SENDER_NAME_MAX + 1];
+	char dom[SENDER_NAME_MAX + 1], *f, *at;
 	const struct config_class *c;
+	const char *w, *d;
 	redisReply *r;
 	int pass;
 
+	/* the names the daemons look this origin's login up by */
+	if (sender_class_names(x->origin, login, whole, dom, &w, &d) == -1) {
+		*cls = &x->cfg->classes[0];
+		*source = "default";
+		override[0] = '\0';
+		return;
+	}
 	snprintf(key, sizeof(key), "%sclasses", x->prefix);
-	if ((f = fold(login)) == NULL)
+	f = fold(w);
+	at = d != NULL ? fold(d) : NULL;
+	if (f == NULL || (d != NULL && at == NULL))
 		ctl_die(x, "show", "out of memory");
 	override[0] = '\0';
 	for (pass = 0; pass < 2; pass++) {
 		const char *field = f;
 
 		if (pass == 1) {
-			if ((at = strrchr(f, '@')) == NULL || at == f)
-				break;
+			if (at == NULL || d == login)
+				break;	/* no @domain, or the login is one */
 			field = at;
 		}
 		r = ctl_cmd(x, "HGET", "HGET", key, field, NULL);
@@ -233,6 +252,7 @@ class_of(struct ctl *x, const char *login, const struct config_class **cls,
 				*source = pass == 0 ? "override (login)" :
 				    "override (@domain)";
 				free(f);
+				free(at);
 				return;
 			}
 			break;	/* unknown class: the daemons ignore it */
@@ -240,7 +260,8 @@ class_of(struct ctl *x, const char *login, const struct config_class **cls,
 		freeReplyObject(r);
 	}
 	free(f);
-	*cls = config_class_for(x->cfg, login);
+	free(at);
+	*cls = config_class_find(x->cfg, w, d);
 	*source = *cls != &x->cfg->classes[0] ? "class map" : "default";
 }
 
@@ -303,13 +324,14 @@ cmd_show(struct ctl *x, const char *login)
 	struct dim dims[6];
 	struct rep_acc rep;
 	redisReply *who, *info;
+	const char *wo;
 	uint64_t now, cnt, lock_n, until_ms = 0, w;
 	uint32_t lifetime = cfg->lock_lifetime_ms / 1000;
 	int64_t newest;
 	size_t nd = 0, i, j, row = 0;
 	redisReply *r;
 
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	now = ctl_now_ms(x);
 	class_of(x, login, &cls, &source, override, sizeof(override));
 
@@ -350,8 +372,9 @@ cmd_show(struct ctl *x, const char *login)
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"who\":", h);
-		json_str(stdout, who_str(who));
+		printf(",\"origin\":\"%s\",\"key\":\"%s\",\"who\":",
+		    sender_origin_name(x->origin), h);
+		json_str(stdout, who_str(who) ? ctl_who(who->str, &wo) : NULL);
 		printf(",\"class\":{\"name\":");
 		json_str(stdout, cls->name);
 		printf(",\"source\":\"%s\",\"override\":", source);
@@ -360,7 +383,8 @@ cmd_show(struct ctl *x, const char *login)
 	} else {
 		printf("login       ");
 		text_login(stdout, login, 0);
-		printf("\nkey         %s\n", h);
+		printf("\norigin      %s\n", sender_origin_name(x->origin));
+		printf("key         %s\n", h);
 		printf("class       %s (%s", cls->name, source);
 		if (override[0] && strcmp(override, cls->name) != 0) {
 			printf("; override \"");

@@ -97,6 +97,7 @@ struct opts {
 	unsigned long per_conn;		/* per milter connection, 0: all */
 	unsigned long logins;		/* user<i>@bench.test to cycle */
 	const char *login;		/* fixed login, or NULL */
+	const char *from;		/* fixed MAIL FROM, or NULL */
 	bool	 inbound;		/* no auth macros */
 	const char *client_addr;	/* CONNECT address */
 	unsigned long client_addrs;	/* cycle 10.0.x.y if nonzero */
@@ -892,8 +893,9 @@ txn_prepare(struct worker *w, unsigned long g)
 		    g % opt.logins);
 		w->auth = w->login;
 	}
-	snprintf(w->from, sizeof(w->from), "%s", w->auth != NULL &&
-	    strchr(w->auth, '@') != NULL ? w->auth : "bench@bench.test");
+	snprintf(w->from, sizeof(w->from), "%s", opt.from != NULL ? opt.from :
+	    w->auth != NULL && strchr(w->auth, '@') != NULL ? w->auth :
+	    "bench@bench.test");
 	/* unique per run too, like an MTA's: sluice keys its txn on it */
 	if (opt.qid_prefix != NULL)
 		snprintf(w->qid, sizeof(w->qid), "%s%010lX", opt.qid_prefix,
@@ -1090,6 +1092,7 @@ usage(FILE *fp, int status)
 "  -l, --logins N             cycle {auth_authen} user<i>@bench.test [1000]\n"
 "      --login NAME           one fixed login\n"
 "      --inbound              no auth macros at all\n"
+"      --from ADDR            MAIL FROM [the login, or bench@bench.test]\n"
 "      --client-addr A        client address in CONNECT [127.0.0.1]\n"
 "      --client-addrs N       cycle N client addresses 10.0.x.y\n"
 "      --local-submission     connect as Postfix does for sendmail(1) mail\n"
@@ -1243,13 +1246,14 @@ parse_args(int argc, char **argv)
 {
 	enum { O_PERCONN = 256, O_LOGIN, O_INBOUND, O_CADDR, O_CADDRS,
 	    O_VARY, O_SAMEID, O_HEADER, O_MACRO, O_NOABORT, O_TIMEOUT,
-	    O_JSON, O_LOCAL, O_QID };
+	    O_JSON, O_LOCAL, O_QID, O_FROM };
 	static const struct option lopts[] = {
 		{ "socket", 1, NULL, 's' }, { "connections", 1, NULL, 'c' },
 		{ "transactions", 1, NULL, 'n' },
 		{ "per-connection", 1, NULL, O_PERCONN },
 		{ "logins", 1, NULL, 'l' }, { "login", 1, NULL, O_LOGIN },
 		{ "inbound", 0, NULL, O_INBOUND },
+		{ "from", 1, NULL, O_FROM },
 		{ "client-addr", 1, NULL, O_CADDR },
 		{ "client-addrs", 1, NULL, O_CADDRS },
 		{ "local-submission", 0, NULL, O_LOCAL },
@@ -1299,6 +1303,13 @@ parse_args(int argc, char **argv)
 			opt.login = optarg;
 			break;
 		case O_INBOUND: opt.inbound = true; break;
+		case O_FROM:
+			if (strlen(optarg) > 256 || strpbrk(optarg, "<> \r\n")) {
+				fprintf(stderr, "sluice-bench: bad --from\n");
+				usage(stderr, 2);
+			}
+			opt.from = optarg;
+			break;
 		case O_LOCAL: opt.local = true; break;
 		case O_CADDR:
 			if (inet_pton(AF_INET, optarg, a6) != 1 &&

@@ -49,14 +49,14 @@ ctl_cases() {
 	row "table: show says not locked" 0 're:^locked +no$' show tab-alice@example.test
 	row "table: show --json" 0 'js:[l["count"] for l in d["limits"] if l["name"] == "recipients"], d["lock"]["locked"]=([6], False)' --json show tab-alice@example.test
 	row "table: show --json of a hostile login parses" 0 'js:d["login"] == "tab-ev\"il\\\x01\xff@example.test", d["limits"][0]["count"]=(True, 1)' --json show "$evil"
-	row "table: top lists tab-alice" 0 're:^(tab-alice@example\.test|[0-9a-f]{32}) +2 +6$' top -n 100
+	row "table: top lists tab-alice" 0 're:^(tab-alice@example\.test|[0-9a-f]{32}) +sasl +2 +6$' top -n 100
 	row "table: top --json" 0 'js:[(s["messages"], s["recipients"]) for s in d["senders"] if s["recipients"] == 6][:1]=[(2, 6)]' --json top -n 100
 	row "table: lock" 0 're:^locked tab-alice@example.test on every relay until ' lock tab-alice@example.test --reason 'table test'
 	bench "$1" -c 1 -n 1 --login 'tab-alice@example.test'
 	grep -q '451 4.7.1 This account is locked' "$T/bench.out" ||
 	    fail "table: a locked login is not refused"
 	pass "table: lock: 451 4.7.1 This account is locked"
-	row "table: status lists the lock" 0 're:^  tab-alice@example\.test +20[0-9-]+T[0-9:]+Z sluicectl +table test$' status
+	row "table: status lists the lock" 0 're:^  tab-alice@example\.test +sasl +20[0-9-]+T[0-9:]+Z sluicectl +table test$' status
 	row "table: status --json" 0 'js:[(l["login"], l["by"], l["reason"]) for l in d["locked"] if l["login"] == "tab-alice@example.test"]=[('"'"'tab-alice@example.test'"'"', '"'"'sluicectl'"'"', '"'"'table test'"'"')]' --json status
 	row "table: show --json: locked, with the reason" 0 'js:d["lock"]["locked"], d["lock"]["reason"]=(True, '"'"'table test'"'"')' --json show tab-alice@example.test
 	row "table: unlock" 0 're:^tab-alice@example.test: unlocked on every relay$' unlock tab-alice@example.test

@@ -116,7 +116,7 @@ lock_across_relays() {
 	    --one-session --to x@remote.test
 	expect_summary lock-a.out accepted 1 "relay A: the class's 1 message accepted"
 	expect_summary lock-a.out refused 32 "relay A: 32 refused"
-	expect_log sluice 'login=locked@e2e\.test client=127\.0\.0\.1 locked on every relay: refused 31 times in 1h \(lock_after 30/1h\)' \
+	expect_log sluice 'login=locked@e2e\.test origin=sasl client=127\.0\.0\.1 locked on every relay: refused 31 times in 1h \(lock_after 30/1h\)' \
 	    "relay A: the lock is logged with its reason"
 	SUB_PORT=$SUB_B_PORT submit lock-b.out locked@e2e.test --tag lock-b \
 	    --to x@remote.test
@@ -157,7 +157,7 @@ local_submission() {
 		    r1@remote.test || fail "sendmail(1) failed"
 	done
 	wait_until 60 "sluice decided on 12 local messages" local_seen 12
-	expect_log sluice 'eom login=www@e2e\.test class=default client=127\.0\.0\.1 via=local-sender rcpts=1 .*msg/1h=10/10 .*action=accept' \
+	expect_log sluice 'eom login=www@e2e\.test origin=envelope class=default client=127\.0\.0\.1 via=local-sender rcpts=1 .*msg/1h=10/10 .*action=accept' \
 	    "sendmail(1) mail seen as local submission, keyed by its sender"
 	expect_log sluice 'eom login=www@e2e\.test .*via=local-sender .*action=tempfail hits=messages' \
 	    "the 11th local message refused at EOM (4xx: Postfix keeps it queued)"

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "sender.h"
 #include "store.h"
 
 #define MAX_FILES	64	/* files one run writes to the scratch dir */
@@ -247,6 +248,7 @@ config_same(const struct config *a, const struct config *b)
 	    a->identity_action != b->identity_action ||
 	    (a->trusted_networks == NULL) != (b->trusted_networks == NULL) ||
 	    !str_same(a->trusted_header, b->trusted_header) ||
+	    !str_same(a->login_default_domain, b->login_default_domain) ||
 	    a->local_submission != b->local_submission ||
 	    a->nclasses != b->nclasses || a->nmap != b->nmap)
 		return 0;
@@ -411,12 +413,14 @@ test_every_key(void **state)
 	    "hold_max_per_login 500\n"
 	    "hold_max_ids 9000\n"
 	    "hold_batch 20\n"
+	    "login_default_domain Example.COM\n"
 	    "\r\n\t\n");
 
 	(void)state;
 	assert_string_equal(c->socket, "unix:/run/sluice/sluice.sock");
 	assert_string_equal(c->user, "sluice");
 	assert_string_equal(c->pidfile, "/run/sluice/sluice #1.pid");
+	assert_string_equal(c->login_default_domain, "Example.COM");
 	assert_false(c->syslog);
 	assert_string_equal(c->syslog_facility, "local3");
 	assert_false(c->log_accepts);
@@ -841,6 +845,59 @@ test_class_map(void **state)
 	config_free(c);
 }
 
+/*
+ * test_class_origins - envelope senders are looked up by names of their
+ * own ("envelope:ADDR", then "envelope:@domain"): a SASL login's entry
+ * or its domain's never classes a forged envelope sender, and an entry
+ * for an envelope sender never classes the SASL login
+ */
+static void
+test_class_origins(void **state)
+{
+	const char map[] =
+	    "bob@example.com              bulk\n"
+	    "@partner.example             bulk\n"
+	    "envelope:www-data@example.com bulk\n"
+	    "Envelope:@lists.example       bulk\n";
+	const char conf[] =
+	    "class bulk {\n  messages 2000/1h\n}\n"
+	    "class_map classes\n"
+	    "login_default_domain example.com\n";
+	char whole[SENDER_NAME_MAX + 1], dom[SENDER_NAME_MAX + 1];
+	const char *w, *d;
+	struct config *c;
+	static const struct {
+		enum sender_origin o;
+		const char *login, *want;
+	} cases[] = {
+		{ SENDER_SASL, "bob@example.com", "bulk" },
+		{ SENDER_HEADER, "Bob@Example.com", "bulk" },	/* shared */
+		{ SENDER_ENVELOPE, "bob@example.com", "default" },
+		{ SENDER_SASL, "x@partner.example", "bulk" },
+		{ SENDER_ENVELOPE, "x@partner.example", "default" },
+		{ SENDER_ENVELOPE, "WWW-data@example.com", "bulk" },
+		{ SENDER_SASL, "www-data@example.com", "default" },
+		{ SENDER_ENVELOPE, "news@lists.example", "bulk" },
+		{ SENDER_SASL, "news@lists.example", "default" },
+		{ SENDER_SASL, "envelope:news@lists.example", "default" },
+	};
+	size_t i;
+
+	(void)state;
+	write_file("classes", map, sizeof(map) - 1);
+	c = load(write_str("sluice.conf", conf));
+	assert_string_equal(c->login_default_domain, "example.com");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sender_class_names(cases[i].o, cases[i].login,
+		    whole, dom, &w, &d), 0);
+		if (strcmp(config_class_find(c, w, d)->name, cases[i].want))
+			fail_msg("%s %s: class %s, expected %s",
+			    sender_origin_name(cases[i].o), cases[i].login,
+			    config_class_find(c, w, d)->name, cases[i].want);
+	}
+	config_free(c);
+}
+
 /* test_long_logins - any login up to and past 1 KiB, any bytes */
 static void
 test_long_logins(void **state)
@@ -942,7 +999,8 @@ test_samples(void **state)
 	static const char *const unset[] = { "user", "pidfile",
 	    "redis_password_file", "redis_username", "hop_key_file",
 	    "lock_command", "hold_command", "class_map", "identity_map",
-	    "trusted_networks", "trusted_header", NULL };
+	    "trusted_networks", "trusted_header", "login_default_domain",
+	    NULL };
 	char path[1024], line[512], key[64], text[1200];
 	struct config *c, *def, *one;
 	unsigned checked = 0;
@@ -1587,6 +1645,7 @@ main(void)
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_many_classes),
 		cmocka_unit_test(test_class_map),
+		cmocka_unit_test(test_class_origins),
 		cmocka_unit_test(test_long_logins),
 		cmocka_unit_test(test_map_paths),
 		cmocka_unit_test(test_samples),

@@ -54,6 +54,7 @@ static const char every_key[] =
     "::ffff:10.1.0.0/112\n"
     "trusted_header X-Webmail-User\n"
     "local_submission inbound\n"
+    "login_default_domain example.com\n"
     "fanout_action tempfail\n"
     "repeats_action tag\n"
     "wave_action observe\n"

@@ -427,6 +427,48 @@ test_rcpt_cap(void **state)
 	assert_false(policy_rcpt_over(&cls, 1000000, &r));
 }
 
+/*
+ * test_refused_locally - the checks that need no store: a loop, the
+ * Received: count, the To/Cc cap, a refusing From: action, the recipient
+ * cap at EOM; soft actions and a clean message are not refusals
+ */
+static void
+test_refused_locally(void **state)
+{
+	struct policy_msg m;
+
+	(void)state;
+	cls.max_header_recipients = 5;
+	memset(&m, 0, sizeof(m));
+	m.cls = &cls;
+	m.nrcpt = 3;
+	m.naddr = 5;
+	assert_false(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.naddr = 6;			/* the To/Cc cap */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	cfg.fanout_action = CONFIG_ACTION_TAG;	/* accepted, tagged */
+	assert_false(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.naddr = 1;
+	m.passes = 5;			/* hop_limit */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.passes = 0;
+	m.received = 51;		/* max_received */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.received = 0;
+	cfg.identity_action = CONFIG_ACTION_TAG;
+	assert_false(policy_refused_locally(&cfg, &m, "not alice's", NULL,
+	    3));
+	cfg.identity_action = CONFIG_ACTION_REJECT;
+	assert_true(policy_refused_locally(&cfg, &m, "not alice's", NULL,
+	    3));
+	assert_false(policy_refused_locally(&cfg, &m, "", NULL, 3));
+	/* the recipient cap of mail that could not be refused at RCPT */
+	assert_false(policy_refused_locally(&cfg, &m, NULL, &cls, 5));
+	assert_true(policy_refused_locally(&cfg, &m, NULL, &cls, 6));
+	cfg.mode = CONFIG_MODE_OBSERVE;	/* would refuse: not charged either */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, &cls, 6));
+}
+
 /* test_replies_safe - no reply carries CR, LF or a lone '%' */
 static void
 test_replies_safe(void **state)
@@ -583,6 +625,7 @@ main(void)
 		cmocka_unit_test_setup(test_lock, setup),
 		cmocka_unit_test_setup(test_observe, setup),
 		cmocka_unit_test_setup(test_rcpt_cap, setup),
+		cmocka_unit_test_setup(test_refused_locally, setup),
 		cmocka_unit_test_setup(test_replies_safe, setup),
 	};
 

@@ -1901,6 +1901,44 @@ test_on_refuse(void **state)
 	assert_true(it[1].over);
 }
 
+/*
+ * test_refused - a request refused before the store (STORE_REFUSED): not
+ * allowed, nothing charged but the refusal counter, even when every
+ * limit fits; the other items' counts and overs are still reported
+ */
+static void
+test_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[3];
+	char a[SENDER_KEY_LEN + 1];
+	int i;
+
+	key_of("refused-early@example.test", a);
+	for (i = 0; i < 3; i++) {
+		it[0] = item("msg", 3600, 12, 2, 1);
+		it[1] = item("refused", 3600, 12, 2, 1);
+		it[1].on_refuse = 1;
+		it[2] = item("lock", 60, 60, 0, 0);
+		assert_false(run(fx, a, NULL, STORE_REFUSED, it, 3, NULL));
+		assert_int_equal(it[0].count, 0);
+		assert_false(it[0].over);
+		assert_int_equal(it[1].count, (uint64_t)i + 1);
+		assert_int_equal(it[1].over, i == 2);	/* 3 > 2 */
+		assert_false(it[2].over);
+	}
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 0);
+	/* the messages window was never charged: both still fit */
+	for (i = 0; i < 2; i++) {
+		it[0] = item("msg", 3600, 12, 2, 1);
+		it[1] = item("refused", 3600, 12, 2, 1);
+		it[1].on_refuse = 1;
+		assert_true(run(fx, a, NULL, STORE_COMMIT, it, 2, NULL));
+	}
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 2);
+	assert_int_equal(count_of(fx, a, "refused", 3600, 12), 3);
+}
+
 /* later - let ms pass: the memory store's clock, or really on redis */
 static void
 later(struct fx *fx, unsigned ms)
@@ -2138,6 +2176,7 @@ test_distinct_member(void **state)
 	cmocka_unit_test_setup_teardown(test_scope_sub, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_on_refuse, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_refused, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_near, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_near_bound, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct_member, setup,	\

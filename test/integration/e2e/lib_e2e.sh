@@ -327,7 +327,7 @@ one_message() {
 	drain
 	qid=$(qid_of basic.out 1)
 	[ -n "$qid" ] || fail "no queue id in $MTA's reply: $(cat "$T/basic.out")"
-	expect_log sluice "$qid: eom login=alice@e2e\.test class=default client=127\.0\.0\.1 rcpts=3 .*msg/1h=1/10 .*rcpt/1h=3/50 .*action=accept" \
+	expect_log sluice "$qid: eom login=alice@e2e\.test origin=sasl class=default client=127\.0\.0\.1 rcpts=3 .*msg/1h=1/10 .*rcpt/1h=3/50 .*action=accept" \
 	    "sluice's log line carries $MTA's queue id $qid, the login, the counts"
 	f=$(sink_file "<e2e-basic-1@e2e.test>")
 	[ -n "$f" ] || fail "alice's message did not reach the sink"
@@ -442,11 +442,11 @@ seed002_burst() {
 	n=$(grep -c '^msg .* mail=451 .*result=refused' "$T/burst.out")
 	[ "$n" = 20 ] || fail "$n of 20 refused at MAIL FROM (early_check)"
 	pass "refused at MAIL FROM, before any data was sent"
-	expect_log sluice "$MAIL_QID: mail login=burst@e2e\.test class=default client=127\.0\.0\.[0-9]+ .*msg/1h=10/10 .*action=tempfail hits=messages" \
+	expect_log sluice "$MAIL_QID: mail login=burst@e2e\.test origin=sasl class=default client=127\.0\.0\.[0-9]+ .*msg/1h=10/10 .*action=tempfail hits=messages" \
 	    "sluice logs the refusals at MAIL ($MAIL_QID)"
 	n=$(grep -c 'eom login=burst@e2e.test .*action=accept' "$T/sluice.log")
 	[ "$n" = 10 ] || fail "sluice logged $n accepted messages for burst, expected 10"
-	clients=$(grep -o 'login=burst@e2e.test class=default client=127\.0\.0\.[0-9]*' \
+	clients=$(grep -o 'login=burst@e2e.test origin=sasl class=default client=127\.0\.0\.[0-9]*' \
 	    "$T/sluice.log" | sort -u | wc -l)
 	[ "$clients" -ge 20 ] || fail "only $clients client addresses seen"
 	pass "counted by login, from $clients different client addresses"
