@@ -46,6 +46,7 @@
 
 #include "config.h"
 #include "config_table.h"
+#include "domains.h"
 #include "identity.h"
 #include "netlist.h"
 #include "sentinel.h"
@@ -155,6 +156,8 @@ static const struct key keys[] = {
 	    &cs_token },
 	{ "local_submission", K_ENUM, "key-by-sender", OFF(local_submission),
 	    0, 0, locals, NULL },
+	{ "local_domains", K_DOMAINS, NULL, OFF(local_domains), 0, 0, NULL,
+	    NULL },
 
 	/* content detectors */
 	{ "fanout_action", K_ENUM, "reject", OFF(fanout_action), 0, 0,
@@ -241,6 +244,10 @@ static const struct class_key class_keys[] = {
 	/* the memory store keeps at most 65,536 members of a set */
 	{ "client_addresses", COFF(client_addresses),
 	    COFF(nclient_addresses), 1, 65535 },
+	{ "external_recipients", COFF(external_recipients),
+	    COFF(nexternal_recipients), 0, UINT64_MAX },
+	{ "internal_recipients", COFF(internal_recipients),
+	    COFF(ninternal_recipients), 0, UINT64_MAX },
 	{ "max_recipients", 0, COFF(max_recipients), 0, 0 },
 	{ "max_header_recipients", 0, COFF(max_header_recipients), 0, 0 },
 };
@@ -598,6 +605,22 @@ set_nets(struct parse *p, const struct key *k, const char *v)
 	return 0;
 }
 
+/* set_domains - a list of domain names for a K_DOMAINS key */
+static int
+set_domains(struct parse *p, const struct key *k, const char *v)
+{
+	struct domains **field = (struct domains **)(void *)((char *)p->cfg +
+	    k->off);
+	char msg[CONFIG_ERR_MAX / 2];
+	struct domains *l;
+
+	if ((l = domains_parse(v, msg, sizeof(msg))) == NULL)
+		return perr(p, "%s: %s", k->name, msg);
+	domains_free(*field);
+	*field = l;
+	return 0;
+}
+
 /* set_sentinels - "host:port, host:port ..." checked, kept as written */
 static int
 set_sentinels(struct parse *p, const struct key *k, const char *v)
@@ -705,6 +728,8 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		return set_server(p, v);
 	case K_NETS:
 		return set_nets(p, k, v);
+	case K_DOMAINS:
+		return set_domains(p, k, v);
 	case K_LISTEN:
 		return set_listen(p, v);
 	case K_SENTINELS:
@@ -963,7 +988,8 @@ config_line(struct parse *p, char *line)
 	p->seen[i] = 1;
 	if (keys[i].type == K_ARGV)
 		return set_argv(p, &keys[i], w, n);
-	if (keys[i].type == K_NETS || keys[i].type == K_SENTINELS) {
+	if (keys[i].type == K_NETS || keys[i].type == K_SENTINELS ||
+	    keys[i].type == K_DOMAINS) {
 		if (n > LIST_WORDS)
 			return perr(p, "%s: more than %d words", w[0],
 			    LIST_WORDS);
@@ -1376,6 +1402,7 @@ config_free(struct config *c)
 	free(c->redis_host);
 	free(c->redis_socket);
 	netlist_free(c->trusted_networks);
+	domains_free(c->local_domains);
 	ident_map_free(c->identities);
 	free(c->metrics_host);
 	for (i = 0; i < c->nmap; i++)

@@ -36,6 +36,11 @@ struct config_class {
 	struct config_limit	 client_addresses[CONFIG_MAX_LIMITS];
 	size_t			 nclient_addresses; /* distinct client
 						   addresses of this login */
+	struct config_limit	 external_recipients[CONFIG_MAX_LIMITS];
+	size_t			 nexternal_recipients; /* recipients outside
+						   local_domains */
+	struct config_limit	 internal_recipients[CONFIG_MAX_LIMITS];
+	size_t			 ninternal_recipients; /* recipients in them */
 	const char		*file;	/* where it was defined, for messages */
 	unsigned		 line;
 };
@@ -60,6 +65,7 @@ enum config_local {
 
 struct netlist;
 struct ident_map;
+struct domains;
 
 /* one entry of the class map: a login, or "@domain" */
 struct config_map_entry {
@@ -159,6 +165,8 @@ struct config {
 					   NULL */
 	char		*trusted_header; /* their login header, or NULL */
 	int		 local_submission; /* enum config_local */
+	struct domains	*local_domains;	/* recipients counted as internal,
+					   or NULL: every one is external */
 
 	/* classes */
 	char		*class_map;	/* path, or NULL */

@@ -30,7 +30,8 @@
 static const char *const detectors[METRICS_DETECTORS] = {
 	"messages", "recipients", "fanout", "repeats", "wave", "copies",
 	"loop", "received", "locked", "limit", "store-unavailable",
-	"max_recipients", "other"
+	"max_recipients", "external_recipients", "internal_recipients",
+	"other"
 };
 
 /* bucket bounds: microseconds, and as written in le="..." (seconds) */

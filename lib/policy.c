@@ -17,7 +17,7 @@
 
 /* the detectors, by store item name */
 enum detector { DET_MESSAGES, DET_RECIPIENTS, DET_FANOUT, DET_REPEATS,
-    DET_WAVE, DET_COPIES, DET_NEAR, DET_CLIENTS };
+    DET_WAVE, DET_COPIES, DET_NEAR, DET_CLIENTS, DET_EXTERNAL, DET_INTERNAL };
 
 static const struct {
 	const char	*item;		/* store item name */
@@ -26,7 +26,31 @@ static const struct {
 	{ "msg", "messages" }, { "rcpt", "recipients" }, { "hdr", "fanout" },
 	{ "rep", "repeats" }, { "wave", "wave" }, { "copy", "copies" },
 	{ "near", "near" }, { "clients", "clients" },
+	{ "ext_rcpt", "external_recipients" },
+	{ "int_rcpt", "internal_recipients" },
 };
+
+/* is_limit - a sending limit (always tempfail), not a content detector */
+static int
+is_limit(enum detector d)
+{
+	return d == DET_MESSAGES || d == DET_RECIPIENTS || d == DET_EXTERNAL ||
+	    d == DET_INTERNAL;
+}
+
+/* noun - what a sending limit counts, in a reply's words */
+static const char *
+noun(enum detector d)
+{
+	switch (d) {
+	case DET_EXTERNAL:
+		return "external recipients";
+	case DET_INTERNAL:
+		return "internal recipients";
+	default:
+		return detectors[d].name;
+	}
+}
 
 /* detector_action - the configured action of a detector */
 static int
@@ -47,6 +71,8 @@ detector_action(const struct config *cfg, enum detector d)
 		return cfg->clients_action;
 	case DET_MESSAGES:
 	case DET_RECIPIENTS:
+	case DET_EXTERNAL:
+	case DET_INTERNAL:
 		break;
 	}
 	return CONFIG_ACTION_TEMPFAIL;
@@ -76,6 +102,24 @@ add(struct store_item *items, size_t n, size_t max, const char *name,
 	return n;
 }
 
+/*
+ * recipient_items - the external and internal recipient windows: hard
+ * limits like rcpt, each charged with its own share of the recipients.
+ * None when the class has neither (the request is then as before).
+ */
+static size_t
+recipient_items(const struct config *cfg, const struct policy_msg *m,
+    struct store_item *items, size_t n, size_t max)
+{
+	const struct config_class *c = m->cls;
+	uint32_t b = cfg->window_buckets;
+
+	n = add(items, n, max, "ext_rcpt", c->external_recipients,
+	    c->nexternal_recipients, b, m->nrcpt_ext, 0);
+	return add(items, n, max, "int_rcpt", c->internal_recipients,
+	    c->ninternal_recipients, b, m->nrcpt_int, 0);
+}
+
 /* policy_items - the store items of a message for its class */
 size_t
 policy_items(const struct config *cfg, const struct policy_msg *m,
@@ -95,6 +139,7 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	n = add(items, n, max, "msg", c->messages, c->nmessages, b, 1, 0);
 	n = add(items, n, max, "rcpt", c->recipients, c->nrecipients, b,
 	    m->nrcpt, 0);
+	n = recipient_items(cfg, m, items, n, max);
 	n = add(items, n, max, "hdr", c->header_recipients,
 	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
 	if (n < max)	/* a lock is a count that may not be above 0 */
@@ -179,8 +224,10 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 	switch (d) {
 	case DET_MESSAGES:
 	case DET_RECIPIENTS:
+	case DET_EXTERNAL:
+	case DET_INTERNAL:
 		snprintf(out, outlen, "%llu %s per %s",
-		    (unsigned long long)it->limit, detectors[d].name, win);
+		    (unsigned long long)it->limit, noun(d), win);
 		break;
 	case DET_FANOUT:
 		if (it == NULL)
@@ -232,7 +279,7 @@ limit_reply(const struct store_item *hit, enum detector d,
 		/* can never fit: say so now rather than retry forever */
 		snprintf(text, sizeof(text), "This message has more %s (%llu) "
 		    "than this account may send per %s (%llu)",
-		    detectors[d].name, (unsigned long long)hit->cost, win,
+		    noun(d), (unsigned long long)hit->cost, win,
 		    (unsigned long long)hit->limit);
 		reply_set(r, "550", "5.7.1", text);
 		return VERDICT_REJECT;
@@ -372,7 +419,7 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		action = detector_action(cfg, det);
 		memset(&r, 0, sizeof(r));
 		what(det, it, m->naddr, 0, w, sizeof(w));
-		if (det == DET_MESSAGES || det == DET_RECIPIENTS)
+		if (is_limit(det))
 			v = limit_reply(it, det, &r);
 		else
 			v = detector_reply(action, w, it->retry,

@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "control.h"
+#include "domains.h"
 #include "fingerprint.h"
 #include "hopmark.h"
 #include "identity.h"
@@ -56,6 +57,7 @@ struct msg {
 					       owned */
 	char			*hdr;	    /* trusted_header value; owned */
 	uint64_t		 nrcpt;	    /* recipients accepted */
+	uint64_t		 nrcpt_ext; /* of them, outside local_domains */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
 	int			 fp_on;	    /* a detector reads the body */
 	/* from here on: set up by msg_begin() or the inbound path before
@@ -347,7 +349,8 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
 	    c->msg.counted ? c->msg.addr.distinct : 0, NULL, NULL, 0,
 	    c->msg.received, 0, 0,
-	    NULL };
+	    NULL, commit ? c->msg.nrcpt_ext : 0,
+	    commit ? c->msg.nrcpt - c->msg.nrcpt_ext : 0 };
 	struct policy_decision d;
 	struct hopmark_eval ev;
 	struct fp_result fpr;
@@ -649,6 +652,16 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	    SMFIS_CONTINUE;
 }
 
+/* rcpt_add - one more recipient of the message, external or internal */
+static void
+rcpt_add(struct conn *c, char **argv)
+{
+	c->msg.nrcpt++;
+	if (argv == NULL || !domains_local(c->ref->cfg->local_domains,
+	    argv[0]))
+		c->msg.nrcpt_ext++;
+}
+
 /* sl_envrcpt - RCPT TO: one more recipient, within the per-message cap? */
 static sfsistat
 sl_envrcpt(SMFICTX *ctx, char **argv)
@@ -657,15 +670,14 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 	struct policy_reply r;
 	const char *qid;
 
-	(void)argv;
 	if (c == NULL || !c->msg.counted)
 		return SMFIS_CONTINUE;
 	if (c->msg.deferred) {	/* never refused here: counted at EOM */
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	if (!policy_rcpt_over(c->msg.cls, c->msg.nrcpt + 1, &r)) {
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	c->msg.nrefused++;
@@ -678,7 +690,7 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 	    c->ref->cfg->mode == CONFIG_MODE_OBSERVE ?
 	    "accept would=tempfail" : "tempfail");
 	if (c->ref->cfg->mode == CONFIG_MODE_OBSERVE) {
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	if (smfi_setreply(ctx, r.rcode, r.xcode, r.text) != MI_SUCCESS)

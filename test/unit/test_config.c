@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "domains.h"
 #include "store.h"
 
 #define MAX_FILES	64	/* files one run writes to the scratch dir */
@@ -185,7 +186,11 @@ class_same(const struct config_class *x, const struct config_class *y)
 	    limits_same(x->near_repeats, x->nnear_repeats, y->near_repeats,
 	    y->nnear_repeats) &&
 	    limits_same(x->client_addresses, x->nclient_addresses,
-	    y->client_addresses, y->nclient_addresses);
+	    y->client_addresses, y->nclient_addresses) &&
+	    limits_same(x->external_recipients, x->nexternal_recipients,
+	    y->external_recipients, y->nexternal_recipients) &&
+	    limits_same(x->internal_recipients, x->ninternal_recipients,
+	    y->internal_recipients, y->ninternal_recipients);
 }
 
 /* config_same - what two configs decide is the same (not path, file) */
@@ -246,6 +251,7 @@ config_same(const struct config *a, const struct config *b)
 	    !str_same(a->identity_map, b->identity_map) ||
 	    a->identity_action != b->identity_action ||
 	    (a->trusted_networks == NULL) != (b->trusted_networks == NULL) ||
+	    (a->local_domains == NULL) != (b->local_domains == NULL) ||
 	    !str_same(a->trusted_header, b->trusted_header) ||
 	    a->local_submission != b->local_submission ||
 	    a->nclasses != b->nclasses || a->nmap != b->nmap)
@@ -942,7 +948,7 @@ test_samples(void **state)
 	static const char *const unset[] = { "user", "pidfile",
 	    "redis_password_file", "redis_username", "hop_key_file",
 	    "lock_command", "hold_command", "class_map", "identity_map",
-	    "trusted_networks", "trusted_header", NULL };
+	    "trusted_networks", "trusted_header", "local_domains", NULL };
 	char path[1024], line[512], key[64], text[1200];
 	struct config *c, *def, *one;
 	unsigned checked = 0;
@@ -1576,6 +1582,53 @@ test_bad_files(void **state)
 	config_free(NULL);
 }
 
+/* test_local_domains - the local domains and the per-class external and
+ * internal recipient limits */
+static void
+test_local_domains(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	struct config *c = parse(
+	    "local_domains example.com, .Corp.Example\texample.org\n"
+	    "class default {\n"
+	    "    recipients          2000/1h\n"
+	    "    external_recipients 500/1h 2000/1d\n"
+	    "    internal_recipients 1000/1h\n"
+	    "}\n");
+	const struct config_class *d = &c->classes[0];
+
+	(void)state;
+	assert_non_null(c->local_domains);
+	assert_int_equal(domains_count(c->local_domains), 3);
+	assert_true(domains_local(c->local_domains, "<a@x.corp.example>"));
+	assert_false(domains_local(c->local_domains, "<a@corp.example>"));
+	assert_int_equal(d->nexternal_recipients, 2);
+	assert_int_equal(d->external_recipients[0].count, 500);
+	assert_int_equal(d->external_recipients[1].window, 86400);
+	assert_int_equal(d->ninternal_recipients, 1);
+	assert_int_equal(d->internal_recipients[0].count, 1000);
+	config_free(c);
+	/* unset: no list, no limits */
+	c = parse("");
+	assert_null(c->local_domains);
+	assert_int_equal(c->classes[0].nexternal_recipients, 0);
+	assert_int_equal(c->classes[0].ninternal_recipients, 0);
+	config_free(c);
+	assert_null(config_parse_string("local_domains example.com [1.2.3.4]\n",
+	    "t.conf", err, sizeof(err)));
+	assert_string_equal(err, "t.conf:1: local_domains: \"[1.2.3.4]\" is "
+	    "no domain name (example.com, or .example.com for every domain "
+	    "below it)");
+	assert_null(config_parse_string("local_domains a..b\n", "t.conf", err,
+	    sizeof(err)));
+	assert_null(config_parse_string("local_domains ,\n", "t.conf", err,
+	    sizeof(err)));
+	assert_string_equal(err, "t.conf:1: local_domains: no domain given");
+	assert_null(config_parse_string("class default {\n"
+	    "external_recipients 500\n}\n", "t.conf", err, sizeof(err)));
+	assert_true(strncmp(err, "t.conf:2: external_recipients", 29) == 0);
+}
+
 int
 main(void)
 {
@@ -1595,6 +1648,7 @@ main(void)
 		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_errbuf),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_local_domains),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
