@@ -322,6 +322,21 @@ detector_reply(int action, const char *w, uint32_t retry, int loop,
 	return VERDICT_ACCEPT;	/* observe */
 }
 
+/* reason_has - is name one of the reason's comma-separated detectors
+ * (not only part of one: "recipients" in "external_recipients")? */
+static int
+reason_has(const char *reason, const char *name)
+{
+	size_t len = strlen(name);
+	const char *s;
+
+	for (s = reason; (s = strstr(s, name)) != NULL; s += len)
+		if ((s == reason || s[-1] == ',') && (s[len] == '\0' ||
+		    s[len] == ',' || s[len] == '('))
+			return 1;
+	return 0;
+}
+
 /* note_hit - record one detector that fired; keep the strictest verdict */
 static void
 note_hit(struct policy_decision *d, const char *name, int action,
@@ -330,7 +345,7 @@ note_hit(struct policy_decision *d, const char *name, int action,
 {
 	size_t o = strlen(d->reason);
 
-	if (strstr(d->reason, name) == NULL)
+	if (!reason_has(d->reason, name))
 		snprintf(d->reason + o, sizeof(d->reason) - o, "%s%s%s",
 		    o ? "," : "", name,
 		    action == CONFIG_ACTION_OBSERVE ? "(observe)" : "");

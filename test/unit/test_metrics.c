@@ -41,6 +41,7 @@ fill(struct metrics *m)
 	decide(m, VERDICT_REJECT, "fanout,something-new");
 	decide(m, VERDICT_TAG, "copies");
 	metrics_count_hit(m, "max_recipients");
+	metrics_count_hit(m, "external_recipients");
 	metrics_count_lock(m);
 	metrics_count_conn(m, 1);
 	metrics_count_conn(m, 1);
@@ -80,6 +81,8 @@ static const char expected[] =
 "sluice_detector_hits_total{detector=\"limit\"} 0\n"
 "sluice_detector_hits_total{detector=\"store-unavailable\"} 0\n"
 "sluice_detector_hits_total{detector=\"max_recipients\"} 1\n"
+"sluice_detector_hits_total{detector=\"external_recipients\"} 1\n"
+"sluice_detector_hits_total{detector=\"internal_recipients\"} 0\n"
 "sluice_detector_hits_total{detector=\"other\"} 1\n"
 "# HELP sluice_locks_total Logins locked on every relay by this relay.\n"
 "# TYPE sluice_locks_total counter\n"

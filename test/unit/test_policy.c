@@ -556,7 +556,7 @@ ext_decide(uint64_t ext, uint64_t in, uint64_t next, struct store_item *it,
 static void
 test_external(void **state)
 {
-	struct store_item it[STORE_MAX_ITEMS];
+	struct store_item it[STORE_MAX_ITEMS], x[2];
 	struct policy_decision d;
 	size_t n;
 
@@ -592,6 +592,17 @@ test_external(void **state)
 	assert_string_equal(d.reason, "internal_recipients");
 	assert_string_equal(d.reply.text, "Sending limit reached (1000 "
 	    "internal recipients per 1h); please try again in 12 minutes");
+
+	/* both the total and the external limit: both named, whatever
+	 * their order (one name is part of the other) */
+	cls.recipients[0].count = 6;
+	ext_decide(498, 0, 5, it, &d);
+	assert_string_equal(d.reason, "recipients,external_recipients");
+	x[0] = it[3];	/* external first, then the total */
+	x[1] = it[2];
+	policy_decide(&cfg, &(struct policy_msg){ .cls = &cls }, x, 2,
+	    &(struct store_res){ 0, 0, STORE_SRC_PRIMARY }, &d);
+	assert_string_equal(d.reason, "external_recipients,recipients");
 
 	/* more external recipients in one message than the window holds */
 	cls.recipients[0].count = 10000;
