@@ -22,6 +22,8 @@ struct top_row {
 	uint32_t	 buckets;
 	uint64_t	 msg;
 	uint64_t	 rcpt;
+	uint64_t	 ext;		/* external recipients (kinds only) */
+	uint64_t	 in;		/* internal recipients (kinds only) */
 };
 
 struct top_acc {
@@ -102,15 +104,54 @@ who_str(const redisReply *r)
 	return r->type == REDIS_REPLY_STRING ? r->str : NULL;
 }
 
+/* kinds_on - does a class of this config count external and internal
+ * recipients apart? (then top shows them too) */
+static int
+kinds_on(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nclasses; i++)
+		if (cfg->classes[i].nexternal_recipients > 0 ||
+		    cfg->classes[i].ninternal_recipients > 0)
+			return 1;
+	return 0;
+}
+
+/* top_pipe_sum - queue HGETALL of one counter of a row (top_get_sum) */
+static void
+top_pipe_sum(struct ctl *x, const struct top_row *row, const char *item,
+    uint32_t window)
+{
+	char key[CTL_KEY_MAX];
+	const char *argv[2] = { "HGETALL", key };
+
+	ctl_counter_key(x, key, row->sender, item, window, row->buckets);
+	ctl_pipe(x, "HGETALL", 2, argv);
+}
+
+/* top_get_sum - the live sum of the counter top_pipe_sum queued */
+static uint64_t
+top_get_sum(struct ctl *x, const struct top_row *row, uint32_t window,
+    uint64_t now)
+{
+	redisReply *r = ctl_pipe_get(x, "HGETALL");
+	uint64_t c = ctl_live_sum(r, window, row->buckets, now, NULL);
+
+	freeReplyObject(r);
+	return c;
+}
+
 /* cmd_top - heaviest senders in one messages window */
 int
 cmd_top(struct ctl *x, uint32_t window, size_t n)
 {
 	struct top_acc a;
-	char pattern[CTL_KEY_MAX], key[CTL_KEY_MAX], wkey[CTL_KEY_MAX], ws[32];
+	char pattern[CTL_KEY_MAX], wkey[CTL_KEY_MAX], ws[32];
 	const char *argv[2];
 	redisReply **who;
 	size_t i, m;
+	int kinds = kinds_on(x->cfg);
 
 	memset(&a, 0, sizeof(a));
 	a.window = window;
@@ -131,23 +172,25 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 	if ((who = calloc(m + 1, sizeof(*who))) == NULL)
 		ctl_die(x, "top", "out of memory");
 	for (i = 0; i < m; i++) {
-		ctl_counter_key(x, key, a.rows[i].sender, "rcpt", window,
-		    a.rows[i].buckets);
-		argv[0] = "HGETALL";
-		argv[1] = key;
-		ctl_pipe(x, "HGETALL", 2, argv);
+		top_pipe_sum(x, &a.rows[i], "rcpt", window);
 		ctl_key(x, wkey, a.rows[i].sender, "who");
 		argv[0] = "GET";
 		argv[1] = wkey;
 		ctl_pipe(x, "GET", 2, argv);
+		if (kinds) {
+			top_pipe_sum(x, &a.rows[i], "ext_rcpt", window);
+			top_pipe_sum(x, &a.rows[i], "int_rcpt", window);
+		}
 	}
 	for (i = 0; i < m; i++) {
-		redisReply *r = ctl_pipe_get(x, "HGETALL");
-
-		a.rows[i].rcpt = ctl_live_sum(r, window, a.rows[i].buckets,
-		    a.now, NULL);
-		freeReplyObject(r);
+		a.rows[i].rcpt = top_get_sum(x, &a.rows[i], window, a.now);
 		who[i] = ctl_pipe_get(x, "GET");
+		if (kinds) {
+			a.rows[i].ext = top_get_sum(x, &a.rows[i], window,
+			    a.now);
+			a.rows[i].in = top_get_sum(x, &a.rows[i], window,
+			    a.now);
+		}
 	}
 	fmt_window(window, ws, sizeof(ws));
 	if (x->json) {
@@ -158,24 +201,35 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "",
 			    a.rows[i].sender);
 			json_str(stdout, who_str(who[i]));
-			printf(",\"messages\":%llu,\"recipients\":%llu}",
+			printf(",\"messages\":%llu,\"recipients\":%llu",
 			    (unsigned long long)a.rows[i].msg,
 			    (unsigned long long)a.rows[i].rcpt);
+			if (kinds)
+				printf(",\"external_recipients\":%llu,"
+				    "\"internal_recipients\":%llu",
+				    (unsigned long long)a.rows[i].ext,
+				    (unsigned long long)a.rows[i].in);
+			printf("}");
 		}
 		printf("]}\n");
 	} else {
 		printf("messages in the last %s: %zu senders, showing %zu\n",
 		    ws, a.n, m);
 		if (m > 0)
-			printf("%-40s %10s %10s\n", "LOGIN", "MESSAGES",
-			    "RECIPIENTS");
+			printf("%-40s %10s %10s%s\n", "LOGIN", "MESSAGES",
+			    "RECIPIENTS", kinds ? "   EXTERNAL   INTERNAL" : "");
 		for (i = 0; i < m; i++) {
 			/* unknown name: the key, which is what the store has */
 			text_login(stdout, who_str(who[i]) ? who_str(who[i]) :
 			    a.rows[i].sender, 40);
-			printf(" %10llu %10llu\n",
+			printf(" %10llu %10llu",
 			    (unsigned long long)a.rows[i].msg,
 			    (unsigned long long)a.rows[i].rcpt);
+			if (kinds)
+				printf(" %10llu %10llu",
+				    (unsigned long long)a.rows[i].ext,
+				    (unsigned long long)a.rows[i].in);
+			printf("\n");
 		}
 	}
 	for (i = 0; i < m; i++)
@@ -300,7 +354,7 @@ cmd_show(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], override[256], key[CTL_KEY_MAX];
 	char ws[32], until[32], pattern[CTL_KEY_MAX];
 	struct config_limit lock_after;
-	struct dim dims[6];
+	struct dim dims[8];
 	struct rep_acc rep;
 	redisReply *who, *info;
 	uint64_t now, cnt, lock_n, until_ms = 0, w;
@@ -321,6 +375,10 @@ cmd_show(struct ctl *x, const char *login)
 	    cls->nheader_recipients };
 	dims[nd++] = (struct dim){ "repeats", "rep", cls->repeats,
 	    cls->nrepeats };
+	dims[nd++] = (struct dim){ "external", "ext_rcpt",
+	    cls->external_recipients, cls->nexternal_recipients };
+	dims[nd++] = (struct dim){ "internal", "int_rcpt",
+	    cls->internal_recipients, cls->ninternal_recipients };
 	lock_after = cfg->lock_after;
 	if (lock_after.count > 0)
 		dims[nd++] = (struct dim){ "refused", "refused", &lock_after,
@@ -397,7 +455,7 @@ cmd_show(struct ctl *x, const char *login)
 				if (i == 3)
 					printf("  (the most-sent of %zu bodies)",
 					    rep.bodies[j]);
-				if (i == 4)
+				if (strcmp(dims[i].item, "refused") == 0)
 					printf("  (lock_after)");
 				printf("\n");
 			}
