@@ -41,6 +41,11 @@ struct config_class {
 						   local_domains */
 	struct config_limit	 internal_recipients[CONFIG_MAX_LIMITS];
 	size_t			 ninternal_recipients; /* recipients in them */
+	struct config_limit	 domain_messages[CONFIG_MAX_LIMITS];
+	size_t			 ndomain_messages; /* all logins of a domain of
+						   this class, together */
+	struct config_limit	 domain_recipients[CONFIG_MAX_LIMITS];
+	size_t			 ndomain_recipients;
 	const char		*file;	/* where it was defined, for messages */
 	unsigned		 line;
 };
@@ -174,6 +179,9 @@ struct config {
 	size_t		 nclasses;	/* classes[0] is always "default" */
 	struct config_map_entry *map;	/* sorted by key */
 	size_t		 nmap;
+	char		*domain_class_map; /* path, or NULL */
+	struct config_map_entry *dmap;	/* "domain CLASS", sorted by key */
+	size_t		 ndmap;
 };
 
 /*
@@ -192,6 +200,11 @@ void		 config_free(struct config *);
 
 /* config_class_for - the class of a login: exact, then @domain, then default */
 const struct config_class *config_class_for(const struct config *,
+		    const char *login);
+
+/* config_domain_class_for - the class of a login's domain (after its
+ * last '@'): domain_class_map, then default; NULL for a bare login */
+const struct config_class *config_domain_class_for(const struct config *,
 		    const char *login);
 
 /* config_find_class - class by name, or NULL */

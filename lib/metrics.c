@@ -31,7 +31,7 @@ static const char *const detectors[METRICS_DETECTORS] = {
 	"messages", "recipients", "fanout", "repeats", "wave", "copies",
 	"loop", "received", "locked", "limit", "store-unavailable",
 	"max_recipients", "external_recipients", "internal_recipients",
-	"other"
+	"domain_messages", "domain_recipients", "other"
 };
 
 /* bucket bounds: microseconds, and as written in le="..." (seconds) */

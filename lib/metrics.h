@@ -9,7 +9,7 @@
 #include "store.h"
 
 #define METRICS_VERDICTS	5	/* enum verdict: accept .. reject */
-#define METRICS_DETECTORS	15	/* names in metrics.c, "other" last */
+#define METRICS_DETECTORS	17	/* names in metrics.c, "other" last */
 #define METRICS_BUCKETS		13	/* store latency: 0.1 ms .. 1 s */
 
 /*

@@ -17,7 +17,8 @@
 
 /* the detectors, by store item name */
 enum detector { DET_MESSAGES, DET_RECIPIENTS, DET_FANOUT, DET_REPEATS,
-    DET_WAVE, DET_COPIES, DET_NEAR, DET_CLIENTS, DET_EXTERNAL, DET_INTERNAL };
+    DET_WAVE, DET_COPIES, DET_NEAR, DET_CLIENTS, DET_EXTERNAL, DET_INTERNAL,
+    DET_DOMAIN_MESSAGES, DET_DOMAIN_RECIPIENTS };
 
 static const struct {
 	const char	*item;		/* store item name */
@@ -28,14 +29,23 @@ static const struct {
 	{ "near", "near" }, { "clients", "clients" },
 	{ "ext_rcpt", "external_recipients" },
 	{ "int_rcpt", "internal_recipients" },
+	{ "dom_msg", "domain_messages" },
+	{ "dom_rcpt", "domain_recipients" },
 };
+
+/* for_domain - a limit on every login of a domain together */
+static int
+for_domain(enum detector d)
+{
+	return d == DET_DOMAIN_MESSAGES || d == DET_DOMAIN_RECIPIENTS;
+}
 
 /* is_limit - a sending limit (always tempfail), not a content detector */
 static int
 is_limit(enum detector d)
 {
 	return d == DET_MESSAGES || d == DET_RECIPIENTS || d == DET_EXTERNAL ||
-	    d == DET_INTERNAL;
+	    d == DET_INTERNAL || for_domain(d);
 }
 
 /* noun - what a sending limit counts, in a reply's words */
@@ -47,6 +57,10 @@ noun(enum detector d)
 		return "external recipients";
 	case DET_INTERNAL:
 		return "internal recipients";
+	case DET_DOMAIN_MESSAGES:
+		return "messages";
+	case DET_DOMAIN_RECIPIENTS:
+		return "recipients";
 	default:
 		return detectors[d].name;
 	}
@@ -73,6 +87,8 @@ detector_action(const struct config *cfg, enum detector d)
 	case DET_RECIPIENTS:
 	case DET_EXTERNAL:
 	case DET_INTERNAL:
+	case DET_DOMAIN_MESSAGES:
+	case DET_DOMAIN_RECIPIENTS:
 		break;
 	}
 	return CONFIG_ACTION_TEMPFAIL;
@@ -120,6 +136,32 @@ recipient_items(const struct config *cfg, const struct policy_msg *m,
 	    c->ninternal_recipients, b, m->nrcpt_int, 0);
 }
 
+/*
+ * domain_items - the windows of the login's domain: hard, scoped to the
+ * domain's key so every login of it charges the same counters (one
+ * subject more: on single-node Redis still one call, under a Cluster one
+ * call more, see store_redis.c). None for a bare login or a domain class
+ * without domain_* limits.
+ */
+static size_t
+domain_items(const struct config *cfg, const struct policy_msg *m,
+    struct store_item *items, size_t n, size_t max)
+{
+	const struct config_class *d = m->dcls;
+	size_t first = n;
+
+	if (d == NULL || m->domain == NULL || m->domain[0] == '\0')
+		return n;
+	n = add(items, n, max, "dom_msg", d->domain_messages,
+	    d->ndomain_messages, cfg->window_buckets, 1, 0);
+	n = add(items, n, max, "dom_rcpt", d->domain_recipients,
+	    d->ndomain_recipients, cfg->window_buckets, m->nrcpt, 0);
+	for (; first < n; first++)
+		snprintf(items[first].scope, sizeof(items[first].scope), "%s",
+		    m->domain);
+	return n;
+}
+
 /* policy_items - the store items of a message for its class */
 size_t
 policy_items(const struct config *cfg, const struct policy_msg *m,
@@ -140,6 +182,7 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	n = add(items, n, max, "rcpt", c->recipients, c->nrecipients, b,
 	    m->nrcpt, 0);
 	n = recipient_items(cfg, m, items, n, max);
+	n = domain_items(cfg, m, items, n, max);
 	n = add(items, n, max, "hdr", c->header_recipients,
 	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
 	if (n < max)	/* a lock is a count that may not be above 0 */
@@ -229,6 +272,11 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		snprintf(out, outlen, "%llu %s per %s",
 		    (unsigned long long)it->limit, noun(d), win);
 		break;
+	case DET_DOMAIN_MESSAGES:
+	case DET_DOMAIN_RECIPIENTS:
+		snprintf(out, outlen, "%llu %s per %s for all accounts of this "
+		    "domain", (unsigned long long)it->limit, noun(d), win);
+		break;
 	case DET_FANOUT:
 		if (it == NULL)
 			snprintf(out, outlen, "%llu addresses in To/Cc, at most "
@@ -271,15 +319,17 @@ limit_reply(const struct store_item *hit, enum detector d,
 
 	config_format_window(hit->window, win, sizeof(win));
 	if (hit->limit == 0) {
-		reply_set(r, "550", "5.7.1", "This account is not allowed to "
-		    "send mail through this relay");
+		reply_set(r, "550", "5.7.1", for_domain(d) ? "This domain is "
+		    "not allowed to send mail through this relay" : "This "
+		    "account is not allowed to send mail through this relay");
 		return VERDICT_REJECT;
 	}
 	if (hit->cost > hit->limit) {
 		/* can never fit: say so now rather than retry forever */
 		snprintf(text, sizeof(text), "This message has more %s (%llu) "
-		    "than this account may send per %s (%llu)",
-		    noun(d), (unsigned long long)hit->cost, win,
+		    "than %s may send per %s (%llu)",
+		    noun(d), (unsigned long long)hit->cost, for_domain(d) ?
+		    "this domain" : "this account", win,
 		    (unsigned long long)hit->limit);
 		reply_set(r, "550", "5.7.1", text);
 		return VERDICT_REJECT;

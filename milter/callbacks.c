@@ -46,6 +46,10 @@ struct msg {
 	char			 msgid[MSGID_MAX]; /* Message-ID, or "" */
 	const struct config_class *cls;
 	char			 key[SENDER_KEY_LEN + 1];
+	const struct config_class *dcls; /* the login's domain's class, or
+					       NULL: a bare login */
+	char			 dkey[SENDER_KEY_LEN + 1]; /* its domain's
+					       key (of "@domain"), or "" */
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
 	char			*raw;	    /* the login as sent, for the lock
 					       command; owned, freed at reset */
@@ -350,7 +354,8 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	    c->msg.counted ? c->msg.addr.distinct : 0, NULL, NULL, 0,
 	    c->msg.received, 0, 0,
 	    NULL, commit ? c->msg.nrcpt_ext : 0,
-	    commit ? c->msg.nrcpt - c->msg.nrcpt_ext : 0 };
+	    commit ? c->msg.nrcpt - c->msg.nrcpt_ext : 0, c->msg.dcls,
+	    c->msg.dkey[0] ? c->msg.dkey : NULL };
 	struct policy_decision d;
 	struct hopmark_eval ev;
 	struct fp_result fpr;
@@ -554,12 +559,24 @@ msg_begin(struct conn *c)
 	ident_from_init(&c->msg.from);
 }
 
+/* domain_key - the login's domain: its class and the key of "@domain"
+ * (the domain totals' subject, shared by every login of it) */
+static void
+domain_key(struct conn *c, const char *login)
+{
+	c->msg.dcls = config_domain_class_for(c->ref->cfg, login);
+	c->msg.dkey[0] = '\0';
+	if (c->msg.dcls != NULL)
+		sender_key(strrchr(login, '@'), c->msg.dkey);
+}
+
 /* msg_key - the message's sender is this login: class, key, shown name */
 static void
 msg_key(struct conn *c, const char *login)
 {
 	c->msg.cls = control_class_for(c->ref->cfg, login);
 	sender_key(login, c->msg.key);
+	domain_key(c, login);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
 	control_seen(c->msg.key, c->msg.login);
 	c->msg.raw = strndup(login, SENDER_LOGIN_MAX);

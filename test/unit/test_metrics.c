@@ -83,6 +83,8 @@ static const char expected[] =
 "sluice_detector_hits_total{detector=\"max_recipients\"} 1\n"
 "sluice_detector_hits_total{detector=\"external_recipients\"} 1\n"
 "sluice_detector_hits_total{detector=\"internal_recipients\"} 0\n"
+"sluice_detector_hits_total{detector=\"domain_messages\"} 0\n"
+"sluice_detector_hits_total{detector=\"domain_recipients\"} 0\n"
 "sluice_detector_hits_total{detector=\"other\"} 1\n"
 "# HELP sluice_locks_total Logins locked on every relay by this relay.\n"
 "# TYPE sluice_locks_total counter\n"

@@ -48,7 +48,7 @@ static void
 test_items(void **state)
 {
 	struct policy_msg m = { &cls, 7, 0, NULL, NULL, 0, 0, 0, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -78,7 +78,7 @@ decide(uint64_t c0, uint64_t c1, uint64_t c2, uint32_t retry, int allowed,
     enum store_source src, struct policy_decision *d)
 {
 	struct policy_msg m = { &cls, 3, 0, NULL, NULL, 0, 0, 0, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { allowed, 0, src };
 	size_t n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS), i;
@@ -167,7 +167,7 @@ test_detector_items(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
 	struct policy_msg m = { &cls, 3, 7, body, NULL, 0, 0, 0, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -232,7 +232,8 @@ test_near_clients(void **state)
 	static const char body[] = "00112233445566778899aabbccddeeff";
 	static const char ip[] = "0123456789abcdef0123456789abcdef";
 	struct policy_msg m = { &cls, 1, 1, body, NULL, 0, 0,
-	    0x0123456789abcdefULL, 150, ip, 0, 0 };
+	    0x0123456789abcdefULL, 150, ip, 0, 0, NULL,
+	    NULL };
 	struct store_item it[STORE_MAX_ITEMS], *x;
 	struct store_res res = { 0, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -320,7 +321,7 @@ static void
 test_fanout_cap(void **state)
 {
 	struct policy_msg m = { &cls, 1, 630, NULL, NULL, 0, 0, 0, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -356,7 +357,7 @@ test_strictest(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
 	struct policy_msg m = { &cls, 3, 2, body, NULL, 0, 0, 0, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -444,7 +445,7 @@ test_loops(void **state)
 {
 	static const char copy[] = "0123456789abcdef0123456789abcdef";
 	struct policy_msg m = { NULL, 0, 0, NULL, copy, 4, 10, 0, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -492,7 +493,7 @@ static void
 test_lock(void **state)
 {
 	struct policy_msg m = { &cls, 1, 0, NULL, NULL, 0, 0, 0, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS], lk;
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -533,7 +534,7 @@ ext_decide(uint64_t ext, uint64_t in, uint64_t next, struct store_item *it,
     struct policy_decision *d)
 {
 	struct policy_msg m = { &cls, next + 2, 0, NULL, NULL, 0, 0, 0, 0,
-	    NULL, next, 2 };
+	    NULL, next, 2, NULL, NULL };
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	size_t n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS), i;
 
@@ -624,6 +625,64 @@ test_external(void **state)
 	assert_string_equal(it[4].name, "lock");
 }
 
+/* test_domain_totals - a domain's windows: scoped to the domain's key,
+ * shared by every login of it, and a reply that says so */
+static void
+test_domain_totals(void **state)
+{
+	static const char dom[] = "00112233445566778899aabbccddeeff";
+	struct config_class dc;
+	struct policy_msg m = { &cls, 4, 0, NULL, NULL, 0, 0, 0, 0, NULL, 0,
+	    0, NULL, dom };
+	struct store_item it[STORE_MAX_ITEMS];
+	struct store_res res = { 0, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	size_t n, i;
+
+	(void)state;
+	memset(&dc, 0, sizeof(dc));
+	strcpy(dc.name, "customer");
+	/* no domain class (a bare login): the request of before */
+	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 4);
+	/* a domain class without domain limits: the same */
+	m.dcls = &dc;
+	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 4);
+	dc.domain_messages[0] = (struct config_limit){ 30, 3600 };
+	dc.ndomain_messages = 1;
+	dc.domain_recipients[0] = (struct config_limit){ 100, 3600 };
+	dc.ndomain_recipients = 1;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_int_equal(n, 6);
+	assert_string_equal(it[3].name, "dom_msg");
+	assert_string_equal(it[3].scope, dom);
+	assert_int_equal(it[3].cost, 1);
+	assert_int_equal(it[3].limit, 30);
+	assert_false(it[3].soft);
+	assert_string_equal(it[4].name, "dom_rcpt");
+	assert_string_equal(it[4].scope, dom);
+	assert_int_equal(it[4].cost, 4);
+	assert_string_equal(it[0].scope, "");	/* the login's own */
+	for (i = 0; i < n; i++) {
+		it[i].count = strcmp(it[i].name, "dom_msg") == 0 ? 30 : 0;
+		it[i].retry = 720;
+		it[i].over = it[i].count + it[i].cost > it[i].limit;
+	}
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(d.reason, "domain_messages");
+	assert_string_equal(d.reply.text, "Sending limit reached (30 messages "
+	    "per 1h for all accounts of this domain); please try again in 12 "
+	    "minutes");
+	it[3].over = 0;
+	it[4].cost = 101;
+	it[4].over = 1;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_string_equal(d.reason, "domain_recipients");
+	assert_string_equal(d.reply.rcode, "550");
+	assert_string_equal(d.reply.text, "This message has more recipients "
+	    "(101) than this domain may send per 1h (100)");
+}
+
 int
 main(void)
 {
@@ -642,6 +701,7 @@ main(void)
 		cmocka_unit_test_setup(test_rcpt_cap, setup),
 		cmocka_unit_test_setup(test_replies_safe, setup),
 		cmocka_unit_test_setup(test_external, setup),
+		cmocka_unit_test_setup(test_domain_totals, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
