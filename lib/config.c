@@ -1331,9 +1331,9 @@ domain_items_fit(struct parse *p)
 		    k->ndomain_recipients;
 		if (own + most > STORE_MAX_ITEMS) {
 			p->line = k->line;
-			return perr(p, "class %s: %zu limits and a domain's %zu "
-			    "are more than %d in all (they are checked in one "
-			    "store call)", k->name, own - CLASS_FIXED_ITEMS,
+			return perr(p, "class %s: %zu limits and a domain's "
+			    "%zu are more than %d in all (they are checked in "
+			    "one store call)", k->name, own - CLASS_FIXED_ITEMS,
 			    most, STORE_MAX_ITEMS - CLASS_FIXED_ITEMS);
 		}
 	}

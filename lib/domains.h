@@ -16,7 +16,8 @@ struct domains;
  * itself). NULL with a message in err on a malformed entry or out of
  * memory.
  */
-struct domains	*domains_parse(const char *text, char *err, size_t errlen);
+struct domains	*domains_parse(const char *text, char *err,
+		    size_t errlen);
 
 /* domains_free - release a list; NULL is fine */
 void		 domains_free(struct domains *);

@@ -217,7 +217,8 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 		    ws, a.n, m);
 		if (m > 0)
 			printf("%-40s %10s %10s%s\n", "LOGIN", "MESSAGES",
-			    "RECIPIENTS", kinds ? "   EXTERNAL   INTERNAL" : "");
+			    "RECIPIENTS",
+			    kinds ? "   EXTERNAL   INTERNAL" : "");
 		for (i = 0; i < m; i++) {
 			/* unknown name: the key, which is what the store has */
 			text_login(stdout, who_str(who[i]) ? who_str(who[i]) :
@@ -304,6 +305,8 @@ struct dim {
 	const char		*item;	/* store item name */
 	const struct config_limit *lim;
 	size_t			 n;
+	const char		*subject; /* whose counter: NULL, the login;
+					   else a key (its domain's) */
 };
 
 /* repeat sub-counters of one login: per window, the worst body */
@@ -354,7 +357,9 @@ cmd_show(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], override[256], key[CTL_KEY_MAX];
 	char ws[32], until[32], pattern[CTL_KEY_MAX];
 	struct config_limit lock_after;
-	struct dim dims[8];
+	struct dim dims[10];
+	const struct config_class *dcls;
+	char dh[SENDER_KEY_LEN + 1];
 	struct rep_acc rep;
 	redisReply *who, *info;
 	uint64_t now, cnt, lock_n, until_ms = 0, w;
@@ -368,21 +373,29 @@ cmd_show(struct ctl *x, const char *login)
 	class_of(x, login, &cls, &source, override, sizeof(override));
 
 	dims[nd++] = (struct dim){ "messages", "msg", cls->messages,
-	    cls->nmessages };
+	    cls->nmessages, NULL };
 	dims[nd++] = (struct dim){ "recipients", "rcpt", cls->recipients,
-	    cls->nrecipients };
+	    cls->nrecipients, NULL };
 	dims[nd++] = (struct dim){ "fanout", "hdr", cls->header_recipients,
-	    cls->nheader_recipients };
+	    cls->nheader_recipients, NULL };
 	dims[nd++] = (struct dim){ "repeats", "rep", cls->repeats,
-	    cls->nrepeats };
+	    cls->nrepeats, NULL };
 	dims[nd++] = (struct dim){ "external", "ext_rcpt",
-	    cls->external_recipients, cls->nexternal_recipients };
+	    cls->external_recipients, cls->nexternal_recipients, NULL };
 	dims[nd++] = (struct dim){ "internal", "int_rcpt",
-	    cls->internal_recipients, cls->ninternal_recipients };
+	    cls->internal_recipients, cls->ninternal_recipients, NULL };
+	/* the domain totals: counters of "@domain", shared by its logins */
+	if ((dcls = config_domain_class_for(cfg, login)) != NULL) {
+		sender_key(strrchr(login, '@'), dh);
+		dims[nd++] = (struct dim){ "domain_msg", "dom_msg",
+		    dcls->domain_messages, dcls->ndomain_messages, dh };
+		dims[nd++] = (struct dim){ "domain_rcpt", "dom_rcpt",
+		    dcls->domain_recipients, dcls->ndomain_recipients, dh };
+	}
 	lock_after = cfg->lock_after;
 	if (lock_after.count > 0)
 		dims[nd++] = (struct dim){ "refused", "refused", &lock_after,
-		    1 };
+		    1, NULL };
 
 	/* the lock: counted as the daemon's lock item counts it */
 	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
@@ -436,7 +449,8 @@ cmd_show(struct ctl *x, const char *login)
 			if (i == 3)
 				cnt = rep.max[j];
 			else
-				cnt = ctl_counter_get(x, h, dims[i].item, win,
+				cnt = ctl_counter_get(x, dims[i].subject ?
+				    dims[i].subject : h, dims[i].item, win,
 				    cfg->window_buckets, now);
 			fmt_window(win, ws, sizeof(ws));
 			if (x->json) {

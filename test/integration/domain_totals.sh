@@ -8,6 +8,7 @@
 # 5; another domain of the same class is unaffected. Both stores.
 . "$(dirname "$0")/lib.sh"
 LUA="$(dirname "$0")/domains.lua"
+: "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 printf 'customer.example customer\nother.example customer\n' \
     > "$T/domains"
 CONF=("domain_class_map $T/domains" 'class default {' 'messages 5/1h' '}'
@@ -62,6 +63,32 @@ run_case mem "store memory"
 port=$(redis_port)
 P="t-dom-$$:"
 run_case red "store redis" "redis_server 127.0.0.1:$port" "redis_prefix $P"
+"$SLUICECTL" -c "$T/red.conf" show U7@Customer.example > "$T/ctl.out" ||
+    fail "sluicectl show failed"
+grep -Eq '^domain_msg +1h +40 +40$' "$T/ctl.out" &&
+    grep -Eq '^messages +1h +[0-5] +5$' "$T/ctl.out" ||
+    { cat "$T/ctl.out"; fail "show: the domain's 40 of 40"; }
+pass "sluicectl show: any login of the domain shows its domain_msg 40 of 40"
+
+# single-node Redis: the domain's items ride in the login's EVALSHA (one
+# atomic call): 100 messages of 100 logins of bench.test, MONITORed
+write_config rt "store redis" "redis_server 127.0.0.1:$port" \
+    "redis_prefix ${P}rt:" "early_check no" 'class default {' \
+    'messages 1000/1h' 'domain_messages 1000/1h' '}'
+start_sluice rt
+redis-cli -p "$port" MONITOR > "$T/monitor.out" &
+mon=$!
+sleep 0.2
+bench rt -c 2 -n 100 -l 100 -r 1
+sleep 0.2
+kill "$mon"; wait "$mon" 2>/dev/null || true
+expect_field accept 100 "single node: 100 messages of one domain accepted"
+evalsha=$(grep -v '\[[0-9]* lua\]' "$T/monitor.out" | grep -ci '"evalsha"' || true)
+grep -i '"evalsha"' "$T/monitor.out" | grep -q ':dom_msg:3600:' ||
+    fail "the domain's counter is not in the EVALSHA"
+[ "$evalsha" = 100 ] || fail "$evalsha EVALSHA for 100 messages, expected 100"
+pass "single node: $evalsha EVALSHA for 100 messages, the domain's keys in each"
+stop_sluice rt
 redis-cli -p "$port" --scan --pattern "$P*" | xargs -r redis-cli -p "$port" \
     DEL > /dev/null
 echo "domain_totals: all passed"

@@ -1679,8 +1679,8 @@ test_domain_classes(void **state)
 	/* a login's 26 limits and a domain's 8 do not fit one request */
 	big[0] = '\0';
 	for (i = 0; i < 8; i++)
-		snprintf(big + strlen(big), sizeof(big) - strlen(big), " %zu/%zuh",
-		    i + 1, i + 1);
+		snprintf(big + strlen(big), sizeof(big) - strlen(big),
+		    " %zu/%zuh", i + 1, i + 1);
 	snprintf(text, sizeof(text), "class default {\n messages%s\n"
 	    " recipients%s\n repeats%s\n body_senders 1/1h 2/2h\n}\n"
 	    "class big {\n domain_messages%s\n}\n", big, big, big, big);
