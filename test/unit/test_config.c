@@ -1639,7 +1639,7 @@ test_local_domains(void **state)
 static void
 test_domain_classes(void **state)
 {
-	char err[CONFIG_ERR_MAX], text[600], big[400];
+	char err[CONFIG_ERR_MAX], text[2400], big[400];
 	const char *map = write_str("domains", "# customers\n"
 	    "Big.Example  big\n"
 	    "small.example  default\n");
