@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "control.h"
+#include "domains.h"
 #include "fingerprint.h"
 #include "hopmark.h"
 #include "identity.h"
@@ -46,6 +47,10 @@ struct msg {
 	const struct config_class *cls;
 	enum sender_origin	 origin;    /* where the login comes from */
 	char			 key[SENDER_KEY_LEN + 1];
+	const struct config_class *dcls; /* the login's domain's class, or
+					       NULL: a bare login */
+	char			 dkey[SENDER_KEY_LEN + 1]; /* its domain's
+					       key (of "@domain"), or "" */
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
 	char			*raw;	    /* the login as sent, for the lock
 					       command; owned, freed at reset */
@@ -57,6 +62,7 @@ struct msg {
 					       owned */
 	char			*hdr;	    /* trusted_header value; owned */
 	uint64_t		 nrcpt;	    /* recipients accepted */
+	uint64_t		 nrcpt_ext; /* of them, outside local_domains */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
 	int			 fp_on;	    /* a detector reads the body */
 	/* from here on: set up by msg_begin() or the inbound path before
@@ -382,7 +388,9 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
 	    c->msg.counted ? c->msg.addr.distinct : 0, NULL, NULL, 0,
 	    c->msg.received, 0, 0,
-	    NULL };
+	    NULL, commit ? c->msg.nrcpt_ext : 0,
+	    commit ? c->msg.nrcpt - c->msg.nrcpt_ext : 0, c->msg.dcls,
+	    c->msg.dkey[0] ? c->msg.dkey : NULL };
 	struct policy_decision d;
 	struct hopmark_eval ev;
 	struct fp_result fpr;
@@ -593,6 +601,21 @@ msg_begin(struct conn *c)
 	ident_from_init(&c->msg.from);
 }
 
+/* domain_key - the login's domain: its class and the key of "@domain"
+ * of this origin (the domain totals' subject, shared by every login of
+ * it); none for an envelope sender, which anyone can forge */
+static void
+domain_key(struct conn *c, enum sender_origin o, const char *login)
+{
+	const char *at = strrchr(login, '@');
+
+	c->msg.dcls = o == SENDER_ENVELOPE || at == NULL ? NULL :
+	    config_domain_class_for(c->ref->cfg, login);
+	c->msg.dkey[0] = '\0';
+	if (c->msg.dcls != NULL)
+		sender_origin_key(o, at, c->msg.dkey);
+}
+
 /*
  * msg_key - the message's sender is this login of this origin: class,
  * key, shown name. A bare login of SASL or the trusted header gets
@@ -609,6 +632,7 @@ msg_key(struct conn *c, enum sender_origin o, const char *login)
 	c->msg.origin = o;
 	c->msg.cls = control_class_for(c->ref->cfg, o, login);
 	sender_origin_key(o, login, c->msg.key);
+	domain_key(c, o, login);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
 	control_seen(c->msg.key, c->msg.login, o);
 	c->msg.raw = strndup(login, sizeof(full));
@@ -701,6 +725,16 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	    SMFIS_CONTINUE;
 }
 
+/* rcpt_add - one more recipient of the message, external or internal */
+static void
+rcpt_add(struct conn *c, char **argv)
+{
+	c->msg.nrcpt++;
+	if (argv == NULL || !domains_local(c->ref->cfg->local_domains,
+	    argv[0]))
+		c->msg.nrcpt_ext++;
+}
+
 /* sl_envrcpt - RCPT TO: one more recipient, within the per-message cap? */
 static sfsistat
 sl_envrcpt(SMFICTX *ctx, char **argv)
@@ -709,15 +743,14 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 	struct policy_reply r;
 	struct logvals v;
 
-	(void)argv;
 	if (c == NULL || !c->msg.counted)
 		return SMFIS_CONTINUE;
 	if (c->msg.deferred) {	/* never refused here: counted at EOM */
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	if (!policy_rcpt_over(c->msg.cls, c->msg.nrcpt + 1, &r)) {
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	c->msg.nrefused++;
@@ -731,7 +764,7 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 	    "accept would=tempfail" : "tempfail",
 	    detector_name(DET_MAX_RECIPIENTS));
 	if (c->ref->cfg->mode == CONFIG_MODE_OBSERVE) {
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	if (smfi_setreply(ctx, r.rcode, r.xcode, r.text) != MI_SUCCESS)
