@@ -1557,7 +1557,7 @@ report_intervals(struct worker *ws, unsigned long nw)
 			if (ws[w].st.lat_t[i] > span)
 				span = ws[w].st.lat_t[i];
 	}
-	if (opt.duration_ms > span)
+	if (opt.duration_ms > 0)	/* what ends after it: the last one */
 		span = opt.duration_ms;
 	nb = (size_t)ceil(span / opt.interval_ms);
 	if (nb == 0)
