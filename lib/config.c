@@ -3,7 +3,8 @@
  *
  * Public: config_load, config_parse_string, config_free,
  * config_class_for, config_find_class, config_parse_duration,
- * config_parse_limit, config_format_window.
+ * config_parse_limit, config_format_window; config_table and
+ * config_class_table hand the key tables to config_dump.c.
  *
  * Format: one "key value..." per line; blanks (SP, HTAB) separate words;
  * '#' starts a comment outside double quotes; a value holding blanks or
@@ -44,6 +45,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_table.h"
 #include "identity.h"
 #include "netlist.h"
 #include "sentinel.h"
@@ -60,47 +62,10 @@
 
 #define ALNUM	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-enum ktype {
-	K_STR,		/* non-empty string; optional length and byte set */
-	K_WORD,		/* one of names[], kept as a string */
-	K_ENUM,		/* one of names[], kept as its index (int) */
-	K_BOOL,		/* yes/no and friends, kept as int 0 or 1 */
-	K_UINT,		/* uint32_t from min to max */
-	K_MS,		/* duration, kept as uint32_t ms from min to max */
-	K_LIMIT,	/* COUNT/DURATION, kept as struct config_limit */
-	K_SOCKET,	/* libmilter socket spec, kept as a string */
-	K_COMMAND,	/* absolute path of a program, at most max bytes */
-	K_ARGV,		/* a program and its arguments: the words of the line,
-			   kept joined by one space, at most max bytes */
-	K_SERVER,	/* redis_server: fills redis_host/port or redis_socket */
-	K_NETS,		/* networks, one or more words: struct netlist * */
-	K_SENTINELS,	/* host:port list, one or more words: a string */
-	K_LISTEN	/* metrics_listen: loopback ADDR:PORT, [::1]:PORT */
-};
-
-/* bytes a K_STR may hold, and how to say so in an error */
-struct charset {
-	const char	*set;
-	const char	*desc;
-};
-
 static const struct charset cs_token = { ALNUM "-._",
     "letters, digits and - . _" };
 static const struct charset cs_prefix = { ALNUM ":_.-",
     "letters, digits and : _ . -" };
-
-struct key {
-	const char	*name;
-	enum ktype	 type;
-	const char	*def;		/* default, as it would be written;
-					   NULL: unset */
-	size_t		 off;		/* offset of the field in struct config */
-	uint64_t	 min, max;	/* K_UINT, K_MS (in ms); K_STR length
-					   when max != 0 */
-	const char	*const *names;	/* K_ENUM, K_WORD: the values; for
-					   K_ENUM the index is what is stored */
-	const struct charset *chars;	/* K_STR: allowed bytes, NULL: any */
-};
 
 /* the values of each K_ENUM, at the index of the enum value they stand for */
 static const char *const modes[] = {
@@ -262,13 +227,7 @@ static const struct key keys[] = {
 /* the keys of a class block: lists of limits, and per-message caps */
 #define COFF(f)	offsetof(struct config_class, f)
 
-static const struct {
-	const char	*name;
-	size_t		 lim;	/* offset of the limits, or 0 for a cap */
-	size_t		 cnt;	/* offset of their count (size_t), or of the
-				   cap (uint32_t, 0 to CAP_MAX) */
-	uint64_t	 min, max; /* of each limit's COUNT */
-} class_keys[] = {
+static const struct class_key class_keys[] = {
 	{ "messages", COFF(messages), COFF(nmessages), 0, UINT64_MAX },
 	{ "recipients", COFF(recipients), COFF(nrecipients), 0, UINT64_MAX },
 	{ "header_recipients", COFF(header_recipients),
@@ -1458,4 +1417,20 @@ config_find_class(const struct config *c, const char *name)
 		if (strcmp(c->classes[i].name, name) == 0)
 			return &c->classes[i];
 	return NULL;
+}
+
+/* config_table - the key table, for config_dump.c; n: its length */
+const struct key *
+config_table(size_t *n)
+{
+	*n = NKEYS;
+	return keys;
+}
+
+/* config_class_table - the keys of a class block, for config_dump.c */
+const struct class_key *
+config_class_table(size_t *n)
+{
+	*n = NCLASS_KEYS;
+	return class_keys;
 }

@@ -2,7 +2,8 @@
  * netlist.c - IPv4 and IPv6 networks in CIDR notation, and whether an
  * address is in one of them.
  *
- * Public: netlist_parse, netlist_free, netlist_match, netlist_count.
+ * Public: netlist_parse, netlist_free, netlist_match, netlist_count,
+ * netlist_format.
  *
  * Every network is kept as 16 bytes and a prefix length: an IPv4 network
  * a.b.c.d/n as the IPv4-mapped ::ffff:a.b.c.d/(96 + n), so a client that
@@ -184,4 +185,76 @@ size_t
 netlist_count(const struct netlist *l)
 {
 	return l != NULL ? l->n : 0;
+}
+
+/*
+ * shortest6 - an IPv6 address in its shortest text: groups without
+ * leading zeros, the longest run of zero groups (even a single one, which
+ * inet_ntop writes out) as "::". Never longer than any text inet_pton
+ * reads as that address, so a list written back fits its line.
+ */
+static void
+shortest6(const unsigned char a[16], char *out, size_t outlen)
+{
+	unsigned g[8];
+	int i, run = 0, best = 0, at = -1;
+	size_t o = 0;
+
+	for (i = 0; i < 8; i++) {
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		run = g[i] == 0 ? run + 1 : 0;
+		if (run > best) {
+			best = run;
+			at = i - run + 1;
+		}
+	}
+	out[0] = '\0';
+	for (i = 0; i < 8 && o < outlen; i++) {
+		if (i == at) {
+			o += (size_t)snprintf(out + o, outlen - o, "::");
+			i += best - 1;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, outlen - o, "%s%x",
+		    i > 0 && i != at + best ? ":" : "", g[i]);
+	}
+}
+
+/*
+ * netlist_format - the list as netlist_parse reads it back: "10.0.0.0/8,
+ * 192.0.2.5, ::1" (IPv4 networks as IPv4, a whole address bare), joined
+ * by sep; returns the length the text needs, like snprintf
+ */
+size_t
+netlist_format(const struct netlist *l, const char *sep, char *out,
+    size_t outlen)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	char addr[INET6_ADDRSTRLEN], one[INET6_ADDRSTRLEN + 8];
+	size_t i, o = 0, len;
+	int is4;
+	unsigned bits;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		is4 = l->v[i].bits >= 96 && memcmp(l->v[i].a, mapped, 12) == 0;
+		bits = is4 ? l->v[i].bits - 96 : l->v[i].bits;
+		if (is4)
+			inet_ntop(AF_INET, l->v[i].a + 12, addr, sizeof(addr));
+		else
+			shortest6(l->v[i].a, addr, sizeof(addr));
+		if (bits == (is4 ? 32U : 128U))
+			snprintf(one, sizeof(one), "%s%s", i > 0 ? sep : "",
+			    addr);
+		else
+			snprintf(one, sizeof(one), "%s%s/%u", i > 0 ? sep : "",
+			    addr, bits);
+		len = strlen(one);
+		if (o + len < outlen)
+			memcpy(out + o, one, len + 1);
+		o += len;
+	}
+	return o;
 }

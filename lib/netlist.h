@@ -25,4 +25,10 @@ int		 netlist_match(const struct netlist *, const char *addr);
 /* netlist_count - how many networks */
 size_t		 netlist_count(const struct netlist *);
 
+/* netlist_format - the networks as netlist_parse reads them, joined by
+ * sep, into out; returns the length needed (out is cut, NUL-terminated,
+ * when that is outlen or more) */
+size_t		 netlist_format(const struct netlist *, const char *sep,
+		    char *out, size_t outlen);
+
 #endif

@@ -32,6 +32,7 @@
 #include "policy.h"
 #include "sender.h"
 #include "sluice.h"
+#include "tcpconn.h"
 
 #define LOGIN_SHOW_MAX	200	/* bytes of a login shown in a log line */
 
@@ -495,7 +496,12 @@ static sfsistat
 sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 {
 	struct conn *c;
+	int e;
 
+	if ((e = tcpconn_failed()) != 0)
+		log_warnx("milter connection: cannot set TCP_NODELAY or "
+		    "TCP_QUICKACK: %s; each message may wait ~40 ms on delayed "
+		    "ACKs: %s", strerror(e), TCPCONN_HINT);
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_err("out of memory at connect; accepting the connection");
 		return SMFIS_ACCEPT;

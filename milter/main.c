@@ -24,10 +24,12 @@
 
 #include <libmilter/mfapi.h>
 
+#include "config_dump.h"
 #include "control.h"
 #include "hopmark.h"
 #include "secret.h"
 #include "sluice.h"
+#include "tcpconn.h"
 
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
 #define OKCACHE_SLOTS	16384	/* senders remembered as far from limits (80 B each) */
@@ -89,10 +91,11 @@ static void
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: sluice [-fnV] [-c config] [-p socket]\n"
+	    "usage: sluice [-fnvV] [-c config] [-p socket]\n"
 	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
 	    "  -f         stay in the foreground, log to stderr too\n"
 	    "  -n         check the configuration and exit\n"
+	    "  -v         with -n: print the effective configuration\n"
 	    "  -p socket  milter socket, overrides the config's \"socket\"\n"
 	    "  -V         print the version and exit\n");
 	exit(code);
@@ -353,19 +356,35 @@ raise_nofile(void)
 	}
 }
 
+/* tcp_check - say whether TCP milter connections avoid delayed ACKs */
+static void
+tcp_check(const char *spec)
+{
+	char err[256];
+
+	if (!tcpconn_spec_is_tcp(spec))
+		return;
+	if (tcpconn_selftest(err, sizeof(err)) == -1)
+		log_warnx("milter socket %s: %s; each message may wait ~40 ms "
+		    "on delayed ACKs: %s", spec, err, TCPCONN_HINT);
+	else
+		log_info("milter socket %s: TCP_NODELAY and TCP_QUICKACK on "
+		    "each connection", spec);
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char *path = DEFAULT_CONFIG, *sock = NULL;
 	char err[CONFIG_ERR_MAX];
-	int ch, foreground = 0, check_only = 0, rc;
+	int ch, foreground = 0, check_only = 0, verbose = 0, rc;
 	static sigset_t usr1;
 	sigset_t blocked;
 	struct config *cfg;
 	char *pw = NULL;
 	pthread_t tid;
 
-	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fhnp:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -382,6 +401,9 @@ main(int argc, char *argv[])
 		case 'p':
 			sock = optarg;
 			break;
+		case 'v':
+			verbose = 1;
+			break;
 		case 'V':
 			printf("sluice %s\n", SLUICE_VERSION);
 			return 0;
@@ -389,7 +411,7 @@ main(int argc, char *argv[])
 			usage(EX_USAGE);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (verbose && !check_only))
 		usage(EX_USAGE);
 
 	if ((cfg = config_read(path, err, sizeof(err))) == NULL) {
@@ -402,9 +424,14 @@ main(int argc, char *argv[])
 			return EX_OSERR;
 	}
 	if (check_only) {
-		printf("sluice: %s: configuration OK\n", path);
+		/* -v: the dump is itself a config, so no other line on stdout */
+		rc = 0;
+		if (verbose)
+			rc = config_dump(cfg, stdout);
+		else
+			printf("sluice: %s: configuration OK\n", path);
 		config_free(cfg);
-		return 0;
+		return rc == 0 && fflush(stdout) == 0 ? 0 : EX_IOERR;
 	}
 	rt.config_path = path;
 	/* read before dropping privileges; the control thread needs it too */
@@ -438,6 +465,7 @@ main(int argc, char *argv[])
 		log_err("cannot open milter socket %s", cfg->socket);
 		return EX_UNAVAILABLE;
 	}
+	tcp_check(cfg->socket);
 	if (socket_own(cfg->socket, cfg->user, err, sizeof(err)) == -1 ||
 	    drop_privileges(cfg->user, err, sizeof(err)) == -1) {
 		log_err("%s", err);

@@ -12,7 +12,10 @@
  *     whole-file error such as a missing map);
  *   - accepted: class 0 is "default", every map entry names a class,
  *     config_class_for finds a class for any login;
- *   - the same text parses the same way twice (no hidden state).
+ *   - the same text parses the same way twice (no hidden state);
+ *   - accepted: its dump (config_dump, sluice -n -v) is accepted too and
+ *     dumps to the same text (the dump is a valid config that says the
+ *     same).
  * Sanitizers catch the rest. Built with -DSLUICE_FUZZ=ON.
  */
 #include <stdint.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_dump.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -76,6 +80,42 @@ error_ok(const char *err, int map)
 	return 1;
 }
 
+/* dump - config_dump into a new string, after its first line (which
+ * names the file); the caller frees *whole */
+static const char *
+dump(const struct config *c, char **whole)
+{
+	size_t len = 0;
+	FILE *f;
+
+	*whole = NULL;
+	if ((f = open_memstream(whole, &len)) == NULL)
+		abort();
+	CHECK(config_dump(c, f) == 0);
+	fclose(f);
+	CHECK(strchr(*whole, '\n') != NULL);
+	return strchr(*whole, '\n') + 1;
+}
+
+/* dump_round_trip - the dump of c loads, and dumps to the same text */
+static void
+dump_round_trip(const struct config *c)
+{
+	char err[CONFIG_ERR_MAX], *one, *two;
+	const char *b1;
+	struct config *again;
+
+	b1 = dump(c, &one);
+	again = config_parse_string(b1, "dump.conf", err, sizeof(err));
+	if (again == NULL)
+		fprintf(stderr, "dump refused: %s\n%s", err, one);
+	CHECK(again != NULL);
+	CHECK(strcmp(b1, dump(again, &two)) == 0);
+	config_free(again);
+	free(one);
+	free(two);
+}
+
 /* LLVMFuzzerTestOneInput - parse one config (and map) twice */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -125,6 +165,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(config_class_for(c, text) != NULL);
 		CHECK(config_class_for(c, "") != NULL);
 		CHECK(c->socket != NULL && c->redis_prefix != NULL);
+		dump_round_trip(c);
 	}
 	config_free(c);
 	config_free(c2);

@@ -18,6 +18,34 @@ write_config good "store memory" 'class default {' 'messages 2/1h' '}'
     fail "-n rejects a good config"
 pass "-n accepts a good config"
 
+# -n -v: the effective configuration, itself a config that loads again
+printf 'bulk@example.com sluice\n' > "$T/classes"
+printf 'hunter2-not-printed\n' > "$T/redis.pw"
+chmod 600 "$T/redis.pw"
+write_config verbose "store redis" "redis_password_file $T/redis.pw" \
+    "class_map $T/classes" "trusted_networks 10.0.0.0/8 ::1" \
+    'class sluice {' 'messages 3/1h' '}'
+"$SLUICE" -n -v -c "$T/verbose.conf" > "$T/dump.conf" ||
+    fail "-n -v refuses a good config"
+for line in "store redis" "redis_password_file $T/redis.pw" \
+    "class_map $T/classes" "trusted_networks 10.0.0.0/8, ::1" \
+    "redis_pool 16" "# user (unset)" "class sluice {" "    messages 3/1h"; do
+	grep -qxF "$line" "$T/dump.conf" || { cat "$T/dump.conf";
+	    fail "-n -v: no line '$line'"; }
+done
+grep -q hunter2 "$T/dump.conf" && fail "-n -v printed the Redis password"
+"$SLUICE" -n -v -c "$T/dump.conf" > "$T/dump2.conf" ||
+    fail "the output of -n -v is not a valid configuration"
+diff <(tail -n +2 "$T/dump.conf") <(tail -n +2 "$T/dump2.conf") ||
+    fail "-n -v of its own output differs"
+pass "-n -v prints every key, no secret, and reads back to the same text"
+
+set +e
+"$SLUICE" -v -c "$T/good.conf" > "$T/out" 2>&1; rc=$?
+set -e
+[ $rc = 64 ] && grep -q usage "$T/out" || fail "-v without -n: rc $rc"
+pass "-v without -n is a usage error"
+
 printf 'socket unix:%s/x.sock\nmode enforce\nmesages 10/1h\n' "$T" > "$T/bad.conf"
 set +e
 "$SLUICE" -n -c "$T/bad.conf" > "$T/out" 2>&1; rc=$?

@@ -17,7 +17,7 @@
 # (postqueue), sluice's log lines and Redis's keys. The incident replays
 # (e2e/lib_e2e.sh): seed000_inbound, seed002_burst, the short window's
 # retries, seed003_fanout, seed004_wave (held, then released with the
-# README's commands), lock_across_relays, nothing_lost.
+# commands of doc/held-mail.md), lock_across_relays, nothing_lost.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e/lib_e2e.sh"
 
@@ -46,7 +46,7 @@ for line in sys.stdin:
         print(m["queue_id"])' | sort
 }
 
-# release_held - the README's commands: "postqueue -p" marks held mail
+# release_held - the commands of doc/held-mail.md: "postqueue -p" marks held mail
 # with "!"; "postsuper -H QUEUEID" releases one (to the deferred queue),
 # "postsuper -H ALL" the rest; "postqueue -f" has them delivered now
 release_held() {
@@ -55,7 +55,7 @@ release_held() {
 		grep -q "^$q! " "$T/postqueue-p.out" ||
 		    { cat "$T/postqueue-p.out"; fail "postqueue -p does not mark $q held with !"; }
 	done
-	pass "postqueue -p marks each held message with ! (as the README says)"
+	pass "postqueue -p marks each held message with ! (as doc/held-mail.md says)"
 	postcat -c "$P/etc" -q "$(head -n 1 "$T/wave-held.expected")" \
 	    > "$T/postcat.out" 2>&1 || { cat "$T/postcat.out"; fail "postcat -q"; }
 	grep -q '^The same text, sent by many accounts' "$T/postcat.out" ||
@@ -181,12 +181,22 @@ sluice_config sluice "unix:$SOCK" "user postfix" \
     "pidfile $T/sluice/sluice.pid" "$CLASS"
 rm -f "$SOCK"
 start_sluice sluice
-# a second relay: the same configuration and Redis prefix, its own socket
-SOCKB=$T/sluice/sluiceb.sock
-sed -e "s|^socket .*|socket unix:$SOCKB|" \
+# a second relay: the same configuration and Redis prefix, on TCP
+# (inet:, loopback) with the hop marker on: tcp_no_stall runs through it
+MILTER_B_PORT=$(free_port)
+SOCKB=inet:127.0.0.1:$MILTER_B_PORT
+head -c 32 /dev/urandom > "$T/hop.key"
+chown postfix "$T/hop.key"
+chmod 0600 "$T/hop.key"
+sed -e "s|^socket .*|socket inet:$MILTER_B_PORT@127.0.0.1|" \
     -e "s|^pidfile .*|pidfile $T/sluice/sluiceb.pid|" "$T/sluice.conf" \
     > "$T/sluiceb.conf"
+echo "hop_key_file $T/hop.key" >> "$T/sluiceb.conf"
 start_sluice sluiceb
+wait_port "$MILTER_B_PORT" "sluice B (inet:)" 100
+grep -q "milter socket inet:$MILTER_B_PORT@127.0.0.1: TCP_NODELAY and TCP_QUICKACK on each connection" \
+    "$T/sluiceb.log" || { cat "$T/sluiceb.log"; fail "sluice B did not confirm TCP_NODELAY and TCP_QUICKACK"; }
+pass "sluice B on inet: says TCP_NODELAY and TCP_QUICKACK on each connection"
 
 IN_PORT=$(free_port)
 SUB_PORT=$(free_port)
@@ -205,7 +215,7 @@ postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" \
 # on :$SUB_PORT, the same on :$SUB_B_PORT through sluice B (another relay)
 echo "127.0.0.1:$IN_PORT inet n - n - - smtpd" >> "$P/etc/master.cf"
 postfix_submission "$SUB_PORT"
-postfix_submission "$SUB_B_PORT" "smtpd_milters=unix:$SOCKB"
+postfix_submission "$SUB_B_PORT" "smtpd_milters=$SOCKB"
 postfix_start "$IN_PORT" "$SUB_PORT" "$SUB_B_PORT"
 pass "Postfix $(postconf -c "$P/etc" -h mail_version) on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (submission), :$SUB_B_PORT (submission B, sluice B), sink :$SINK_PORT"
 
@@ -217,6 +227,7 @@ seed002_burst
 seed003_fanout
 seed004_wave
 lock_across_relays
+tcp_no_stall "$SUB_B_PORT"
 window_retry
 sluice_down
 nothing_lost

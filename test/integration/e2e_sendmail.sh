@@ -68,7 +68,7 @@ held_qids() {
 	    "$T/mailq-qQ.out" | sort
 }
 
-# release_held - the README's commands: "mailq -qQ" shows each held
+# release_held - the commands of doc/held-mail.md: "mailq -qQ" shows each held
 # message with its reason; "sendmail -Q -qQ -qI<id>" (-Q without a reason)
 # takes one out of quarantine, "sendmail -Q -qQ" all of them; then
 # "sendmail -q" delivers them now
@@ -119,20 +119,41 @@ chmod 0755 "$T/sluice"
 sluice_config sluice "unix:$T/sluice/sluice.sock" "pidfile $T/sluice.pid" \
     "$CLASS"
 start_sluice sluice
+# sluice B: the same configuration and Redis prefix on TCP (inet:,
+# loopback) with the hop marker on, the filter of the MSA port B
+MILTER_B_PORT=$(free_port)
+head -c 32 /dev/urandom > "$T/hop.key"
+chmod 0600 "$T/hop.key"
+sed -e "s|^socket .*|socket inet:$MILTER_B_PORT@127.0.0.1|" \
+    -e "s|^pidfile .*|pidfile $T/sluiceb.pid|" "$T/sluice.conf" \
+    > "$T/sluiceb.conf"
+echo "hop_key_file $T/hop.key" >> "$T/sluiceb.conf"
+start_sluice sluiceb
+expect_log sluiceb "milter socket inet:$MILTER_B_PORT@127\.0\.0\.1: TCP_NODELAY and TCP_QUICKACK on each connection" \
+    "sluice B on inet: says TCP_NODELAY and TCP_QUICKACK on each connection"
 
 IN_PORT=$(free_port)
 SUB_PORT=$(free_port)
 while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
 	SUB_PORT=$(free_port)
 done
+SUB_B_PORT=$(free_port)
+while [ "$SUB_B_PORT" = "$IN_PORT" ] || [ "$SUB_B_PORT" = "$SINK_PORT" ] ||
+    [ "$SUB_B_PORT" = "$SUB_PORT" ]; do
+	SUB_B_PORT=$(free_port)
+done
 # inbound (no AUTH; mail for local.e2e.test is relayed on), submission
-# (AUTH required: M=a), and sluice as an administrator adds it
+# (AUTH required: M=a), and sluice as an administrator adds it; a second
+# MSA port whose only filter is sluice B, on TCP (inet:, loopback) with
+# the hop marker on: tcp_no_stall runs through it
 cat > "$S/daemons.m4" <<EOF2
 DAEMON_OPTIONS(\`Port=$IN_PORT, Addr=127.0.0.1, Name=MTA')dnl
 DAEMON_OPTIONS(\`Port=$SUB_PORT, Addr=127.0.0.1, Name=MSA, M=Ea')dnl
 include(\`$S/sluice.m4')dnl
+MAIL_FILTER(\`sluiceb', \`S=inet:$MILTER_B_PORT@127.0.0.1, F=T, T=S:30s;R:30s;E:1m')dnl
+DAEMON_OPTIONS(\`Port=$SUB_B_PORT, Addr=127.0.0.1, Name=MSAB, M=Ea, InputMailFilters=sluiceb')dnl
 EOF2
-sendmail_start "$T/sluice" "$IN_PORT" "$SUB_PORT"
+sendmail_start "$T/sluice" "$IN_PORT" "$SUB_PORT" "$SUB_B_PORT"
 grep -q "^Xsluice, S=unix:/run/sluice/sluice.sock, F=T" "$S/sendmail.cf" ||
     fail "sendmail.cf has no sluice filter on unix:/run/sluice/sluice.sock"
 grep -q '^O Milter.macros.envfrom=.*{auth_authen}' "$S/sendmail.cf" ||
@@ -147,10 +168,12 @@ seed000_inbound
 seed002_burst
 seed003_fanout
 seed004_wave
+tcp_no_stall "$SUB_B_PORT"
 window_retry
 sluice_down
 nothing_lost
 step "done"
 sandbox_stop "$SM_SANDBOX"
 stop_sluice sluice
+stop_sluice sluiceb
 echo "e2e_sendmail: all passed in $(elapsed)s"

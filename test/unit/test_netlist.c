@@ -189,6 +189,48 @@ test_config(void **state)
 	    "tempfail, reject, quarantine, tag or observe"));
 }
 
+/* test_format - written back in the form netlist_parse reads, same list */
+static void
+test_format(void **state)
+{
+	static const struct {
+		const char	*in, *out;
+	} cases[] = {
+		{ "10.0.0.0/8", "10.0.0.0/8" },
+		{ "192.0.2.5 10.0.0.0/8,::1", "192.0.2.5, 10.0.0.0/8, ::1" },
+		{ "2001:DB8::/32 ::ffff:10.1.0.0/112 0.0.0.0/0",
+		    "2001:db8::/32, 10.1.0.0/16, 0.0.0.0/0" },
+		{ "::/0 ::ffff:192.0.2.1", "::/0, 192.0.2.1" },
+		/* shorter than inet_ntop: a single zero group is "::" too */
+		{ "1:0:2:3:4:5:6:7 0:0:1:0:0:0:0:0/64 ::1:2:3:4:5:6:7 fe80::",
+		    "1::2:3:4:5:6:7, 0:0:1::/64, ::1:2:3:4:5:6:7, fe80::" },
+		{ "1:2:3:4:5:6:7:8 0:0:0:0:ffff::/80 0::0.0.1.2",
+		    "1:2:3:4:5:6:7:8, ::ffff:0:0:0/80, ::102" },
+	};
+	char err[128], out[256], again[256], small[8];
+	struct netlist *l, *m;
+	size_t i, need;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		l = netlist_parse(cases[i].in, err, sizeof(err));
+		assert_non_null(l);
+		need = netlist_format(l, ", ", out, sizeof(out));
+		assert_string_equal(out, cases[i].out);
+		assert_int_equal(need, strlen(out));
+		m = netlist_parse(out, err, sizeof(err));
+		assert_non_null(m);
+		netlist_format(m, ", ", again, sizeof(again));
+		assert_string_equal(again, out);
+		/* too small: cut, terminated, and the length needed told */
+		assert_int_equal(netlist_format(l, ", ", small, sizeof(small)),
+		    need);
+		assert_true(strlen(small) < sizeof(small));
+		netlist_free(l);
+		netlist_free(m);
+	}
+}
+
 int
 main(void)
 {
@@ -197,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

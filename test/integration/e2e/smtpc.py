@@ -8,7 +8,10 @@ loopback source addresses (--sources), and prints what the client saw,
 one line per message, then a summary line:
 
   msg 3 id=<e2e-TAG-3@e2e.test> mail=250 rcpt=250,250,452 data=250 result=accepted reply="250 2.0.0 Ok: queued as 4Xb..."
-  summary tag=TAG sent=30 accepted=10 refused=20 errors=0
+  summary tag=TAG sent=30 accepted=10 refused=20 min_ms=4 p50_ms=6 errors=0
+
+(min_ms and p50_ms: the fastest and the median message, MAIL to the end
+of DATA, in milliseconds)
 
 result is "accepted" (the end of DATA got 2xx), "refused" (EHLO,
 STARTTLS, AUTH, MAIL, every RCPT, DATA or the end of DATA got a 4xx/5xx,
@@ -28,6 +31,7 @@ the arguments are wrong.
 import argparse
 import base64
 import smtplib
+import time
 import ssl
 import sys
 
@@ -144,6 +148,7 @@ def one(s, n, out):
 
 
 counts = {"accepted": 0, "refused": 0, "error": 0}
+took = []
 s = None
 numbers = range(a.first, a.first + a.count)
 if a.numbers:
@@ -159,7 +164,9 @@ for n in numbers:
                        mail="auth:%d" % refusal[0],
                        reply=text_of(*refusal))
         else:
+            t0 = time.monotonic()
             res = one(s, n, out)
+            took.append(time.monotonic() - t0)
             if a.one_session and res == "refused":
                 s.rset()
     except smtplib.SMTPResponseException as e:
@@ -189,6 +196,9 @@ for n in numbers:
     sys.stdout.flush()
 if s is not None:
     close(s)
-print("summary tag=%s sent=%d accepted=%d refused=%d errors=%d" %
+took.sort()
+print("summary tag=%s sent=%d accepted=%d refused=%d min_ms=%d p50_ms=%d "
+      "errors=%d" %
       (a.tag, len(numbers), counts["accepted"], counts["refused"],
-       counts["error"]))
+       1000 * took[0] if took else 0,
+       1000 * took[len(took) // 2] if took else 0, counts["error"]))
