@@ -70,7 +70,6 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 start_redis
-RPID=$(cat "$T/redis.pid")
 
 # ---------------------------------------------------------------- logins
 LOGINS=""

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # mta.sh - a real MTA on loopback, sourced after ../lib.sh (which gives
 # $T, $SLUICE_SRC, fail, cleanup): Postfix or Sendmail (Debian's) in a
 # sandbox (sandbox.sh), smtp-sink as the destination of every message it
