@@ -106,6 +106,10 @@ sluice_conf() {
 	    -e "s|^\(    repeats \).*|\1$big/1h|" \
 	    -e "s|^\(    body_senders \).*|\1$big/1h|" \
 	    "$ROOT/contrib/sluice.conf" > "$T/$name.conf"
+	# the memory store's control socket and state file, where "postfix"
+	# may write (lib.sh's start_sluice would put them in $T)
+	printf 'control_socket %s\nstate_file %s\n' "$D/$name.ctl" "$D/$name.state" \
+	    >> "$T/$name.conf"
 	if [ "$store" = redis ]; then
 		printf 'store redis\nredis_server 127.0.0.1:%s\nredis_prefix bench-%s:\n' \
 		    "$rport" "$name" >> "$T/$name.conf"

@@ -17,7 +17,7 @@ import re
 import statistics
 import sys
 
-BLOCK = re.compile(r'^<!-- begin (\S+) -->\n.*?^<!-- end \1 -->\n', re.S | re.M)
+BLOCK = re.compile(r'^<!-- begin (.+?) -->\n.*?^<!-- end \1 -->\n', re.S | re.M)
 
 
 def splice(path, name, text):

@@ -26,13 +26,6 @@
 
 #include "metrics.h"
 
-/* detector names as policy.c writes them in a decision's reason */
-static const char *const detectors[METRICS_DETECTORS] = {
-	"messages", "recipients", "fanout", "repeats", "wave", "copies",
-	"loop", "received", "locked", "limit", "store-unavailable",
-	"max_recipients", "other"
-};
-
 /* bucket bounds: microseconds, and as written in le="..." (seconds) */
 static const uint64_t bound_us[METRICS_BUCKETS] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
@@ -71,46 +64,27 @@ metrics_enable(struct metrics *m, int on)
 	__atomic_store_n(&m->on, on != 0, __ATOMIC_RELAXED);
 }
 
-/* detector_index - index of a name of len bytes; "other" if unknown */
-static size_t
-detector_index(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < METRICS_DETECTORS - 1; i++)
-		if (strlen(detectors[i]) == len &&
-		    memcmp(detectors[i], name, len) == 0)
-			return i;
-	return METRICS_DETECTORS - 1;
-}
-
 /* metrics_count_decision - one decision: its verdict and its detectors */
 void
 metrics_count_decision(struct metrics *m, const struct policy_decision *d)
 {
-	const char *s, *e, *p;
+	unsigned i;
 
 	if (!counting(m))
 		return;
 	if ((unsigned)d->verdict < METRICS_VERDICTS)
 		add(&m->verdicts[d->verdict], 1);
-	for (s = d->reason; *s != '\0'; s = *e ? e + 1 : e) {
-		if ((e = strchr(s, ',')) == NULL)
-			e = s + strlen(s);
-		/* "repeats(observe)": the detector is "repeats" */
-		for (p = s; p < e && *p != '('; p++)
-			;
-		if (p > s)
-			add(&m->hits[detector_index(s, (size_t)(p - s))], 1);
-	}
+	for (i = 0; i < d->nhits && i < DET_COUNT; i++)
+		if (d->hits[i].detector < METRICS_DETECTORS)
+			add(&m->hits[d->hits[i].detector], 1);
 }
 
 /* metrics_count_hit - one hit of a detector decided outside policy_decide */
 void
-metrics_count_hit(struct metrics *m, const char *detector)
+metrics_count_hit(struct metrics *m, enum detector det)
 {
-	if (counting(m))
-		add(&m->hits[detector_index(detector, strlen(detector))], 1);
+	if (counting(m) && (unsigned)det < METRICS_DETECTORS)
+		add(&m->hits[det], 1);
 }
 
 /* metrics_count_lock - this relay locked a login */
@@ -262,7 +236,8 @@ metrics_format(const struct metrics *m, const struct metrics_store_state *st,
 	    "Limits and detectors that fired, by name.");
 	for (i = 0; i < METRICS_DETECTORS; i++)
 		put(&pg, "sluice_detector_hits_total{detector=\"%s\"} %llu\n",
-		    detectors[i], (unsigned long long)get(&m->hits[i]));
+		    detector_name((enum detector)i),
+		    (unsigned long long)get(&m->hits[i]));
 
 	family(&pg, "sluice_locks_total", "counter",
 	    "Logins locked on every relay by this relay.");

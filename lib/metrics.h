@@ -9,7 +9,7 @@
 #include "store.h"
 
 #define METRICS_VERDICTS	5	/* enum verdict: accept .. reject */
-#define METRICS_DETECTORS	13	/* names in metrics.c, "other" last */
+#define METRICS_DETECTORS	DET_COUNT /* enum detector (detector.h) */
 #define METRICS_BUCKETS		13	/* store latency: 0.1 ms .. 1 s */
 
 /*
@@ -45,12 +45,12 @@ struct metrics_store_state {
 void	metrics_enable(struct metrics *, int on);
 
 /* metrics_count_decision - one decision: its verdict and every detector
- * named in its reason ("messages,repeats(observe)") */
+ * that fired (observe or not) */
 void	metrics_count_decision(struct metrics *,
 	    const struct policy_decision *);
 
 /* metrics_count_hit - one hit of a detector decided outside policy_decide */
-void	metrics_count_hit(struct metrics *, const char *detector);
+void	metrics_count_hit(struct metrics *, enum detector);
 
 /* metrics_count_lock - this relay locked a login */
 void	metrics_count_lock(struct metrics *);

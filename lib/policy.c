@@ -13,44 +13,9 @@
 
 #include "policy.h"
 
+#include "sender.h"
+
 #define LOCK_BUCKETS	60	/* a lock ends within 1/60 of its lifetime */
-
-/* the detectors, by store item name */
-enum detector { DET_MESSAGES, DET_RECIPIENTS, DET_FANOUT, DET_REPEATS,
-    DET_WAVE, DET_COPIES, DET_NEAR, DET_CLIENTS };
-
-static const struct {
-	const char	*item;		/* store item name */
-	const char	*name;		/* in logs and replies */
-} detectors[] = {
-	{ "msg", "messages" }, { "rcpt", "recipients" }, { "hdr", "fanout" },
-	{ "rep", "repeats" }, { "wave", "wave" }, { "copy", "copies" },
-	{ "near", "near" }, { "clients", "clients" },
-};
-
-/* detector_action - the configured action of a detector */
-static int
-detector_action(const struct config *cfg, enum detector d)
-{
-	switch (d) {
-	case DET_FANOUT:
-		return cfg->fanout_action;
-	case DET_REPEATS:
-		return cfg->repeats_action;
-	case DET_WAVE:
-		return cfg->wave_action;
-	case DET_COPIES:
-		return cfg->copies_action;
-	case DET_NEAR:
-		return cfg->near_action;
-	case DET_CLIENTS:
-		return cfg->clients_action;
-	case DET_MESSAGES:
-	case DET_RECIPIENTS:
-		break;
-	}
-	return CONFIG_ACTION_TEMPFAIL;
-}
 
 /* soft - does this action let the message through (and charge it)? */
 static int
@@ -62,14 +27,14 @@ soft(int action)
 
 /* add - append one item per limit of a list */
 static size_t
-add(struct store_item *items, size_t n, size_t max, const char *name,
+add(struct store_item *items, size_t n, size_t max, enum item_kind kind,
     const struct config_limit *lim, size_t nlim, uint32_t buckets,
     uint64_t cost, int is_soft)
 {
 	size_t i;
 
 	for (i = 0; i < nlim && n < max; i++, n++) {
-		store_item_set(&items[n], name, lim[i].window, buckets,
+		detector_item_set(&items[n], kind, lim[i].window, buckets,
 		    lim[i].count, cost);
 		items[n].soft = (uint8_t)is_soft;
 	}
@@ -86,28 +51,30 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	size_t n = 0, first;
 
 	if (m->copy != NULL && cfg->copies.count > 0 && n < max) {
-		n = add(items, n, max, "copy", &cfg->copies, 1, b, 1,
+		n = add(items, n, max, ITEM_COPIES, &cfg->copies, 1, b, 1,
 		    soft(cfg->copies_action));
 		snprintf(items[0].scope, sizeof(items[0].scope), "%s", m->copy);
 	}
 	if (c == NULL)
 		return n;	/* inbound: no sender, no limits */
-	n = add(items, n, max, "msg", c->messages, c->nmessages, b, 1, 0);
-	n = add(items, n, max, "rcpt", c->recipients, c->nrecipients, b,
-	    m->nrcpt, 0);
-	n = add(items, n, max, "hdr", c->header_recipients,
+	n = add(items, n, max, ITEM_MESSAGES, c->messages, c->nmessages, b, 1,
+	    0);
+	n = add(items, n, max, ITEM_RECIPIENTS, c->recipients,
+	    c->nrecipients, b, m->nrcpt, 0);
+	n = add(items, n, max, ITEM_FANOUT, c->header_recipients,
 	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
 	if (n < max)	/* a lock is a count that may not be above 0 */
-		store_item_set(&items[n++], "lock", cfg->lock_lifetime_ms /
-		    1000, LOCK_BUCKETS, 0, 0);
+		detector_item_set(&items[n++], ITEM_LOCK,
+		    cfg->lock_lifetime_ms / 1000, LOCK_BUCKETS, 0, 0);
 	if (cfg->lock_after.count > 0 && n < max) {
-		n = add(items, n, max, "refused", &cfg->lock_after, 1, b, 1, 1);
+		n = add(items, n, max, ITEM_REFUSED, &cfg->lock_after, 1, b, 1,
+		    1);
 		items[n - 1].on_refuse = 1;
 	}
 	if (m->client != NULL && m->client[0] != '\0') {
 		/* the login's distinct client addresses (hashed), exactly */
 		first = n;
-		n = add(items, n, max, "clients", c->client_addresses,
+		n = add(items, n, max, ITEM_CLIENTS, c->client_addresses,
 		    c->nclient_addresses, b, 1, soft(cfg->clients_action));
 		for (; first < n; first++) {
 			items[first].distinct = 1;
@@ -118,7 +85,7 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	if (m->words >= cfg->near_min_words && m->words > 0) {
 		/* the login's recent bodies within near_distance bits */
 		first = n;
-		n = add(items, n, max, "near", c->near_repeats,
+		n = add(items, n, max, ITEM_NEAR, c->near_repeats,
 		    c->nnear_repeats, 1, 1, soft(cfg->near_action));
 		for (; first < n; first++) {
 			items[first].near = 1;
@@ -129,13 +96,13 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	if (m->body == NULL || m->body[0] == '\0')
 		return n;
 	first = n;
-	n = add(items, n, max, "rep", c->repeats, c->nrepeats, b, 1,
+	n = add(items, n, max, ITEM_REPEATS, c->repeats, c->nrepeats, b, 1,
 	    soft(cfg->repeats_action));
 	for (; first < n; first++)
 		snprintf(items[first].sub, sizeof(items[first].sub), "%s",
 		    m->body);
-	n = add(items, n, max, "wave", c->body_senders, c->nbody_senders, b, 1,
-	    soft(cfg->wave_action));
+	n = add(items, n, max, ITEM_WAVE, c->body_senders, c->nbody_senders,
+	    b, 1, soft(cfg->wave_action));
 	for (; first < n; first++) {
 		snprintf(items[first].scope, sizeof(items[first].scope), "%s",
 		    m->body);
@@ -144,14 +111,14 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	return n;
 }
 
-/* reply_set - fill an SMTP reply */
-static void
-reply_set(struct policy_reply *r, const char *rcode, const char *xcode,
-    const char *text)
+/* policy_reply_set - fill an SMTP reply, its text made safe for one */
+void
+policy_reply_set(struct policy_reply *r, const char *rcode,
+    const char *xcode, const char *text)
 {
 	snprintf(r->rcode, sizeof(r->rcode), "%s", rcode);
 	snprintf(r->xcode, sizeof(r->xcode), "%s", xcode);
-	snprintf(r->text, sizeof(r->text), "%s", text);
+	sender_printable(text, r->text, sizeof(r->text), 1);
 }
 
 /* retry_text - "in 12 minutes", for a reply */
@@ -180,7 +147,7 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 	case DET_MESSAGES:
 	case DET_RECIPIENTS:
 		snprintf(out, outlen, "%llu %s per %s",
-		    (unsigned long long)it->limit, detectors[d].name, win);
+		    (unsigned long long)it->limit, detector_name(d), win);
 		break;
 	case DET_FANOUT:
 		if (it == NULL)
@@ -212,6 +179,9 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		    "%llu client addresses per %s",
 		    (unsigned long long)it->limit, win);
 		break;
+	default:	/* decided without a store item: worded where found */
+		snprintf(out, outlen, "%s", detector_name(d));
+		break;
 	}
 }
 
@@ -224,24 +194,24 @@ limit_reply(const struct store_item *hit, enum detector d,
 
 	config_format_window(hit->window, win, sizeof(win));
 	if (hit->limit == 0) {
-		reply_set(r, "550", "5.7.1", "This account is not allowed to "
-		    "send mail through this relay");
+		policy_reply_set(r, "550", "5.7.1", "This account is not "
+		    "allowed to send mail through this relay");
 		return VERDICT_REJECT;
 	}
 	if (hit->cost > hit->limit) {
 		/* can never fit: say so now rather than retry forever */
 		snprintf(text, sizeof(text), "This message has more %s (%llu) "
 		    "than this account may send per %s (%llu)",
-		    detectors[d].name, (unsigned long long)hit->cost, win,
+		    detector_name(d), (unsigned long long)hit->cost, win,
 		    (unsigned long long)hit->limit);
-		reply_set(r, "550", "5.7.1", text);
+		policy_reply_set(r, "550", "5.7.1", text);
 		return VERDICT_REJECT;
 	}
 	what(d, hit, 0, 0, w, sizeof(w));
 	retry_text(hit->retry ? hit->retry : 1, when, sizeof(when));
 	snprintf(text, sizeof(text), "Sending limit reached (%s); please try "
 	    "again %s", w, when);
-	reply_set(r, "451", "4.7.1", text);
+	policy_reply_set(r, "451", "4.7.1", text);
 	return VERDICT_TEMPFAIL;
 }
 
@@ -258,14 +228,14 @@ detector_reply(int action, const char *w, uint32_t retry, int loop,
 	switch (action) {
 	case CONFIG_ACTION_REJECT:
 		snprintf(text, sizeof(text), "Message refused: %s", w);
-		reply_set(r, loop ? "554" : "550", loop ? "5.4.6" : "5.7.1",
-		    text);
+		policy_reply_set(r, loop ? "554" : "550",
+		    loop ? "5.4.6" : "5.7.1", text);
 		return VERDICT_REJECT;
 	case CONFIG_ACTION_TEMPFAIL:
 		retry_text(retry ? retry : 60, when, sizeof(when));
 		snprintf(text, sizeof(text), "Message deferred: %s; please "
 		    "try again %s", w, when);
-		reply_set(r, "451", loop ? "4.4.6" : "4.7.1", text);
+		policy_reply_set(r, "451", loop ? "4.4.6" : "4.7.1", text);
 		return VERDICT_TEMPFAIL;
 	case CONFIG_ACTION_QUARANTINE:
 		return VERDICT_QUARANTINE;
@@ -277,16 +247,15 @@ detector_reply(int action, const char *w, uint32_t retry, int loop,
 
 /* note_hit - record one detector that fired; keep the strictest verdict */
 static void
-note_hit(struct policy_decision *d, const char *name, int action,
+note_hit(struct policy_decision *d, enum detector det, int action,
     enum verdict v, const struct policy_reply *r,
     const struct store_item *it, const char *w)
 {
-	size_t o = strlen(d->reason);
-
-	if (strstr(d->reason, name) == NULL)
-		snprintf(d->reason + o, sizeof(d->reason) - o, "%s%s%s",
-		    o ? "," : "", name,
-		    action == CONFIG_ACTION_OBSERVE ? "(observe)" : "");
+	if (!(d->hitset & (1u << det)) && d->nhits < DET_COUNT) {
+		d->hitset |= 1u << det;
+		d->hits[d->nhits].detector = (uint8_t)det;
+		d->hits[d->nhits++].observe = action == CONFIG_ACTION_OBSERVE;
+	}
 	if (v > d->verdict || (v == d->verdict && d->note[0] == '\0')) {
 		if (v > d->verdict) {
 			d->verdict = v;
@@ -295,7 +264,29 @@ note_hit(struct policy_decision *d, const char *name, int action,
 				d->reply = *r;
 		}
 		if (w != NULL && (v == VERDICT_QUARANTINE || v == VERDICT_TAG))
-			snprintf(d->note, sizeof(d->note), "%s: %s", name, w);
+			snprintf(d->note, sizeof(d->note), "%s: %s",
+			    detector_name(det), w);
+	}
+}
+
+/* policy_hits_text - "messages,repeats(observe)" for a log line */
+void
+policy_hits_text(const struct policy_decision *d, char *out, size_t outlen)
+{
+	size_t o = 0;
+	unsigned i;
+	int w;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < d->nhits && o < outlen; i++) {
+		w = snprintf(out + o, outlen - o, "%s%s%s", i ? "," : "",
+		    detector_name((enum detector)d->hits[i].detector),
+		    d->hits[i].observe ? "(observe)" : "");
+		if (w < 0)
+			break;
+		o += (size_t)w;
 	}
 }
 
@@ -309,27 +300,29 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 	enum detector det;
 	enum verdict v;
 	char w[160];
-	size_t i, k;
+	size_t i;
 	int action;
 
 	memset(d, 0, sizeof(d[0]));
 	d->verdict = VERDICT_ACCEPT;
 	if (res->source == STORE_SRC_TEMPFAIL) {
-		reply_set(&r, "451", "4.3.0", "Sending limits cannot be "
-		    "checked right now; please try again later");
-		note_hit(d, "store-unavailable", CONFIG_ACTION_TEMPFAIL,
+		policy_reply_set(&r, "451", "4.3.0", "Sending limits cannot "
+		    "be checked right now; please try again later");
+		note_hit(d, DET_STORE_UNAVAILABLE, CONFIG_ACTION_TEMPFAIL,
 		    VERDICT_TEMPFAIL, &r, NULL, NULL);
 	}
 	/* a locked login: refused whatever else it is, and told so first */
 	for (i = 0; i < nitems; i++)
-		if (strcmp(items[i].name, "lock") == 0 && items[i].over) {
+		if (items[i].kind == ITEM_LOCK && items[i].over) {
 			if (cfg->lock_action == CONFIG_ACTION_REJECT)
-				reply_set(&r, "550", "5.7.1", "This account is "
-				    "locked; please contact your provider");
+				policy_reply_set(&r, "550", "5.7.1", "This "
+				    "account is locked; please contact your "
+				    "provider");
 			else
-				reply_set(&r, "451", "4.7.1", "This account is "
-				    "locked; please contact your provider");
-			note_hit(d, "locked", cfg->lock_action,
+				policy_reply_set(&r, "451", "4.7.1", "This "
+				    "account is locked; please contact your "
+				    "provider");
+			note_hit(d, DET_LOCKED, cfg->lock_action,
 			    cfg->lock_action == CONFIG_ACTION_REJECT ?
 			    VERDICT_REJECT : VERDICT_TEMPFAIL, &r, &items[i],
 			    NULL);
@@ -340,14 +333,14 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		    "through this cluster %u times", m->passes);
 		memset(&r, 0, sizeof(r));
 		v = detector_reply(cfg->loop_action, w, 0, 1, &r);
-		note_hit(d, "loop", cfg->loop_action, v, &r, NULL, w);
+		note_hit(d, DET_LOOP, cfg->loop_action, v, &r, NULL, w);
 	}
 	if (cfg->max_received != 0 && m->received > cfg->max_received) {
 		snprintf(w, sizeof(w), "mail loop: too many Received: headers "
 		    "(%u, at most %u)", m->received, cfg->max_received);
 		memset(&r, 0, sizeof(r));
 		v = detector_reply(cfg->loop_action, w, 0, 1, &r);
-		note_hit(d, "received", cfg->loop_action, v, &r, NULL, w);
+		note_hit(d, DET_RECEIVED, cfg->loop_action, v, &r, NULL, w);
 	}
 	/* the per-message To/Cc cap needs no store */
 	if (m->cls != NULL && m->cls->max_header_recipients != 0 &&
@@ -356,19 +349,16 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		    w, sizeof(w));
 		memset(&r, 0, sizeof(r));
 		v = detector_reply(cfg->fanout_action, w, 0, 0, &r);
-		note_hit(d, "fanout", cfg->fanout_action, v, &r, NULL, w);
+		note_hit(d, DET_FANOUT, cfg->fanout_action, v, &r, NULL, w);
 	}
 	for (i = 0; i < nitems; i++) {
 		const struct store_item *it = &items[i];
 
 		if (!it->over)
 			continue;
-		for (k = 0; k < sizeof(detectors) / sizeof(detectors[0]); k++)
-			if (strcmp(it->name, detectors[k].item) == 0)
-				break;
-		if (k == sizeof(detectors) / sizeof(detectors[0]))
-			continue;
-		det = (enum detector)k;
+		if ((det = detector_of_item(it->kind)) == DET_COUNT ||
+		    det == DET_LOCKED)
+			continue;	/* the lock: above; refusals: no hit */
 		action = detector_action(cfg, det);
 		memset(&r, 0, sizeof(r));
 		what(det, it, m->naddr, 0, w, sizeof(w));
@@ -376,15 +366,15 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 			v = limit_reply(it, det, &r);
 		else
 			v = detector_reply(action, w, it->retry,
-			    det == DET_COPIES, &r);
-		note_hit(d, detectors[k].name, action, v, &r, it, w);
+			    detector_is_loop(det), &r);
+		note_hit(d, det, action, v, &r, it, w);
 	}
 	if (d->verdict == VERDICT_ACCEPT && !res->allowed &&
 	    res->source != STORE_SRC_TEMPFAIL) {
 		/* refused without a named limit: never let it pass quietly */
-		reply_set(&r, "451", "4.7.1", "Sending limit reached; please "
-		    "try again later");
-		note_hit(d, "limit", CONFIG_ACTION_TEMPFAIL, VERDICT_TEMPFAIL,
+		policy_reply_set(&r, "451", "4.7.1", "Sending limit reached; "
+		    "please try again later");
+		note_hit(d, DET_LIMIT, CONFIG_ACTION_TEMPFAIL, VERDICT_TEMPFAIL,
 		    &r, NULL, NULL);
 	}
 	if (d->verdict != VERDICT_ACCEPT && cfg->mode == CONFIG_MODE_OBSERVE)
@@ -401,7 +391,7 @@ policy_from_mismatch(const struct config *cfg, const char *why,
 
 	memset(&r, 0, sizeof(r));
 	v = detector_reply(cfg->identity_action, why, 0, 0, &r);
-	note_hit(d, "from", cfg->identity_action, v, &r, NULL, why);
+	note_hit(d, DET_FROM, cfg->identity_action, v, &r, NULL, why);
 	if (d->verdict != VERDICT_ACCEPT && cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
 }
@@ -419,9 +409,9 @@ policy_rcpt_cap_eom(const struct config *cfg, const struct config_class *c,
 	snprintf(text, sizeof(text), "Too many recipients in one message "
 	    "(%llu, at most %u)", (unsigned long long)nrcpt,
 	    c->max_recipients);
-	reply_set(&r, "550", "5.5.3", text);
-	note_hit(d, "max_recipients", CONFIG_ACTION_REJECT, VERDICT_REJECT, &r,
-	    NULL, NULL);
+	policy_reply_set(&r, "550", "5.5.3", text);
+	note_hit(d, DET_MAX_RECIPIENTS, CONFIG_ACTION_REJECT, VERDICT_REJECT,
+	    &r, NULL, NULL);
 	if (cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
 }
@@ -434,9 +424,9 @@ policy_lock_due(const struct store_item *items, size_t nitems)
 	size_t i;
 
 	for (i = 0; i < nitems; i++) {
-		if (strcmp(items[i].name, "refused") == 0 && items[i].over)
+		if (items[i].kind == ITEM_REFUSED && items[i].over)
 			due = 1;
-		if (strcmp(items[i].name, "lock") == 0 && items[i].over)
+		if (items[i].kind == ITEM_LOCK && items[i].over)
 			locked = 1;
 	}
 	return due && !locked;
@@ -446,8 +436,8 @@ policy_lock_due(const struct store_item *items, size_t nitems)
 void
 policy_lock_item(const struct config *cfg, struct store_item *it)
 {
-	store_item_set(it, "lock", cfg->lock_lifetime_ms / 1000, LOCK_BUCKETS,
-	    UINT64_MAX, 1);
+	detector_item_set(it, ITEM_LOCK, cfg->lock_lifetime_ms / 1000,
+	    LOCK_BUCKETS, UINT64_MAX, 1);
 }
 
 /* policy_rcpt_over - is recipient number n over the class's cap? */
@@ -462,7 +452,7 @@ policy_rcpt_over(const struct config_class *c, uint64_t n,
 	snprintf(text, sizeof(text), "Too many recipients in one message "
 	    "(at most %u); send to the others in another message",
 	    c->max_recipients);
-	reply_set(r, "452", "4.5.3", text);
+	policy_reply_set(r, "452", "4.5.3", text);
 	return 1;
 }
 

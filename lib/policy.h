@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "detector.h"
 #include "store.h"
 
 /* verdicts, from the mildest to the strictest: the strictest hit wins */
@@ -44,14 +45,22 @@ struct policy_msg {
 					   NULL: not counted */
 };
 
-/* the outcome of one decision, for the reply and the log line */
+/* one detector that fired */
+struct policy_hit {
+	uint8_t			 detector;  /* enum detector */
+	uint8_t			 observe;   /* its action is observe */
+};
+
+/* the outcome of one decision, for the reply, the log line, the metrics */
 struct policy_decision {
 	enum verdict		 verdict;   /* what to do (observe: would do) */
 	int			 observed;  /* mode observe: accept anyway */
 	struct policy_reply	 reply;	    /* for TEMPFAIL and REJECT */
 	const struct store_item	*hit;	    /* the item behind the verdict */
-	char			 reason[128]; /* every detector that fired,
-					       e.g. "messages,repeats" */
+	uint32_t		 hitset;    /* 1 << enum detector: fired */
+	struct policy_hit	 hits[DET_COUNT]; /* each once, in the order
+					       they fired */
+	unsigned		 nhits;
 	char			 note[256]; /* quarantine reason / tag value */
 };
 
@@ -91,6 +100,18 @@ void	policy_lock_item(const struct config *, struct store_item *);
  * If so, fills the 452 4.5.3 reply */
 int	policy_rcpt_over(const struct config_class *, uint64_t n,
 	    struct policy_reply *);
+
+/* policy_hits_text - the hits for a log line: "messages,repeats(observe)"
+ * ("" for none), cut to outlen - 1 bytes */
+void	policy_hits_text(const struct policy_decision *, char *out,
+	    size_t outlen);
+
+/* policy_reply_set - fill an SMTP reply; the one place a reply's text is
+ * made safe: '%' doubled (libmilter and Sendmail read it as a format),
+ * CR, LF and every byte outside printable ASCII as \xHH, '\' doubled,
+ * cut with "..." to fit */
+void	policy_reply_set(struct policy_reply *, const char *rcode,
+	    const char *xcode, const char *text);
 
 /* policy_verdict_name - "accept", "tag", "quarantine", "tempfail"... */
 const char *policy_verdict_name(enum verdict);

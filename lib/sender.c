@@ -3,8 +3,9 @@
  *
  * A login is whatever the MTA's SASL layer accepted: it may hold braces,
  * colons, spaces, CR/LF or '%'. It never reaches a store key or an SMTP
- * reply as is: keys carry a BLAKE2b-128 hash (libsodium), logs and
- * replies an escaped copy. Thread-safe; no allocation.
+ * reply as is: keys carry a BLAKE2b-128 hash (libsodium), replies an
+ * escaped copy, log lines a value that stays one field (sender_logvalue:
+ * plain, or quoted and escaped). Thread-safe; no allocation.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -87,4 +88,55 @@ sender_printable(const char *in, char *out, size_t outlen, int for_reply)
 		o += need;
 	}
 	out[o < outlen ? o : outlen - 1] = '\0';
+}
+
+/* plain_byte - may this byte stand unquoted in a log field's value? */
+static int
+plain_byte(unsigned char c)
+{
+	return c > ' ' && c < 0x7f && c != '=' && c != '"' && c != '\\';
+}
+
+/* sender_logvalue - in as one log field's value: plain, or quoted */
+void
+sender_logvalue(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *p;
+	size_t o = 1, need;
+	char tmp[5];
+
+	if (outlen < 8) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return;
+	}
+	for (p = (const unsigned char *)in; *p != '\0' && plain_byte(*p); p++)
+		;
+	if (*p == '\0' && p != (const unsigned char *)in) {
+		/* nothing to escape: sender_printable copies (or cuts) it */
+		sender_printable(in, out, outlen, 0);
+		return;
+	}
+	out[0] = '"';
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			snprintf(tmp, sizeof(tmp), "\\%c", *p);
+		else if (*p < ' ' || *p >= 0x7f)
+			snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+		else
+			snprintf(tmp, sizeof(tmp), "%c", *p);
+		need = strlen(tmp);
+		/* the last byte needs room for '"' and NUL after it, any
+		 * other for "...\"" and NUL, in case it is cut after it */
+		if (o + need + (p[1] != '\0' ? 5 : 2) > outlen)
+			break;
+		memcpy(out + o, tmp, need);
+		o += need;
+	}
+	if (*p != '\0') {
+		memcpy(out + o, "...", 3);	/* o + 5 <= outlen: it fits */
+		o += 3;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
 }

@@ -23,4 +23,15 @@ void	sender_key(const char *login, char *out);
 void	sender_printable(const char *in, char *out, size_t outlen,
 	    int for_reply);
 
+/*
+ * sender_logvalue - `in` as the value of one key=value field of a log
+ * line, so that no value can end its field, add a field or a line: as
+ * it is when it is printable ASCII without space, '=', '"' or '\\';
+ * else (and when empty) in double quotes, '"' and '\\' escaped with a
+ * '\\', each byte outside printable ASCII (CR, LF, tab, 8-bit) as \xHH.
+ * Cut with "..." (inside the quotes) to fit outlen, which should be 8
+ * or more (less: "").
+ */
+void	sender_logvalue(const char *in, char *out, size_t outlen);
+
 #endif

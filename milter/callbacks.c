@@ -68,6 +68,7 @@ struct msg {
 
 struct conn {
 	struct cfg_ref		*ref;
+	uint64_t		 okepoch;   /* okcache epoch, read before ref */
 	char			 client[INET6_ADDRSTRLEN + 8];
 	int			 trusted;   /* in trusted_networks */
 	int			 local;	    /* local submission: no client
@@ -152,7 +153,7 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (i = 0; i < n && o < outlen; i++) {
-		if (strcmp(it[i].name, "lock") == 0 && it[i].count == 0)
+		if (it[i].kind == ITEM_LOCK && it[i].count == 0)
 			continue;	/* not locked: nothing to say */
 		config_format_window(it[i].window, win, sizeof(win));
 		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu/%llu",
@@ -163,6 +164,25 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 			break;
 		o += (size_t)w;
 	}
+}
+
+/* the client-derived values of a log line, each one field's value */
+struct logvals {
+	char	 qid[64];		/* the queue id, or NOQUEUE */
+	char	 login[LOGIN_SHOW_MAX];	/* the login, or "-" (inbound) */
+};
+
+/* logvals_of - the values of c's current message, for a log line */
+static const struct logvals *
+logvals_of(const struct conn *c, const char *qid, struct logvals *v)
+{
+	sender_logvalue(qid[0] ? qid : "NOQUEUE", v->qid, sizeof(v->qid));
+	if (c->msg.inbound)
+		snprintf(v->login, sizeof(v->login), "-");
+	else
+		sender_logvalue(c->msg.raw != NULL ? c->msg.raw :
+		    c->msg.login, v->login, sizeof(v->login));
+	return v;
 }
 
 /* verdict_reply - the one place a decision becomes an SMTP answer */
@@ -201,13 +221,16 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
     const struct store_item *items, size_t n, const struct store_res *res,
     const struct policy_decision *d, const char *err)
 {
-	char counts[512];
+	char counts[512], hits[160];
+	struct logvals v;
 	const char *src = "";
 
 	if (d->verdict == VERDICT_ACCEPT && !c->ref->cfg->log_accepts &&
 	    res->source == STORE_SRC_PRIMARY)
 		return;
 	items_text(items, n, counts, sizeof(counts));
+	policy_hits_text(d, hits, sizeof(hits));
+	logvals_of(c, qid, &v);
 	switch (res->source) {
 	case STORE_SRC_PRIMARY:
 		break;
@@ -223,8 +246,7 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 	}
 	log_info("%s: %s login=%s class=%s client=%s%s%s rcpts=%llu addrs=%llu "
 	    "%s%s action=%s%s%s%s%s%s",
-	    qid[0] ? qid : "NOQUEUE", stage,
-	    c->msg.inbound ? "-" : c->msg.login,
+	    v.qid, stage, v.login,
 	    c->msg.inbound ? "inbound" : c->msg.cls->name,
 	    c->client, c->msg.via != NULL ? " via=" : "",
 	    c->msg.via != NULL ? c->msg.via : "",
@@ -232,7 +254,7 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 	    (unsigned long long)(c->msg.counted ? c->msg.addr.distinct : 0),
 	    counts, src,
 	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
-	    d->reason[0] ? " hits=" : "", d->reason,
+	    hits[0] ? " hits=" : "", hits,
 	    err && err[0] ? " store_error=" : "", err ? err : "");
 }
 
@@ -275,11 +297,13 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	struct store_req req;
 	struct store_res res;
 	char err[256], reason[160], win[16];
+	struct logvals v;
 	size_t i;
 
+	logvals_of(c, qid, &v);
 	snprintf(reason, sizeof(reason), "refused too often");
 	for (i = 0; i < n; i++)
-		if (strcmp(items[i].name, "refused") == 0)
+		if (items[i].kind == ITEM_REFUSED)
 			snprintf(reason, sizeof(reason), "refused %llu times "
 			    "in %s (lock_after %llu/%s)",
 			    (unsigned long long)items[i].count,
@@ -293,8 +317,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	req.items = &lk;
 	req.nitems = 1;
 	if (store_charge(rt.store, &req, &res, err, sizeof(err)) != 0) {
-		log_err("%s: cannot lock login=%s: %s", qid[0] ? qid :
-		    "NOQUEUE", c->msg.login, err);
+		log_err("%s: cannot lock login=%s: %s", v.qid, v.login, err);
 		return;
 	}
 	okcache_forget(rt.okcache, c->msg.key);
@@ -302,10 +325,10 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 		return;		/* another relay locked it first */
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
-	    qid[0] ? qid : "NOQUEUE", c->msg.login, c->client, reason);
+	    v.qid, v.login, c->client, reason);
 	control_locked(cfg, c->msg.key, c->msg.login, reason);
 	if (cfg->lock_command != NULL && c->msg.raw != NULL)
-		hook_run(cfg->lock_command, c->msg.raw, c->msg.login, reason,
+		hook_run(cfg->lock_command, c->msg.raw, v.login, reason,
 		    cfg->lock_command_timeout_ms);
 }
 
@@ -314,16 +337,18 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
  * may skip the next MAIL checks for a while; any other answer ends that
  */
 static void
-okcache_update(const struct config *cfg, const char *key, int commit,
+okcache_update(const struct conn *c, const char *key, int commit,
     const struct store_item *items, size_t n, const struct store_res *res,
     const struct policy_decision *d)
 {
+	const struct config *cfg = c->ref->cfg;
+
 	if (rt.okcache == NULL || cfg->early_check_cache_ms == 0)
 		return;
 	if (commit && res->source == STORE_SRC_PRIMARY && res->allowed &&
 	    d->verdict == VERDICT_ACCEPT && okcache_fine_items(items, n))
 		okcache_note(rt.okcache, key, store_clock_real(NULL) +
-		    cfg->early_check_cache_ms);
+		    cfg->early_check_cache_ms, c->okepoch);
 	else if (commit || d->verdict != VERDICT_ACCEPT)
 		okcache_forget(rt.okcache, key);
 }
@@ -360,6 +385,7 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct store_res res;
 	const char *qid = macro(ctx, "i");
 	char err[256] = "", why[200] = "";
+	struct logvals lv;
 	int rc, refuse;
 
 	if (commit && c->msg.identity && ident_check(cfg->identities,
@@ -448,8 +474,9 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	breaker_watch(err);
 	if (rc == -1) {
 		/* not even the fallback could answer: let the mail through */
+		logvals_of(c, qid, &lv);
 		log_err("%s: %s login=%s: store failed: %s; accepting",
-		    qid[0] ? qid : "NOQUEUE", stage, c->msg.login, err);
+		    lv.qid, stage, lv.login, err);
 		return SMFIS_CONTINUE;
 	}
 decide:
@@ -459,7 +486,7 @@ decide:
 	if (commit && c->msg.deferred)
 		policy_rcpt_cap_eom(cfg, c->msg.cls, c->msg.nrcpt, &d);
 	if (!c->msg.inbound)
-		okcache_update(cfg, c->msg.key, commit, items, req.nitems,
+		okcache_update(c, c->msg.key, commit, items, req.nitems,
 		    &res, &d);
 	if (commit || d.verdict != VERDICT_ACCEPT)
 		metrics_count_decision(&sluice_metrics, &d);
@@ -506,6 +533,8 @@ sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 		log_err("out of memory at connect; accepting the connection");
 		return SMFIS_ACCEPT;
 	}
+	/* before the config and any class: a change after it ends notes */
+	c->okepoch = okcache_epoch(rt.okcache);
 	c->ref = cfg_acquire();
 	metrics_count_conn(&sluice_metrics, 1);
 	client_text(sa, c->client, sizeof(c->client));
@@ -655,7 +684,7 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
 	struct policy_reply r;
-	const char *qid;
+	struct logvals v;
 
 	(void)argv;
 	if (c == NULL || !c->msg.counted)
@@ -669,14 +698,14 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	}
 	c->msg.nrefused++;
-	metrics_count_hit(&sluice_metrics, "max_recipients");
-	qid = macro(ctx, "i");
+	metrics_count_hit(&sluice_metrics, DET_MAX_RECIPIENTS);
+	logvals_of(c, macro(ctx, "i"), &v);
 	log_info("%s: rcpt login=%s class=%s client=%s rcpts=%llu action=%s "
-	    "hits=max_recipients", qid[0] ? qid : "NOQUEUE", c->msg.login,
-	    c->msg.cls->name, c->client,
+	    "hits=%s", v.qid, v.login, c->msg.cls->name, c->client,
 	    (unsigned long long)c->msg.nrcpt,
 	    c->ref->cfg->mode == CONFIG_MODE_OBSERVE ?
-	    "accept would=tempfail" : "tempfail");
+	    "accept would=tempfail" : "tempfail",
+	    detector_name(DET_MAX_RECIPIENTS));
 	if (c->ref->cfg->mode == CONFIG_MODE_OBSERVE) {
 		c->msg.nrcpt++;
 		return SMFIS_CONTINUE;

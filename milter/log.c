@@ -4,10 +4,17 @@
  * Severities: info (one line per decision), warning (something an
  * administrator should look at: a store outage, a bad reload), err
  * (sluice cannot do its job). syslog(3) is thread-safe in glibc.
+ *
+ * Under systemd (the unit runs -f), stderr is the journal, which gets
+ * syslog's line as well: when JOURNAL_STREAM names stderr's descriptor
+ * (systemd.exec(5)) and syslog is on, stderr is left out, so each line is
+ * in the journal once.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -29,6 +36,20 @@ static const struct {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 
+/* stderr_is_journal - is stderr the stream systemd's JOURNAL_STREAM names? */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 /* log_open - start logging */
 void
 log_open(const char *facility, int use_syslog, int foreground)
@@ -41,7 +62,7 @@ log_open(const char *facility, int use_syslog, int foreground)
 		if (strcasecmp(facility, facilities[i].name) == 0)
 			fac = facilities[i].facility;
 	log_syslog = use_syslog;
-	log_stderr = foreground;
+	log_stderr = foreground && !(use_syslog && stderr_is_journal());
 	if (log_syslog)
 		openlog("sluice", LOG_PID | LOG_NDELAY, fac);
 }

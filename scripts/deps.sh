@@ -18,6 +18,10 @@ PKGS="$PKGS valgrind"
 # only its libraries and m4 are installed here.
 PKGS="$PKGS postfix sasl2-bin libsasl2-modules m4 liblockfile1 libwrap0
 libdb5.3 libldap-2.5-0 libnsl2 libssl3"
+# the Debian package (test/integration/deb_package.sh: dpkg-buildpackage,
+# lintian; systemd-nspawn boots a real systemd for its unit) and the
+# Prometheus rules and page (ops_contrib.sh: promtool)
+PKGS="$PKGS debhelper fakeroot lintian systemd-container prometheus"
 
 missing=""
 for p in $PKGS; do

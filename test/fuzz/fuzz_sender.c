@@ -11,6 +11,10 @@
  *   - the log copy and the reply copy hold only printable ASCII, fit
  *     their buffers, and in the reply copy every '%' is doubled
  *     (smfi_setreply would eat a lone one);
+ *   - the log field value (sender_logvalue) is one field: plain bytes
+ *     only, or a double-quoted string of printable ASCII whose every
+ *     '"' and '\\' is escaped and whose \xHH are well formed; decoded,
+ *     it gives back the value (or, when cut, a prefix of it and "...");
  *   - the class is one of the configuration's, "bulk" for a login of
  *     the mapped domain and "default" for an unlisted one.
  * Sanitizers catch the rest. Built with -DSLUICE_FUZZ=ON.
@@ -96,6 +100,49 @@ printable_ok(const char *s, size_t outlen, int reply)
 	return 1;
 }
 
+/* logvalue_ok - v, made of s by sender_logvalue into outlen bytes, is
+ * one log field's value and decodes back to s (or a prefix, when cut) */
+static int
+logvalue_ok(const char *v, size_t outlen, const char *s)
+{
+	size_t i, n = strlen(v), o = 0, len = strlen(s);
+	char dec[SHOW_MAX];
+	unsigned x;
+
+	if (n >= outlen || n == 0)
+		return 0;
+	if (v[0] != '"') {	/* plain: no byte that could end the field */
+		for (i = 0; i < n; i++)
+			if (v[i] <= ' ' || v[i] >= 0x7f || v[i] == '=' ||
+			    v[i] == '"' || v[i] == '\\')
+				return 0;
+		/* whole, or cut: a prefix and "..." */
+		return strcmp(v, s) == 0 || (n > 3 && strcmp(v + n - 3,
+		    "...") == 0 && strncmp(v, s, n - 3) == 0);
+	}
+	if (n < 2 || v[n - 1] != '"')
+		return 0;
+	for (i = 1; i < n - 1; i++) {
+		if (v[i] < ' ' || v[i] >= 0x7f || v[i] == '"')
+			return 0;
+		if (v[i] != '\\')
+			dec[o++] = v[i];
+		else if (v[i + 1] == '"' || v[i + 1] == '\\')
+			dec[o++] = v[++i];
+		else if (v[i + 1] == 'x' && sscanf(v + i + 2, "%2x", &x) == 1 &&
+		    strspn(v + i + 2, "0123456789abcdef") >= 2) {
+			dec[o++] = (char)x;
+			i += 3;
+		} else
+			return 0;
+	}
+	if (o == len && memcmp(dec, s, o) == 0)
+		return 1;
+	/* cut: what is left of "..." is a prefix */
+	return o >= 3 && memcmp(dec + o - 3, "...", 3) == 0 && o - 3 < len &&
+	    memcmp(dec, s, o - 3) == 0;
+}
+
 /* one - everything the milter does with one value */
 static void
 one(const uint8_t *v, size_t len)
@@ -123,6 +170,8 @@ one(const uint8_t *v, size_t len)
 	CHECK(printable_ok(show, sizeof(show), 0));
 	sender_printable(s, reply, sizeof(reply), 1);
 	CHECK(printable_ok(reply, sizeof(reply), 1));
+	sender_logvalue(s, show, sizeof(show));
+	CHECK(logvalue_ok(show, sizeof(show), s));
 	cls = config_class_for(cfg, s);
 	CHECK(cls == &cfg->classes[0] || cls == &cfg->classes[1]);
 	at = strrchr(f, '@');

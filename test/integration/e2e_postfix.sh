@@ -222,6 +222,7 @@ pass "Postfix $(postconf -c "$P/etc" -h mail_version) on 127.0.0.1:$IN_PORT (inb
 one_message
 window_burst
 max_recipients
+identity_percent
 seed000_inbound
 seed002_burst
 seed003_fanout

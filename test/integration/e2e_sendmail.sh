@@ -164,6 +164,7 @@ pass "Sendmail on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (MSA, AUTH), sink :$S
 one_message
 window_burst
 max_recipients
+identity_percent
 seed000_inbound
 seed002_burst
 seed003_fanout

@@ -128,6 +128,46 @@ locked=$(metric 'sluice_detector_hits_total{detector="locked"}')
 pass "refusals of the locked login counted: $locked"
 stop_sluice lock
 
+# 1c. every detector under its own label: near, clients and from were
+# counted as detector="other"; fanout and repeats beside them
+MPORT=$(free_port)
+write_config det "metrics_listen 127.0.0.1:$MPORT" "identity_action reject" \
+    "near_action tempfail" "repeats_action tempfail" 'class default {' \
+    'messages 1000/1h' 'recipients 100000/1h' 'near_repeats 3/1h' \
+    'client_addresses 2/1h' 'repeats 2/1h' 'max_header_recipients 10' '}'
+start_sluice det
+wait_until 10 "metrics page did not come up" scrape "$MPORT"
+# near: 3 variants of one text pass, 3 more are refused
+miltertest_run det "$(dirname "$0")/near.lua" limit=3 login=near@example.test
+# clients: one login from 4 addresses, client_addresses 2/1h
+bench det -c 1 -n 4 --per-connection 1 --client-addrs 4 --vary-body \
+    --login roaming@example.test
+expect_field tempfail 2 "clients: the 3rd and 4th address refused"
+# from: sluice-bench's own From: and one more (2 From: headers)
+bench det -c 1 -n 1 --login mallory@example.test --vary-body \
+    --header 'From: ceo@victim.example'
+expect_field reject 1 "from: two From: headers refused"
+# repeats: one body 3 times, repeats 2/1h; fanout: 11 To: addresses
+bench det -c 1 -n 3 --login repeater@example.test -b 1000
+expect_field tempfail 1 "repeats: the 3rd copy refused"
+bench det -c 1 -n 1 --login wide@example.test -t 11 --vary-body
+expect_field reject 1 "fanout: 11 To: addresses refused"
+scrape "$MPORT"
+expect_metric 'sluice_detector_hits_total{detector="near"}' 3 \
+    "near hits under detector=near"
+expect_metric 'sluice_detector_hits_total{detector="clients"}' 2 \
+    "clients hits under detector=clients"
+expect_metric 'sluice_detector_hits_total{detector="from"}' 1 \
+    "from hits under detector=from"
+expect_metric 'sluice_detector_hits_total{detector="repeats"}' 1 \
+    "repeats hits under detector=repeats"
+expect_metric 'sluice_detector_hits_total{detector="fanout"}' 1 \
+    "fanout hits under detector=fanout"
+grep -q 'detector="other"' "$T/metrics.txt" && { cat "$T/metrics.txt" >&2;
+    fail "a detector=\"other\" label is left"; }
+pass "no hit is counted as detector=\"other\""
+stop_sluice det
+
 # 2. Redis up, then killed: breaker and fallback metrics move; back up:
 # the breaker closes again
 rport=$(free_port)

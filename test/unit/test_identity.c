@@ -13,6 +13,16 @@
 #include "identity.h"
 #include "policy.h"
 
+/* hits_of - the decision's hits as the log line shows them */
+static const char *
+hits_of(const struct policy_decision *d)
+{
+	static char buf[160];
+
+	policy_hits_text(d, buf, sizeof(buf));
+	return buf;
+}
+
 /* one From: value and the addresses a reader of it would see */
 struct xcase {
 	const char	*what;
@@ -448,7 +458,7 @@ test_policy_hits(void **state)
 		if (d.verdict != cases[i].v || d.observed != cases[i].observed)
 			fail_msg("case %zu: verdict %d observed %d", i,
 			    d.verdict, d.observed);
-		assert_non_null(strstr(d.reason, "from"));
+		assert_non_null(strstr(hits_of(&d), "from"));
 		if (cases[i].reply != NULL) {
 			snprintf(reply, sizeof(reply), "%s %s %s", d.reply.rcode,
 			    d.reply.xcode, d.reply.text);
@@ -471,11 +481,54 @@ test_policy_hits(void **state)
 	policy_from_mismatch(c, why, &d);
 	policy_rcpt_cap_eom(c, &c->classes[0], 5, &d);
 	assert_int_equal(d.verdict, VERDICT_REJECT);
-	assert_string_equal(d.reason, "from,max_recipients");
+	assert_string_equal(hits_of(&d), "from,max_recipients");
 	assert_string_equal(d.reply.rcode, "550");
 	assert_string_equal(d.reply.xcode, "5.5.3");
 	assert_string_equal(d.reply.text, "Too many recipients in one message "
 	    "(5, at most 2)");
+	config_free(c);
+}
+
+/* test_reply_percent - a From: address holding '%' reaches the reply
+ * with the '%' doubled (libmilter and Sendmail read the text as a
+ * format: a lone '%' loses the reply), and nothing else changed */
+static void
+test_reply_percent(void **state)
+{
+	static const struct {
+		const char	*from;
+		const char	*text;
+	} cases[] = {
+		{ "\"100%sure\"@evil.example", "Message refused: From: "
+		    "100%%sure@evil.example is not an address of this "
+		    "account" },
+		{ "Bob <50%off%s%n@evil.example>", "Message refused: From: "
+		    "50%%off%%s%%n@evil.example is not an address of this "
+		    "account" },
+		{ "%%@evil.example", "Message refused: From: %%%%@evil.example "
+		    "is not an address of this account" },
+	};
+	struct policy_decision d;
+	struct config *c;
+	char err[CONFIG_ERR_MAX], why[200];
+	size_t i;
+
+	(void)state;
+	c = config_parse_string("identity_action reject\n"
+	    "class default {\n}\n", NULL, err, sizeof(err));
+	assert_non_null(c);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(check_from(NULL, "alice@example.com",
+		    cases[i].from, NULL, why, sizeof(why)), IDENT_MISMATCH);
+		memset(&d, 0, sizeof(d));
+		policy_from_mismatch(c, why, &d);
+		assert_int_equal(d.verdict, VERDICT_REJECT);
+		assert_string_equal(d.reply.rcode, "550");
+		assert_string_equal(d.reply.xcode, "5.7.1");
+		if (strcmp(d.reply.text, cases[i].text) != 0)
+			fail_msg("case %zu: reply [%s], expected [%s]", i,
+			    d.reply.text, cases[i].text);
+	}
 	config_free(c);
 }
 
@@ -486,6 +539,7 @@ main(void)
 		cmocka_unit_test(test_extract),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_reply_percent),
 		cmocka_unit_test(test_map_errors),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_policy_hits),

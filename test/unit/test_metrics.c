@@ -13,15 +13,38 @@
 #include "metrics.h"
 #include "sender.h"
 
-/* decide - count one decision with this verdict and reason */
+/* detector_by_name - the detector a hits= name names; fails the test if
+ * none does */
+static enum detector
+detector_by_name(const char *name, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < DET_COUNT; i++)
+		if (strlen(detector_name((enum detector)i)) == len &&
+		    strncmp(detector_name((enum detector)i), name, len) == 0)
+			return (enum detector)i;
+	fail_msg("no detector named %.*s", (int)len, name);
+	return DET_COUNT;
+}
+
+/* decide - count one decision with this verdict and these hits, as the
+ * log line writes them ("repeats,wave(observe)") */
 static void
-decide(struct metrics *m, enum verdict v, const char *reason)
+decide(struct metrics *m, enum verdict v, const char *hits)
 {
 	struct policy_decision d;
+	const char *s, *e;
+	size_t n;
 
 	memset(&d, 0, sizeof(d));
 	d.verdict = v;
-	snprintf(d.reason, sizeof(d.reason), "%s", reason);
+	for (s = hits; *s != '\0'; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		n = strcspn(s, ",(");
+		d.hits[d.nhits].observe = s + n < e;
+		d.hits[d.nhits++].detector = (uint8_t)detector_by_name(s, n);
+	}
 	metrics_count_decision(m, &d);
 }
 
@@ -38,9 +61,9 @@ fill(struct metrics *m)
 	decide(m, VERDICT_TEMPFAIL, "messages");
 	decide(m, VERDICT_TEMPFAIL, "messages,recipients");
 	decide(m, VERDICT_QUARANTINE, "repeats,wave(observe)");
-	decide(m, VERDICT_REJECT, "fanout,something-new");
+	decide(m, VERDICT_REJECT, "fanout,near,clients(observe),from");
 	decide(m, VERDICT_TAG, "copies");
-	metrics_count_hit(m, "max_recipients");
+	metrics_count_hit(m, DET_MAX_RECIPIENTS);
 	metrics_count_lock(m);
 	metrics_count_conn(m, 1);
 	metrics_count_conn(m, 1);
@@ -74,13 +97,15 @@ static const char expected[] =
 "sluice_detector_hits_total{detector=\"repeats\"} 1\n"
 "sluice_detector_hits_total{detector=\"wave\"} 1\n"
 "sluice_detector_hits_total{detector=\"copies\"} 1\n"
+"sluice_detector_hits_total{detector=\"near\"} 1\n"
+"sluice_detector_hits_total{detector=\"clients\"} 1\n"
 "sluice_detector_hits_total{detector=\"loop\"} 0\n"
 "sluice_detector_hits_total{detector=\"received\"} 0\n"
 "sluice_detector_hits_total{detector=\"locked\"} 0\n"
 "sluice_detector_hits_total{detector=\"limit\"} 0\n"
 "sluice_detector_hits_total{detector=\"store-unavailable\"} 0\n"
 "sluice_detector_hits_total{detector=\"max_recipients\"} 1\n"
-"sluice_detector_hits_total{detector=\"other\"} 1\n"
+"sluice_detector_hits_total{detector=\"from\"} 1\n"
 "# HELP sluice_locks_total Logins locked on every relay by this relay.\n"
 "# TYPE sluice_locks_total counter\n"
 "sluice_locks_total 1\n"
@@ -355,11 +380,44 @@ test_store_charge(void **state)
 	store_free(s);
 }
 
+/* test_every_label - each detector fired once is counted under its own
+ * label, none under "other" (near, clients and from were, before) */
+static void
+test_every_label(void **state)
+{
+	static struct metrics m;
+	static const char *const names[] = { "messages", "recipients",
+	    "fanout", "repeats", "wave", "copies", "near", "clients", "loop",
+	    "received", "locked", "limit", "store-unavailable",
+	    "max_recipients", "from" };
+	char buf[8192], want[128];
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(sizeof(names) / sizeof(names[0]), DET_COUNT);
+	memset(&m, 0, sizeof(m));
+	metrics_enable(&m, 1);
+	for (i = 0; i < DET_COUNT; i++) {
+		for (j = 0; j <= i; j++)	/* detector i: i + 1 hits */
+			decide(&m, VERDICT_TEMPFAIL, names[i]);
+		assert_string_equal(detector_name((enum detector)i), names[i]);
+	}
+	metrics_format(&m, &store_state, "1", buf, sizeof(buf));
+	for (i = 0; i < DET_COUNT; i++) {
+		snprintf(want, sizeof(want), "\nsluice_detector_hits_total"
+		    "{detector=\"%s\"} %zu\n", names[i], i + 1);
+		if (strstr(buf, want) == NULL)
+			fail_msg("no line %s in:\n%s", want + 1, buf);
+	}
+	assert_null(strstr(buf, "detector=\"other\""));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact),
+		cmocka_unit_test(test_every_label),
 		cmocka_unit_test(test_short_buffer),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_valid),

@@ -11,6 +11,16 @@
 static struct config cfg;
 static struct config_class cls;
 
+/* hits_of - the decision's hits as the log line shows them */
+static const char *
+hits_of(const struct policy_decision *d)
+{
+	static char buf[160];
+
+	policy_hits_text(d, buf, sizeof(buf));
+	return buf;
+}
+
 /* setup - a class with 2 message windows, 1 recipient window, cap 5 */
 static int
 setup(void **state)
@@ -107,7 +117,7 @@ test_decide(void **state)
 	assert_string_equal(d.reply.xcode, "4.7.1");
 	assert_string_equal(d.reply.text, "Sending limit reached (100 "
 	    "messages per 1h); please try again in 12 minutes");
-	assert_string_equal(d.reason, "messages");
+	assert_string_equal(hits_of(&d), "messages");
 	assert_int_equal(d.hit->window, 3600);
 	assert_false(d.observed);
 
@@ -116,7 +126,7 @@ test_decide(void **state)
 	    "messages per 1d); please try again in 2 hours");
 
 	decide(50, 50, 499, 30, 0, STORE_SRC_PRIMARY, &d);
-	assert_string_equal(d.reason, "recipients");
+	assert_string_equal(hits_of(&d), "recipients");
 	assert_string_equal(d.reply.text, "Sending limit reached (500 "
 	    "recipients per 1h); please try again in 30 seconds");
 }
@@ -153,7 +163,7 @@ test_store_down(void **state)
 	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
 	assert_string_equal(d.reply.rcode, "451");
 	assert_string_equal(d.reply.xcode, "4.3.0");
-	assert_string_equal(d.reason, "store-unavailable");
+	assert_string_equal(hits_of(&d), "store-unavailable");
 	/* accept and local fallbacks are ordinary answers */
 	decide(0, 0, 0, 0, 1, STORE_SRC_ACCEPT, &d);
 	assert_int_equal(d.verdict, VERDICT_ACCEPT);
@@ -268,7 +278,7 @@ test_near_clients(void **state)
 	x->retry = 600;
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
-	assert_string_equal(d.reason, "near");
+	assert_string_equal(hits_of(&d), "near");
 	assert_string_equal(d.reply.rcode, "451");
 	assert_string_equal(d.reply.text, "Message deferred: more than 5 "
 	    "similar messages from this account per 1h; please try again "
@@ -279,7 +289,7 @@ test_near_clients(void **state)
 	x->over = 1;
 	x->retry = 60;
 	policy_decide(&cfg, &m, it, n, &res, &d);
-	assert_string_equal(d.reason, "clients,near");
+	assert_string_equal(hits_of(&d), "clients,near");
 	assert_string_equal(d.reply.text, "Message deferred: this account "
 	    "was used from more than 10 client addresses per 1h; please try "
 	    "again in 1 minute");
@@ -294,7 +304,7 @@ test_near_clients(void **state)
 	res.allowed = 1;
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_QUARANTINE);
-	assert_string_equal(d.reason, "clients(observe),near");
+	assert_string_equal(hits_of(&d), "clients(observe),near");
 	assert_string_equal(d.note, "near: more than 5 similar messages from "
 	    "this account per 1h");
 	/* too short a body, or no simhash yet (at MAIL): no near item */
@@ -330,7 +340,7 @@ test_fanout_cap(void **state)
 	assert_string_equal(d.reply.rcode, "550");
 	assert_string_equal(d.reply.text, "Message refused: 630 addresses "
 	    "in To/Cc, at most 100 per message");
-	assert_string_equal(d.reason, "fanout");
+	assert_string_equal(hits_of(&d), "fanout");
 	/* 100 is fine */
 	m.naddr = 100;
 	policy_decide(&cfg, &m, it, n, &res, &d);
@@ -340,7 +350,7 @@ test_fanout_cap(void **state)
 	m.naddr = 630;
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_ACCEPT);
-	assert_string_equal(d.reason, "fanout(observe)");
+	assert_string_equal(hits_of(&d), "fanout(observe)");
 }
 
 /*
@@ -370,7 +380,7 @@ test_strictest(void **state)
 	it[5].over = 1;
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_QUARANTINE);
-	assert_string_equal(d.reason, "repeats,wave");
+	assert_string_equal(hits_of(&d), "repeats,wave");
 	assert_string_equal(d.note, "repeats: more than 20 identical messages "
 	    "from this account per 1h");
 	/* and the hourly message limit on top: tempfail wins */
@@ -380,7 +390,7 @@ test_strictest(void **state)
 	res.allowed = 0;
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
-	assert_string_equal(d.reason, "messages,repeats,wave");
+	assert_string_equal(hits_of(&d), "messages,repeats,wave");
 	assert_string_equal(d.reply.text, "Sending limit reached (100 "
 	    "messages per 1h); please try again in 10 minutes");
 }
@@ -465,7 +475,7 @@ test_loops(void **state)
 	m.passes = 0;
 	m.received = 51;
 	policy_decide(&cfg, &m, it, n, &res, &d);
-	assert_string_equal(d.reason, "received");
+	assert_string_equal(hits_of(&d), "received");
 	assert_string_equal(d.reply.xcode, "5.4.6");
 	m.received = 3;
 	it[0].count = 100;
@@ -475,7 +485,7 @@ test_loops(void **state)
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
 	assert_string_equal(d.reply.xcode, "4.4.6");
-	assert_string_equal(d.reason, "copies");
+	assert_string_equal(hits_of(&d), "copies");
 	assert_string_equal(d.reply.text, "Message deferred: more than 100 "
 	    "copies of this message per 1h (a mail loop?); please try again "
 	    "in 2 minutes");
@@ -506,7 +516,7 @@ test_lock(void **state)
 	res.allowed = 0;
 	policy_decide(&cfg, &m, it, n, &res, &d);
 	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
-	assert_string_equal(d.reason, "locked");
+	assert_string_equal(hits_of(&d), "locked");
 	assert_string_equal(d.reply.text, "This account is locked; please "
 	    "contact your provider");
 	cfg.lock_action = CONFIG_ACTION_REJECT;
@@ -519,10 +529,48 @@ test_lock(void **state)
 	assert_true(lk.limit > 1000000);
 }
 
+/* test_reply_text - every reply passes one rule: '%' doubled, CR, LF
+ * and bytes outside printable ASCII as \\xHH, cut with "..." to fit,
+ * never a lone '%' at the cut */
+static void
+test_reply_text(void **state)
+{
+	struct policy_reply r;
+	char long_text[600];
+	size_t i, n;
+
+	(void)state;
+	policy_reply_set(&r, "550", "5.7.1", "From: \"100%sure\"@x is bad");
+	assert_string_equal(r.rcode, "550");
+	assert_string_equal(r.xcode, "5.7.1");
+	assert_string_equal(r.text, "From: \"100%%sure\"@x is bad");
+	policy_reply_set(&r, "451", "4.7.1", "a\r\n451 4.7.1 forged\tline\x01");
+	assert_string_equal(r.text, "a\\x0d\\x0a451 4.7.1 forged\\x09line"
+	    "\\x01");
+	policy_reply_set(&r, "451", "4.7.1", "caf\xc3\xa9");
+	assert_string_equal(r.text, "caf\\xc3\\xa9");
+	/* a text of 599 '%': bounded, every '%' doubled, none lone */
+	memset(long_text, '%', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	policy_reply_set(&r, "550", "5.7.1", long_text);
+	n = strlen(r.text);
+	assert_true(n < sizeof(r.text));
+	assert_string_equal(r.text + n - 3, "...");
+	for (i = 0; i + 3 < n; i += 2)
+		assert_true(r.text[i] == '%' && r.text[i + 1] == '%');
+	assert_int_equal((n - 3) % 2, 0);
+	/* the texts sluice writes itself are unchanged */
+	policy_reply_set(&r, "451", "4.7.1", "Sending limit reached (10 "
+	    "messages per 1h); please try again in 5 minutes");
+	assert_string_equal(r.text, "Sending limit reached (10 messages per "
+	    "1h); please try again in 5 minutes");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_text),
 		cmocka_unit_test_setup(test_items, setup),
 		cmocka_unit_test_setup(test_decide, setup),
 		cmocka_unit_test_setup(test_never_fits, setup),

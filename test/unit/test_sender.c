@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -111,6 +112,88 @@ test_printable_big(void **state)
 	assert_non_null(strstr(out, "..."));
 }
 
+/* test_logvalue - one field's value whatever the input: plain values as
+ * they are, the rest quoted and escaped */
+static void
+test_logvalue(void **state)
+{
+	static const struct {
+		const char	*in;
+		size_t		 outlen;
+		const char	*want;
+	} cases[] = {
+		{ "alice@example.com", 64, "alice@example.com" },
+		{ "NOQUEUE", 64, "NOQUEUE" },
+		{ "4XbT2k0mZz", 64, "4XbT2k0mZz" },
+		{ "100%sure@x", 64, "100%sure@x" },
+		{ "mallory class=vip client=203.0.113.9 action=accept", 64,
+		    "\"mallory class=vip client=203.0.113.9 action=accept\"" },
+		{ "a=b", 64, "\"a=b\"" },
+		{ "say \"hi\"", 64, "\"say \\\"hi\\\"\"" },
+		{ "back\\slash", 64, "\"back\\\\slash\"" },
+		{ "a\r\nsluice: fake line", 64,
+		    "\"a\\x0d\\x0asluice: fake line\"" },
+		{ "tab\there", 64, "\"tab\\x09here\"" },
+		{ "\xc3\xa9t\xc3\xa9", 64, "\"\\xc3\\xa9t\\xc3\\xa9\"" },
+		{ "", 64, "\"\"" },
+		{ "abcdefghij", 8, "abcd..." },
+		{ "a b c d e f", 10, "\"a b ...\"" },
+		{ "a b", 8, "\"a b\"" },
+		{ "\n\n\n", 10, "\"\\x0a...\"" },
+		{ "x", 7, "" },
+	};
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'Z', sizeof(out));
+		sender_logvalue(cases[i].in, out, cases[i].outlen);
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu: \"%s\" -> [%s], expected [%s]", i,
+			    cases[i].in, out, cases[i].want);
+		assert_true(strlen(out) < cases[i].outlen);
+	}
+}
+
+/* test_logvalue_one_field - a log line made of hostile values splits
+ * into exactly its fields, each value read back whole */
+static void
+test_logvalue_one_field(void **state)
+{
+	static const char *const hostile[] = {
+		"mallory class=vip client=203.0.113.9 action=accept",
+		"x\" action=accept \"", "\\\" y=1", "a\nb=c", " ", "=",
+		"\"", "\\", "ok",
+	};
+	char v[64], line[256];
+	size_t i, nf;
+	const char *p;
+
+	(void)state;
+	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		sender_logvalue(hostile[i], v, sizeof(v));
+		snprintf(line, sizeof(line), "login=%s class=default", v);
+		assert_null(strchr(line, '\n'));
+		/* split as a log reader does: spaces outside quotes */
+		nf = 1;
+		for (p = line; *p != '\0'; p++) {
+			if (*p == '"') {
+				for (p++; *p != '"' && *p != '\0'; p++)
+					if (*p == '\\' && p[1] != '\0')
+						p++;
+				assert_int_equal(*p, '"');
+			} else if (*p == ' ')
+				nf++;
+		}
+		if (nf != 2)
+			fail_msg("\"%s\" made %zu fields: %s", hostile[i], nf,
+			    line);
+		assert_true(strncmp(line + strlen(line) - 14,
+		    " class=default", 14) == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -119,6 +202,8 @@ main(void)
 		cmocka_unit_test(test_key_case),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_printable_big),
+		cmocka_unit_test(test_logvalue),
+		cmocka_unit_test(test_logvalue_one_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,6 +92,7 @@ chmod 0644 "$T/classes"
 CLASS="class_map $T/classes
 lock_after 30/1h
 lock_lifetime 1h
+identity_action reject
 wave_action quarantine
 fanout_action reject
 class default {
@@ -115,7 +116,7 @@ class fast {
 LIMIT_TEXT='451 4\.7\.1 Sending limit reached \(10 messages per 1h\); please try again in [0-9]+ minutes?'
 WAVE_USERS=$(seq -f 'w%02g@e2e.test' 1 20 | tr '\n' ' ')
 USERS="alice@e2e.test bob@e2e.test carol@e2e.test burst@e2e.test many@e2e.test
-fanout@e2e.test retry@e2e.test locked@e2e.test fast@e2e.test $WAVE_USERS"
+fanout@e2e.test retry@e2e.test locked@e2e.test fast@e2e.test percent@e2e.test $WAVE_USERS"
 
 # tcp_no_stall PORT - fast@ sends 30 messages in one session through the
 # usual submission port (sluice on unix:), then 30 through PORT, whose
@@ -194,6 +195,26 @@ max_recipients() {
 	grep -q '^X-Rcpt-Args: <m[67]@' "$f" &&
 	    fail "a refused recipient reached the sink"
 	pass "the sink got the message for the 5 accepted recipients only"
+}
+
+# identity_percent - a From: address holding '%' (identity_action
+# reject): the client reads the whole reply, the '%' in it (a lone '%'
+# made Sendmail drop the reply's text); nothing reaches the sink
+identity_percent() {
+	step "identity: a From: with a '%' is refused with the whole reply"
+	submit percent.out percent@e2e.test --tag percent \
+	    --header-from '"100%sure"@evil.example' --to r1@remote.test
+	expect_summary percent.out refused 1 "a From: the login may not use is refused"
+	r=$(replies percent.out refused)
+	[ "$r" = "550 5.7.1 Message refused: From: 100%sure@evil.example is not an address of this account" ] ||
+	    { cat "$T/percent.out"; fail "not the whole reply with its '%': $r"; }
+	pass "the client reads, after DATA: $r"
+	expect_log sluice 'eom login=percent@e2e\.test .*action=reject hits=from$' \
+	    "sluice logs the refusal, hits=from"
+	drain
+	[ -z "$(sink_file "<e2e-percent-1@e2e.test>")" ] ||
+	    fail "the refused message reached the sink"
+	pass "the refused message did not reach the sink"
 }
 
 # seed000_inbound - seed 000: a flood of unauthenticated mail TO the users

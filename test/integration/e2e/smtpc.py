@@ -50,6 +50,8 @@ p.add_argument("--same-body", action="store_true",
                help="one body for every message (and every run)")
 p.add_argument("--header-to", type=int, default=0,
                help="N addresses in To: (hdr-1@remote.test...)")
+p.add_argument("--header-from",
+               help="the From: header (default: the envelope sender)")
 p.add_argument("--helo", default="client.e2e.test")
 p.add_argument("--timeout", type=float, default=60)
 p.add_argument("--one-session", action="store_true",
@@ -117,7 +119,8 @@ def one(s, n, out):
         text = "The same text, sent by many accounts.\r\n"
     body = ("From: %s\r\nTo: %s\r\nSubject: e2e %s %d\r\n"
             "Message-ID: %s\r\n\r\n%s" %
-            (a.sender, ",\r\n ".join(to), a.tag, n, msgid, text))
+            (a.header_from or a.sender, ",\r\n ".join(to), a.tag, n,
+             msgid, text))
     code, text = s.mail(a.sender)
     out["mail"] = str(code)
     if code >= 300:
