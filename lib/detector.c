@@ -48,6 +48,8 @@ static const struct {
 	[DET_MAX_RECIPIENTS] = { "max_recipients", ITEM_NONE, FIXED, 0 },
 	[DET_FROM] = { "from", ITEM_NONE,
 	    offsetof(struct config, identity_action), 0 },
+	[DET_HISTORY] = { "history", ITEM_HISTORY,
+	    offsetof(struct config, history_action), 0 },
 };
 
 /* store names of the item kinds */
@@ -57,6 +59,7 @@ static const char *const item_names[ITEM_KINDS] = {
 	[ITEM_REPEATS] = "rep", [ITEM_WAVE] = "wave", [ITEM_COPIES] = "copy",
 	[ITEM_NEAR] = "near", [ITEM_CLIENTS] = "clients",
 	[ITEM_LOCK] = "lock", [ITEM_REFUSED] = "refused",
+	[ITEM_HISTORY] = "hist",
 };
 
 /* detector_name - its name in hits= and in the metrics label */

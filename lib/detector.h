@@ -24,6 +24,7 @@ enum detector {
 	DET_STORE_UNAVAILABLE,	/* no store answered: tempfail fallback */
 	DET_MAX_RECIPIENTS,	/* envelope recipients per message */
 	DET_FROM,		/* From: not an address of the login */
+	DET_HISTORY,		/* far above the login's own usual hour */
 	DET_COUNT
 };
 
@@ -41,6 +42,7 @@ enum item_kind {
 	ITEM_LOCK,		/* "lock": a count that may not be above 0 */
 	ITEM_REFUSED,		/* "refused": refusals for lock_after, never
 				   a hit of its own */
+	ITEM_HISTORY,		/* "hist": the login's usual count per hour */
 	ITEM_KINDS
 };
 
