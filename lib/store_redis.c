@@ -18,6 +18,9 @@
  *                                                  STORE_NEAR_KEEP bodies
  *                                                  (simhash, ms), 16 bytes
  *                                                  each
+ *   <prefix>{<sender>}:<name>:<window>:hist        history: hash, the
+ *                                                  login's usual count
+ *                                                  (history.h)
  * <sender> is sender_key()'s hex and is checked to be [0-9a-f]{1,64};
  * names are checked to be [a-z0-9_]+; the txn id is hex-encoded: nothing
  * a user typed reaches a key as is. The bucket count is part of the key
@@ -652,6 +655,9 @@ call_extras(const struct store_req *req, struct rs_call *cl)
 		if (it->near)
 			snprintf(cl->extra[i], RS_EXTRA_MAX, "%016llx:%u",
 			    (unsigned long long)it->simhash, it->distance);
+		else if (it->history)
+			snprintf(cl->extra[i], RS_EXTRA_MAX, "%u:%u:%u",
+			    it->factor, it->learn, it->keep);
 		else
 			snprintf(cl->extra[i], RS_EXTRA_MAX, "%s", it->member);
 		cl->argv[cl->argc++] = cl->extra[i];
@@ -690,8 +696,9 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		snprintf(cl->keys[i], RS_KEY_MAX, "%s{%s}:%s%s%s:%u:%s%.0u",
 		    rs->prefix, it->scope[0] ? it->scope : req->sender,
 		    it->name, it->sub[0] ? ":" : "", it->sub, it->window,
-		    it->distinct ? "set" : it->near ? "sims" : "",
-		    it->distinct || it->near ? 0 : it->buckets);
+		    it->distinct ? "set" : it->near ? "sims" :
+		    it->history ? "hist" : "", it->distinct || it->near ||
+		    it->history ? 0 : it->buckets);
 		if (it->window > maxwin)
 			maxwin = it->window;
 	}
@@ -742,7 +749,7 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 		cl->argv[cl->argc++] = cl->nums[nn++];
 		snprintf(cl->nums[nn], RS_NUM_MAX, "%d", (it->soft ? 1 : 0) |
 		    (it->distinct ? 2 : 0) | (it->on_refuse ? 4 : 0) |
-		    (it->near ? 8 : 0));
+		    (it->near ? 8 : 0) | (it->history ? 16 : 0));
 		cl->argv[cl->argc++] = cl->nums[nn++];
 	}
 	call_extras(req, cl);
@@ -758,12 +765,15 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
     size_t errlen)
 {
 	long long c, t;
-	size_t i;
+	size_t i, nh = 0, h;
 
+	for (i = 0; i < req->nitems; i++)
+		nh += req->items[i].history;
 	if (r->type == REDIS_REPLY_ERROR)
 		return fail(rs, err, errlen, "EVALSHA", r->str);
+	/* 3 values per item, then 2 per history item (typical, learning) */
 	if (r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != 2 + 3 * req->nitems)
+	    r->elements != 2 + 3 * req->nitems + 2 * nh)
 		return fail(rs, err, errlen, "EVALSHA", "unexpected reply");
 	for (i = 0; i < r->elements; i++)
 		if (r->element[i] == NULL ||
@@ -790,6 +800,18 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 		req->items[i].retry = t < 0 || t >= (long long)UINT32_MAX ?
 		    UINT32_MAX : (uint32_t)t;
 	}
+	for (i = 0, h = 2 + 3 * req->nitems; i < req->nitems; i++)
+		if (req->items[i].history) {
+			if (r->element[h]->integer < 0 ||
+			    (r->element[h + 1]->integer & ~1LL) != 0)
+				return fail(rs, err, errlen, "EVALSHA",
+				    "unexpected reply");
+			req->items[i].typical =
+			    (uint64_t)r->element[h]->integer;
+			req->items[i].learning =
+			    (uint8_t)r->element[h + 1]->integer;
+			h += 2;
+		}
 	return 0;
 }
 

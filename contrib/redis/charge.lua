@@ -33,11 +33,15 @@
 --             2: distinct, a sorted set of the senders seen, by time;
 --             4: on-refuse, charged only when the request is refused;
 --             8: near, the sender's last NEAR_KEEP bodies: counts those
---             within some bits of this body's simhash)
+--             within some bits of this body's simhash;
+--             16: history, the sender's usual count per window: see
+--             "history" below)
 -- ARGV[5+5n..] per limit, one more value: a near limit's simhash and
 --             distance ("<16 hex digits>:<bits>"), a distinct limit's
---             member ("": the sender's key), else ""
--- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ... }
+--             member ("": the sender's key), a history limit's
+--             "<factor>:<learn seconds>:<keep seconds>", else ""
+-- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ...,
+--             then per history limit: typical x 1000, learning (1/0) }
 --             count: events counted (after the charge, if made);
 --             retry: seconds until cost fits (0: fits now; -1: never);
 --             over: 1 when over the limit counting this request
@@ -131,6 +135,49 @@ local function near_write(it, key)
 	redis.call('SET', key, table.concat(parts), 'PX', int(it.window * 1000))
 end
 
+-- history (flag 16; lib/history.h states the rule, lib/history.c is the
+-- same arithmetic in C): one hash per sender, f = bucket of its first
+-- event, b = bucket being counted, c = its events, n = active buckets
+-- folded into m, their mean (a double, written with %.17g so it reads
+-- back exactly). The window is the bucket width. A finished bucket with
+-- events is folded in when a later one begins (empty ones never are);
+-- n stops growing at keep / window, so the mean weighs older hours less.
+-- Learning (too young: b - f buckets shorter than learn, or nothing
+-- folded yet): never over. Else over when c + cost > max(limit,
+-- floor(factor * m)); retry: when bucket b ends. The key lives `keep`
+-- after the last charge. Added for issue 13 (branch history): the only
+-- other changes are the hooks marked "history" in this file.
+local function history_read(it, key)
+	local w = it.window * 1000
+	local cur = math.floor(now / w)
+	local h = redis.call('HMGET', key, 'f', 'b', 'c', 'n', 'm')
+	local f, b, c = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
+	local hn, m = tonumber(h[4]), tonumber(h[5])
+	if not (f and b and c and hn and m) then
+		f, b, c, hn, m = cur, cur, 0, 0, 0	-- never seen
+	elseif cur > b then			-- a later bucket: fold b in
+		if c > 0 then
+			local cap = math.floor(it.keep / it.window)
+			if cap < 1 then cap = 1 end
+			if hn < cap then hn = hn + 1 end
+			m = m + (c - m) / hn
+		end
+		b, c = cur, 0
+	end
+	it.f, it.b, it.hn, it.m, it.total = f, b, hn, m, c
+	it.learning = hn == 0 or (b - f) * w < it.learn * 1000
+	it.over, it.hretry = false, 0
+	if not it.learning then
+		local t = math.floor(it.factor * m)
+		if t < it.limit then t = it.limit end
+		it.over = c + it.cost > t
+		if it.over then
+			local nx = (b + 1) * w
+			it.hretry = nx <= now and 1 or math.ceil((nx - now) / 1000)
+		end
+	end
+end
+
 -- read every limit before writing any: all fit, or nothing is charged
 local items, allowed = {}, 1
 for i = 1, n do
@@ -144,9 +191,20 @@ for i = 1, n do
 	it.distinct = math.floor(it.flags / 2) % 2 == 1
 	it.on_refuse = math.floor(it.flags / 4) % 2 == 1
 	it.near = math.floor(it.flags / 8) % 2 == 1
+	it.history = math.floor(it.flags / 16) % 2 == 1	-- history
 	if it.on_refuse then it.soft = true end
 	local extra = ARGV[4 + 5 * n + i] or ''
-	if it.distinct then
+	if it.history then	-- history
+		local fa, le, ke = string.match(extra, '^(%d+):(%d+):(%d+)$')
+		it.factor, it.learn, it.keep = tonumber(fa), tonumber(le),
+		    tonumber(ke)
+		if not (it.factor and it.learn and it.keep) then
+			return redis.error_reply('history limit without settings')
+		end
+		history_read(it, KEYS[i])
+		if it.over and not it.soft then allowed = 0 end
+		items[i] = it
+	elseif it.distinct then
 		it.member = extra ~= '' and extra or ARGV[4]
 		distinct_read(it, KEYS[i])
 		it.over = it.total + it.cost > it.limit
@@ -195,6 +253,7 @@ if replayed == 1 then allowed = 1 end
 -- window_retry: buckets leave the window oldest first, bucket i at
 -- (i + B + 1) * w; -1 stands for "never" (UINT32_MAX in C)
 local function retry(it)
+	if it.history then return it.hretry end	-- history
 	if it.cost > it.limit then return -1 end
 	if it.total + it.cost <= it.limit then return 0 end
 	if it.near then
@@ -240,6 +299,12 @@ for i = 1, n do
 	out[#out + 1] = (it.over and replayed == 0 and
 	    not (it.on_refuse and (allowed == 1 or not record))) and 1 or 0
 end
+for i = 1, n do	-- history: the usual count and learning, after the rest
+	if items[i].history then
+		out[#out + 1] = math.floor(items[i].m * 1000 + 0.5)
+		out[#out + 1] = items[i].learning and 1 or 0
+	end
+end
 
 if commit then
 	for i = 1, n do
@@ -247,8 +312,9 @@ if commit then
 		if it.distinct then
 			redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf',
 			    int(now - it.window * 1000))
-		elseif it.near then
-			-- pruned when written: at most NEAR_KEEP entries anyway
+		elseif it.near or it.history then
+			-- near: pruned when written (at most NEAR_KEEP entries);
+			-- history: nothing stale, one hash rewritten below
 		elseif #it.stale > 0 then
 			redis.call('HDEL', KEYS[i], unpack(it.stale))
 		end
@@ -287,6 +353,11 @@ if commit and allowed == 1 then
 			end
 		elseif it.near then
 			if it.cost > 0 then near_write(it, KEYS[i]) end
+		elseif it.history then	-- history: the folded state, charged
+			redis.call('HSET', KEYS[i], 'f', int(it.f), 'b', int(it.b),
+			    'c', int(it.total + it.cost), 'n', int(it.hn),
+			    'm', string.format('%.17g', it.m))
+			redis.call('PEXPIRE', KEYS[i], int(it.keep * 1000))
 		elseif it.cost > 0 then
 			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
 			redis.call('PEXPIRE', KEYS[i], int((it.newest +
