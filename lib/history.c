@@ -30,16 +30,21 @@ history_fold(struct history_state *h, uint64_t now_ms, uint32_t window_s,
 		h->first = h->cur = cur;
 		h->count = 0;
 		h->n = 0;
-		h->mean = 0;
+		h->mean = h->peak = 0;
 		h->known = 1;
 		return;
 	}
 	if (cur <= h->cur)
 		return;		/* same bucket, or the clock stepped back */
+	if (cap == 0)
+		cap = 1;
 	if (h->count > 0) {
-		if (h->n < (cap ? cap : 1))
+		if (h->n < cap)
 			h->n++;
 		h->mean += ((double)h->count - h->mean) / (double)h->n;
+		h->peak -= h->peak / (double)cap;
+		if ((double)h->count > h->peak)
+			h->peak = (double)h->count;
 	}
 	h->cur = cur;
 	h->count = 0;
@@ -63,6 +68,8 @@ history_judge(const struct history_state *h, uint64_t now_ms,
 	if (j->learning)
 		return;
 	t = floor((double)factor * h->mean);
+	if (floor(2 * h->peak) > t)
+		t = floor(2 * h->peak);
 	j->threshold = t > (double)low ? (uint64_t)t : low;
 	j->over = h->count + cost > j->threshold;
 	if (j->over) {

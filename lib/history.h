@@ -7,8 +7,10 @@
 /*
  * A history item (store_item.history) learns how many events a sender
  * usually has per bucket (store_item.window seconds, e.g. one hour) and
- * is over when the current bucket holds more than `factor` times that
- * and more than the item's limit (an absolute floor). Five numbers per
+ * is over when the current bucket holds more than `factor` times that,
+ * more than twice its recent peak bucket (a weekly newsletter is part
+ * of its usual) and more than the item's limit (an absolute floor).
+ * Six numbers per
  * sender, whatever its age: O(1) memory.
  *
  *   first  bucket index (floor(t / width)) of the sender's first event
@@ -17,6 +19,8 @@
  *          buckets: folded in when a later bucket begins), and their
  *          mean count, exponentially weighted once n reaches `keep /
  *          window` buckets: mean += (count - mean) / n, n capped there.
+ *   peak   the busiest of those buckets, decayed: at each fold
+ *          peak = max(count, peak - peak / cap), cap = keep / window.
  *
  * Empty buckets (nights, weekends, holidays) are not folded in: the
  * typical count is that of an hour in which the sender sends at all, so
@@ -38,6 +42,7 @@ struct history_state {
 	uint64_t	 count;		/* events in bucket cur */
 	uint32_t	 n;		/* active buckets folded into mean */
 	double		 mean;		/* their (weighted) mean count */
+	double		 peak;		/* their decayed busiest count */
 	int		 known;		/* 0: a sender never seen */
 };
 

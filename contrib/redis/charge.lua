@@ -138,37 +138,41 @@ end
 -- history (flag 16; lib/history.h states the rule, lib/history.c is the
 -- same arithmetic in C): one hash per sender, f = bucket of its first
 -- event, b = bucket being counted, c = its events, n = active buckets
--- folded into m, their mean (a double, written with %.17g so it reads
--- back exactly). The window is the bucket width. A finished bucket with
+-- folded into m, their mean, p = their decayed peak (doubles, written
+-- with %.17g so they read back exactly). The window is the bucket width. A finished bucket with
 -- events is folded in when a later one begins (empty ones never are);
--- n stops growing at keep / window, so the mean weighs older hours less.
+-- n stops growing at keep / window (cap), so the mean weighs older hours
+-- less; at each fold p = max(c, p - p / cap).
 -- Learning (too young: b - f buckets shorter than learn, or nothing
 -- folded yet): never over. Else over when c + cost > max(limit,
--- floor(factor * m)); retry: when bucket b ends. The key lives `keep`
+-- floor(factor * m), floor(2 * p)); retry: when bucket b ends. The key lives `keep`
 -- after the last charge. Added for issue 13 (branch history): the only
 -- other changes are the hooks marked "history" in this file.
 local function history_read(it, key)
 	local w = it.window * 1000
 	local cur = math.floor(now / w)
-	local h = redis.call('HMGET', key, 'f', 'b', 'c', 'n', 'm')
+	local h = redis.call('HMGET', key, 'f', 'b', 'c', 'n', 'm', 'p')
 	local f, b, c = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
-	local hn, m = tonumber(h[4]), tonumber(h[5])
-	if not (f and b and c and hn and m) then
-		f, b, c, hn, m = cur, cur, 0, 0, 0	-- never seen
+	local hn, m, p = tonumber(h[4]), tonumber(h[5]), tonumber(h[6])
+	if not (f and b and c and hn and m and p) then
+		f, b, c, hn, m, p = cur, cur, 0, 0, 0, 0	-- never seen
 	elseif cur > b then			-- a later bucket: fold b in
 		if c > 0 then
 			local cap = math.floor(it.keep / it.window)
 			if cap < 1 then cap = 1 end
 			if hn < cap then hn = hn + 1 end
 			m = m + (c - m) / hn
+			p = p - p / cap
+			if c > p then p = c end
 		end
 		b, c = cur, 0
 	end
-	it.f, it.b, it.hn, it.m, it.total = f, b, hn, m, c
+	it.f, it.b, it.hn, it.m, it.p, it.total = f, b, hn, m, p, c
 	it.learning = hn == 0 or (b - f) * w < it.learn * 1000
 	it.over, it.hretry = false, 0
 	if not it.learning then
 		local t = math.floor(it.factor * m)
+		if math.floor(2 * p) > t then t = math.floor(2 * p) end
 		if t < it.limit then t = it.limit end
 		it.over = c + it.cost > t
 		if it.over then
@@ -356,7 +360,8 @@ if commit and allowed == 1 then
 		elseif it.history then	-- history: the folded state, charged
 			redis.call('HSET', KEYS[i], 'f', int(it.f), 'b', int(it.b),
 			    'c', int(it.total + it.cost), 'n', int(it.hn),
-			    'm', string.format('%.17g', it.m))
+			    'm', string.format('%.17g', it.m),
+			    'p', string.format('%.17g', it.p))
 			redis.call('PEXPIRE', KEYS[i], int(it.keep * 1000))
 		elseif it.cost > 0 then
 			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)

@@ -312,7 +312,7 @@ test_redis_seeded(void **state)
 	cur = strtoll(r->element[0]->str, NULL, 10) / 3600;
 	freeReplyObject(r);
 	r = redisCommand(rc, "HSET %s{%s}:hist:3600:hist f %lld b %lld c 10 "
-	    "n 5 m 4", prefix, key, cur - 240, cur - 1);
+	    "n 5 m 4 p 12", prefix, key, cur - 240, cur - 1);
 	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
 	freeReplyObject(r);
 	for (k = 1; k <= 50; k++) {
