@@ -209,7 +209,7 @@ static const struct key keys[] = {
 	    NULL, NULL },
 	{ "history_window", K_MS, "14d", OFF(history_window_ms), 1000,
 	    30ULL * 86400000, NULL, NULL },
-	{ "history_learn", K_MS, "3d", OFF(history_learn_ms), 0,
+	{ "history_learn", K_MS, "7d", OFF(history_learn_ms), 0,
 	    30ULL * 86400000, NULL, NULL },
 	{ "history_action", K_ENUM, "observe", OFF(history_action), 0, 0,
 	    history_actions, NULL },
@@ -1325,6 +1325,16 @@ parse_text(const char *text, size_t len, const char *name, const char *dir,
 		perr(&p, "history_window must be at least history_bucket");
 		goto fail;
 	}
+	for (i = 0; p.cfg->history && i < p.cfg->nclasses; i++)
+		if (class_items(&p.cfg->classes[i]) + 1 > STORE_MAX_ITEMS) {
+			/* the history item is one more in the same call */
+			p.line = p.cfg->classes[i].line;
+			perr(&p, "class %s: %zu limits in all, at most %d with "
+			    "history yes", p.cfg->classes[i].name,
+			    class_items(&p.cfg->classes[i]) - CLASS_FIXED_ITEMS,
+			    STORE_MAX_ITEMS - CLASS_FIXED_ITEMS - 1);
+			goto fail;
+		}
 	if (p.cfg->class_map != NULL && load_map(&p, dir) == -1)
 		goto fail;
 	if (p.cfg->identity_map != NULL && load_identities(&p, dir) == -1)

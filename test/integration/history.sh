@@ -46,6 +46,10 @@ expect_log red 'login=new@example\.test .*hist/1h=50 typical=learning .*action=a
 ttl=$(redis-cli -p "$port" PTTL "$P{$(key new@example.test)}:hist:3600:hist")
 [ "$ttl" -gt $((13 * 86400000)) ] || fail "history key TTL $ttl, not 14 days"
 pass "redis: one history key per login, kept history_window (14 days)"
+"$SLUICECTL" -c "$T/red.conf" show old@example.test > "$T/show.out"
+grep -q '^history     usual 3.0 per 1h, peak 3.0 (201 active buckets)' \
+    "$T/show.out" || { cat "$T/show.out" >&2; fail "sluicectl show: no usual hour"; }
+pass "sluicectl show: history     usual 3.0 per 1h, peak 3.0 (201 active buckets)"
 stop_sluice red
 redis-cli -p "$port" --scan --pattern "$P*" | xargs -r redis-cli -p "$port" DEL > /dev/null
 
