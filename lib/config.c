@@ -240,6 +240,14 @@ static const struct key keys[] = {
 	{ "hold_max_ids", K_UINT, "200000", OFF(hold_max_ids), 1, 10000000,
 	    NULL, NULL },
 	{ "hold_batch", K_UINT, "100", OFF(hold_batch), 1, 1000, NULL, NULL },
+
+	/* the embedded store's control socket and state file */
+	{ "control_socket", K_STR, "/run/sluice/sluicectl.sock",
+	    OFF(control_socket), 1, 107, NULL, NULL },
+	{ "state_file", K_STR, "/var/lib/sluice/state", OFF(state_file), 1,
+	    1000, NULL, NULL },
+	{ "state_save_interval", K_MS, "30s", OFF(state_save_interval_ms),
+	    1000, 86400000, NULL, NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

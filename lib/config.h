@@ -157,6 +157,9 @@ struct config {
 	uint32_t	 hold_max_per_login; /* ids kept per login */
 	uint32_t	 hold_max_ids;	/* ids kept in all */
 	uint32_t	 hold_batch;	/* ids per run of the hold command */
+	char		*control_socket; /* sluicectl's unix socket (memory) */
+	char		*state_file;	/* memory store saved here */
+	uint32_t	 state_save_interval_ms;
 	unsigned char	 hop_key[32];	/* read from hop_key_file by the
 					   daemon before the config is used */
 	int		 hop_key_loaded;

@@ -68,6 +68,7 @@ struct msg {
 
 struct conn {
 	struct cfg_ref		*ref;
+	uint64_t		 okepoch;   /* okcache epoch, read before ref */
 	char			 client[INET6_ADDRSTRLEN + 8];
 	int			 trusted;   /* in trusted_networks */
 	int			 local;	    /* local submission: no client
@@ -351,16 +352,18 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
  * may skip the next MAIL checks for a while; any other answer ends that
  */
 static void
-okcache_update(const struct config *cfg, const char *key, int commit,
+okcache_update(const struct conn *c, const char *key, int commit,
     const struct store_item *items, size_t n, const struct store_res *res,
     const struct policy_decision *d)
 {
+	const struct config *cfg = c->ref->cfg;
+
 	if (rt.okcache == NULL || cfg->early_check_cache_ms == 0)
 		return;
 	if (commit && res->source == STORE_SRC_PRIMARY && res->allowed &&
 	    d->verdict == VERDICT_ACCEPT && okcache_fine_items(items, n))
 		okcache_note(rt.okcache, key, store_clock_real(NULL) +
-		    cfg->early_check_cache_ms);
+		    cfg->early_check_cache_ms, c->okepoch);
 	else if (commit || d->verdict != VERDICT_ACCEPT)
 		okcache_forget(rt.okcache, key);
 }
@@ -498,7 +501,7 @@ decide:
 	if (commit && c->msg.deferred)
 		policy_rcpt_cap_eom(cfg, c->msg.cls, c->msg.nrcpt, &d);
 	if (!c->msg.inbound)
-		okcache_update(cfg, c->msg.key, commit, items, req.nitems,
+		okcache_update(c, c->msg.key, commit, items, req.nitems,
 		    &res, &d);
 	if (commit || d.verdict != VERDICT_ACCEPT)
 		metrics_count_decision(&sluice_metrics, &d);
@@ -545,6 +548,8 @@ sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 		log_err("out of memory at connect; accepting the connection");
 		return SMFIS_ACCEPT;
 	}
+	/* before the config and any class: a change after it ends notes */
+	c->okepoch = okcache_epoch(rt.okcache);
 	c->ref = cfg_acquire();
 	metrics_count_conn(&sluice_metrics, 1);
 	client_text(sa, c->client, sizeof(c->client));

@@ -44,7 +44,9 @@
 #include <hiredis/hiredis.h>
 
 #include "classmap.h"
+#include "cloexec.h"
 #include "control.h"
+#include "localctl.h"
 #include "qidmem.h"
 #include "recent.h"
 #include "sender.h"
@@ -166,10 +168,12 @@ cm_release(struct cm_ref *r)
 const struct config_class *
 control_class_for(const struct config *cfg, const char *login)
 {
-	const struct config_class *c = NULL;
+	const struct config_class *c = ctlsock_class_for(cfg, login);
 	struct cm_ref *r = NULL;
 	const char *name;
 
+	if (c != NULL)		/* store memory: set through sluicectl */
+		return c;
 	if (ctl.running) {
 		pthread_mutex_lock(&ctl.lock);
 		if ((r = ctl.classes) != NULL)
@@ -233,6 +237,7 @@ control_seen(const char *key, const char *shown)
 {
 	struct job j;
 
+	ctlsock_seen(key, shown);	/* memory store: sluicectl's names */
 	if (!ctl.running || !recent_due(ctl.who, key, (uint64_t)time(NULL),
 	    WHO_PERIOD))
 		return;
@@ -263,6 +268,8 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 	struct job j;
 	int i;
 
+	ctlsock_locked(key, shown, ctl.hostname[0] ? ctl.hostname : "sluice",
+	    reason, (uint64_t)time(NULL) + cfg->lock_lifetime_ms / 1000);
 	if (ctl.local) {
 		/* held[] is the control thread's; here the lock guards it */
 		pthread_mutex_lock(&ctl.lock);
@@ -285,6 +292,13 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 		log_err("control: queue full; the lock of %s is not announced "
 		    "to the other relays (they see it at its next message)",
 		    shown);
+}
+
+/* control_qids - the queue ids remembered for holds, or NULL (none kept) */
+struct qidmem *
+control_qids(void)
+{
+	return ctl.qids;
 }
 
 /* control_reloaded - check the live classes against the new config */
@@ -316,6 +330,7 @@ rconnect(char *err, size_t errlen)
 		redisFree(c);
 		return NULL;
 	}
+	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
 	if (redisSetTimeout(c, ctl.command_tv) != REDIS_OK) {
 		snprintf(err, errlen, "cannot set the command timeout");
 		redisFree(c);
@@ -676,6 +691,9 @@ classes_load(void)
 		pthread_mutex_lock(&ctl.lock);
 		ctl.classes = nr;
 		pthread_mutex_unlock(&ctl.lock);
+		/* a sender noted under its old class is checked at MAIL
+		 * again (after the swap: a note from before it is dropped) */
+		okcache_clear(rt.okcache);
 		if (old != NULL)
 			cm_release(old);
 		log_info("live classes: %zu overrides from %s", classmap_count(m),

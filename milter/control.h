@@ -34,4 +34,7 @@ void		 control_accepted(const struct config *, const char *key,
 void		 control_locked(const struct config *, const char *key,
 		    const char *shown, const char *reason);
 
+/* control_qids - the queue ids remembered for holds, or NULL (none kept) */
+struct qidmem	*control_qids(void);
+
 #endif

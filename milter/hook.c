@@ -4,14 +4,18 @@
  * QUEUEID..., in batches).
  *
  * Never through a shell (a login may hold any byte): posix_spawn with
- * stdin/stdout/stderr on /dev/null, the signal mask emptied and SIGPIPE
- * back to its default (the daemon blocks TERM, HUP, INT and USR1 in every
- * thread and ignores SIGPIPE; a child must not inherit that). The lock
+ * stdin/stdout/stderr on /dev/null, every other descriptor closed (the
+ * daemon's own are close-on-exec; libmilter's milter socket and MTA
+ * connections are not, and no hook may inherit them or a Redis
+ * connection), the signal mask emptied and SIGPIPE back to its default
+ * (the daemon blocks TERM, HUP, INT and USR1 in every thread and ignores
+ * SIGPIPE; a child must not inherit that). The lock
  * command is started from the SMTP thread at once; a detached thread
  * waits for it, kills it after the timeout, and logs how it ended. The
  * hold command runs its batches one after another in a detached thread
  * of its own. Thread-safe; each run owns its copies of the arguments.
  */
+#define _GNU_SOURCE		/* posix_spawn_file_actions_addclosefrom_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -67,6 +71,9 @@ hook_spawn(char *const argv[], pid_t *pid)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+#ifdef HAVE_SPAWN_CLOSEFROM
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
 	rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "ctlproto.h"
 #include "policy.h"
 #include "sender.h"
 #include "sluicectl.h"
@@ -188,6 +189,83 @@ login_arg(const char *s)
 	return s;
 }
 
+/* num_line - a reply line "NAME N": N into *arg when NAME matches */
+struct num_want {
+	const char	*name;
+	uint64_t	 v;
+};
+
+static void
+num_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
+{
+	struct num_want *w = arg;
+
+	(void)x;
+	if (l->n == 2 && strcmp(l->f[0], w->name) == 0)
+		w->v = strtoull(l->f[1], NULL, 10);
+}
+
+/* sock_count - "VERB KEY" on the control socket, the number it answers */
+static uint64_t
+sock_count(struct ctl *x, const char *verb, const char *h, const char *name)
+{
+	const char *f[2] = { verb, h };
+	struct num_want w = { name, 0 };
+
+	ctl_sock_call(x, 2, f, num_line, &w);
+	return w.v;
+}
+
+/* sock_lock - lock through the control socket; the end, in ms */
+static uint64_t
+sock_lock(struct ctl *x, const char *h, const char *login, uint64_t dur_ms,
+    const char *reason)
+{
+	char d[24], who[256];
+	const char *f[5] = { "lock", h, d, who, reason };
+	struct num_want w = { "ends", 0 };
+
+	snprintf(d, sizeof(d), "%llu", (unsigned long long)dur_ms);
+	sender_printable(login, who, sizeof(who), 0);
+	ctl_sock_call(x, 5, f, num_line, &w);
+	return w.v;
+}
+
+/* saved_line - the last save's figures of a "status" reply */
+static void
+saved_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
+{
+	static const char *const names[4] = { "saved", "saved_bytes",
+	    "saved_ms", "saved_hold_us" };
+	uint64_t *sv = arg;
+	int i;
+
+	(void)x;
+	for (i = 0; i < 4 && l->n == 2; i++)
+		if (strcmp(l->f[0], names[i]) == 0)
+			sv[i] = strtoull(l->f[1], NULL, 10);
+}
+
+/* sock_saved - saved at (unix s), bytes, ms, longest hold (us) */
+static void
+sock_saved(struct ctl *x, uint64_t *sv)
+{
+	const char *f[1] = { "status" };
+
+	ctl_sock_call(x, 1, f, saved_line, sv);
+}
+
+/* sock_class - set (cls "") or clear an override in the daemon; changed? */
+static uint64_t
+sock_class(struct ctl *x, const char *field, const char *cls)
+{
+	const char *f[3] = { "class", field, cls };
+	struct num_want w = { "changed", 0 };
+
+	ctl_sock_call(x, 3, f, num_line, &w);
+	return w.v;
+}
+
 /* publish - one event on P:events */
 static void
 publish(struct ctl *x, const char *event, const char *h)
@@ -236,7 +314,7 @@ cmd_status(struct ctl *x)
 	char ver[64] = "?", key[CTL_KEY_MAX], since[32], ws[32], ts[32];
 	struct timeval t0, t1;
 	redisReply *r, *z, *info, *who;
-	uint64_t now;
+	uint64_t now, sv[4] = { 0, 0, 0, 0 };
 	double ping_ms = 1e9, d;
 	const char *p;
 	size_t i, j, nlocked;
@@ -251,8 +329,8 @@ cmd_status(struct ctl *x)
 		if (d < ping_ms)
 			ping_ms = d;
 	}
-	r = ctl_cmd(x, "INFO", "INFO", "server", NULL);
-	if (r->type == REDIS_REPLY_STRING)
+	r = x->sock ? NULL : ctl_cmd(x, "INFO", "INFO", "server", NULL);
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
 		if ((p = strstr(r->str, "redis_version:")) != NULL)
 			snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(p + 14,
 			    "\r\n"), p + 14);
@@ -265,7 +343,19 @@ cmd_status(struct ctl *x)
 	    "WITHSCORES", "LIMIT", "0", LOCKED_MAX, NULL);
 	nlocked = z->type == REDIS_REPLY_ARRAY ? z->elements / 2 : 0;
 
-	if (x->json) {
+	if (x->sock)
+		sock_saved(x, sv);
+	if (x->json && x->sock) {
+		printf("{\"store\":{\"kind\":\"memory\",\"socket\":");
+		json_str(stdout, cfg->control_socket);
+		printf(",\"reachable\":true,\"ping_ms\":%.3f,\"state_file\":",
+		    ping_ms);
+		json_str(stdout, cfg->state_file);
+		printf(",\"saved\":%llu,\"saved_bytes\":%llu,\"saved_ms\":%llu,"
+		    "\"saved_hold_us\":%llu},\"config\":",
+		    (unsigned long long)sv[0], (unsigned long long)sv[1],
+		    (unsigned long long)sv[2], (unsigned long long)sv[3]);
+	} else if (x->json) {
 		printf("{\"store\":{\"kind\":\"redis\",\"server\":");
 		json_str(stdout, x->where + 6);
 		printf(",\"prefix\":");
@@ -273,6 +363,8 @@ cmd_status(struct ctl *x)
 		printf(",\"reachable\":true,\"version\":");
 		json_str(stdout, ver);
 		printf(",\"ping_ms\":%.3f},\"config\":", ping_ms);
+	}
+	if (x->json) {
 		json_str(stdout, cfg->path);
 		printf(",\"mode\":\"%s\",\"lock_lifetime\":%u,"
 		    "\"lock_after\":{\"count\":%llu,\"window\":%u},"
@@ -296,8 +388,26 @@ cmd_status(struct ctl *x)
 		}
 		printf("],\"locked\":[");
 	} else {
-		printf("store       %s, prefix \"%s\": reachable, redis %s, "
-		    "ping %.2f ms\n", x->where, x->prefix, ver, ping_ms);
+		if (x->sock) {
+			printf("store       memory, in the daemon: control socket "
+			    "%s reachable, ping %.2f ms\n", cfg->control_socket,
+			    ping_ms);
+			if (sv[0] == 0)
+				printf("state       %s: not saved yet\n",
+				    cfg->state_file);
+			else
+				printf("state       %s: saved %llu s ago, %llu "
+				    "bytes in %llu ms (mail waited at most "
+				    "%.1f ms)\n", cfg->state_file,
+				    (unsigned long long)(now / 1000 > sv[0] ?
+				    now / 1000 - sv[0] : 0),
+				    (unsigned long long)sv[1],
+				    (unsigned long long)sv[2], sv[3] / 1e3);
+		}
+		else
+			printf("store       %s, prefix \"%s\": reachable, redis "
+			    "%s, ping %.2f ms\n", x->where, x->prefix, ver,
+			    ping_ms);
 		fmt_window(cfg->lock_lifetime_ms / 1000, ws, sizeof(ws));
 		printf("config      %s (mode %s, window_buckets %u)\n",
 		    cfg->path, cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
@@ -492,7 +602,9 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	sender_key(login, h);
 	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
 	w = window_width(lifetime, LOCK_BUCKETS);
-	if (dur != NULL)
+	if (x->sock)
+		ends = sock_lock(x, h, login, dur_ms, reason);
+	else if (dur != NULL)
 		ends = lock_for(x, key, lifetime, dur_ms);
 	else
 		ends = lock_full(x, h, key, lifetime);
@@ -504,6 +616,8 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	    ((ends + 999) / 1000));
 	ctl_key(x, ikey, h, "lockinfo");
 	snprintf(zkey, sizeof(zkey), "%slocked", x->prefix);
+	if (x->sock)
+		goto done;	/* the daemon keeps who and why itself */
 	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
 	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, "login", who,
 	    "reason", reason, "by", "sluicectl", "at", at, "until", until,
@@ -512,7 +626,7 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
 	freeReplyObject(ctl_cmd(x, "ZADD", "ZADD", zkey, until, h, NULL));
 	publish(x, "lock", h);
-
+done:
 	fmt_time((ends + 999) / 1000, ts, sizeof(ts));
 	if (x->json) {
 		printf("{\"login\":");
@@ -587,6 +701,10 @@ cmd_unlock(struct ctl *x, const char *login)
 
 	sender_key(login, h);
 	memset(&a, 0, sizeof(a));
+	if (x->sock) {
+		a.live_locks = sock_count(x, "unlock", h, "was");
+		goto done;
+	}
 	a.now = ctl_now_ms(x);
 	ctl_key(x, pattern, h, "lock:*");
 	ctl_scan(x, pattern, del_page, &a);
@@ -598,6 +716,7 @@ cmd_unlock(struct ctl *x, const char *login)
 	snprintf(key, sizeof(key), "%slocked", x->prefix);
 	freeReplyObject(ctl_cmd(x, "ZREM", "ZREM", key, h, NULL));
 	publish(x, "unlock", h);
+done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
@@ -622,9 +741,13 @@ cmd_reset(struct ctl *x, const char *login)
 	sender_key(login, h);
 	memset(&a, 0, sizeof(a));
 	a.keep = keep;
-	ctl_key(x, pattern, h, "*");
-	ctl_scan(x, pattern, del_page, &a);
-	publish(x, "reset", h);
+	if (x->sock)
+		a.deleted = (size_t)sock_count(x, "reset", h, "deleted");
+	else {
+		ctl_key(x, pattern, h, "*");
+		ctl_scan(x, pattern, del_page, &a);
+		publish(x, "reset", h);
+	}
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
@@ -663,6 +786,11 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	snprintf(key, sizeof(key), "%sclasses", x->prefix);
+	if (x->sock) {		/* the daemon keeps them, and saves them */
+		if (sock_class(x, f, clear ? "" : cls) == 0 && clear)
+			rc = CTL_NOTFOUND;
+		goto done;
+	}
 	if (clear) {
 		r = ctl_cmd(x, "HDEL", "HDEL", key, f, NULL);
 		if (r->type != REDIS_REPLY_INTEGER || r->integer == 0)
@@ -672,6 +800,7 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 	freeReplyObject(r);
 	if (rc == CTL_OK)
 		publish(x, "class", NULL);
+done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, f);
@@ -750,13 +879,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "sluicectl: %s\n", err);
 		return CTL_CONFIG;
 	}
-	if (cfg->store != CONFIG_STORE_REDIS) {
-		fprintf(stderr, "sluicectl: %s: store is memory: counters live "
-		    "inside each daemon; sluicectl needs \"store redis\"\n",
-		    cfg->path);
-		config_free(cfg);
-		return CTL_CONFIG;
-	}
 	/* the top window: asked for, else the shortest messages window */
 	window = (uint32_t)(wms / 1000);
 	for (i = 0; wms == 0 && i < cfg->nclasses; i++)
@@ -767,7 +889,10 @@ main(int argc, char **argv)
 	memset(&x, 0, sizeof(x));
 	x.cfg = cfg;
 	x.json = a.json;
-	ctl_connect(&x);
+	if (cfg->store == CONFIG_STORE_REDIS)
+		ctl_connect(&x);
+	else
+		ctl_sock_open(&x);
 	if (strcmp(cmd->name, "status") == 0)
 		rc = cmd_status(&x);
 	else if (strcmp(cmd->name, "top") == 0) {

@@ -2,7 +2,8 @@
 # cluster.sh - the redis store on a real 3-primary Redis Cluster: no
 # over-admission from several daemons, exact counts while the slot of a
 # busy login migrates under traffic (ASK, TRYAGAIN, then MOVED followed),
-# the cross-account wave detector across slots, round trips per message.
+# the cross-account wave detector across slots, round trips per message;
+# the ACL user of contrib/redis/users.acl is enough on a cluster.
 . "$(dirname "$0")/lib.sh"
 
 # --- a cluster of 3 primaries on free loopback ports, in $T
@@ -239,4 +240,32 @@ SLUICE_TEST_CLUSTER=127.0.0.1:$P2 "$SLUICE_TEST_CLUSTER_BIN" \
     > "$T/live.out" 2>&1 || { cat "$T/live.out"; fail "test_cluster's live test"; }
 grep -q 'OK \] test_live' "$T/live.out" || { cat "$T/live.out"; fail "test_live did not run"; }
 pass "store API on the cluster: replays, scoped refusal, reset (test_live)"
+# --- (f) contrib/redis/users.acl's user sluice on every node: a daemon
+#     authenticated as it maps the slots (CLUSTER SLOTS) and charges
+#     logins of every slot, and no node's ACL LOG records a refusal
+rules=$(sed -n 's/^user sluice on [^ ]* //p' "$SLUICE_SRC/contrib/redis/users.acl")
+[ -n "$rules" ] || fail "no user sluice in contrib/redis/users.acl"
+pw="cl-acl-$$-$(date +%s%N)"
+for p in $P1 $P2 $P3; do
+	# shellcheck disable=SC2086
+	redis-cli -p "$p" ACL SETUSER sluice on ">$pw" $rules > /dev/null
+	redis-cli -p "$p" ACL LOG RESET > /dev/null
+done
+(umask 077; printf '%s\n' "$pw" > "$T/acl.pw")
+write_config racl "$CONF" "redis_username sluice" \
+    "redis_password_file $T/acl.pw" 'class default {' '    messages 3/1h' \
+    '    repeats 50/1h' '}'
+start_sluice racl
+bench racl -c 2 -n 40 -l 10 --vary-body
+expect_field accept 30 "cluster as ACL user sluice: 3 of each of 10 logins"
+expect_field errors 0 "cluster as ACL user sluice: no protocol errors"
+grep -q 'store_error' "$T/racl.log" &&
+    fail "a store error as user sluice: $(grep -m1 store_error "$T/racl.log")"
+for p in $P1 $P2 $P3; do
+	log=$(redis-cli -p "$p" ACL LOG)
+	[ -z "$log" ] || fail "node $p refused user sluice: $(echo $log)"
+done
+pass "cluster as ACL user sluice: no node's ACL LOG records a refusal"
+stop_sluice racl
+
 echo "cluster: all passed"

@@ -68,6 +68,12 @@ write_config() {
 		echo "syslog no"
 		echo "pidfile $T/$name.pid"
 		printf '%s\n' "$@"
+		# the memory store's socket and state file: this test's own
+		# (last, so the body keeps its line numbers)
+		case "$*" in *control_socket*) ;;
+		*) echo "control_socket $T/$name.ctl" ;; esac
+		case "$*" in *state_file*) ;;
+		*) echo "state_file $T/$name.state" ;; esac
 	} > "$T/$name.conf"
 }
 
@@ -75,6 +81,11 @@ write_config() {
 start_sluice() {
 	name=$1
 	shift
+	# never the installed daemon's control socket and state file
+	grep -q '^control_socket' "$T/$name.conf" ||
+	    echo "control_socket $T/$name.ctl" >> "$T/$name.conf"
+	grep -q '^state_file' "$T/$name.conf" ||
+	    echo "state_file $T/$name.state" >> "$T/$name.conf"
 	if [ -n "${SLUICE_VALGRIND:-}" ]; then
 		# memcheck: any error, or a leak at exit, fails stop_sluice
 		valgrind --quiet --error-exitcode=99 --leak-check=full \

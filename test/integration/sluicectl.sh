@@ -6,6 +6,7 @@
 # and publishes, hostile logins give valid JSON, bad arguments give the
 # usage and exit 2, a config error 78, Redis down 3.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ctl_cases.sh"
 : "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 port=$(redis_port)
 P="t-ctl-$$:"
@@ -280,10 +281,13 @@ printf 'store redis\nbogus_key 1\n' > "$T/bad.conf"
 RC=0; "$SLUICECTL" -c "$T/bad.conf" status 2> "$T/ctl.err" || RC=$?
 expect_rc 78 "a bad config"
 grep -q 'bad.conf:2: ' "$T/ctl.err" || fail "bad config: $(cat "$T/ctl.err")"
-printf 'store memory\n' > "$T/mem.conf"
-RC=0; "$SLUICECTL" -c "$T/mem.conf" status 2> "$T/ctl.err" || RC=$?
-expect_rc 78 "store memory"
 pass "config errors: exit 78 with file:line"
+printf 'store memory\ncontrol_socket %s\n' "$T/none.sock" > "$T/mem.conf"
+RC=0; "$SLUICECTL" -c "$T/mem.conf" status 2> "$T/ctl.err" || RC=$?
+expect_rc 3 "store memory, no daemon"
+grep -q "none.sock: No such file.*is sluice running" "$T/ctl.err" ||
+    fail "store memory, no daemon: $(cat "$T/ctl.err")"
+pass "store memory, no daemon on its control socket: exit 3, says so"
 
 # --- Redis down: exit 3, saying which Redis and why
 dead=$(free_port)
@@ -297,6 +301,9 @@ for c in status top "show x" "lock x" "unlock x" "reset x" "class x default"; do
 	    "$T/ctl.err" || fail "Redis down: $(cat "$T/ctl.err")"
 done
 pass "Redis down: every command exits 3: $(cat "$T/ctl.err")"
+
+# --- the cases both stores pass (embedded_store.sh runs them on memory)
+ctl_cases a
 
 stop_sluice a
 rcli --scan --pattern "${P}*" | xargs -r redis-cli -p "$port" DEL > /dev/null

@@ -23,6 +23,7 @@
 #include "history.h"
 #include "policy.h"
 #include "sender.h"
+#include "state.h"
 #include "store.h"
 
 #define HOUR	3600000ULL
@@ -243,6 +244,46 @@ test_memory_observe_forget(void **state)
 	store_free(st);
 }
 
+/* test_memory_state - the learned history survives the state file */
+static void
+test_memory_state(void **state)
+{
+	struct store *st = store_memory_new(fake_clock, NULL), *st2;
+	struct state_buf b = { NULL, 0, 0, 0 };
+	struct policy_decision d;
+	struct store_item hi;
+	char path[] = "/tmp/test_history.XXXXXX", err[256];
+	unsigned char *p;
+	uint64_t hold, saved;
+	size_t len, n;
+	int fd;
+
+	(void)state;
+	setup_cfg(CONFIG_ACTION_TEMPFAIL);
+	office_days(st, "erin@example.com", 8, 4);
+	now_ms = T0 + 8 * DAY + 10 * HOUR;
+	send1(st, "erin@example.com", &d, &hi);
+	assert_int_equal(hi.typical, 4000);
+	assert_int_equal(store_memory_dump(st, &b, &n, &hold), 0);
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	assert_int_equal(state_write(path, &b, now_ms, err, sizeof(err)), 0);
+	state_buf_free(&b);
+	store_free(st);
+	st2 = store_memory_new(fake_clock, NULL);
+	assert_int_equal(state_read(path, &p, &len, &saved, err,
+	    sizeof(err)), 1);
+	assert_int_equal(store_memory_load(st2, p, len, &n, err, sizeof(err)),
+	    0);
+	free(p);
+	unlink(path);
+	send1(st2, "erin@example.com", &d, &hi);
+	assert_false(hi.learning);
+	assert_int_equal(hi.typical, 4000);
+	assert_int_equal(hi.count, 2);		/* this hour's count too */
+	store_free(st2);
+}
+
 /* ---- redis: the same rule in charge.lua ---- */
 
 /* redis_setup - the fixture's port */
@@ -350,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_memory_burst),
 		cmocka_unit_test(test_memory_new_login),
 		cmocka_unit_test(test_memory_observe_forget),
+		cmocka_unit_test(test_memory_state),
 	};
 	const struct CMUnitTest redis[] = {
 		cmocka_unit_test(test_redis_seeded),

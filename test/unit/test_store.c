@@ -1260,6 +1260,81 @@ test_redis_pause(void **state)
 	assert_int_equal(it.count, 3);
 }
 
+/* slow_thread - one check of the slow limit; counts an error */
+static void *
+slow_thread(void *arg)
+{
+	struct worker *w = arg;
+	struct store_item it;
+	struct store_req req;
+	struct store_res res;
+	char err[256];
+
+	it = item("slow", 3600, 12, 500, 1);
+	req = (struct store_req){ w->sender, NULL, STORE_CHECK, &it, 1 };
+	if (store_charge(w->fx->st, &req, &res, err, sizeof(err)) != 0 &&
+	    w->errors++ == 0)
+		fprintf(stderr, "slow_thread: %s\n", err);
+	return NULL;
+}
+
+/*
+ * test_redis_pool_line - many sessions, one pooled connection, a slow
+ * Redis that answers every call well within the command timeout: every
+ * session gets Redis's answer, even those that wait in line longer than
+ * one command timeout (the line keeps moving: Redis is busy, not dead;
+ * at 1,000 sessions the fallback used to answer a few). Each call is
+ * made slow by a limit's hash of 30,000 stale fields (a check reads
+ * them all and deletes none); the timeout is 10 calls long (at least
+ * 300 ms: the host is loaded), the line 32.
+ */
+static void
+test_redis_pool_line(void **state)
+{
+	struct fx *fx = *state;
+	struct store_redis_opts o = redis_opts(fx);
+	struct worker w[32];
+	pthread_t th[32];
+	char key[SENDER_KEY_LEN + 1], k[256];
+	uint64_t d[3], t;
+	int i, errors = 0;
+
+	key_of("line@example.test", key);
+	snprintf(k, sizeof(k), "%s{%s}:slow:3600:12", fx->prefix, key);
+	admin_ok(fx, "EVAL %s 1 %s", "for i = 1, 30000 do "
+	    "redis.call('HSET', KEYS[1], i, 1) end return 'OK'", k);
+	admin_ok(fx, "PEXPIRE %s 60000", k);
+	store_free(fx->st);
+	o.pool_max = 1;
+	o.command_timeout_ms = 10000;
+	fx->st = redis_store(&o);
+	for (i = 0; i < 3; i++) {	/* one call's time, median of 3 */
+		t = mono_ms();
+		w[0] = (struct worker){ fx, key, 1, 0, 0 };
+		slow_thread(&w[0]);
+		assert_int_equal(w[0].errors, 0);
+		d[i] = mono_ms() - t;
+	}
+	t = d[0] > d[1] ? (d[1] > d[2] ? d[1] : d[0] > d[2] ? d[2] : d[0]) :
+	    (d[0] > d[2] ? d[0] : d[1] > d[2] ? d[2] : d[1]);
+	store_free(fx->st);
+	o.command_timeout_ms = (unsigned)(10 * t < 300 ? 300 : 10 * t);
+	fx->st = redis_store(&o);
+	for (i = 0; i < 32; i++) {
+		w[i] = (struct worker){ fx, key, 1, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, slow_thread,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < 32; i++) {
+		pthread_join(th[i], NULL);
+		errors += w[i].errors;
+	}
+	if (errors != 0)
+		fail_msg("%d of 32 sessions failed (one call %llu ms, "
+		    "timeout %u ms)", errors, (unsigned long long)t,
+		    o.command_timeout_ms);
+}
+
 /*
  * busy_start - keep Redis busy in a script for ms, on a connection of its
  * own whose reply busy_end collects: a command sent meanwhile waits in
@@ -2089,6 +2164,8 @@ main(void)
 		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_ttl, setup_redis,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_redis_pool_line,
+		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_matches_window,
 		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_bad_opts,
