@@ -86,6 +86,11 @@ static const char *const actions[] = {
 static const char *const lock_actions[] = {
 	[CONFIG_ACTION_TEMPFAIL] = "tempfail", [CONFIG_ACTION_REJECT] = "reject",
 	[CONFIG_ACTION_REJECT + 1] = NULL };
+static const char *const history_actions[] = {
+	[CONFIG_ACTION_TEMPFAIL] = "tempfail", [CONFIG_ACTION_REJECT] = "reject",
+	[CONFIG_ACTION_QUARANTINE] = "quarantine", [CONFIG_ACTION_TAG] = "tag",
+	[CONFIG_ACTION_OBSERVE] = "observe", [CONFIG_ACTION_LOCK] = "lock",
+	[CONFIG_ACTION_LOCK + 1] = NULL };
 static const char *const locals[] = {
 	[CONFIG_LOCAL_KEY_BY_SENDER] = "key-by-sender",
 	[CONFIG_LOCAL_INBOUND] = "inbound", [CONFIG_LOCAL_INBOUND + 1] = NULL };
@@ -200,6 +205,21 @@ static const struct key keys[] = {
 	/* identity */
 	{ "client_addresses_action", K_ENUM, "tempfail", OFF(clients_action),
 	    0, 0, actions, NULL },
+
+	/* a login's own history (doc/history.md) */
+	{ "history", K_BOOL, "no", OFF(history), 0, 0, NULL, NULL },
+	{ "history_factor", K_UINT, "10", OFF(history_factor), 2, 10000,
+	    NULL, NULL },
+	{ "history_floor", K_UINT, "20", OFF(history_floor), 1, 100000000,
+	    NULL, NULL },
+	{ "history_bucket", K_MS, "1h", OFF(history_bucket_ms), 1000, 86400000,
+	    NULL, NULL },
+	{ "history_window", K_MS, "14d", OFF(history_window_ms), 1000,
+	    30ULL * 86400000, NULL, NULL },
+	{ "history_learn", K_MS, "7d", OFF(history_learn_ms), 0,
+	    30ULL * 86400000, NULL, NULL },
+	{ "history_action", K_ENUM, "observe", OFF(history_action), 0, 0,
+	    history_actions, NULL },
 
 	/* the kill switch */
 	{ "lock_after", K_LIMIT, "0/1h", OFF(lock_after), 0, 0, NULL, NULL },
@@ -1337,14 +1357,21 @@ domain_items_fit(struct parse *p)
 	for (i = 0; i < c->nclasses; i++) {
 		const struct config_class *k = &c->classes[i];
 
+		/* with history yes, its item is one more in the same call */
 		own = class_items(k) - k->ndomain_messages -
-		    k->ndomain_recipients;
+		    k->ndomain_recipients + (c->history ? 1 : 0);
 		if (own + most > STORE_MAX_ITEMS) {
 			p->line = k->line;
-			return perr(p, "class %s: %zu limits and a domain's "
+			if (most == 0)	/* history yes made it too many */
+				return perr(p, "class %s: %zu limits in all, at "
+				    "most %d with history yes", k->name,
+				    own - CLASS_FIXED_ITEMS - 1,
+				    STORE_MAX_ITEMS - CLASS_FIXED_ITEMS - 1);
+			return perr(p, "class %s: %zu limits%s and a domain's "
 			    "%zu are more than %d in all (they are checked in "
 			    "one store call)", k->name, own - CLASS_FIXED_ITEMS,
-			    most, STORE_MAX_ITEMS - CLASS_FIXED_ITEMS);
+			    c->history ? " (history's included)" : "", most,
+			    STORE_MAX_ITEMS - CLASS_FIXED_ITEMS);
 		}
 	}
 	return 0;
@@ -1392,6 +1419,11 @@ parse_text(const char *text, size_t len, const char *name, const char *dir,
 		perr(&p, p.line > 0 ? "redis_sentinels needs "
 		    "redis_sentinel_master (the name the sentinels monitor)" :
 		    "redis_sentinel_master needs redis_sentinels");
+		goto fail;
+	}
+	if (p.cfg->history_window_ms < p.cfg->history_bucket_ms) {
+		p.line = 0;
+		perr(&p, "history_window must be at least history_bucket");
 		goto fail;
 	}
 	if (domain_items_fit(&p) == -1)

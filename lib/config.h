@@ -58,7 +58,9 @@ enum config_action {
 	CONFIG_ACTION_REJECT,		/* 550: the sender gets a bounce */
 	CONFIG_ACTION_QUARANTINE,	/* accepted and held for a person */
 	CONFIG_ACTION_TAG,		/* accepted with a header added */
-	CONFIG_ACTION_OBSERVE		/* accepted, only logged */
+	CONFIG_ACTION_OBSERVE,		/* accepted, only logged */
+	CONFIG_ACTION_LOCK		/* tempfail and lock the login (the
+					   history detector only) */
 };
 enum config_store { CONFIG_STORE_MEMORY = 0, CONFIG_STORE_REDIS };
 
@@ -141,6 +143,14 @@ struct config {
 	int		 copies_action;
 	/* identity: one login used from many client addresses */
 	int		 clients_action; /* enum config_action */
+	/* a login's own history: far above its usual hour */
+	int		 history;	/* learn and judge it */
+	uint32_t	 history_factor; /* over above this many usual hours */
+	uint32_t	 history_floor;	/* ... and above this many events */
+	uint32_t	 history_bucket_ms; /* the "hour" */
+	uint32_t	 history_window_ms; /* how long it is remembered */
+	uint32_t	 history_learn_ms; /* younger: judged by its class */
+	int		 history_action; /* enum config_action, LOCK too */
 	/* the kill switch */
 	struct config_limit lock_after;	/* refusals that lock a login; count
 					   0 = never locked automatically */

@@ -53,6 +53,8 @@ static const struct {
 	[DET_DOMAIN_MESSAGES] = { "domain_messages", ITEM_DOM_MSG, FIXED, 0 },
 	[DET_DOMAIN_RECIPIENTS] = { "domain_recipients", ITEM_DOM_RCPT, FIXED,
 	    0 },
+	[DET_HISTORY] = { "history", ITEM_HISTORY,
+	    offsetof(struct config, history_action), 0 },
 };
 
 /* store names of the item kinds */
@@ -64,6 +66,7 @@ static const char *const item_names[ITEM_KINDS] = {
 	[ITEM_LOCK] = "lock", [ITEM_REFUSED] = "refused",
 	[ITEM_EXT_RCPT] = "ext_rcpt", [ITEM_INT_RCPT] = "int_rcpt",
 	[ITEM_DOM_MSG] = "dom_msg", [ITEM_DOM_RCPT] = "dom_rcpt",
+	[ITEM_HISTORY] = "hist",
 };
 
 /* detector_name - its name in hits= and in the metrics label */

@@ -28,6 +28,7 @@ enum detector {
 	DET_INTERNAL,		/* recipients in local_domains */
 	DET_DOMAIN_MESSAGES,	/* messages of all logins of a domain */
 	DET_DOMAIN_RECIPIENTS,	/* recipients of all logins of a domain */
+	DET_HISTORY,		/* far above the login's own usual hour */
 	DET_COUNT
 };
 
@@ -49,6 +50,7 @@ enum item_kind {
 	ITEM_INT_RCPT,		/* "int_rcpt" */
 	ITEM_DOM_MSG,		/* "dom_msg": scoped to the domain */
 	ITEM_DOM_RCPT,		/* "dom_rcpt": scoped to the domain */
+	ITEM_HISTORY,		/* "hist": the login's usual count per hour */
 	ITEM_KINDS
 };
 

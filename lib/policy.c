@@ -150,6 +150,16 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 		    1);
 		items[n - 1].on_refuse = 1;
 	}
+	if (cfg->history && n < max) {
+		/* the login's own usual hour (history.h): one state */
+		detector_item_set(&items[n], ITEM_HISTORY,
+		    cfg->history_bucket_ms / 1000, 1, cfg->history_floor, 1);
+		items[n].history = 1;
+		items[n].factor = cfg->history_factor;
+		items[n].learn = cfg->history_learn_ms / 1000;
+		items[n].keep = cfg->history_window_ms / 1000;
+		items[n++].soft = (uint8_t)soft(cfg->history_action);
+	}
 	if (m->client != NULL && m->client[0] != '\0') {
 		/* the login's distinct client addresses (hashed), exactly */
 		first = n;
@@ -265,6 +275,12 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		    "%llu client addresses per %s",
 		    (unsigned long long)it->limit, win);
 		break;
+	case DET_HISTORY:
+		snprintf(out, outlen, "%llu messages this %s, more than %u "
+		    "times this account's usual %.1f",
+		    (unsigned long long)it->count + it->cost, win,
+		    it->factor, (double)it->typical / 1000);
+		break;
 	default:	/* decided without a store item: worded where found */
 		snprintf(out, outlen, "%s", detector_name(d));
 		break;
@@ -321,6 +337,7 @@ detector_reply(int action, const char *w, uint32_t retry, int loop,
 		    loop ? "5.4.6" : "5.7.1", text);
 		return VERDICT_REJECT;
 	case CONFIG_ACTION_TEMPFAIL:
+	case CONFIG_ACTION_LOCK:	/* and policy_decide says lock */
 		retry_text(retry ? retry : 60, when, sizeof(when));
 		snprintf(text, sizeof(text), "Message deferred: %s; please "
 		    "try again %s", w, when);
@@ -457,6 +474,8 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 			v = detector_reply(action, w, it->retry,
 			    detector_is_loop(det), &r);
 		note_hit(d, det, action, v, &r, it, w);
+		if (det == DET_HISTORY && action == CONFIG_ACTION_LOCK)
+			d->lock = 1;
 	}
 	if (d->verdict == VERDICT_ACCEPT && !res->allowed &&
 	    res->source != STORE_SRC_TEMPFAIL) {
@@ -468,6 +487,8 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 	}
 	if (d->verdict != VERDICT_ACCEPT && cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
+	if (d->observed)
+		d->lock = 0;
 }
 
 /* policy_from_mismatch - the From: identity hit, with its action */

@@ -71,6 +71,8 @@ struct policy_decision {
 					       they fired */
 	unsigned		 nhits;
 	char			 note[256]; /* quarantine reason / tag value */
+	int			 lock;	    /* an action "lock" fired: lock the
+					       login (history_action) */
 };
 
 /*

@@ -154,7 +154,7 @@ client_local(const struct sockaddr *sa, const char *host)
 static void
 items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 {
-	char win[16];
+	char win[16], lim[40];
 	size_t i, o = 0;
 	int w;
 
@@ -163,10 +163,17 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 		if (it[i].kind == ITEM_LOCK && it[i].count == 0)
 			continue;	/* not locked: nothing to say */
 		config_format_window(it[i].window, win, sizeof(win));
-		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu/%llu",
+		if (it[i].kind != ITEM_HISTORY)
+			snprintf(lim, sizeof(lim), "/%llu",
+			    (unsigned long long)it[i].limit);
+		else if (it[i].learning)	/* the current vs the usual */
+			snprintf(lim, sizeof(lim), " typical=learning");
+		else
+			snprintf(lim, sizeof(lim), " typical=%.1f",
+			    (double)it[i].typical / 1000);
+		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu%s",
 		    o ? " " : "", it[i].name, win,
-		    (unsigned long long)it[i].count,
-		    (unsigned long long)it[i].limit);
+		    (unsigned long long)it[i].count, lim);
 		if (w < 0)
 			break;
 		o += (size_t)w;
@@ -321,6 +328,14 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 			    config_format_window(items[i].window, win,
 			    sizeof(win)), (unsigned long long)items[i].limit,
 			    win);
+		else if (items[i].kind == ITEM_HISTORY && items[i].over)
+			snprintf(reason, sizeof(reason), "%llu messages in "
+			    "one %s, more than %u times its usual %.1f "
+			    "(history_action lock)",
+			    (unsigned long long)items[i].count + 1,
+			    config_format_window(items[i].window, win,
+			    sizeof(win)), items[i].factor,
+			    (double)items[i].typical / 1000);
 	policy_lock_item(cfg, &lk);
 	memset(&req, 0, sizeof(req));
 	req.sender = c->msg.key;
@@ -516,7 +531,7 @@ decide:
 		    rc == 1 ? err : NULL);
 	st = verdict_reply(ctx, cfg, &d, commit);
 	if (st != SMFIS_CONTINUE && !c->msg.inbound &&
-	    policy_lock_due(items, req.nitems))
+	    (policy_lock_due(items, req.nitems) || d.lock))
 		lock_login(c, qid, items, req.nitems);
 	if (commit && st == SMFIS_CONTINUE && !c->msg.inbound)
 		control_accepted(cfg, c->msg.key, qid);	/* for a later hold */

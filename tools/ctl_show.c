@@ -382,8 +382,9 @@ cmd_show(struct ctl *x, const char *login)
 	const struct config_class *dcls;
 	char dh[SENDER_KEY_LEN + 1];
 	struct rep_acc rep;
-	redisReply *who, *info;
+	redisReply *who, *info, *hist;
 	const char *wo;
+	int hist_ok;
 	uint64_t now, cnt, lock_n, until_ms = 0, w;
 	uint32_t lifetime = cfg->lock_lifetime_ms / 1000;
 	int64_t newest;
@@ -431,6 +432,20 @@ cmd_show(struct ctl *x, const char *login)
 	info = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
 	ctl_key(x, key, h, "who");
 	who = ctl_cmd(x, "GET", "GET", key, NULL);
+	/* the learned usual hour (lib/history.h), as the store keeps it */
+	snprintf(pattern, sizeof(pattern), "hist:%u:hist",
+	    cfg->history_bucket_ms / 1000);
+	ctl_key(x, key, h, pattern);
+	/* (Redis only: the control socket does not serve it yet) */
+	hist = cfg->history && !x->sock ? ctl_cmd(x, "HMGET", "HMGET", key,
+	    "m", "p", "n", NULL) : NULL;
+	hist_ok = hist != NULL && hist->type == REDIS_REPLY_ARRAY &&
+	    hist->elements == 3 &&
+	    hist->element[0]->type == REDIS_REPLY_STRING &&
+	    hist->element[1]->type == REDIS_REPLY_STRING &&
+	    hist->element[2]->type == REDIS_REPLY_STRING &&
+	    hist->element[2]->len > 0 && strspn(hist->element[2]->str,
+	    "0123456789") == hist->element[2]->len;
 
 	memset(&rep, 0, sizeof(rep));
 	rep.d = &dims[3];
@@ -521,7 +536,16 @@ cmd_show(struct ctl *x, const char *login)
 				json_strn(stdout, info->element[i + 1]->str,
 				    info->element[i + 1]->len);
 			}
-		printf("},\"detector_hits\":null}\n");
+		printf("},\"history\":");
+		if (hist_ok)
+			printf("{\"typical\":%.3f,\"peak\":%.3f,"
+			    "\"active_buckets\":%s}",
+			    strtod(hist->element[0]->str, NULL),
+			    strtod(hist->element[1]->str, NULL),
+			    hist->element[2]->str);
+		else
+			printf("null");
+		printf(",\"detector_hits\":null}\n");
 	} else {
 		if (lock_n > 0)
 			printf("locked      yes, until %s\n", until);
@@ -546,10 +570,21 @@ cmd_show(struct ctl *x, const char *login)
 			text_login(stdout, v, 0);
 			printf("\n");
 		}
+		fmt_window(cfg->history_bucket_ms / 1000, ws, sizeof(ws));
+		if (hist_ok)
+			printf("history     usual %.1f per %s, peak %.1f (%s "
+			    "active buckets)\n",
+			    strtod(hist->element[0]->str, NULL), ws,
+			    strtod(hist->element[1]->str, NULL),
+			    hist->element[2]->str);
+		else if (cfg->history)
+			printf("history     none yet\n");
 		printf("detector hits: not kept in the store (see the "
 		    "daemons' log lines for this login)\n");
 	}
 	freeReplyObject(info);
 	freeReplyObject(who);
+	if (hist != NULL)
+		freeReplyObject(hist);
 	return CTL_OK;
 }

@@ -1374,6 +1374,17 @@ test_bad(void **state)
 		    " near_repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s\n}\n",
 		    "t.conf:6: class x: 30 limits in all, at most 29 (they are "
 		    "checked in one store call)" },
+		{ "history yes\nclass x {\n messages 1/1s 2/2s 3/3s 4/4s 5/5s "
+		    "6/6s 7/7s 8/8s\n recipients 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s "
+		    "7/7s 8/8s\n repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s "
+		    "8/8s\n near_repeats 1/1s 2/2s 3/3s 4/4s 5/5s\n}\n",
+		    "t.conf:2: class x: 29 limits in all, at most 28 with "
+		    "history yes" },
+		{ "history_bucket 2h\nhistory_window 1h\n", "t.conf: "
+		    "history_window must be at least history_bucket" },
+		{ "near_action lock\n", "t.conf:1: near_action: " },
+		{ "history_action block\n", "t.conf:1: history_action: " },
+		{ "history_factor 1\n", "t.conf:1: history_factor: " },
 		{ "near_distance 13\n", "t.conf:1: near_distance: expected a "
 		    "number from 0 to 12, got \"13\"" },
 		{ "near_distance -1\n", "t.conf:1: near_distance: expected a "
