@@ -232,6 +232,8 @@ ctl class alice@example.test --clear
 expect_rc 1 "class --clear without an override"
 pass "class --clear: exit 0, then 1 when there is none"
 
+# (sluice picks the @domain override's removal up at its next poll: the
+# table below uses logins of another domain)
 # --- hostile logins: quotes, backslash, control bytes, invalid UTF-8
 evil=$'ev"il\\\x01\t\xff\xc3\xa9@example.test'
 bench a -c 1 -n 2 --login "$evil"
