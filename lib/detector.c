@@ -48,6 +48,14 @@ static const struct {
 	[DET_MAX_RECIPIENTS] = { "max_recipients", ITEM_NONE, FIXED, 0 },
 	[DET_FROM] = { "from", ITEM_NONE,
 	    offsetof(struct config, identity_action), 0 },
+	/* in a message's items only with feedback_action tempfail; lock
+	 * and observe are the feedback reader's (milter/feedback.c) */
+	[DET_REMOTE_REJECTS] = { "remote_rejects", ITEM_REMOTE_REJECTS,
+	    FIXED, 0 },
+	[DET_REMOTE_DEFERRALS] = { "remote_deferrals", ITEM_REMOTE_DEFERRALS,
+	    FIXED, 0 },
+	[DET_REMOTE_UNKNOWN] = { "remote_unknown", ITEM_REMOTE_UNKNOWN,
+	    FIXED, 0 },
 };
 
 /* store names of the item kinds */
@@ -57,6 +65,8 @@ static const char *const item_names[ITEM_KINDS] = {
 	[ITEM_REPEATS] = "rep", [ITEM_WAVE] = "wave", [ITEM_COPIES] = "copy",
 	[ITEM_NEAR] = "near", [ITEM_CLIENTS] = "clients",
 	[ITEM_LOCK] = "lock", [ITEM_REFUSED] = "refused",
+	[ITEM_REMOTE_REJECTS] = "rrej", [ITEM_REMOTE_DEFERRALS] = "rdef",
+	[ITEM_REMOTE_UNKNOWN] = "runk",
 };
 
 /* detector_name - its name in hits= and in the metrics label */

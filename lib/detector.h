@@ -24,6 +24,9 @@ enum detector {
 	DET_STORE_UNAVAILABLE,	/* no store answered: tempfail fallback */
 	DET_MAX_RECIPIENTS,	/* envelope recipients per message */
 	DET_FROM,		/* From: not an address of the login */
+	DET_REMOTE_REJECTS,	/* accepted mail bounced by remote servers */
+	DET_REMOTE_DEFERRALS,	/* ... deferred (4xx) by remote servers */
+	DET_REMOTE_UNKNOWN,	/* ... refused as unknown recipients (5.1.1) */
 	DET_COUNT
 };
 
@@ -41,6 +44,9 @@ enum item_kind {
 	ITEM_LOCK,		/* "lock": a count that may not be above 0 */
 	ITEM_REFUSED,		/* "refused": refusals for lock_after, never
 				   a hit of its own */
+	ITEM_REMOTE_REJECTS,	/* "rrej": delivery feedback (feedback.c) */
+	ITEM_REMOTE_DEFERRALS,	/* "rdef" */
+	ITEM_REMOTE_UNKNOWN,	/* "runk" */
 	ITEM_KINDS
 };
 

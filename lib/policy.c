@@ -71,6 +71,16 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 		    1);
 		items[n - 1].on_refuse = 1;
 	}
+	if (cfg->feedback_log != NULL &&
+	    cfg->feedback_action == CONFIG_FEEDBACK_TEMPFAIL) {
+		/* delivery feedback: refused while over, never charged here */
+		n = add(items, n, max, ITEM_REMOTE_REJECTS, c->remote_rejects,
+		    c->nremote_rejects, b, 0, 0);
+		n = add(items, n, max, ITEM_REMOTE_DEFERRALS,
+		    c->remote_deferrals, c->nremote_deferrals, b, 0, 0);
+		n = add(items, n, max, ITEM_REMOTE_UNKNOWN, c->remote_unknown,
+		    c->nremote_unknown, b, 0, 0);
+	}
 	if (m->client != NULL && m->client[0] != '\0') {
 		/* the login's distinct client addresses (hashed), exactly */
 		first = n;

@@ -26,6 +26,7 @@
 
 #include "config_dump.h"
 #include "control.h"
+#include "feedback.h"
 #include "hopmark.h"
 #include "secret.h"
 #include "sluice.h"
@@ -505,7 +506,7 @@ main(int argc, char *argv[])
 	}
 	rc = control_start(cfg_current->cfg, pw);
 	secret_free(pw);
-	if (rc == -1)
+	if (rc == -1 || feedback_start(cfg_current->cfg) == -1)
 		return EX_OSERR;
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",
 	    cfg_current->cfg->socket, rt.store->kind,
@@ -515,6 +516,7 @@ main(int argc, char *argv[])
 	rc = smfi_main();
 	log_info("stopping");
 	metrics_stop();
+	feedback_stop();
 	control_stop();
 	if (cfg_current->cfg->pidfile != NULL)
 		unlink(cfg_current->cfg->pidfile);

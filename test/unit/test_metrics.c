@@ -106,6 +106,9 @@ static const char expected[] =
 "sluice_detector_hits_total{detector=\"store-unavailable\"} 0\n"
 "sluice_detector_hits_total{detector=\"max_recipients\"} 1\n"
 "sluice_detector_hits_total{detector=\"from\"} 1\n"
+"sluice_detector_hits_total{detector=\"remote_rejects\"} 0\n"
+"sluice_detector_hits_total{detector=\"remote_deferrals\"} 0\n"
+"sluice_detector_hits_total{detector=\"remote_unknown\"} 0\n"
 "# HELP sluice_locks_total Logins locked on every relay by this relay.\n"
 "# TYPE sluice_locks_total counter\n"
 "sluice_locks_total 1\n"
@@ -389,7 +392,8 @@ test_every_label(void **state)
 	static const char *const names[] = { "messages", "recipients",
 	    "fanout", "repeats", "wave", "copies", "near", "clients", "loop",
 	    "received", "locked", "limit", "store-unavailable",
-	    "max_recipients", "from" };
+	    "max_recipients", "from", "remote_rejects", "remote_deferrals",
+	    "remote_unknown" };
 	char buf[8192], want[128];
 	size_t i, j;
 

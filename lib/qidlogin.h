@@ -1,0 +1,33 @@
+/* qidlogin.h - which login a queue id belongs to, for delivery feedback */
+#ifndef SLUICE_QIDLOGIN_H
+#define SLUICE_QIDLOGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define QIDLOGIN_ID_MAX		23	/* longest queue id, bytes */
+#define QIDLOGIN_KEY_MAX	32	/* a sender key (sender_key()) */
+#define QIDLOGIN_LOGIN_MAX	127	/* longest login kept, bytes */
+
+struct qidlogin;
+
+/* qidlogin_new - room for the last `cap` accepted ids; NULL: no memory */
+struct qidlogin	*qidlogin_new(size_t cap);
+
+/* qidlogin_add - qid was accepted for login (its sender key); the oldest
+ * id goes when full. 0, or 1 refused (empty or too long) */
+int		 qidlogin_add(struct qidlogin *, const char *qid,
+		    const char *key, const char *login);
+
+/* qidlogin_find - the key and login of qid: 1 found (key, login filled:
+ * QIDLOGIN_KEY_MAX + 1 and QIDLOGIN_LOGIN_MAX + 1 bytes), 0 not */
+int		 qidlogin_find(struct qidlogin *, const char *qid, char *key,
+		    char *login);
+
+/* qidlogin_entry_bytes - bytes one id costs */
+size_t		 qidlogin_entry_bytes(void);
+
+/* qidlogin_free - release it; NULL is fine */
+void		 qidlogin_free(struct qidlogin *);
+
+#endif
