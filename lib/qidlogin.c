@@ -15,10 +15,16 @@
  * chain first). Deliveries follow acceptance within seconds, deferred
  * retries within days: cap bounds how far back an id is found.
  *
+ * qidlogin_save and _load keep the ids across a restart (the reader's
+ * stop and start), so mail deferred before it is still charged after.
+ *
  * Thread-safe: one mutex, held for an add or a find (no I/O, no
- * allocation inside). Nothing here logs.
+ * allocation inside) or a save (which writes the file under it: at
+ * stop, when no message thread adds any more). Nothing here logs.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +32,7 @@
 #include "qidlogin.h"
 
 #define NIL	UINT32_MAX
+#define ALNUM	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 struct ql_entry {
 	uint32_t	 hnext;		/* next in its hash chain, or NIL */
@@ -91,7 +98,9 @@ qidlogin_add(struct qidlogin *m, const char *qid, const char *key,
 	uint32_t h, idx;
 
 	if (ql == 0 || ql > QIDLOGIN_ID_MAX || kl == 0 ||
-	    kl > QIDLOGIN_KEY_MAX || ll > QIDLOGIN_LOGIN_MAX)
+	    kl > QIDLOGIN_KEY_MAX || ll > QIDLOGIN_LOGIN_MAX ||
+	    strspn(qid, ALNUM) != ql || strspn(key, ALNUM) != kl ||
+	    strpbrk(login, "\r\n") != NULL)
 		return 1;
 	pthread_mutex_lock(&m->lock);
 	idx = m->head;
@@ -131,6 +140,62 @@ qidlogin_find(struct qidlogin *m, const char *qid, char *key, char *login)
 		}
 	pthread_mutex_unlock(&m->lock);
 	return found;
+}
+
+/* qidlogin_save - "QID KEY LOGIN\n" per id, oldest first */
+int
+qidlogin_save(struct qidlogin *m, const char *path)
+{
+	char tmp[4096];
+	const struct ql_entry *e;
+	uint32_t i, idx;
+	FILE *f;
+	int rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
+	    (f = fopen(tmp, "w")) == NULL)
+		return -1;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->cap; i++) {
+		idx = m->head + i < m->cap ? m->head + i : m->head + i - m->cap;
+		e = &m->ring[idx];
+		if (e->used && fprintf(f, "%s %s %s\n", e->qid, e->key,
+		    e->login) < 0)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) == -1)
+		rc = -1;
+	if (rc == -1)
+		remove(tmp);
+	return rc;
+}
+
+/* qidlogin_load - the ids of a saved file, added oldest first */
+long
+qidlogin_load(struct qidlogin *m, const char *path)
+{
+	char line[QIDLOGIN_ID_MAX + QIDLOGIN_KEY_MAX + QIDLOGIN_LOGIN_MAX + 8];
+	char *key, *login;
+	long n = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((key = strchr(line, ' ')) == NULL ||
+		    (login = strchr(key + 1, ' ')) == NULL)
+			continue;
+		*key++ = '\0';
+		*login++ = '\0';
+		if (qidlogin_add(m, line, key, login) == 0)
+			n++;
+	}
+	fclose(f);
+	return n;
 }
 
 /* qidlogin_entry_bytes - the ring's cost per id */

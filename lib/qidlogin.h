@@ -15,7 +15,8 @@ struct qidlogin;
 struct qidlogin	*qidlogin_new(size_t cap);
 
 /* qidlogin_add - qid was accepted for login (its sender key); the oldest
- * id goes when full. 0, or 1 refused (empty or too long) */
+ * id goes when full. 0, or 1 refused (empty, too long, a qid or key
+ * with bytes other than letters and digits, a login with CR or LF) */
 int		 qidlogin_add(struct qidlogin *, const char *qid,
 		    const char *key, const char *login);
 
@@ -23,6 +24,14 @@ int		 qidlogin_add(struct qidlogin *, const char *qid,
  * QIDLOGIN_KEY_MAX + 1 and QIDLOGIN_LOGIN_MAX + 1 bytes), 0 not */
 int		 qidlogin_find(struct qidlogin *, const char *qid, char *key,
 		    char *login);
+
+/* qidlogin_save - write every id, oldest first, to path (through
+ * path.tmp and a rename): 0, or -1 with errno */
+int		 qidlogin_save(struct qidlogin *, const char *path);
+
+/* qidlogin_load - add the ids of a file qidlogin_save wrote; a missing
+ * file is none. Returns ids added, or -1 with errno */
+long		 qidlogin_load(struct qidlogin *, const char *path);
 
 /* qidlogin_entry_bytes - bytes one id costs */
 size_t		 qidlogin_entry_bytes(void);

@@ -41,6 +41,7 @@ static struct {
 	enum mtalog_format format;
 	const struct config *cfg;	/* reader: during one batch */
 	uint64_t	 fbm[METRICS_FEEDBACK]; /* for the metrics page */
+	char		 idfile[4096];	/* feedback_state.ids, or "" */
 } fb = { .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER };
 
@@ -231,6 +232,7 @@ feedback_start(const struct config *cfg)
 {
 	static unsigned poll_ms;
 	char err[256];
+	long n;
 
 	if (cfg->feedback_log == NULL)
 		return 0;
@@ -242,6 +244,16 @@ feedback_start(const struct config *cfg)
 	    err, sizeof(err))) == NULL) {
 		log_err("feedback: %s", err);
 		return -1;
+	}
+	if (cfg->feedback_state != NULL) {
+		snprintf(fb.idfile, sizeof(fb.idfile), "%s.ids",
+		    cfg->feedback_state);
+		if ((n = qidlogin_load(fb.qids, fb.idfile)) == -1)
+			log_warnx("feedback: %s: %s", fb.idfile,
+			    strerror(errno));
+		else if (n > 0)
+			log_info("feedback: %ld queue ids of earlier runs from "
+			    "%s", n, fb.idfile);
 	}
 	fb.format = cfg->feedback_format == CONFIG_MTALOG_SENDMAIL ?
 	    MTALOG_SENDMAIL : MTALOG_POSTFIX;
@@ -283,4 +295,8 @@ feedback_stop(void)
 	    (unsigned long long)fb.fbm[METRICS_FB_UNMATCHED]);
 	follow_free(fb.follow);
 	fb.follow = NULL;
+	/* after the milter threads are done (smfi_main returned) */
+	if (fb.idfile[0] != '\0' && qidlogin_save(fb.qids, fb.idfile) == -1)
+		log_warnx("feedback: cannot save the queue ids to %s: %s",
+		    fb.idfile, strerror(errno));
 }

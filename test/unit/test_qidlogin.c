@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "qidlogin.h"
@@ -74,12 +76,49 @@ test_churn(void **state)
 	qidlogin_free(m);
 }
 
+/* test_save_load - a restart keeps the ids, oldest first */
+static void
+test_save_load(void **state)
+{
+	struct qidlogin *m = qidlogin_new(3), *m2 = qidlogin_new(3);
+	char key[QIDLOGIN_KEY_MAX + 1], login[QIDLOGIN_LOGIN_MAX + 1];
+	char path[] = "/tmp/test_qidlogin.XXXXXX";
+	int fd;
+
+	(void)state;
+	assert_non_null(m);
+	assert_non_null(m2);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(qidlogin_add(m, "AAAAA", K1, "a b@x.test"), 0);
+	assert_int_equal(qidlogin_add(m, "BBBBB", K2, "b@x.test"), 0);
+	assert_int_equal(qidlogin_add(m, "CCCCC", K1, "a b@x.test"), 0);
+	assert_int_equal(qidlogin_add(m, "DDDDD", K2, "b@x.test"), 0);
+	assert_int_equal(qidlogin_add(m, "EEEEE", K1, "x\ny"), 1);
+	assert_int_equal(qidlogin_save(m, path), 0);
+	assert_int_equal(qidlogin_load(m2, path), 3);
+	assert_int_equal(qidlogin_find(m2, "AAAAA", key, login), 0);
+	assert_int_equal(qidlogin_find(m2, "CCCCC", key, login), 1);
+	assert_string_equal(login, "a b@x.test");
+	assert_string_equal(key, K1);
+	/* the newest stays newest: one more add drops BBBBB first */
+	assert_int_equal(qidlogin_add(m2, "FFFFF", K1, "c"), 0);
+	assert_int_equal(qidlogin_find(m2, "BBBBB", key, login), 0);
+	assert_int_equal(qidlogin_find(m2, "DDDDD", key, login), 1);
+	unlink(path);
+	assert_int_equal(qidlogin_load(m2, path), 0);	/* missing: none */
+	qidlogin_free(m);
+	qidlogin_free(m2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_save_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
