@@ -300,7 +300,7 @@ cmd_show(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], override[256], key[CTL_KEY_MAX];
 	char ws[32], until[32], pattern[CTL_KEY_MAX];
 	struct config_limit lock_after;
-	struct dim dims[6];
+	struct dim dims[9];
 	struct rep_acc rep;
 	redisReply *who, *info;
 	uint64_t now, cnt, lock_n, until_ms = 0, w;
@@ -325,6 +325,13 @@ cmd_show(struct ctl *x, const char *login)
 	if (lock_after.count > 0)
 		dims[nd++] = (struct dim){ "refused", "refused", &lock_after,
 		    1 };
+	/* delivery feedback (doc/feedback.md): charged by the reader */
+	dims[nd++] = (struct dim){ "remote_rejects", "rrej",
+	    cls->remote_rejects, cls->nremote_rejects };
+	dims[nd++] = (struct dim){ "remote_deferrals", "rdef",
+	    cls->remote_deferrals, cls->nremote_deferrals };
+	dims[nd++] = (struct dim){ "remote_unknown", "runk",
+	    cls->remote_unknown, cls->nremote_unknown };
 
 	/* the lock: counted as the daemon's lock item counts it */
 	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
@@ -397,7 +404,7 @@ cmd_show(struct ctl *x, const char *login)
 				if (i == 3)
 					printf("  (the most-sent of %zu bodies)",
 					    rep.bodies[j]);
-				if (i == 4)
+				if (dims[i].lim == &lock_after)
 					printf("  (lock_after)");
 				printf("\n");
 			}

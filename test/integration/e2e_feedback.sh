@@ -1,12 +1,13 @@
 #!/bin/bash
 # e2e_feedback.sh - delivery feedback (doc/feedback.md) with a real Postfix:
-# seed 001 replayed. An account under its sending limit (messages 100/1h)
+# seed 001 replayed, with the Redis store (counted cluster-wide). An account under its sending limit (messages 100/1h)
 # whose mail remote servers refuse (550 5.1.1) is locked by sluice's
 # feedback reader, which follows Postfix's own log (maillog_file), within
 # the window: the log line, then its next message refused as locked. A
 # normal account with a few bounces is not locked. Deferrals (451) are
 # counted and shown in the metrics. Then sluice is restarted: it resumes
 # where it stopped (feedback_state) and counts nothing twice.
+# sluicectl show lists the login's remote_* windows.
 #
 # Postfix relays everything to e2e/rejsink.py, which answers 550 5.1.1
 # for recipients bad*@, 451 4.7.1 for slow*@ and 250 for the rest.
@@ -43,7 +44,9 @@ socket unix:$SOCK
 user postfix
 syslog no
 pidfile $T/sluice/sluice.pid
-store memory
+store redis
+redis_server 127.0.0.1:$(redis_port)
+redis_prefix t-e2e-feedback-$$:
 metrics_listen 127.0.0.1:$METRICS_PORT
 feedback_log $T/postfix.log
 feedback_format postfix
@@ -198,6 +201,14 @@ pass "the log line: $(head -n 1 "$T/fired.txt" | sed 's/.*feedback: //')"
 pass "locked $((T1 - T0)) s after its first message (window 1h)"
 [ "$(grep -c "login=$SPAMMER locked on every relay" "$T/sluice.log")" = 1 ] ||
     fail "locked more than once"
+
+"$SLUICECTL" -c "$T/sluice.conf" show "$SPAMMER" > "$T/show.out" 2>&1 ||
+    { cat "$T/show.out"; fail "sluicectl show"; }
+grep -Eq '^remote_rejects +1h +([6-9]|[1-9][0-9]) +5$' "$T/show.out" ||
+    { cat "$T/show.out"; fail "sluicectl show: no remote_rejects 1h count over 5"; }
+pass "sluicectl show: $(grep '^remote_rejects' "$T/show.out" | tr -s ' ')"
+grep -Eq '^remote_deferrals +1h +[0-9]+ +50$' "$T/show.out" ||
+    { cat "$T/show.out"; fail "sluicectl show: no remote_deferrals line"; }
 
 step "its next message is refused as locked; the normal account's is not"
 submit spam-after.out "$SPAMMER" --to friend@remote.test --count 1 --tag s3
