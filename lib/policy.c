@@ -189,6 +189,15 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		    "%llu client addresses per %s",
 		    (unsigned long long)it->limit, win);
 		break;
+	case DET_REMOTE_REJECTS:
+	case DET_REMOTE_DEFERRALS:
+	case DET_REMOTE_UNKNOWN:
+		snprintf(out, outlen, "more than %llu of this account's "
+		    "recipients %s by remote servers per %s",
+		    (unsigned long long)it->limit, d == DET_REMOTE_REJECTS ?
+		    "refused" : d == DET_REMOTE_DEFERRALS ? "deferred" :
+		    "unknown", win);
+		break;
 	default:	/* decided without a store item: worded where found */
 		snprintf(out, outlen, "%s", detector_name(d));
 		break;
