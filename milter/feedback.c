@@ -30,6 +30,8 @@
 #include "sender.h"
 #include "sluice.h"
 
+#define QID_GET_MS	2000	/* most a Redis lookup of a queue id waits */
+
 static struct {
 	int		 running;
 	pthread_t	 tid;
@@ -49,8 +51,10 @@ static struct {
 void
 feedback_accepted(const char *qid, const char *key, const char *login)
 {
-	if (fb.qids != NULL && qid[0] != '\0')
-		qidlogin_add(fb.qids, qid, key, login);
+	if (fb.qids == NULL || qid[0] == '\0')
+		return;
+	qidlogin_add(fb.qids, qid, key, login);
+	control_qid_put(qid, key, login);	/* store redis: for the others */
 }
 
 /* lock - the feedback_action lock: write the lock, once per lock */
@@ -170,7 +174,9 @@ line(void *ctx, const char *s, size_t len)
 	(void)ctx;
 	if (mtalog_parse(fb.format, s, len, &r) == MTALOG_NONE)
 		return;
-	if (!qidlogin_find(fb.qids, r.qid, key, login)) {
+	if (!qidlogin_find(fb.qids, r.qid, key, login) &&
+	    !control_qid_get(r.qid, key, sizeof(key), login, sizeof(login),
+	    QID_GET_MS)) {
 		fb.fbm[METRICS_FB_UNMATCHED]++;
 		return;
 	}

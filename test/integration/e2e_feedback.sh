@@ -31,7 +31,7 @@ SINK_PORT=$(free_port)
 python3 "$E2E/rejsink.py" "$SINK_PORT" >> "$T/rejsink.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$SINK_PORT" "rejsink" 100
-SASLDB_GROUP=postfix sasldb "$SPAMMER" "$NORMAL"
+SASLDB_GROUP=postfix sasldb "$SPAMMER" "$NORMAL" other@e2e.test
 
 mkdir -p "$T/sluice"
 chown postfix "$T/sluice"
@@ -237,6 +237,35 @@ h=$(metric 'sluice_detector_hits_total{detector="remote_rejects"}')
 lag=$(metric sluice_feedback_lag_bytes)
 bb=$b
 pass "sluice_feedback_lines_total $lines, outcomes bounced $b deferred $d, remote_rejects hits 1, lag $lag bytes"
+
+step "another relay delivers mail this one accepted: it finds the login in Redis"
+# relay B: no mail of its own (nothing in its memory), the same Redis,
+# and the delivery log; A wrote P:fq:QUEUEID for each id it accepted
+n=$(redis-cli -p "$(redis_port)" --scan --pattern "t-e2e-feedback-$$:fq:*" | wc -l)
+acc=$(grep -c ': eom .*action=accept' "$T/sluice.log")
+[ "$n" = "$acc" ] || fail "$n P:fq: keys in Redis, expected one per accepted message ($acc)"
+pass "relay A wrote $n P:fq:QUEUEID keys (by its control thread, off the message path)"
+B_METRICS=$(free_port)
+sed -e "s|^socket .*|socket unix:$T/sluice/b.sock|" \
+    -e "s|^pidfile .*|pidfile $T/sluice/b.pid|" \
+    -e "s|^metrics_listen .*|metrics_listen 127.0.0.1:$B_METRICS|" \
+    -e "/^feedback_state /d" -e "s|^feedback_action .*|feedback_action observe|" \
+    "$T/sluice.conf" > "$T/sluiceb.conf"
+start_sluice sluiceb
+wait_until 10 "sluice B did not start its reader" \
+    grep -q "feedback: reading" "$T/sluiceb.log"
+sleep 0.5	# B starts at the end of the log (no feedback_state)
+submit other.out other@e2e.test --to bad-once@remote.test --count 1 --tag o1
+expect_summary other.out accepted 1 "a third account's message to an unknown recipient accepted by A"
+bmetric() {
+	METRICS_PORT=$B_METRICS metric "$@"
+}
+wait_until 30 "relay B did not charge the bounce of mail A accepted" \
+    at_least 1 bmetric 'sluice_feedback_outcomes_total{outcome="bounced"}'
+u=$(bmetric 'sluice_feedback_outcomes_total{outcome="unmatched"}')
+[ "$u" = 0 ] || fail "relay B: $u outcomes unmatched"
+pass "relay B charged the bounce to other@e2e.test through Redis (P:fq:), 0 unmatched"
+stop_sluice sluiceb
 
 step "restart: resumes at feedback_state: what was logged while down once, nothing twice"
 stop_sluice sluice
