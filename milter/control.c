@@ -307,13 +307,7 @@ control_qid_get(const char *qid, char *key, size_t keylen, char *login,
 	pthread_mutex_unlock(&ctl.lock);
 	if (enqueue(&j) == -1)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	deadline_in(&until, timeout_ms);
 	pthread_mutex_lock(&ctl.lock);
 	while (!ctl.fq_done && pthread_cond_timedwait(&ctl.fq_cond,
 	    &ctl.lock, &until) == 0)

@@ -212,13 +212,7 @@ reader(void *arg)
 		follow_stats(fb.follow, &fb.fbm[METRICS_FB_LINES], &skipped);
 		fb.fbm[METRICS_FB_LAG] = follow_lag(fb.follow);
 		metrics_feedback(&sluice_metrics, fb.fbm);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += poll_ms / 1000;
-		until.tv_nsec += (long)(poll_ms % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		deadline_in(&until, poll_ms);
 		pthread_mutex_lock(&fb.lock);
 		while (!fb.stop && pthread_cond_timedwait(&fb.cond, &fb.lock,
 		    &until) != ETIMEDOUT)
