@@ -7,5 +7,5 @@ set -eu
 cd "$(dirname "$0")"
 sh scripts/deps.sh
 cmake -S . -B build > /dev/null
-cmake --build build -j "$(nproc)" --target sluice > /dev/null
+cmake --build build -j "$(nproc)" --target sluice sluicectl > /dev/null
 exec ./build/sluice -f -c contrib/sluice-dev.conf "$@"

@@ -36,6 +36,16 @@ struct config_class {
 	struct config_limit	 client_addresses[CONFIG_MAX_LIMITS];
 	size_t			 nclient_addresses; /* distinct client
 						   addresses of this login */
+	struct config_limit	 external_recipients[CONFIG_MAX_LIMITS];
+	size_t			 nexternal_recipients; /* recipients outside
+						   local_domains */
+	struct config_limit	 internal_recipients[CONFIG_MAX_LIMITS];
+	size_t			 ninternal_recipients; /* recipients in them */
+	struct config_limit	 domain_messages[CONFIG_MAX_LIMITS];
+	size_t			 ndomain_messages; /* all logins of a domain of
+						   this class, together */
+	struct config_limit	 domain_recipients[CONFIG_MAX_LIMITS];
+	size_t			 ndomain_recipients;
 	struct config_limit	 remote_rejects[CONFIG_MAX_LIMITS];
 	size_t			 nremote_rejects; /* its mail bounced (5xx)
 						   by remote servers */
@@ -75,6 +85,7 @@ enum config_local {
 
 struct netlist;
 struct ident_map;
+struct domains;
 
 /* one entry of the class map: a login, or "@domain" */
 struct config_map_entry {
@@ -162,6 +173,9 @@ struct config {
 	uint32_t	 hold_max_per_login; /* ids kept per login */
 	uint32_t	 hold_max_ids;	/* ids kept in all */
 	uint32_t	 hold_batch;	/* ids per run of the hold command */
+	char		*control_socket; /* sluicectl's unix socket (memory) */
+	char		*state_file;	/* memory store saved here */
+	uint32_t	 state_save_interval_ms;
 
 	/* delivery feedback: the MTA's log (doc/feedback.md) */
 	char		*feedback_log;	/* NULL: off */
@@ -182,6 +196,11 @@ struct config {
 					   NULL */
 	char		*trusted_header; /* their login header, or NULL */
 	int		 local_submission; /* enum config_local */
+	char		*login_default_domain; /* appended to a bare login
+					   ("alice" -> "alice@DOMAIN"), or
+					   NULL */
+	struct domains	*local_domains;	/* recipients counted as internal,
+					   or NULL: every one is external */
 
 	/* classes */
 	char		*class_map;	/* path, or NULL */
@@ -189,6 +208,9 @@ struct config {
 	size_t		 nclasses;	/* classes[0] is always "default" */
 	struct config_map_entry *map;	/* sorted by key */
 	size_t		 nmap;
+	char		*domain_class_map; /* path, or NULL */
+	struct config_map_entry *dmap;	/* "domain CLASS", sorted by key */
+	size_t		 ndmap;
 };
 
 /*
@@ -207,6 +229,15 @@ void		 config_free(struct config *);
 
 /* config_class_for - the class of a login: exact, then @domain, then default */
 const struct config_class *config_class_for(const struct config *,
+		    const char *login);
+
+/* config_class_find - the class of a whole name, then of dom ("@domain",
+ * or NULL), then default (sender_class_names gives the two names) */
+const struct config_class *config_class_find(const struct config *,
+		    const char *whole, const char *dom);
+/* config_domain_class_for - the class of a login's domain (after its
+ * last '@'): domain_class_map, then default; NULL for a bare login */
+const struct config_class *config_domain_class_for(const struct config *,
 		    const char *login);
 
 /* config_find_class - class by name, or NULL */

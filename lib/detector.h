@@ -24,6 +24,10 @@ enum detector {
 	DET_STORE_UNAVAILABLE,	/* no store answered: tempfail fallback */
 	DET_MAX_RECIPIENTS,	/* envelope recipients per message */
 	DET_FROM,		/* From: not an address of the login */
+	DET_EXTERNAL,		/* recipients outside local_domains */
+	DET_INTERNAL,		/* recipients in local_domains */
+	DET_DOMAIN_MESSAGES,	/* messages of all logins of a domain */
+	DET_DOMAIN_RECIPIENTS,	/* recipients of all logins of a domain */
 	DET_REMOTE_REJECTS,	/* accepted mail bounced by remote servers */
 	DET_REMOTE_DEFERRALS,	/* ... deferred (4xx) by remote servers */
 	DET_REMOTE_UNKNOWN,	/* ... refused as unknown recipients (5.1.1) */
@@ -44,6 +48,10 @@ enum item_kind {
 	ITEM_LOCK,		/* "lock": a count that may not be above 0 */
 	ITEM_REFUSED,		/* "refused": refusals for lock_after, never
 				   a hit of its own */
+	ITEM_EXT_RCPT,		/* "ext_rcpt" */
+	ITEM_INT_RCPT,		/* "int_rcpt" */
+	ITEM_DOM_MSG,		/* "dom_msg": scoped to the domain */
+	ITEM_DOM_RCPT,		/* "dom_rcpt": scoped to the domain */
 	ITEM_REMOTE_REJECTS,	/* "rrej": delivery feedback (feedback.c) */
 	ITEM_REMOTE_DEFERRALS,	/* "rdef" */
 	ITEM_REMOTE_UNKNOWN,	/* "runk" */

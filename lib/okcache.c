@@ -4,9 +4,13 @@
  *
  * Memory: one array of fixed-size slots, allocated in okcache_new and
  * freed in okcache_free; the keys are copied in. Thread-safety: each slot
- * belongs to one of OKCACHE_STRIPES mutexes.
+ * belongs to one of OKCACHE_STRIPES mutexes; the epoch is atomic, bumped
+ * by okcache_clear before it empties the slots, and checked by
+ * okcache_note under the slot's mutex: a note either sees the new epoch
+ * (and is dropped) or lands before the clear reaches its slot.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +28,7 @@ struct okcache {
 	struct okslot	*slots;
 	size_t		 mask;		/* slots - 1 */
 	pthread_mutex_t	 locks[OKCACHE_STRIPES];
+	_Atomic uint64_t epoch;		/* okcache_clear calls */
 };
 
 /* slot_of - the slot index of a key (FNV-1a; keys are usually hex) */
@@ -100,9 +105,18 @@ okcache_fine_items(const struct store_item *it, size_t n)
 	return 1;
 }
 
-/* okcache_note - `sender` may skip the MAIL check until `until_ms` */
+/* okcache_epoch - the current epoch (0 for NULL) */
+uint64_t
+okcache_epoch(struct okcache *oc)
+{
+	return oc != NULL ? atomic_load(&oc->epoch) : 0;
+}
+
+/* okcache_note - `sender` may skip the MAIL check until `until_ms`,
+ * unless the cache was cleared since `epoch` */
 void
-okcache_note(struct okcache *oc, const char *sender, uint64_t until_ms)
+okcache_note(struct okcache *oc, const char *sender, uint64_t until_ms,
+    uint64_t epoch)
 {
 	struct okslot *s;
 	size_t i;
@@ -112,8 +126,10 @@ okcache_note(struct okcache *oc, const char *sender, uint64_t until_ms)
 	i = slot_of(oc, sender);
 	s = &oc->slots[i];
 	pthread_mutex_lock(&oc->locks[i % OKCACHE_STRIPES]);
-	strcpy(s->key, sender);
-	s->until_ms = until_ms;
+	if (atomic_load(&oc->epoch) == epoch) {
+		strcpy(s->key, sender);
+		s->until_ms = until_ms;
+	}
 	pthread_mutex_unlock(&oc->locks[i % OKCACHE_STRIPES]);
 }
 
@@ -154,7 +170,7 @@ okcache_forget(struct okcache *oc, const char *sender)
 	pthread_mutex_unlock(&oc->locks[i % OKCACHE_STRIPES]);
 }
 
-/* okcache_clear - drop every sender (a new config) */
+/* okcache_clear - drop every sender and start a new epoch */
 void
 okcache_clear(struct okcache *oc)
 {
@@ -162,6 +178,7 @@ okcache_clear(struct okcache *oc)
 
 	if (oc == NULL)
 		return;
+	atomic_fetch_add(&oc->epoch, 1);
 	for (i = 0; i <= oc->mask; i++) {
 		pthread_mutex_lock(&oc->locks[i % OKCACHE_STRIPES]);
 		oc->slots[i].key[0] = '\0';

@@ -20,6 +20,12 @@
  * key's leading hex digits (already a hash), striped locks. Thread-safe.
  * A collision only forgets an entry (one more store call), never
  * invents one: entries are matched on the whole key.
+ *
+ * What made an answer "fine" (the config's limits, the sender's class,
+ * live classes included) can change while a message is in flight: each
+ * okcache_clear starts a new epoch, and a note made under an older one
+ * (read before the config and the class were) is dropped, so no answer
+ * computed under the old limits outlives the clear.
  */
 
 struct okcache;
@@ -36,9 +42,14 @@ void		 okcache_free(struct okcache *);
  */
 int		 okcache_fine_items(const struct store_item *, size_t n);
 
-/* okcache_note - `sender` may skip the MAIL check until `until_ms` */
+/* okcache_epoch - the current epoch (0 for NULL); read it before the
+ * config and the class the next notes are computed under */
+uint64_t	 okcache_epoch(struct okcache *);
+
+/* okcache_note - `sender` may skip the MAIL check until `until_ms`,
+ * unless the cache was cleared since `epoch` was read */
 void		 okcache_note(struct okcache *, const char *sender,
-		    uint64_t until_ms);
+		    uint64_t until_ms, uint64_t epoch);
 
 /* okcache_fine - may `sender` skip the MAIL check at `now_ms`? */
 int		 okcache_fine(struct okcache *, const char *sender,
@@ -47,7 +58,8 @@ int		 okcache_fine(struct okcache *, const char *sender,
 /* okcache_forget - drop one sender (locked, re-classed, reset) */
 void		 okcache_forget(struct okcache *, const char *sender);
 
-/* okcache_clear - drop every sender (a new config) */
+/* okcache_clear - drop every sender and start a new epoch (a new
+ * config, a change of the live classes) */
 void		 okcache_clear(struct okcache *);
 
 #endif

@@ -37,6 +37,7 @@
 struct ql_entry {
 	uint32_t	 hnext;		/* next in its hash chain, or NIL */
 	uint8_t		 used;
+	uint8_t		 origin;
 	char		 qid[QIDLOGIN_ID_MAX + 1];
 	char		 key[QIDLOGIN_KEY_MAX + 1];
 	char		 login[QIDLOGIN_LOGIN_MAX + 1];
@@ -91,7 +92,7 @@ unlink_slot(struct qidlogin *m, uint32_t idx)
 /* qidlogin_add - remember one accepted id */
 int
 qidlogin_add(struct qidlogin *m, const char *qid, const char *key,
-    const char *login)
+    const char *login, int origin)
 {
 	size_t ql = strlen(qid), kl = strlen(key), ll = strlen(login);
 	struct ql_entry *e;
@@ -100,7 +101,7 @@ qidlogin_add(struct qidlogin *m, const char *qid, const char *key,
 	if (ql == 0 || ql > QIDLOGIN_ID_MAX || kl == 0 ||
 	    kl > QIDLOGIN_KEY_MAX || ll > QIDLOGIN_LOGIN_MAX ||
 	    strspn(qid, ALNUM) != ql || strspn(key, ALNUM) != kl ||
-	    strpbrk(login, "\r\n") != NULL)
+	    strpbrk(login, "\r\n") != NULL || origin < 0 || origin > 255)
 		return 1;
 	pthread_mutex_lock(&m->lock);
 	idx = m->head;
@@ -112,6 +113,7 @@ qidlogin_add(struct qidlogin *m, const char *qid, const char *key,
 	memcpy(e->key, key, kl + 1);
 	memcpy(e->login, login, ll + 1);
 	e->used = 1;
+	e->origin = (uint8_t)origin;
 	h = fnv1a(qid) & (m->nbucket - 1);
 	e->hnext = m->bucket[h];
 	m->bucket[h] = idx;
@@ -121,7 +123,8 @@ qidlogin_add(struct qidlogin *m, const char *qid, const char *key,
 
 /* qidlogin_find - the login of an id, if remembered */
 int
-qidlogin_find(struct qidlogin *m, const char *qid, char *key, char *login)
+qidlogin_find(struct qidlogin *m, const char *qid, char *key, char *login,
+    int *origin)
 {
 	uint32_t idx;
 	int found = 0;
@@ -135,6 +138,7 @@ qidlogin_find(struct qidlogin *m, const char *qid, char *key, char *login)
 			memcpy(key, m->ring[idx].key, QIDLOGIN_KEY_MAX + 1);
 			memcpy(login, m->ring[idx].login,
 			    QIDLOGIN_LOGIN_MAX + 1);
+			*origin = m->ring[idx].origin;
 			found = 1;
 			break;
 		}
@@ -142,7 +146,7 @@ qidlogin_find(struct qidlogin *m, const char *qid, char *key, char *login)
 	return found;
 }
 
-/* qidlogin_save - "QID KEY LOGIN\n" per id, oldest first */
+/* qidlogin_save - "QID KEY ORIGIN LOGIN\n" per id, oldest first */
 int
 qidlogin_save(struct qidlogin *m, const char *path)
 {
@@ -159,8 +163,8 @@ qidlogin_save(struct qidlogin *m, const char *path)
 	for (i = 0; i < m->cap; i++) {
 		idx = m->head + i < m->cap ? m->head + i : m->head + i - m->cap;
 		e = &m->ring[idx];
-		if (e->used && fprintf(f, "%s %s %s\n", e->qid, e->key,
-		    e->login) < 0)
+		if (e->used && fprintf(f, "%s %s %u %s\n", e->qid, e->key,
+		    e->origin, e->login) < 0)
 			rc = -1;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -178,7 +182,7 @@ long
 qidlogin_load(struct qidlogin *m, const char *path)
 {
 	char line[QIDLOGIN_ID_MAX + QIDLOGIN_KEY_MAX + QIDLOGIN_LOGIN_MAX + 8];
-	char *key, *login;
+	char *key, *login, *o;
 	long n = 0;
 	FILE *f;
 
@@ -187,11 +191,13 @@ qidlogin_load(struct qidlogin *m, const char *path)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if ((key = strchr(line, ' ')) == NULL ||
-		    (login = strchr(key + 1, ' ')) == NULL)
+		    (o = strchr(key + 1, ' ')) == NULL ||
+		    (login = strchr(o + 1, ' ')) == NULL)
 			continue;
 		*key++ = '\0';
+		*o++ = '\0';
 		*login++ = '\0';
-		if (qidlogin_add(m, line, key, login) == 0)
+		if (qidlogin_add(m, line, key, login, atoi(o)) == 0)
 			n++;
 	}
 	fclose(f);

@@ -14,16 +14,17 @@ struct qidlogin;
 /* qidlogin_new - room for the last `cap` accepted ids; NULL: no memory */
 struct qidlogin	*qidlogin_new(size_t cap);
 
-/* qidlogin_add - qid was accepted for login (its sender key); the oldest
+/* qidlogin_add - qid was accepted for login (its sender key; origin: an
+ * enum sender_origin, kept as given, 0 to 255); the oldest
  * id goes when full. 0, or 1 refused (empty, too long, a qid or key
  * with bytes other than letters and digits, a login with CR or LF) */
 int		 qidlogin_add(struct qidlogin *, const char *qid,
-		    const char *key, const char *login);
+		    const char *key, const char *login, int origin);
 
 /* qidlogin_find - the key and login of qid: 1 found (key, login filled:
  * QIDLOGIN_KEY_MAX + 1 and QIDLOGIN_LOGIN_MAX + 1 bytes), 0 not */
 int		 qidlogin_find(struct qidlogin *, const char *qid, char *key,
-		    char *login);
+		    char *login, int *origin);
 
 /* qidlogin_save - write every id, oldest first, to path (through
  * path.tmp and a rename): 0, or -1 with errno */

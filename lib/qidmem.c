@@ -227,6 +227,29 @@ qidmem_add(struct qidmem *m, const char *key, const char *qid, uint64_t now,
 	return 0;
 }
 
+/* qidmem_each - every live id, oldest first, with the lock held */
+size_t
+qidmem_each(struct qidmem *m, qidmem_each_fn fn, void *ctx)
+{
+	const struct qm_entry *e;
+	uint32_t i, idx;
+	size_t n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->used; i++) {
+		idx = m->head + i;
+		if (idx >= m->cap)
+			idx -= m->cap;
+		e = &m->ring[idx];
+		if (e->who == NULL)
+			continue;
+		fn(ctx, e->who->key, e->id, e->t);
+		n++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
 /* qidmem_take - hand over and forget a login's live ids */
 size_t
 qidmem_take(struct qidmem *m, const char *key, uint64_t now, uint32_t window,

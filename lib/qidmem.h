@@ -35,6 +35,14 @@ int		 qidmem_add(struct qidmem *, const char *key, const char *qid,
 size_t		 qidmem_take(struct qidmem *, const char *key, uint64_t now,
 		    uint32_t window, char **ids);
 
+/*
+ * qidmem_each - call fn for every id held (expired or not), oldest
+ * first, with the memory locked (fn must not call it); returns how many
+ */
+typedef void	(*qidmem_each_fn)(void *ctx, const char *key, const char *qid,
+		    uint64_t at);
+size_t		 qidmem_each(struct qidmem *, qidmem_each_fn, void *ctx);
+
 /* qidmem_count - ids held for a login (key NULL: for all), expired or not */
 size_t		 qidmem_count(struct qidmem *, const char *key);
 

@@ -19,7 +19,7 @@ secret_read(const char *path, char *err, size_t errlen)
 	struct stat sb;
 	FILE *fp;
 
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fp = fopen(path, "re")) == NULL) {	/* e: close-on-exec */
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}

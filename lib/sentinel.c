@@ -23,6 +23,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "cloexec.h"
 #include "sentinel.h"
 
 /* one_addr - "host:port" or "[v6]:port", len bytes of s; 0 or -1 */
@@ -182,6 +183,7 @@ ask_one(const struct sentinel_opts *o, const struct sentinel_addr *s,
 		redisFree(c);
 		return -1;
 	}
+	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
 	if (o->password != NULL) {
 		r = redisCommand(c, "AUTH %s", o->password);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {

@@ -48,6 +48,53 @@ store_reset(struct store *s, const char *sender, char *err, size_t errlen)
 	return s->ops->reset(s, sender, err, errlen);
 }
 
+/* no_admin - the error of a store sluicectl does not reach through us */
+static int
+no_admin(const struct store *s, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "the %s store is not read through the control "
+	    "socket", s->kind);
+	return -1;
+}
+
+/* store_view - every live series of one subject, or of all */
+int
+store_view(struct store *s, const char *subject, store_view_fn fn, void *ctx,
+    char *err, size_t errlen)
+{
+	if (s->admin == NULL)
+		return no_admin(s, err, errlen);
+	return s->admin->view(s, subject, fn, ctx, err, errlen);
+}
+
+/* store_drop - forget some series of one subject */
+int
+store_drop(struct store *s, const char *subject, const char *const *names,
+    int keep, size_t *dropped, char *err, size_t errlen)
+{
+	*dropped = 0;
+	if (s->admin == NULL)
+		return no_admin(s, err, errlen);
+	return s->admin->drop(s, subject, names, keep, dropped, err, errlen);
+}
+
+/* store_lock - lock a subject for a duration, or a full lifetime */
+int
+store_lock(struct store *s, const struct store_item *lock, const char *subject,
+    uint64_t dur_ms, uint64_t *ends_ms, char *err, size_t errlen)
+{
+	if (s->admin == NULL)
+		return no_admin(s, err, errlen);
+	return s->admin->lock(s, lock, subject, dur_ms, ends_ms, err, errlen);
+}
+
+/* store_now - the store's clock */
+uint64_t
+store_now(struct store *s)
+{
+	return s->admin != NULL ? s->admin->now(s) : store_clock_real(NULL);
+}
+
 /* store_free - release a store; NULL is fine */
 void
 store_free(struct store *s)

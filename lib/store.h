@@ -82,12 +82,16 @@ struct store_item {
 					   on_refuse items */
 #define STORE_CHECK_RECORD	2	/* check; if refused, charge the
 					   on_refuse items */
+#define STORE_REFUSED		3	/* refused already (decided without
+					   the store): check, charge only the
+					   on_refuse items (res.allowed 0) */
 
 struct store_req {
 	const char		*sender; /* sender key (sender_key()); borrowed */
 	const char		*txn;	/* id making a commit idempotent, or NULL */
-	int			 commit; /* STORE_CHECK, STORE_COMMIT or
-					   STORE_CHECK_RECORD */
+	int			 commit; /* STORE_CHECK, STORE_COMMIT,
+					   STORE_CHECK_RECORD or
+					   STORE_REFUSED */
 	struct store_item	*items;	/* borrowed; outputs filled in place */
 	size_t			 nitems;
 };
@@ -115,10 +119,72 @@ struct store_ops {
 	void	(*free)(struct store *);
 };
 
+/* one counter series of a subject, as store_view shows it (borrowed) */
+struct store_series {
+	const char	*subject;	/* sender key, or an item's scope */
+	const char	*name;		/* item name, e.g. "msg" */
+	const char	*sub;		/* "" or the sub-counter id */
+	uint32_t	 window;	/* seconds */
+	uint32_t	 buckets;
+	uint64_t	 count;		/* live events (distinct: members;
+					   near: bodies kept) */
+	int64_t		 newest;	/* highest live bucket index, -1: none
+					   (and for distinct and near) */
+};
+
+typedef void (*store_view_fn)(void *ctx, const struct store_series *);
+
+/*
+ * What an administrator asks of a store that keeps its counters itself
+ * (memory): sluicectl through the control socket. NULL in a store that
+ * sluicectl reads directly (redis).
+ */
+struct store_admin_ops {
+	int	(*view)(struct store *, const char *subject, store_view_fn,
+		    void *ctx, char *err, size_t errlen);
+	int	(*drop)(struct store *, const char *subject,
+		    const char *const *names, int keep, size_t *dropped,
+		    char *err, size_t errlen);
+	int	(*lock)(struct store *, const struct store_item *lock,
+		    const char *subject, uint64_t dur_ms, uint64_t *ends_ms,
+		    char *err, size_t errlen);
+	uint64_t (*now)(struct store *);
+};
+
 struct store {
 	const struct store_ops	*ops;
 	const char		*kind;	/* "memory", "redis", "guard" */
+	const struct store_admin_ops *admin; /* or NULL */
 };
+
+/*
+ * store_view - call fn for every live series of `subject` (NULL: of every
+ * subject); 0, or -1 with err (also when the store has no admin ops)
+ */
+int	store_view(struct store *, const char *subject, store_view_fn fn,
+	    void *ctx, char *err, size_t errlen);
+
+/*
+ * store_drop - forget the series of one subject named in `names`
+ * (NULL-ended), or with keep every series but those; *dropped counts
+ * them; 0, or -1 with err
+ */
+int	store_drop(struct store *, const char *subject,
+	    const char *const *names, int keep, size_t *dropped, char *err,
+	    size_t errlen);
+
+/*
+ * store_lock - lock a subject with the lock item: dur_ms 0 charges it
+ * now (a full lock_lifetime); else the series is replaced by one event
+ * that leaves the window first at or after now + dur_ms. *ends_ms: when
+ * the lock ends. 0, or -1 with err.
+ */
+int	store_lock(struct store *, const struct store_item *lock,
+	    const char *subject, uint64_t dur_ms, uint64_t *ends_ms,
+	    char *err, size_t errlen);
+
+/* store_now - the store's clock, ms (real time without admin ops) */
+uint64_t store_now(struct store *);
 
 /*
  * store_charge - check, and charge when req->commit: 0 when the store
@@ -154,6 +220,23 @@ struct store	*store_memory_new(store_clock_fn clock, void *clock_ctx);
 
 /* store_memory_expire - drop senders with nothing live; returns count */
 size_t		 store_memory_expire(struct store *);
+
+struct state_buf;
+
+/*
+ * store_memory_dump - append the live counters as a state file section
+ * (state.h), one stripe locked at a time; *subjects counts them,
+ * *max_hold_us is the longest a stripe stayed locked; -1: out of memory
+ */
+int		 store_memory_dump(struct store *, struct state_buf *,
+		    size_t *subjects, uint64_t *max_hold_us);
+
+/*
+ * store_memory_load - add the counters of a state payload, pruned to
+ * now; 0, or -1 with err at the first bad record (earlier ones stay)
+ */
+int		 store_memory_load(struct store *, const unsigned char *payload,
+		    size_t len, size_t *loaded, char *err, size_t errlen);
 
 /* told of a change worth a log line (the primary moved); msg is borrowed */
 typedef void (*store_redis_notify_fn)(void *ctx, const char *msg);

@@ -21,62 +21,8 @@
 
 #include "fingerprint.h"
 #include "store.h"
+#include "store_memory_int.h"
 #include "window.h"
-
-#define MEM_CHAINS	4096		/* hash chains, power of two */
-#define MEM_STRIPES	64		/* mutexes; chain i uses i % MEM_STRIPES */
-#define MEM_SERIES_CAP	(2 * (WINDOW_MAX_BUCKETS + 1)) /* buckets kept */
-
-struct mem_member {
-	uint64_t		 hash;		/* of the sender key */
-	uint64_t		 seen;		/* ms, last charge */
-};
-
-struct mem_near {
-	uint64_t		 simhash;
-	uint64_t		 seen;		/* ms */
-};
-
-struct mem_series {
-	struct mem_series	*next;
-	char			 name[STORE_NAME_MAX + 1];
-	char			 sub[STORE_SUB_MAX + 1];
-	uint32_t		 window;
-	uint32_t		 buckets;
-	int			 distinct;	/* members[], not b[] */
-	size_t			 n;		/* used entries of b[] */
-	struct mem_member	*members;	/* distinct: at most limit + 1 */
-	size_t			 nmembers, capmembers;
-	int			 near;		/* nears[], not b[] */
-	struct mem_near		*nears;		/* STORE_NEAR_KEEP, oldest first */
-	size_t			 nnears;
-	struct window_bucket	 b[];		/* MEM_SERIES_CAP, allocated only
-						   for bucketed series */
-};
-
-struct mem_txn {
-	struct mem_txn		*next;
-	uint64_t		 expires;	/* ms */
-	char			 id[STORE_TXN_MAX + 1];
-};
-
-struct mem_sender {
-	struct mem_sender	*next;
-	struct mem_series	*series;
-	struct mem_txn		*txns;
-	uint64_t		 expires;	/* ms: nothing live after this */
-	char			 key[STORE_SENDER_MAX + 1];
-};
-
-struct mem_store {
-	struct store		 base;		/* first: the interface */
-	store_clock_fn		 clock;
-	void			*clock_ctx;
-	pthread_mutex_t		 locks[MEM_STRIPES];
-	struct mem_sender	*chains[MEM_CHAINS];
-	pthread_mutex_t		 sweep_lock;
-	size_t			 sweep_next;	/* next chain to sweep */
-};
 
 /* mem_hash - FNV-1a of a sender key */
 static uint64_t mem_hash64(const char *);
@@ -349,6 +295,27 @@ series_expiry(const struct mem_series *s)
 	return e;
 }
 
+/* mem_series_new - an empty series for an item's kind, linked in */
+struct mem_series *
+mem_series_new(struct mem_sender *snd, const char *name, const char *sub,
+    uint32_t window, uint32_t buckets, int distinct, int near)
+{
+	struct mem_series *s;
+
+	if ((s = calloc(1, sizeof(*s) + (distinct || near ? 0 :
+	    MEM_SERIES_CAP * sizeof(s->b[0])))) == NULL)
+		return NULL;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->sub, sizeof(s->sub), "%s", sub);
+	s->window = window;
+	s->buckets = buckets;
+	s->distinct = distinct;
+	s->near = near;
+	s->next = snd->series;
+	snd->series = s;
+	return s;
+}
+
 /* sender_series - find (or, with create, make) the series of one item */
 static struct mem_series *
 sender_series(struct mem_sender *snd, const struct store_item *it, int create)
@@ -361,18 +328,10 @@ sender_series(struct mem_sender *snd, const struct store_item *it, int create)
 		    strcmp(s->name, it->name) == 0 &&
 		    strcmp(s->sub, it->sub) == 0)
 			return s;
-	if (!create || (s = calloc(1, sizeof(*s) + (it->distinct || it->near ?
-	    0 : MEM_SERIES_CAP * sizeof(s->b[0])))) == NULL)
+	if (!create)
 		return NULL;
-	memcpy(s->name, it->name, sizeof(s->name));
-	memcpy(s->sub, it->sub, sizeof(s->sub));
-	s->window = it->window;
-	s->buckets = it->buckets;
-	s->distinct = it->distinct;
-	s->near = it->near;
-	s->next = snd->series;
-	snd->series = s;
-	return s;
+	return mem_series_new(snd, it->name, it->sub, it->window, it->buckets,
+	    it->distinct, it->near);
 }
 
 /* sender_has_txn - was this transaction charged (and still remembered)? */
@@ -394,8 +353,15 @@ sender_has_txn(struct mem_sender *snd, const char *txn, uint64_t now)
 	return 0;
 }
 
+/* mem_chain - the chain of a subject key */
+size_t
+mem_chain(const char *key)
+{
+	return mem_hash(key);
+}
+
 /* mem_find - the sender in its chain (caller holds the stripe lock) */
-static struct mem_sender *
+struct mem_sender *
 mem_find(struct mem_store *ms, size_t chain, const char *key, int create)
 {
 	struct mem_sender *snd;
@@ -594,6 +560,8 @@ mem_charge(struct store *st, const struct store_req *req,
 			maxwin = it->window;
 		costs[i] = cost;
 	}
+	if (req->commit == STORE_REFUSED)
+		ok = 0;		/* refused already: a refusal, nothing else */
 	res->allowed = ok;
 	for (i = 0; i < req->nitems; i++) {
 		struct store_item *it = &req->items[i];
@@ -680,6 +648,181 @@ mem_reset(struct store *st, const char *sender, char *err, size_t errlen)
 	return 0;
 }
 
+/* mem_sender_prune - drop what no longer counts; recompute expires */
+void
+mem_sender_prune(struct mem_sender *snd, uint64_t now)
+{
+	struct mem_series *s;
+
+	for (s = snd->series; s != NULL; s = s->next)
+		series_prune_any(s, now);
+	sender_refresh(snd);
+}
+
+/* view_sender - report every series of one subject that counts now */
+static void
+view_sender(struct mem_sender *snd, uint64_t now, store_view_fn fn, void *ctx)
+{
+	struct store_series v;
+	struct mem_series *s;
+	size_t i;
+
+	mem_sender_prune(snd, now);
+	for (s = snd->series; s != NULL; s = s->next) {
+		memset(&v, 0, sizeof(v));
+		v.subject = snd->key;
+		v.name = s->name;
+		v.sub = s->sub;
+		v.window = s->window;
+		v.buckets = s->buckets;
+		v.newest = -1;
+		if (s->distinct)
+			v.count = s->nmembers;
+		else if (s->near)
+			v.count = s->nnears;
+		else {
+			v.count = series_total(s);
+			for (i = 0; i < s->n; i++)
+				if (s->b[i].count > 0 && s->b[i].index > v.newest)
+					v.newest = s->b[i].index;
+		}
+		if (v.count > 0)
+			fn(ctx, &v);
+	}
+}
+
+/*
+ * mem_view - every live series of one subject, or of all: one stripe
+ * locked at a time, so a message waits at most for one stripe's walk
+ */
+static int
+mem_view(struct store *st, const char *subject, store_view_fn fn, void *ctx,
+    char *err, size_t errlen)
+{
+	struct mem_store *ms = (struct mem_store *)st;
+	uint64_t now = ms->clock(ms->clock_ctx);
+	struct mem_sender *snd;
+	size_t c, k;
+
+	(void)err;
+	(void)errlen;
+	if (subject != NULL) {
+		c = mem_hash(subject);
+		pthread_mutex_lock(&ms->locks[c % MEM_STRIPES]);
+		if ((snd = mem_find(ms, c, subject, 0)) != NULL)
+			view_sender(snd, now, fn, ctx);
+		pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+		return 0;
+	}
+	for (k = 0; k < MEM_STRIPES; k++) {
+		pthread_mutex_lock(&ms->locks[k]);
+		for (c = k; c < MEM_CHAINS; c += MEM_STRIPES)
+			for (snd = ms->chains[c]; snd != NULL; snd = snd->next)
+				view_sender(snd, now, fn, ctx);
+		pthread_mutex_unlock(&ms->locks[k]);
+	}
+	return 0;
+}
+
+/* named - is a series name in a NULL-ended list? */
+static int
+named(const char *const *names, const char *name)
+{
+	for (; names != NULL && *names != NULL; names++)
+		if (strcmp(*names, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* mem_drop - forget the series of a subject named (or, keep: not named) */
+static int
+mem_drop(struct store *st, const char *subject, const char *const *names,
+    int keep, size_t *dropped, char *err, size_t errlen)
+{
+	struct mem_store *ms = (struct mem_store *)st;
+	uint64_t now = ms->clock(ms->clock_ctx);
+	size_t c = mem_hash(subject);
+	struct mem_series **sp, *s;
+	struct mem_sender *snd;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&ms->locks[c % MEM_STRIPES]);
+	if ((snd = mem_find(ms, c, subject, 0)) != NULL) {
+		mem_sender_prune(snd, now);
+		for (sp = &snd->series; (s = *sp) != NULL;) {
+			if (named(names, s->name) == !keep) {
+				*sp = s->next;
+				if (s->n + s->nmembers + s->nnears > 0)
+					(*dropped)++;
+				free(s->members);
+				free(s->nears);
+				free(s);
+			} else
+				sp = &s->next;
+		}
+		sender_refresh(snd);
+	}
+	pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+	return 0;
+}
+
+/*
+ * mem_admin_lock - charge the lock item now (dur_ms 0), or replace its series
+ * by one event in the bucket that leaves the window first at or after
+ * now + dur_ms, as sluicectl's lock --for does in Redis
+ */
+static int
+mem_admin_lock(struct store *st, const struct store_item *it, const char *subject,
+    uint64_t dur_ms, uint64_t *ends_ms, char *err, size_t errlen)
+{
+	struct mem_store *ms = (struct mem_store *)st;
+	uint64_t now = ms->clock(ms->clock_ctx);
+	uint64_t w = window_width(it->window, it->buckets);
+	size_t c = mem_hash(subject);
+	struct mem_sender *snd;
+	struct mem_series *s;
+	int64_t idx = -1;
+	size_t i;
+
+	if (strlen(subject) > STORE_SENDER_MAX || it->distinct || it->near) {
+		snprintf(err, errlen, "memory store: bad lock request");
+		return -1;
+	}
+	pthread_mutex_lock(&ms->locks[c % MEM_STRIPES]);
+	if ((snd = mem_find(ms, c, subject, 1)) == NULL ||
+	    (s = sender_series(snd, it, 1)) == NULL) {
+		pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+		snprintf(err, errlen, "memory store: %s", strerror(ENOMEM));
+		return -1;
+	}
+	series_prune(s, now);
+	if (dur_ms == 0)
+		series_add(s, now, 1);
+	else {
+		s->n = 1;
+		s->b[0].index = (int64_t)((now + dur_ms + w - 1) / w) -
+		    (int64_t)it->buckets - 1;
+		s->b[0].count = 1;
+	}
+	for (i = 0; i < s->n; i++)
+		if (s->b[i].index > idx)
+			idx = s->b[i].index;
+	*ends_ms = (uint64_t)(idx + it->buckets + 1) * w;
+	sender_refresh(snd);
+	pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+	return 0;
+}
+
+/* mem_now - the store's clock */
+static uint64_t
+mem_now(struct store *st)
+{
+	struct mem_store *ms = (struct mem_store *)st;
+
+	return ms->clock(ms->clock_ctx);
+}
+
 /* mem_free - free the store and every sender */
 static void
 mem_free(struct store *st)
@@ -700,6 +843,8 @@ mem_free(struct store *st)
 }
 
 static const struct store_ops mem_ops = { mem_charge, mem_reset, mem_free };
+static const struct store_admin_ops mem_admin = { mem_view, mem_drop,
+    mem_admin_lock, mem_now };
 
 /* store_memory_new - in-process store; clock NULL means real time */
 struct store *
@@ -712,6 +857,7 @@ store_memory_new(store_clock_fn clock, void *clock_ctx)
 		return NULL;
 	ms->base.ops = &mem_ops;
 	ms->base.kind = "memory";
+	ms->base.admin = &mem_admin;
 	ms->clock = clock ? clock : store_clock_real;
 	ms->clock_ctx = clock_ctx;
 	for (i = 0; i < MEM_STRIPES; i++)

@@ -26,18 +26,18 @@
  *
  * Connections: a mutex-protected pool of idle hiredis contexts; a thread
  * takes one, uses it without the lock, and gives it back; at most
- * pool_max exist at once (threads beyond wait for one, up to the command
- * timeout). A context that saw any I/O or protocol
- * error (refused, timed out, EOF, garbled) is freed, never reused: after
- * a timeout its reply may still arrive and would answer the wrong
- * request. An error reply from Redis leaves the connection usable.
+ * pool_max exist at once (threads beyond wait in line, first come first
+ * served, while the line moves: see conn_get). A context that saw any
+ * I/O or protocol error (refused, timed out, EOF, garbled) is freed,
+ * never reused: after a timeout its reply may still arrive and would
+ * answer the wrong request. An error reply from Redis leaves the connection usable.
  * Connecting is lazy, so a Redis that is down at start-up is the guard's
  * business (store_guard.c), not a start-up failure. An idle pooled
  * connection that Redis closed meanwhile (restart, idle timeout) is
  * replaced by a fresh one and the command sent once more; a timeout is
  * retried only as below, so no call waits more than two command
  * timeouts after connecting (plus, with Sentinel, asking the
- * sentinels). hiredis writes with write(2): the process must ignore
+ * sentinels; plus its time in line for a connection). hiredis writes with write(2): the process must ignore
  * SIGPIPE (libmilter's smfi_main does).
  *
  * Failures around a call (redis_charge): a call that failed on the
@@ -88,6 +88,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "cloexec.h"
 #include "cluster.h"
 #include "sentinel.h"
 #include "store.h"
@@ -99,14 +100,42 @@ extern const size_t charge_lua_len;
 #define RS_PREFIX_MAX	64	/* key prefix length */
 /* the longest key: a Cluster scoped txn key, {subject}:txn:<sender>:<hex> */
 #define RS_KEY_MAX	(RS_PREFIX_MAX + 2 * STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
-#define RS_REFUSED	3	/* a commit mode of the script only: already
-				   refused (rc_charge) */
-#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 6 * STORE_MAX_ITEMS)
+/* EVALSHA, sha, numkeys, keys (limits and txn), 4 values, the limits'
+   parameters, one extra per limit */
+#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 1 + STORE_MAX_ITEMS)
 #define RS_EXTRA_MAX	(STORE_MEMBER_MAX + 8) /* an item's last argument */
 #define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
+#define RS_PARAM_LEN	25	/* one limit's parameters, packed (charge.lua
+				   ARGV[5]: '>I4I4ddB') */
+/* a limit's key: <prefix>{<subject>}:<name>[:<sub>]:<window>:<buckets> */
+#define RS_ITEM_KEY_MAX	(RS_PREFIX_MAX + STORE_SENDER_MAX + STORE_NAME_MAX + \
+			 STORE_SUB_MAX + 2 * RS_NUM_MAX + 8)
+/* every string of one call, back to back */
+#define RS_BUF_MAX	(STORE_MAX_ITEMS * (RS_ITEM_KEY_MAX + RS_PARAM_LEN + \
+			 RS_EXTRA_MAX) + RS_KEY_MAX + STORE_SENDER_MAX + \
+			 4 * RS_NUM_MAX)
 #define RS_ASK_MS	1000	/* ask the sentinels at most this often */
+#define RS_WAIT_TIMEOUTS 10	/* a thread waits in line for a connection
+				   at most this many command timeouts (and
+				   one only when the line does not move) */
 #define RS_PREFIX_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789:_.-"
+
+/*
+ * a thread waiting for a connection (on its stack): served first come,
+ * first served, given a connection or a slot to open one by the thread
+ * that frees it (with a plain condition variable, a thread that just
+ * arrived could take a connection ahead of those woken for it, and at
+ * 1,000 SMTP sessions a few waited past the command timeout while the
+ * pool kept serving others)
+ */
+struct rs_waiter {
+	struct rs_waiter	*next;
+	pthread_cond_t		 cv;
+	redisContext		*c;		/* handed over, or NULL */
+	unsigned		 gen;		/* of c */
+	int			 served;	/* c, or a slot to open one */
+};
 
 struct redis_store {
 	struct store		 base;		/* first: the interface */
@@ -120,8 +149,11 @@ struct redis_store {
 	unsigned		 command_ms;	/* for the timeout message */
 	struct timeval		 connect_tv;
 	struct timeval		 command_tv;
-	pthread_mutex_t		 lock;		/* idle[], nidle, nopen, sha */
-	pthread_cond_t		 avail;		/* a connection came free */
+	pthread_mutex_t		 lock;		/* idle[], nidle, nopen, sha,
+					   the waiters */
+	struct rs_waiter	*first;		/* threads waiting for a connection, */
+	struct rs_waiter	*last;		/* served in arrival order */
+	unsigned long		 served;	/* waiters served so far */
 	redisContext		**idle;		/* pool_max slots */
 	size_t			 nidle;
 	size_t			 nopen;		/* idle + in use + connecting */
@@ -157,7 +189,11 @@ struct rs_conn {
 	unsigned		 gen;		/* rs->gen when it was opened */
 };
 
-/* the arguments of one EVALSHA, on the heap: about 19 KiB */
+/*
+ * the arguments of one EVALSHA, on the caller's stack (about 10 KiB): the
+ * strings live in buf, written with put_*() (no printf: at ~20 numbers a
+ * call, snprintf was the largest single cost of a call on sluice's side)
+ */
 struct rs_call {
 	const char		*argv[RS_ARGV_MAX];
 	size_t			 argvlen[RS_ARGV_MAX];
@@ -169,10 +205,10 @@ struct rs_call {
 					   no WAIT */
 	int			 undurable;	/* node_eval: ran, but WAIT saw
 					   fewer than wait replicas */
-	char			 keys[STORE_MAX_ITEMS + 1][RS_KEY_MAX];
-	char			 nums[5 * STORE_MAX_ITEMS + 2][RS_NUM_MAX];
-	char			 extra[STORE_MAX_ITEMS][RS_EXTRA_MAX];
+	char			 buf[RS_BUF_MAX];
 };
+
+static void	slots_hand(struct redis_store *);
 
 /* ms_tv - milliseconds as a timeval */
 static struct timeval
@@ -289,7 +325,7 @@ rediscover(struct redis_store *rs, unsigned seen, char *err, size_t errlen)
 		redisFree(rs->idle[i]);
 	rs->nopen -= rs->nidle;
 	rs->nidle = 0;
-	pthread_cond_broadcast(&rs->avail);
+	slots_hand(rs);
 	pthread_mutex_unlock(&rs->lock);
 	if (rs->notify != NULL) {
 		if (old.port == 0)
@@ -384,6 +420,7 @@ conn_open(struct redis_store *rs, unsigned *gen, char *err, size_t errlen)
 		redisFree(c);
 		return NULL;
 	}
+	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
 	if (redisSetTimeout(c, rs->command_tv) != REDIS_OK) {
 		fail(rs, err, errlen, "connect", "cannot set the command timeout");
 		redisFree(c);
@@ -421,48 +458,129 @@ role:
 	return NULL;
 }
 
-/* slot_release - one connection fewer; wake a waiting thread */
+/* waiter_pop - the longest waiting thread, taken off the queue; lock held */
+static struct rs_waiter *
+waiter_pop(struct redis_store *rs)
+{
+	struct rs_waiter *w = rs->first;
+
+	if (w != NULL && (rs->first = w->next) == NULL)
+		rs->last = NULL;
+	if (w != NULL)
+		rs->served++;
+	return w;
+}
+
+/* tv_after - CLOCK_REALTIME plus n times tv */
+static struct timespec
+tv_after(struct timeval tv, unsigned n)
+{
+	struct timespec t;
+	long long ns;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	ns = (long long)t.tv_nsec + ((long long)tv.tv_sec * 1000000000LL +
+	    (long long)tv.tv_usec * 1000LL) * n;
+	t.tv_sec += (time_t)(ns / 1000000000LL);
+	t.tv_nsec = (long)(ns % 1000000000LL);
+	return t;
+}
+
+/* ts_before - is a earlier than b? */
+static int
+ts_before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec &&
+	    a.tv_nsec < b.tv_nsec);
+}
+
+/* slots_hand - free slots to the waiting threads, in order; lock held */
+static void
+slots_hand(struct redis_store *rs)
+{
+	struct rs_waiter *w;
+
+	while (rs->first != NULL && rs->nopen < rs->pool_max) {
+		w = waiter_pop(rs);
+		rs->nopen++;	/* its slot: it opens a connection */
+		w->served = 1;
+		pthread_cond_signal(&w->cv);
+	}
+}
+
+/* slot_release - one connection fewer; its slot to a waiting thread */
 static void
 slot_release(struct redis_store *rs)
 {
 	pthread_mutex_lock(&rs->lock);
 	rs->nopen--;
-	pthread_cond_signal(&rs->avail);
+	slots_hand(rs);
 	pthread_mutex_unlock(&rs->lock);
 }
 
 /*
  * conn_get - an idle connection, or a new one while fewer than pool_max
- * exist; else wait for one to come free, at most the command timeout
- * (1,000 SMTP threads share a few connections instead of each opening
- * its own and starving Redis and the relay). -1 with err.
+ * exist; else wait in line for one to come free (1,000 SMTP threads share
+ * a few connections instead of each opening its own and starving Redis
+ * and the relay). A thread gives up when no waiting thread was served
+ * for a command timeout (the pool is stuck: Redis is not answering the
+ * calls in flight either), or after RS_WAIT_TIMEOUTS of them in all. A
+ * line that moves is a busy Redis, not a dead one: failing there made
+ * the fallback answer at 1,000 connections. -1 with err.
  */
 static int
 conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 {
-	struct timespec deadline;
-	int rc = 0;
+	struct timespec deadline, cap;
+	struct rs_waiter w, **pp, *q;
+	unsigned long seen;
+	int rc;
 
 	cn->c = NULL;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += rs->command_tv.tv_sec;
-	deadline.tv_nsec += rs->command_tv.tv_usec * 1000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&rs->lock);
-	while (rs->nidle == 0 && rs->nopen >= rs->pool_max && rc == 0)
-		rc = pthread_cond_timedwait(&rs->avail, &rs->lock, &deadline);
-	if (rs->nidle > 0) {
+	if (rs->first == NULL && rs->nidle > 0) {
 		cn->c = rs->idle[--rs->nidle];
 		cn->gen = rs->gen;	/* the idle ones are current */
-	} else if (rs->nopen < rs->pool_max)
+	} else if (rs->first == NULL && rs->nopen < rs->pool_max)
 		rs->nopen++;	/* a slot for the connection we open */
 	else {
-		pthread_mutex_unlock(&rs->lock);
-		return fail(rs, err, errlen, "connection pool",
-		    "all connections busy past the command timeout");
+		memset(&w, 0, sizeof(w));
+		pthread_cond_init(&w.cv, NULL);
+		if (rs->last != NULL)
+			rs->last->next = &w;
+		else
+			rs->first = &w;
+		rs->last = &w;
+		cap = tv_after(rs->command_tv, RS_WAIT_TIMEOUTS);
+		for (;;) {
+			seen = rs->served;
+			deadline = tv_after(rs->command_tv, 1);
+			if (ts_before(cap, deadline))
+				deadline = cap;
+			rc = 0;
+			while (!w.served && rc == 0)
+				rc = pthread_cond_timedwait(&w.cv, &rs->lock,
+				    &deadline);
+			if (w.served || rs->served == seen ||
+			    !ts_before(deadline, cap))
+				break;
+		}
+		if (!w.served) {	/* timed out: leave the line */
+			for (pp = &rs->first; *pp != &w; pp = &(*pp)->next)
+				;
+			*pp = w.next;
+			rs->last = NULL;
+			for (q = rs->first; q != NULL; q = q->next)
+				rs->last = q;
+		}
+		pthread_cond_destroy(&w.cv);
+		if (!w.served) {
+			pthread_mutex_unlock(&rs->lock);
+			return fail(rs, err, errlen, "connection pool",
+			    "all connections busy past the command timeout");
+		}
+		cn->c = w.c;	/* NULL: a slot to open one */
+		cn->gen = w.gen;
 	}
 	pthread_mutex_unlock(&rs->lock);
 	if ((cn->pooled = cn->c != NULL))
@@ -473,11 +591,13 @@ conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
 	return -1;
 }
 
-/* conn_put - give a connection back to the pool; a broken one is freed */
+/* conn_put - give a connection back: to the longest waiting thread, or
+ * to the pool; a broken one is freed */
 static void
 conn_put(struct redis_store *rs, struct rs_conn *cn, int broken)
 {
 	redisContext *c = cn->c;
+	struct rs_waiter *w;
 
 	cn->c = NULL;
 	if (c == NULL)
@@ -485,10 +605,15 @@ conn_put(struct redis_store *rs, struct rs_conn *cn, int broken)
 	if (!broken && c->err == 0) {
 		pthread_mutex_lock(&rs->lock);
 		/* a connection to a former primary is not kept */
-		if (rs->nidle < rs->pool_max && cn->gen == rs->gen) {
+		if (cn->gen == rs->gen && (w = waiter_pop(rs)) != NULL) {
+			w->c = c;
+			w->gen = cn->gen;
+			w->served = 1;
+			pthread_cond_signal(&w->cv);
+			c = NULL;
+		} else if (rs->nidle < rs->pool_max && cn->gen == rs->gen) {
 			rs->idle[rs->nidle++] = c;
 			c = NULL;
-			pthread_cond_signal(&rs->avail);
 		}
 		pthread_mutex_unlock(&rs->lock);
 	}
@@ -636,38 +761,82 @@ name_ok(const char *s)
 	return n > 0 && n <= STORE_NAME_MAX && s[n] == '\0';
 }
 
-/*
- * call_extras - one more argument per item, after all the items: a near
- * item's simhash and distance ("<16 hex>:<bits>"), a distinct item's
- * member ("" for the sender), else ""
- */
-static void
-call_extras(const struct store_req *req, struct rs_call *cl)
+/* put_str - append s; returns the end */
+static char *
+put_str(char *p, const char *s)
 {
-	size_t i;
+	size_t n = strlen(s);
 
-	for (i = 0; i < req->nitems; i++) {
-		const struct store_item *it = &req->items[i];
-
-		if (it->near)
-			snprintf(cl->extra[i], RS_EXTRA_MAX, "%016llx:%u",
-			    (unsigned long long)it->simhash, it->distance);
-		else
-			snprintf(cl->extra[i], RS_EXTRA_MAX, "%s", it->member);
-		cl->argv[cl->argc++] = cl->extra[i];
-	}
+	memcpy(p, s, n);
+	return p + n;
 }
 
-/* call_build - the EVALSHA arguments of a request (sha filled later) */
+/* put_u64 - append v in decimal; returns the end */
+static char *
+put_u64(char *p, uint64_t v)
+{
+	char d[RS_NUM_MAX];
+	size_t n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*p++ = d[--n];
+	return p;
+}
+
+/* put_be - append the low `bytes` bytes of v, most significant first */
+static char *
+put_be(char *p, uint64_t v, int bytes)
+{
+	while (bytes-- > 0)
+		*p++ = (char)(v >> (8 * bytes) & 0xff);
+	return p;
+}
+
+/* put_double - append v as an IEEE 754 double, big-endian (struct 'd') */
+static char *
+put_double(char *p, uint64_t v)
+{
+	double d = (double)v;
+	uint64_t bits;
+
+	memcpy(&bits, &d, sizeof(bits));
+	return put_be(p, bits, 8);
+}
+
+/* arg_end - the argument that starts at `from` ends at p; returns p */
+static char *
+arg_end(struct rs_call *cl, const char *from, char *p)
+{
+	cl->argv[cl->argc] = from;
+	cl->argvlen[cl->argc++] = (size_t)(p - from);
+	return p;
+}
+
+/* arg_lit - a constant argument */
+static void
+arg_lit(struct rs_call *cl, const char *s)
+{
+	cl->argv[cl->argc] = s;
+	cl->argvlen[cl->argc++] = strlen(s);
+}
+
+/*
+ * call_build - the EVALSHA arguments of a request (sha filled later);
+ * txn_scope: NULL, or a Cluster call's subject, whose slot then holds the
+ * transaction key ({subject}:txn:<sender>:<hex>)
+ */
 static int
 call_build(const struct redis_store *rs, const struct store_req *req,
-    struct rs_call *cl, char *err, size_t errlen)
+    const char *txn_scope, struct rs_call *cl, char *err, size_t errlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	uint64_t maxwin = 0;
-	size_t i, k, nkeys, nn = 0;
+	size_t i, k, nkeys;
+	char *p = cl->buf, *q;
 	int txn;
-	char *p;
 
 	if (req->sender == NULL || !hex_ok(req->sender, STORE_SENDER_MAX))
 		return fail(rs, err, errlen, "refused",
@@ -678,76 +847,101 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	if (req->nitems > STORE_MAX_ITEMS)
 		return fail(rs, err, errlen, "refused", "too many limits");
 	for (i = 0; i < req->nitems; i++) {
-		const struct store_item *it = &req->items[i];
-
-		if (!name_ok(it->name))
+		if (!name_ok(req->items[i].name))
 			return fail(rs, err, errlen, "refused",
 			    "a limit name is not [a-z0-9_]+");
-		if (!store_item_valid(it))
+		if (!store_item_valid(&req->items[i]))
 			return fail(rs, err, errlen, "refused",
 			    "a limit's scope or sub is not hexadecimal");
-		/* {subject}:name[:sub]:window:(buckets|set) */
-		snprintf(cl->keys[i], RS_KEY_MAX, "%s{%s}:%s%s%s:%u:%s%.0u",
-		    rs->prefix, it->scope[0] ? it->scope : req->sender,
-		    it->name, it->sub[0] ? ":" : "", it->sub, it->window,
-		    it->distinct ? "set" : it->near ? "sims" : "",
-		    it->distinct || it->near ? 0 : it->buckets);
-		if (it->window > maxwin)
-			maxwin = it->window;
+		if (req->items[i].window > maxwin)
+			maxwin = req->items[i].window;
 	}
-	nkeys = req->nitems;
 	/* a txn only matters for a commit; with no limit it expires at once */
 	txn = req->txn != NULL && req->commit == STORE_COMMIT && maxwin > 0;
+	nkeys = req->nitems + (txn ? 1 : 0);
 	cl->txn = txn;
 	cl->wait = 0;
+	cl->argc = 0;
+	arg_lit(cl, "EVALSHA");
+	cl->argv[cl->argc] = cl->sha;
+	cl->argvlen[cl->argc++] = 40;
+	p = arg_end(cl, p, put_u64(p, nkeys));
+	for (i = 0; i < req->nitems; i++) {
+		const struct store_item *it = &req->items[i];
+
+		/* {subject}:name[:sub]:window:(buckets|set|sims) */
+		q = p;
+		p = put_str(p, rs->prefix);
+		*p++ = '{';
+		p = put_str(p, it->scope[0] ? it->scope : req->sender);
+		*p++ = '}';
+		*p++ = ':';
+		p = put_str(p, it->name);
+		if (it->sub[0] != '\0') {
+			*p++ = ':';
+			p = put_str(p, it->sub);
+		}
+		*p++ = ':';
+		p = put_u64(p, it->window);
+		*p++ = ':';
+		if (it->distinct)
+			p = put_str(p, "set");
+		else if (it->near)
+			p = put_str(p, "sims");
+		else
+			p = put_u64(p, it->buckets);
+		p = arg_end(cl, q, p);
+	}
 	if (txn) {
-		p = cl->keys[nkeys++];
-		p += snprintf(p, RS_KEY_MAX, "%s{%s}:txn:", rs->prefix,
-		    req->sender);
+		q = p;
+		p = put_str(p, rs->prefix);
+		*p++ = '{';
+		p = put_str(p, txn_scope != NULL ? txn_scope : req->sender);
+		p = put_str(p, "}:txn:");
+		if (txn_scope != NULL) {
+			p = put_str(p, req->sender);
+			*p++ = ':';
+		}
 		for (k = 0; req->txn[k] != '\0'; k++) {
 			*p++ = hex[(unsigned char)req->txn[k] >> 4];
 			*p++ = hex[(unsigned char)req->txn[k] & 15];
 		}
-		*p = '\0';
+		p = arg_end(cl, q, p);
 	}
-
-	cl->argc = 0;
-	cl->argv[cl->argc++] = "EVALSHA";
-	cl->argv[cl->argc++] = cl->sha;
-	snprintf(cl->nums[nn], RS_NUM_MAX, "%zu", nkeys);
-	cl->argv[cl->argc++] = cl->nums[nn++];
-	for (i = 0; i < nkeys; i++)
-		cl->argv[cl->argc++] = cl->keys[i];
-	cl->argv[cl->argc++] = req->commit == STORE_COMMIT ? "1" :
+	arg_lit(cl, req->commit == STORE_COMMIT ? "1" :
 	    req->commit == STORE_CHECK_RECORD ? "2" :
-	    req->commit == RS_REFUSED ? "3" : "0";
-	cl->argv[cl->argc++] = txn ? "1" : "0";
-	snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
-	    (unsigned long long)(maxwin * 1000 < STORE_TXN_MS ? maxwin * 1000 :
-	    STORE_TXN_MS));
-	cl->argv[cl->argc++] = cl->nums[nn++];
-	cl->argv[cl->argc++] = req->sender;
+	    req->commit == STORE_REFUSED ? "3" : "0");
+	arg_lit(cl, txn ? "1" : "0");
+	p = arg_end(cl, p, put_u64(p, maxwin * 1000 < STORE_TXN_MS ?
+	    maxwin * 1000 : STORE_TXN_MS));
+	arg_lit(cl, req->sender);
+	q = p;
 	for (i = 0; i < req->nitems; i++) {
 		const struct store_item *it = &req->items[i];
 
-		snprintf(cl->nums[nn], RS_NUM_MAX, "%u", it->window);
-		cl->argv[cl->argc++] = cl->nums[nn++];
-		snprintf(cl->nums[nn], RS_NUM_MAX, "%u", it->buckets);
-		cl->argv[cl->argc++] = cl->nums[nn++];
-		snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
-		    (unsigned long long)it->limit);
-		cl->argv[cl->argc++] = cl->nums[nn++];
-		snprintf(cl->nums[nn], RS_NUM_MAX, "%llu",
-		    (unsigned long long)it->cost);
-		cl->argv[cl->argc++] = cl->nums[nn++];
-		snprintf(cl->nums[nn], RS_NUM_MAX, "%d", (it->soft ? 1 : 0) |
-		    (it->distinct ? 2 : 0) | (it->on_refuse ? 4 : 0) |
-		    (it->near ? 8 : 0));
-		cl->argv[cl->argc++] = cl->nums[nn++];
+		p = put_be(p, it->window, 4);
+		p = put_be(p, it->buckets, 4);
+		p = put_double(p, it->limit);
+		p = put_double(p, it->cost);
+		p = put_be(p, (it->soft ? 1 : 0) | (it->distinct ? 2 : 0) |
+		    (it->on_refuse ? 4 : 0) | (it->near ? 8 : 0), 1);
 	}
-	call_extras(req, cl);
-	for (i = 0; i < (size_t)cl->argc; i++)
-		cl->argvlen[i] = i == 1 ? 40 : strlen(cl->argv[i]);
+	p = arg_end(cl, q, p);
+	/* one more per item: a near item's simhash and distance ("<16
+	 * hex>:<bits>"), a distinct item's member ("" for the sender) */
+	for (i = 0; i < req->nitems; i++) {
+		const struct store_item *it = &req->items[i];
+
+		q = p;
+		if (it->near) {
+			for (k = 16; k-- > 0;)
+				*p++ = hex[it->simhash >> (4 * k) & 15];
+			*p++ = ':';
+			p = put_u64(p, it->distance);
+		} else
+			p = put_str(p, it->member);
+		p = arg_end(cl, q, p);
+	}
 	return 0;
 }
 
@@ -900,17 +1094,15 @@ redis_charge(struct store *st, const struct store_req *req,
     struct store_res *res, char *err, size_t errlen)
 {
 	struct redis_store *rs = (struct redis_store *)st;
-	struct rs_call *cl;
+	struct rs_call call, *cl = &call;
 	enum rs_fail how;
 	unsigned seen;
 	char why[256];
 	size_t n;
 	int moved, rc = -1, safe;
 
-	if ((cl = malloc(sizeof(*cl))) == NULL)
-		return fail(rs, err, errlen, "charge", strerror(ENOMEM));
-	if (call_build(rs, req, cl, err, errlen) == -1)
-		goto out;
+	if (call_build(rs, req, NULL, cl, err, errlen) == -1)
+		return -1;
 	/* only an admission (end of message) must survive a failover */
 	cl->wait = req->commit == STORE_COMMIT ? rs->wait_replicas : 0;
 	pthread_mutex_lock(&rs->lock);
@@ -942,7 +1134,6 @@ redis_charge(struct store *st, const struct store_req *req,
 		rc = charge_once(rs, req, res, cl, err, errlen) ==
 		    RS_FAIL_NONE ? 0 : -1;
 out:
-	free(cl);
 	return rc;
 }
 
@@ -1078,7 +1269,6 @@ redis_free(struct store *st)
 		free(rs->sentinel_password);
 	}
 	pthread_mutex_destroy(&rs->lock);
-	pthread_cond_destroy(&rs->avail);
 	pthread_cond_destroy(&rs->answered);
 	free(rs);
 }
@@ -1213,7 +1403,6 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 	rs->wait_replicas = o->wait_replicas;
 	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));
 	pthread_mutex_init(&rs->lock, NULL);
-	pthread_cond_init(&rs->avail, NULL);
 	pthread_cond_init(&rs->answered, NULL);
 	if (o->sentinels != NULL && sentinels_set(rs, o, err, errlen) == -1) {
 		redis_free(&rs->base);
@@ -1434,10 +1623,8 @@ rc_group(struct rc_store *rc, const struct store_req *req, const char *scope,
 	size_t idx[STORE_MAX_ITEMS], n = 0, i;
 	struct redis_store *proto = rc->node[0];
 	struct store_req sr;
-	struct rs_call *cl;
+	struct rs_call call;
 	redisReply *r;
-	const char *hex;
-	char key[RS_KEY_MAX];
 	int rc2;
 
 	for (i = 0; i < req->nitems; i++)
@@ -1449,26 +1636,17 @@ rc_group(struct rc_store *rc, const struct store_req *req, const char *scope,
 	sr.items = sub;
 	sr.nitems = n;
 	sr.commit = commit;
-	if ((cl = malloc(sizeof(*cl))) == NULL)
-		return fail(proto, err, errlen, "charge", strerror(ENOMEM));
-	rc2 = call_build(proto, &sr, cl, err, errlen);
-	cl->wait = commit == STORE_COMMIT ? proto->wait_replicas : 0;
-	if (rc2 == 0 && scope[0] != '\0' && (size_t)atoi(cl->argv[2]) > n &&
-	    (hex = strstr(cl->keys[n], "}:txn:")) != NULL) {
-		/* this subject's own transaction key, in its slot */
-		snprintf(key, sizeof(key), "%s{%s}:txn:%s:%s", proto->prefix,
-		    scope, req->sender, hex + 6);
-		memcpy(cl->keys[n], key, sizeof(key));
-		cl->argvlen[3 + n] = strlen(cl->keys[n]);
-	}
+	/* a subject's own transaction key lives in its slot */
+	rc2 = call_build(proto, &sr, scope[0] != '\0' ? scope : NULL, &call,
+	    err, errlen);
+	call.wait = commit == STORE_COMMIT ? proto->wait_replicas : 0;
 	if (rc2 == 0 && (rc2 = rc_call(rc, scope[0] ? scope : req->sender,
-	    cl, &r, err, errlen)) == 0) {
+	    &call, &r, err, errlen)) == 0) {
 		rc2 = parse_reply(proto, r, &sr, res, err, errlen);
 		freeReplyObject(r);
 	}
 	for (i = 0; rc2 == 0 && i < n; i++)
 		req->items[idx[i]] = sub[i];
-	free(cl);
 	return rc2;
 }
 
@@ -1508,7 +1686,7 @@ rc_charge(struct store *st, const struct store_req *req,
 	}
 	if (nsender > 0 || ns == 0) {
 		if (rc_group(rc, req, "", refused && req->commit != STORE_CHECK ?
-		    RS_REFUSED : req->commit, &g, err, errlen) == -1)
+		    STORE_REFUSED : req->commit, &g, err, errlen) == -1)
 			return -1;
 	}
 	res->allowed = g.allowed && !refused;

@@ -6,11 +6,15 @@
  * are those of CONTROL_CONTRACT.md, shared with sluicectl:
  *
  *   P:classes          hash login|@domain -> class, read whole (HGETALL)
- *   P{H}:who           printable login, written at most hourly per login
- *   P{H}:lockinfo      hash login, reason, by, at, until (on our locks)
+ *   P{H}:who           printable login, written at most hourly per login;
+ *                      a key not of a SASL login adds a TAB and its
+ *                      origin ("bob@example.com\tenvelope": a printable
+ *                      login holds no TAB)
+ *   P{H}:lockinfo      hash login, origin, reason, by, at, until (on our
+ *                      locks)
  *   P:locked           sorted set H -> until
  *   P:events           channel: "lock H", "unlock H", "reset H", "class"
- *   P:fq:QUEUEID       "H LOGIN" of accepted mail, for delivery feedback
+ *   P:fq:QUEUEID       "H ORIGIN LOGIN" of accepted mail, for feedback
  *                      (feedback.c) on the other relays, TTL 1 day
  *
  * One control thread owns two hiredis connections: one SUBSCRIBEd to
@@ -46,7 +50,9 @@
 #include <hiredis/hiredis.h>
 
 #include "classmap.h"
+#include "cloexec.h"
 #include "control.h"
+#include "localctl.h"
 #include "qidmem.h"
 #include "recent.h"
 #include "sender.h"
@@ -74,6 +80,7 @@ struct job {
 	enum job_kind	 kind;
 	char		 key[SENDER_KEY_LEN + 1];
 	char		 shown[SHOWN_MAX];
+	enum sender_origin origin;
 	char		 reason[REASON_MAX];
 	uint64_t	 at, until;	/* JOB_LOCK: unix seconds; JOB_QIDGET:
 					   at is the asker's generation */
@@ -108,7 +115,7 @@ static struct {
 	pthread_cond_t	 fq_cond;
 	uint64_t	 fq_gen;	/* the question being answered */
 	int		 fq_done, fq_found;
-	char		 fq_val[SENDER_KEY_LEN + 1 + SHOWN_MAX];
+	char		 fq_val[SENDER_KEY_LEN + SHOWN_MAX + 16];
 
 	/* control thread only */
 	char		*host, *unix_path, *user, *password, *prefix;
@@ -127,7 +134,8 @@ static struct {
 } ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 },
     .fq_cond = PTHREAD_COND_INITIALIZER };
 
-static void	lock_seen(const char *, const char *, const char *, int);
+static void	lock_seen(const char *, const char *, enum sender_origin,
+		    const char *, int);
 static int	held_find(const char *);
 static void	held_drop(size_t);
 static int	control_local(const struct config *);
@@ -173,14 +181,28 @@ cm_release(struct cm_ref *r)
 	}
 }
 
+/* control_who - "LOGIN origin=ORIGIN", a login in a log line */
+void
+control_who(const char *shown, enum sender_origin o, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s origin=%s", shown, sender_origin_name(o));
+}
+
 /* control_class_for - live override (exact, @domain), then the map file */
 const struct config_class *
-control_class_for(const struct config *cfg, const char *login)
+control_class_for(const struct config *cfg, enum sender_origin o,
+    const char *login)
 {
-	const struct config_class *c = NULL;
+	const struct config_class *c = ctlsock_class_for(cfg, login);
 	struct cm_ref *r = NULL;
-	const char *name;
+	char whole[SENDER_NAME_MAX + 1], dom[SENDER_NAME_MAX + 1];
+	const char *name, *w, *d;
 
+	if (sender_class_names(o, login, whole, dom, &w, &d) == -1)
+		return &cfg->classes[0];	/* too long for a tag */
+
+	if (c != NULL)		/* store memory: set through sluicectl */
+		return c;
 	if (ctl.running) {
 		pthread_mutex_lock(&ctl.lock);
 		if ((r = ctl.classes) != NULL)
@@ -188,11 +210,11 @@ control_class_for(const struct config *cfg, const char *login)
 		pthread_mutex_unlock(&ctl.lock);
 	}
 	if (r != NULL) {
-		if ((name = classmap_lookup(r->map, login)) != NULL)
+		if ((name = classmap_find(r->map, w, d)) != NULL)
 			c = config_find_class(cfg, name); /* unknown: NULL */
 		cm_release(r);
 	}
-	return c != NULL ? c : config_class_for(cfg, login);
+	return c != NULL ? c : config_class_find(cfg, w, d);
 }
 
 /* wake - nudge the control thread (never blocks) */
@@ -240,10 +262,11 @@ dequeue(struct job *j)
 
 /* control_seen - a login sent mail: its who key, at most once an hour */
 void
-control_seen(const char *key, const char *shown)
+control_seen(const char *key, const char *shown, enum sender_origin o)
 {
 	struct job j;
 
+	ctlsock_seen(key, shown);	/* memory store: sluicectl's names */
 	if (!ctl.running || !recent_due(ctl.who, key, (uint64_t)time(NULL),
 	    WHO_PERIOD))
 		return;
@@ -251,6 +274,7 @@ control_seen(const char *key, const char *shown)
 	j.kind = JOB_WHO;
 	snprintf(j.key, sizeof(j.key), "%s", key);
 	snprintf(j.shown, sizeof(j.shown), "%s", shown);
+	j.origin = o;
 	if (enqueue(&j) == -1)
 		recent_forget(ctl.who, key);	/* the next message tries */
 }
@@ -269,7 +293,8 @@ control_accepted(const struct config *cfg, const char *key, const char *qid)
 /* control_qid_put - feedback: P:fq:QID = "KEY LOGIN" for another relay's
  * reader, written by the control thread (no message waits on it) */
 void
-control_qid_put(const char *qid, const char *key, const char *login)
+control_qid_put(const char *qid, const char *key, const char *login,
+    enum sender_origin o)
 {
 	struct job j;
 
@@ -278,6 +303,7 @@ control_qid_put(const char *qid, const char *key, const char *login)
 		return;
 	memset(&j, 0, sizeof(j));
 	j.kind = JOB_QID;
+	j.origin = o;
 	snprintf(j.key, sizeof(j.key), "%s", key);
 	snprintf(j.shown, sizeof(j.shown), "%s", login);
 	snprintf(j.reason, sizeof(j.reason), "%s", qid);
@@ -289,11 +315,11 @@ control_qid_put(const char *qid, const char *key, const char *login)
  * timeout_ms. 1 found (key, login filled), 0 not */
 int
 control_qid_get(const char *qid, char *key, size_t keylen, char *login,
-    size_t loginlen, unsigned timeout_ms)
+    size_t loginlen, enum sender_origin *o, unsigned timeout_ms)
 {
 	struct timespec until;
 	struct job j;
-	char *sp;
+	char *sp, *sp2;
 	int found = 0;
 
 	if (!ctl.running || strlen(qid) >= REASON_MAX)
@@ -313,11 +339,13 @@ control_qid_get(const char *qid, char *key, size_t keylen, char *login,
 	    &ctl.lock, &until) == 0)
 		;
 	if (ctl.fq_done && ctl.fq_found &&
-	    (sp = strchr(ctl.fq_val, ' ')) != NULL) {
-		*sp = '\0';
+	    (sp = strchr(ctl.fq_val, ' ')) != NULL &&
+	    (sp2 = strchr(sp + 1, ' ')) != NULL) {
+		*sp = *sp2 = '\0';
 		snprintf(key, keylen, "%s", ctl.fq_val);
-		snprintf(login, loginlen, "%s", sp + 1);
-		found = key_ok(key, strlen(key));
+		snprintf(login, loginlen, "%s", sp2 + 1);
+		found = key_ok(key, strlen(key)) &&
+		    sender_origin_parse(sp + 1, o) == 0;
 	}
 	ctl.fq_gen++;	/* a late answer is dropped */
 	pthread_mutex_unlock(&ctl.lock);
@@ -350,17 +378,21 @@ qid_get_run(const struct job *j)
 /* control_locked - our lock rule locked a login: announce it, hold */
 void
 control_locked(const struct config *cfg, const char *key, const char *shown,
-    const char *reason)
+    enum sender_origin o, const char *reason)
 {
+	char who[SHOWN_MAX + 32];
 	struct job j;
 	int i;
 
+	control_who(shown, o, who, sizeof(who));
+	ctlsock_locked(key, shown, ctl.hostname[0] ? ctl.hostname : "sluice",
+	    reason, (uint64_t)time(NULL) + cfg->lock_lifetime_ms / 1000);
 	if (ctl.local) {
 		/* held[] is the control thread's; here the lock guards it */
 		pthread_mutex_lock(&ctl.lock);
 		if ((i = held_find(key)) != -1)
 			held_drop((size_t)i);	/* a new lock, after the last */
-		lock_seen(key, shown, ctl.hostname, 0);
+		lock_seen(key, shown, o, ctl.hostname, 0);
 		pthread_mutex_unlock(&ctl.lock);
 		return;
 	}
@@ -370,13 +402,21 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 	j.kind = JOB_LOCK;
 	snprintf(j.key, sizeof(j.key), "%s", key);
 	snprintf(j.shown, sizeof(j.shown), "%s", shown);
+	j.origin = o;
 	snprintf(j.reason, sizeof(j.reason), "%s", reason);
 	j.at = (uint64_t)time(NULL);
 	j.until = j.at + cfg->lock_lifetime_ms / 1000;
 	if (enqueue(&j) == -1)
 		log_err("control: queue full; the lock of %s is not announced "
 		    "to the other relays (they see it at its next message)",
-		    shown);
+		    who);
+}
+
+/* control_qids - the queue ids remembered for holds, or NULL (none kept) */
+struct qidmem *
+control_qids(void)
+{
+	return ctl.qids;
 }
 
 /* control_reloaded - check the live classes against the new config */
@@ -408,6 +448,7 @@ rconnect(char *err, size_t errlen)
 		redisFree(c);
 		return NULL;
 	}
+	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
 	if (redisSetTimeout(c, ctl.command_tv) != REDIS_OK) {
 		snprintf(err, errlen, "cannot set the command timeout");
 		redisFree(c);
@@ -529,20 +570,26 @@ held_add(const char *key)
 	ctl.held[ctl.nheld++].since = (uint64_t)time(NULL);
 }
 
-/* lock_names - the login and the locking relay: P{H}:lockinfo, P{H}:who */
+/* lock_names - the login, its origin and the locking relay: P{H}:lockinfo,
+ * P{H}:who */
 static void
-lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
+lock_names(const char *key, char *who, size_t wlen, enum sender_origin *o,
+    char *relay, size_t rlen)
 {
-	char k[KEY_MAX];
+	char k[KEY_MAX], *tab;
 	redisReply *r;
 	int named = 0;
 
+	*o = SENDER_SASL;	/* no origin written: an older relay's lock */
 	snprintf(who, wlen, "%s", key);		/* at least the key */
 	snprintf(relay, rlen, "unknown");
 	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, key);
-	if ((r = command("HMGET %s login by", k)) == NULL)
+	if ((r = command("HMGET %s login by origin", k)) == NULL)
 		return;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+		if (r->element[2]->type == REDIS_REPLY_STRING &&
+		    sender_origin_parse(r->element[2]->str, o) == -1)
+			*o = SENDER_SASL;
 		if (r->element[0]->type == REDIS_REPLY_STRING) {
 			sender_printable(r->element[0]->str, who, wlen, 0);
 			named = 1;
@@ -554,21 +601,32 @@ lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
 	snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix, key);
 	if (named || (r = command("GET %s", k)) == NULL)
 		return;
-	if (r->type == REDIS_REPLY_STRING)
+	if (r->type == REDIS_REPLY_STRING) {
+		/* "login" or "login\torigin" (the TAB is ours: printable
+		 * logins hold none) */
+		if ((tab = strchr(r->str, '\t')) != NULL) {
+			*tab = '\0';
+			if (sender_origin_parse(tab + 1, o) == -1)
+				*o = SENDER_SASL;
+		}
 		sender_printable(r->str, who, wlen, 0);
+	}
 	freeReplyObject(r);
 }
 
 /*
  * lock_seen - a login is locked: hand the ids it got accepted here to the
- * hold command, once per lock. who/relay NULL: read from lockinfo. A lock
+ * hold command, once per lock. who/relay NULL: read from lockinfo (and
+ * the origin with them; else o is who's). A lock
  * found by the poll with nothing to hold is noted silently.
  */
 static void
-lock_seen(const char *key, const char *who, const char *relay, int polled)
+lock_seen(const char *key, const char *who, enum sender_origin o,
+    const char *relay, int polled)
 {
 	char whobuf[SHOWN_MAX], relaybuf[128], win[16];
 	char whoval[SHOWN_MAX + 8], relayval[sizeof(relaybuf) + 8];
+	char whoshow[sizeof(whoval) + 32];
 	struct cfg_ref *ref;
 	const struct config *cfg;
 	char *ids = NULL;
@@ -591,7 +649,7 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 		return;
 	}
 	if (who == NULL) {
-		lock_names(key, whobuf, sizeof(whobuf), relaybuf,
+		lock_names(key, whobuf, sizeof(whobuf), &o, relaybuf,
 		    sizeof(relaybuf));
 		who = whobuf;
 		relay = relaybuf;
@@ -599,7 +657,8 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 	/* for the log lines: each one field, whatever a relay wrote */
 	sender_logvalue(who, whoval, sizeof(whoval));
 	sender_logvalue(relay, relayval, sizeof(relayval));
-	who = whoval;
+	control_who(whoval, o, whoshow, sizeof(whoshow));
+	who = whoshow;
 	relay = relayval;
 	if (n == 0)
 		log_warnx("login=%s locked on relay %s: held 0 queued messages "
@@ -629,8 +688,9 @@ announce(const struct job *j)
 	snprintf(zk, sizeof(zk), "%slocked", ctl.prefix);
 	snprintf(chan, sizeof(chan), "%sevents", ctl.prefix);
 	snprintf(ev, sizeof(ev), "lock %s", j->key);
-	redisAppendCommand(ctl.cmd, "HSET %s login %s reason %s by %s at %llu "
-	    "until %llu", k, j->shown, j->reason, ctl.hostname,
+	redisAppendCommand(ctl.cmd, "HSET %s login %s origin %s reason %s by %s "
+	    "at %llu until %llu", k, j->shown, sender_origin_name(j->origin),
+	    j->reason, ctl.hostname,
 	    (unsigned long long)j->at, (unsigned long long)j->until);
 	redisAppendCommand(ctl.cmd, "EXPIRE %s %llu", k, ttl);
 	redisAppendCommand(ctl.cmd, "ZADD %s %llu %s", zk,
@@ -665,7 +725,7 @@ pending_add(const struct job *j)
 static void
 jobs_run(void)
 {
-	char k[KEY_MAX], val[SENDER_KEY_LEN + 1 + SHOWN_MAX];
+	char k[KEY_MAX], val[SENDER_KEY_LEN + SHOWN_MAX + 16];
 	char fq[KEY_MAX + REASON_MAX];
 	redisReply *r;
 	struct job j;
@@ -677,15 +737,18 @@ jobs_run(void)
 			 * the hour, not at every message meanwhile */
 			snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix,
 			    j.key);
-			if ((r = command("SET %s %s EX %d", k, j.shown,
-			    WHO_TTL)) != NULL)
+			if ((r = command("SET %s %s%s%s EX %d", k, j.shown,
+			    j.origin == SENDER_SASL ? "" : "\t",
+			    j.origin == SENDER_SASL ? "" :
+			    sender_origin_name(j.origin), WHO_TTL)) != NULL)
 				freeReplyObject(r);
 			continue;
 		}
 		if (j.kind == JOB_QID) {
 			snprintf(fq, sizeof(fq), "%sfq:%s", ctl.prefix,
 			    j.reason);
-			snprintf(val, sizeof(val), "%s %s", j.key, j.shown);
+			snprintf(val, sizeof(val), "%s %s %s", j.key,
+			    sender_origin_name(j.origin), j.shown);
 			if ((r = command("SET %s %s EX %d", fq, val,
 			    FQ_TTL)) != NULL)
 				freeReplyObject(r);
@@ -695,7 +758,7 @@ jobs_run(void)
 			qid_get_run(&j);
 			continue;
 		}
-		lock_seen(j.key, j.shown, ctl.hostname, 0);
+		lock_seen(j.key, j.shown, j.origin, ctl.hostname, 0);
 		if (ctl.cmd == NULL || ctl.broken || announce(&j) == -1)
 			pending_add(&j);
 	}
@@ -782,6 +845,9 @@ classes_load(void)
 		pthread_mutex_lock(&ctl.lock);
 		ctl.classes = nr;
 		pthread_mutex_unlock(&ctl.lock);
+		/* a sender noted under its old class is checked at MAIL
+		 * again (after the swap: a note from before it is dropped) */
+		okcache_clear(rt.okcache);
 		if (old != NULL)
 			cm_release(old);
 		log_info("live classes: %zu overrides from %s", classmap_count(m),
@@ -819,7 +885,7 @@ locks_poll(void)
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), key_cmp);
 	for (i = 0; i < n && !ctl.broken; i++)
-		lock_seen(keys[i], NULL, NULL, 1);
+		lock_seen(keys[i], NULL, SENDER_SASL, NULL, 1);
 	/* locks gone from P:locked (unlocked, expired): the next one counts */
 	for (i = ctl.nheld; i-- > 0;) {
 		key = ctl.held[i].key;
@@ -848,7 +914,7 @@ event(const char *s, size_t len)
 		key[SENDER_KEY_LEN] = '\0';
 		/* its next MAIL is checked (and refused there) again */
 		okcache_forget(rt.okcache, key);
-		lock_seen(key, NULL, NULL, 0);
+		lock_seen(key, NULL, SENDER_SASL, NULL, 0);
 	} else if (len == 7 + SENDER_KEY_LEN && memcmp(s, "unlock ", 7) == 0 &&
 	    key_ok(s + 7, SENDER_KEY_LEN)) {
 		memcpy(key, s + 7, SENDER_KEY_LEN);

@@ -49,19 +49,22 @@ static struct {
 
 /* feedback_accepted - remember who qid belongs to */
 void
-feedback_accepted(const char *qid, const char *key, const char *login)
+feedback_accepted(const char *qid, const char *key, const char *login,
+    enum sender_origin o)
 {
 	if (fb.qids == NULL || qid[0] == '\0')
 		return;
-	qidlogin_add(fb.qids, qid, key, login);
-	control_qid_put(qid, key, login);	/* store redis: for the others */
+	qidlogin_add(fb.qids, qid, key, login, (int)o);
+	control_qid_put(qid, key, login, o);	/* store redis: for the others */
 }
 
 /* lock - the feedback_action lock: write the lock, once per lock */
 static void
 lock(const struct config *cfg, const char *key, const char *login,
-    const char *shown, const char *qid, const char *reason)
+    enum sender_origin o, const char *shown, const char *qid,
+    const char *reason)
 {
+	char named[SENDER_NAME_MAX + 1];
 	struct store_item lk;
 	struct store_req req;
 	struct store_res res;
@@ -85,18 +88,20 @@ lock(const struct config *cfg, const char *key, const char *login,
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("feedback: %s: login=%s locked on every relay: %s", qid,
 	    shown, reason);
-	control_locked(cfg, key, login, reason);
-	if (cfg->lock_command != NULL)
-		hook_run(cfg->lock_command, login, shown, reason,
-		    cfg->lock_command_timeout_ms);
+	control_locked(cfg, key, login, o, reason);
+	/* as callbacks.c: LOGIN names its origin unless SASL */
+	if (cfg->lock_command != NULL && sender_qualified(o, login, named,
+	    sizeof(named)) != NULL)
+		hook_run(cfg->lock_command, named, shown, reason,
+		    sender_origin_name(o), cfg->lock_command_timeout_ms);
 }
 
 /* charge - one outcome of a login's mail: count it, act when over */
 static void
 charge(const struct config *cfg, const struct mtalog_rec *r,
-    const char *key, const char *login)
+    const char *key, const char *login, enum sender_origin o)
 {
-	const struct config_class *cls = control_class_for(cfg, login);
+	const struct config_class *cls = control_class_for(cfg, o, login);
 	struct store_item items[3 * CONFIG_MAX_LIMITS];
 	const struct config_limit *lim;
 	struct store_req req;
@@ -159,7 +164,7 @@ charge(const struct config *cfg, const struct mtalog_rec *r,
 		    cfg->feedback_action == CONFIG_FEEDBACK_TEMPFAIL ?
 		    "tempfail while over" : "observe");
 		if (!fired && cfg->feedback_action == CONFIG_FEEDBACK_LOCK)
-			lock(cfg, key, login, shown, r->qid, reason);
+			lock(cfg, key, login, o, shown, r->qid, reason);
 		fired = 1;
 	}
 }
@@ -170,13 +175,16 @@ line(void *ctx, const char *s, size_t len)
 {
 	char key[QIDLOGIN_KEY_MAX + 1], login[QIDLOGIN_LOGIN_MAX + 1];
 	struct mtalog_rec r;
+	enum sender_origin o = SENDER_SASL;
+	int oi = 0;
 
 	(void)ctx;
 	if (mtalog_parse(fb.format, s, len, &r) == MTALOG_NONE)
 		return;
-	if (!qidlogin_find(fb.qids, r.qid, key, login) &&
-	    !control_qid_get(r.qid, key, sizeof(key), login, sizeof(login),
-	    QID_GET_MS)) {
+	if (qidlogin_find(fb.qids, r.qid, key, login, &oi))
+		o = (enum sender_origin)oi;
+	else if (!control_qid_get(r.qid, key, sizeof(key), login,
+	    sizeof(login), &o, QID_GET_MS)) {
 		fb.fbm[METRICS_FB_UNMATCHED]++;
 		return;
 	}
@@ -185,7 +193,7 @@ line(void *ctx, const char *s, size_t len)
 	if (r.unknown)
 		fb.fbm[METRICS_FB_UNKNOWN]++;
 	follow_commit(fb.follow);	/* never counted twice */
-	charge(fb.cfg, &r, key, login);
+	charge(fb.cfg, &r, key, login, o);
 }
 
 /* reader - the thread: read what is new, then wait feedback_poll */

@@ -3,6 +3,7 @@
 #define SLUICE_FEEDBACK_H
 
 #include "config.h"
+#include "sender.h"
 
 /* feedback_start - with feedback_log set, start the reader thread; -1
  * when it cannot start (the state file cannot be opened) */
@@ -14,6 +15,6 @@ void	feedback_stop(void);
 /* feedback_accepted - qid was accepted from login (sender key `key`):
  * remember it for the reader; a no-op when feedback is off */
 void	feedback_accepted(const char *qid, const char *key,
-	    const char *login);
+	    const char *login, enum sender_origin);
 
 #endif

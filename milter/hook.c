@@ -1,17 +1,21 @@
 /*
  * hook.c - run the administrator's commands without stalling SMTP: the
- * lock command (COMMAND LOGIN REASON) and the hold command (COMMAND
+ * lock command (COMMAND LOGIN REASON ORIGIN) and the hold command (COMMAND
  * QUEUEID..., in batches).
  *
  * Never through a shell (a login may hold any byte): posix_spawn with
- * stdin/stdout/stderr on /dev/null, the signal mask emptied and SIGPIPE
- * back to its default (the daemon blocks TERM, HUP, INT and USR1 in every
- * thread and ignores SIGPIPE; a child must not inherit that). The lock
+ * stdin/stdout/stderr on /dev/null, every other descriptor closed (the
+ * daemon's own are close-on-exec; libmilter's milter socket and MTA
+ * connections are not, and no hook may inherit them or a Redis
+ * connection), the signal mask emptied and SIGPIPE back to its default
+ * (the daemon blocks TERM, HUP, INT and USR1 in every thread and ignores
+ * SIGPIPE; a child must not inherit that). The lock
  * command is started from the SMTP thread at once; a detached thread
  * waits for it, kills it after the timeout, and logs how it ended. The
  * hold command runs its batches one after another in a detached thread
  * of its own. Thread-safe; each run owns its copies of the arguments.
  */
+#define _GNU_SOURCE		/* posix_spawn_file_actions_addclosefrom_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,7 +39,7 @@ struct hook_run {
 	pid_t		 pid;
 	unsigned	 timeout_ms;
 	char		 cmd[256];
-	char		 who[128];	/* printable login, for the log */
+	char		 who[256];	/* printable login, for the log */
 };
 
 /* how a command ended */
@@ -67,6 +71,9 @@ hook_spawn(char *const argv[], pid_t *pid)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+#ifdef HAVE_SPAWN_CLOSEFROM
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
 	rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -158,13 +165,13 @@ hook_wait(void *arg)
 	return NULL;
 }
 
-/* hook_run - start `cmd LOGIN REASON` and return at once */
+/* hook_run - start `cmd LOGIN REASON ORIGIN` and return at once */
 void
 hook_run(const char *cmd, const char *login, const char *shown,
-    const char *reason, unsigned timeout_ms)
+    const char *reason, const char *origin, unsigned timeout_ms)
 {
 	struct hook_run *h;
-	char *argv[4];
+	char *argv[5];
 	int rc;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -177,7 +184,8 @@ hook_run(const char *cmd, const char *login, const char *shown,
 	argv[0] = h->cmd;
 	argv[1] = (char *)(uintptr_t)login;
 	argv[2] = (char *)(uintptr_t)reason;
-	argv[3] = NULL;
+	argv[3] = (char *)(uintptr_t)origin;
+	argv[4] = NULL;
 	if ((rc = hook_spawn(argv, &h->pid)) != 0) {
 		log_warnx("lock command %s for %s: %s", h->cmd, h->who,
 		    strerror(rc));
@@ -199,7 +207,7 @@ struct hold_run {
 	char		*ids;		/* QIDMEM_ID_SIZE apart; owned */
 	size_t		 nids, batch;
 	unsigned	 timeout_ms;
-	char		 who[128];	/* printable login */
+	char		 who[256];	/* printable login and origin */
 	char		 relay[128];	/* who locked it */
 };
 

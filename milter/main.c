@@ -24,8 +24,10 @@
 
 #include <libmilter/mfapi.h>
 
+#include "cloexec.h"
 #include "config_dump.h"
 #include "control.h"
+#include "localctl.h"
 #include "feedback.h"
 #include "hopmark.h"
 #include "secret.h"
@@ -249,23 +251,71 @@ daemonize(void)
 	return 0;
 }
 
-/* write_pidfile - write our pid; -1 with err */
+/*
+ * The pid file is written before privileges are dropped (as OpenDKIM
+ * does), so it may live in a directory only root can write: it stays
+ * root's (the user sluice becomes cannot make root's scripts signal
+ * another process by writing it). It is kept open, close-on-exec: at
+ * stop it is removed where the directory lets us, else emptied through
+ * that descriptor, so it never names a pid that is no longer ours.
+ */
+static char	*pidfile_path;
+static int	 pidfile_fd = -1;
+
+/* pidfile_remove - at exit: remove the pid file, or empty it */
+static void
+pidfile_remove(void)
+{
+	int e;
+
+	if (pidfile_fd == -1)
+		return;
+	if (unlink(pidfile_path) == -1 && errno != ENOENT) {
+		e = errno;
+		if (ftruncate(pidfile_fd, 0) == -1)
+			log_warnx("pidfile %s: cannot remove it (%s) nor empty "
+			    "it (%s)", pidfile_path, strerror(e),
+			    strerror(errno));
+		else
+			log_info("pidfile %s: emptied, not removed (%s)",
+			    pidfile_path, strerror(e));
+	}
+	close(pidfile_fd);
+	pidfile_fd = -1;
+}
+
+/* write_pidfile - write our pid and keep the file open; -1 with err */
 static int
 write_pidfile(const char *path, char *err, size_t errlen)
 {
-	FILE *fp;
+	char buf[32];
+	struct stat sb;
+	int fd, n;
 
 	if (path == NULL)
 		return 0;
-	if ((fp = fopen(path, "w")) == NULL) {
+	/* no symlink, nor a hard link to someone else's file, followed */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+	    O_CLOEXEC, 0644)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	fprintf(fp, "%ld\n", (long)getpid());
-	if (fclose(fp) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		snprintf(err, errlen, "%s: not a plain file of its own", path);
+		close(fd);
 		return -1;
 	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	/* one left by a run as the unprivileged user becomes root's again */
+	if ((getuid() == 0 && sb.st_uid != 0 && fchown(fd, 0, 0) == -1) ||
+	    ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n ||
+	    (pidfile_path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	pidfile_fd = fd;
+	atexit(pidfile_remove);
 	return 0;
 }
 
@@ -456,6 +506,10 @@ main(int argc, char *argv[])
 	}
 	log_open(cfg->syslog_facility, cfg->syslog, foreground);
 	raise_nofile();
+	statefile_load(cfg, rt.store);
+	/* mail matters more than sluicectl: without the socket, go on */
+	if (ctlsock_open(cfg, err, sizeof(err)) == -1)
+		log_err("%s: sluicectl cannot reach this daemon", err);
 
 	if (smfi_setconn(cfg->socket) != MI_SUCCESS ||
 	    callbacks_register() == -1) {
@@ -467,8 +521,12 @@ main(int argc, char *argv[])
 		return EX_UNAVAILABLE;
 	}
 	tcp_check(cfg->socket);
-	if (socket_own(cfg->socket, cfg->user, err, sizeof(err)) == -1 ||
-	    drop_privileges(cfg->user, err, sizeof(err)) == -1) {
+	/* the milter socket (libmilter opens it without O_CLOEXEC), the
+	 * store's first connections, whatever we inherited: no hook gets them */
+	if (cloexec_from(STDERR_FILENO + 1) == -1)
+		log_warnx("cannot mark descriptors close-on-exec: %s",
+		    strerror(errno));
+	if (socket_own(cfg->socket, cfg->user, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return EX_NOPERM;
 	}
@@ -476,9 +534,14 @@ main(int argc, char *argv[])
 		log_err("cannot become a daemon: %s", strerror(errno));
 		return EX_OSERR;
 	}
+	/* still root, if started so: the pid file may be in root's directory */
 	if (write_pidfile(cfg->pidfile, err, sizeof(err)) == -1) {
 		log_err("pidfile: %s", err);
 		return EX_CANTCREAT;
+	}
+	if (drop_privileges(cfg->user, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return EX_NOPERM;
 	}
 	if (cfg_install(cfg) == -1)
 		return EX_OSERR;
@@ -508,6 +571,11 @@ main(int argc, char *argv[])
 	secret_free(pw);
 	if (rc == -1 || feedback_start(cfg_current->cfg) == -1)
 		return EX_OSERR;
+	if (ctlsock_start(rt.store, err, sizeof(err)) == -1 ||
+	    statefile_start(cfg_current->cfg, rt.store) == -1) {
+		log_err("%s", err);
+		return EX_OSERR;
+	}
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",
 	    cfg_current->cfg->socket, rt.store->kind,
 	    cfg_current->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
@@ -516,9 +584,9 @@ main(int argc, char *argv[])
 	rc = smfi_main();
 	log_info("stopping");
 	metrics_stop();
+	ctlsock_stop();
 	feedback_stop();
 	control_stop();
-	if (cfg_current->cfg->pidfile != NULL)
-		unlink(cfg_current->cfg->pidfile);
-	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+	statefile_stop();
+	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;	/* pidfile_remove */
 }

@@ -30,6 +30,7 @@
  * that accepted it and unmarked by the one that closes it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
@@ -124,7 +125,7 @@ tune(int fd)
 	mark(fd, 1);
 }
 
-/* __wrap_accept - libmilter's accept(2): tune what it returns */
+/* __wrap_accept - libmilter's accept(2): close-on-exec, tune what it returns */
 int
 __wrap_accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
@@ -133,6 +134,8 @@ __wrap_accept(int fd, struct sockaddr *sa, socklen_t *len)
 	c = __real_accept(fd, sa, len);
 	if (c >= 0) {
 		e = errno;
+		/* no hook program inherits an MTA connection */
+		(void)fcntl(c, F_SETFD, FD_CLOEXEC);
 		tune(c);
 		errno = e;
 	}

@@ -209,6 +209,8 @@ ctl_cmdv(struct ctl *x, const char *what, int argc, const char **argv)
 	size_t len[ARGS_MAX * 4];
 	int i;
 
+	if (x->sock)
+		return ctl_sock_cmd(x, what, argc, argv);
 	if (argc > ARGS_MAX * 4)
 		ctl_die(x, what, "too many arguments");
 	for (i = 0; i < argc; i++)
@@ -232,6 +234,12 @@ ctl_cmd(struct ctl *x, const char *what, ...)
 	return ctl_cmdv(x, what, argc, argv);
 }
 
+/* replies of a "pipeline" on the control socket: asked at once, in order */
+static struct {
+	redisReply	**r;
+	size_t		 n, next;
+} sockq;
+
 /* ctl_pipe - queue a command; its reply comes from ctl_pipe_get */
 void
 ctl_pipe(struct ctl *x, const char *what, int argc, const char **argv)
@@ -239,6 +247,13 @@ ctl_pipe(struct ctl *x, const char *what, int argc, const char **argv)
 	size_t len[ARGS_MAX];
 	int i;
 
+	if (x->sock) {
+		if ((sockq.r = realloc(sockq.r, (sockq.n + 1) *
+		    sizeof(*sockq.r))) == NULL)
+			ctl_die(x, what, "out of memory");
+		sockq.r[sockq.n++] = ctl_sock_cmd(x, what, argc, argv);
+		return;
+	}
 	if (argc > ARGS_MAX)
 		ctl_die(x, what, "too many arguments");
 	for (i = 0; i < argc; i++)
@@ -253,6 +268,14 @@ ctl_pipe_get(struct ctl *x, const char *what)
 {
 	void *r = NULL;
 
+	if (x->sock) {
+		if (sockq.next == sockq.n)
+			ctl_die(x, what, "no reply queued");
+		r = sockq.r[sockq.next++];
+		if (sockq.next == sockq.n)
+			sockq.n = sockq.next = 0;
+		return r;
+	}
 	if (redisGetReply(x->c, &r) != REDIS_OK)
 		r = NULL;
 	return check(x, what, r);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "ctlproto.h"
 #include "policy.h"
 #include "sender.h"
 #include "sluicectl.h"
@@ -40,6 +41,7 @@
 #define O_FOR		0x04
 #define O_REASON	0x08
 #define O_CLEAR		0x10
+#define O_ORIGIN	0x20
 
 struct args {
 	const char	*config;
@@ -48,7 +50,7 @@ struct args {
 	const char	*pos[3];
 	int		 npos;
 	unsigned	 seen;		/* O_* given */
-	const char	*window, *n, *dur, *reason;
+	const char	*window, *n, *dur, *reason, *origin;
 };
 
 /* usage - the synopsis on stderr (or stdout for --help), then exit */
@@ -68,6 +70,10 @@ usage(int code)
 	    "  reset LOGIN                     forget a login's counters\n"
 	    "  class LOGIN CLASS | class LOGIN --clear\n"
 	    "                                  set or clear a class override\n"
+	    "  --origin sasl|header|envelope   whose LOGIN: a SASL login "
+	    "(default),\n"
+	    "                                  a trusted header's, an "
+	    "envelope sender\n"
 	    "  -c config  default " DEFAULT_CONFIG "\n"
 	    "exit: 0 ok, 1 not locked / no override, 2 usage, 3 store error, "
 	    "78 config error\n");
@@ -104,6 +110,7 @@ static const struct opt {
 	{ "-n", O_N, offsetof(struct args, n) },
 	{ "--for", O_FOR, offsetof(struct args, dur) },
 	{ "--reason", O_REASON, offsetof(struct args, reason) },
+	{ "--origin", O_ORIGIN, offsetof(struct args, origin) },
 	{ NULL, 0, 0 }
 };
 
@@ -188,6 +195,95 @@ login_arg(const char *s)
 	return s;
 }
 
+/* num_line - a reply line "NAME N": N into *arg when NAME matches */
+struct num_want {
+	const char	*name;
+	uint64_t	 v;
+};
+
+static void
+num_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
+{
+	struct num_want *w = arg;
+
+	(void)x;
+	if (l->n == 2 && strcmp(l->f[0], w->name) == 0)
+		w->v = strtoull(l->f[1], NULL, 10);
+}
+
+/* sock_count - "VERB KEY" on the control socket, the number it answers */
+static uint64_t
+sock_count(struct ctl *x, const char *verb, const char *h, const char *name)
+{
+	const char *f[2] = { verb, h };
+	struct num_want w = { name, 0 };
+
+	ctl_sock_call(x, 2, f, num_line, &w);
+	return w.v;
+}
+
+/* sock_lock - lock through the control socket; the end, in ms */
+static uint64_t
+sock_lock(struct ctl *x, const char *h, const char *login, uint64_t dur_ms,
+    const char *reason)
+{
+	char d[24], who[256];
+	const char *f[5] = { "lock", h, d, who, reason };
+	struct num_want w = { "ends", 0 };
+
+	snprintf(d, sizeof(d), "%llu", (unsigned long long)dur_ms);
+	sender_printable(login, who, sizeof(who), 0);
+	ctl_sock_call(x, 5, f, num_line, &w);
+	return w.v;
+}
+
+/* saved_line - the last save's figures of a "status" reply */
+static void
+saved_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
+{
+	static const char *const names[4] = { "saved", "saved_bytes",
+	    "saved_ms", "saved_hold_us" };
+	uint64_t *sv = arg;
+	int i;
+
+	(void)x;
+	for (i = 0; i < 4 && l->n == 2; i++)
+		if (strcmp(l->f[0], names[i]) == 0)
+			sv[i] = strtoull(l->f[1], NULL, 10);
+}
+
+/* sock_saved - saved at (unix s), bytes, ms, longest hold (us) */
+static void
+sock_saved(struct ctl *x, uint64_t *sv)
+{
+	const char *f[1] = { "status" };
+
+	ctl_sock_call(x, 1, f, saved_line, sv);
+}
+
+/* sock_class - set (cls "") or clear an override in the daemon; changed? */
+static uint64_t
+sock_class(struct ctl *x, const char *field, const char *cls)
+{
+	const char *f[3] = { "class", field, cls };
+	struct num_want w = { "changed", 0 };
+
+	ctl_sock_call(x, 3, f, num_line, &w);
+	return w.v;
+}
+
+/* login_full - a bare login with login_default_domain, as the daemon
+ * keys it (kept as given when that would be too long) */
+static const char *
+login_full(const struct config *cfg, const char *login, char *out,
+    size_t outlen)
+{
+	const char *p = sender_with_domain(login, cfg->login_default_domain,
+	    out, outlen);
+
+	return p != NULL ? p : login;
+}
+
 /* publish - one event on P:events */
 static void
 publish(struct ctl *x, const char *event, const char *h)
@@ -236,7 +332,7 @@ cmd_status(struct ctl *x)
 	char ver[64] = "?", key[CTL_KEY_MAX], since[32], ws[32], ts[32];
 	struct timeval t0, t1;
 	redisReply *r, *z, *info, *who;
-	uint64_t now;
+	uint64_t now, sv[4] = { 0, 0, 0, 0 };
 	double ping_ms = 1e9, d;
 	const char *p;
 	size_t i, j, nlocked;
@@ -251,8 +347,8 @@ cmd_status(struct ctl *x)
 		if (d < ping_ms)
 			ping_ms = d;
 	}
-	r = ctl_cmd(x, "INFO", "INFO", "server", NULL);
-	if (r->type == REDIS_REPLY_STRING)
+	r = x->sock ? NULL : ctl_cmd(x, "INFO", "INFO", "server", NULL);
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
 		if ((p = strstr(r->str, "redis_version:")) != NULL)
 			snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(p + 14,
 			    "\r\n"), p + 14);
@@ -265,7 +361,19 @@ cmd_status(struct ctl *x)
 	    "WITHSCORES", "LIMIT", "0", LOCKED_MAX, NULL);
 	nlocked = z->type == REDIS_REPLY_ARRAY ? z->elements / 2 : 0;
 
-	if (x->json) {
+	if (x->sock)
+		sock_saved(x, sv);
+	if (x->json && x->sock) {
+		printf("{\"store\":{\"kind\":\"memory\",\"socket\":");
+		json_str(stdout, cfg->control_socket);
+		printf(",\"reachable\":true,\"ping_ms\":%.3f,\"state_file\":",
+		    ping_ms);
+		json_str(stdout, cfg->state_file);
+		printf(",\"saved\":%llu,\"saved_bytes\":%llu,\"saved_ms\":%llu,"
+		    "\"saved_hold_us\":%llu},\"config\":",
+		    (unsigned long long)sv[0], (unsigned long long)sv[1],
+		    (unsigned long long)sv[2], (unsigned long long)sv[3]);
+	} else if (x->json) {
 		printf("{\"store\":{\"kind\":\"redis\",\"server\":");
 		json_str(stdout, x->where + 6);
 		printf(",\"prefix\":");
@@ -273,6 +381,8 @@ cmd_status(struct ctl *x)
 		printf(",\"reachable\":true,\"version\":");
 		json_str(stdout, ver);
 		printf(",\"ping_ms\":%.3f},\"config\":", ping_ms);
+	}
+	if (x->json) {
 		json_str(stdout, cfg->path);
 		printf(",\"mode\":\"%s\",\"lock_lifetime\":%u,"
 		    "\"lock_after\":{\"count\":%llu,\"window\":%u},"
@@ -296,8 +406,26 @@ cmd_status(struct ctl *x)
 		}
 		printf("],\"locked\":[");
 	} else {
-		printf("store       %s, prefix \"%s\": reachable, redis %s, "
-		    "ping %.2f ms\n", x->where, x->prefix, ver, ping_ms);
+		if (x->sock) {
+			printf("store       memory, in the daemon: control socket "
+			    "%s reachable, ping %.2f ms\n", cfg->control_socket,
+			    ping_ms);
+			if (sv[0] == 0)
+				printf("state       %s: not saved yet\n",
+				    cfg->state_file);
+			else
+				printf("state       %s: saved %llu s ago, %llu "
+				    "bytes in %llu ms (mail waited at most "
+				    "%.1f ms)\n", cfg->state_file,
+				    (unsigned long long)(now / 1000 > sv[0] ?
+				    now / 1000 - sv[0] : 0),
+				    (unsigned long long)sv[1],
+				    (unsigned long long)sv[2], sv[3] / 1e3);
+		}
+		else
+			printf("store       %s, prefix \"%s\": reachable, redis "
+			    "%s, ping %.2f ms\n", x->where, x->prefix, ver,
+			    ping_ms);
 		fmt_window(cfg->lock_lifetime_ms / 1000, ws, sizeof(ws));
 		printf("config      %s (mode %s, window_buckets %u)\n",
 		    cfg->path, cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
@@ -327,14 +455,18 @@ cmd_status(struct ctl *x)
 		printf("locked      %zu login%s\n", nlocked, nlocked == 1 ?
 		    "" : "s");
 		if (nlocked > 0)
-			printf("  %-36s %-20s %-12s %s\n", "LOGIN", "UNTIL",
-			    "BY", "REASON");
+			printf("  %-36s %-8s %-20s %-12s %s\n", "LOGIN",
+			    "ORIGIN", "UNTIL", "BY", "REASON");
 	}
 	for (i = 0; i < nlocked; i++) {
 		const redisReply *m = z->element[2 * i];
 		const char *h = m->type == REDIS_REPLY_STRING ? m->str : "";
-		const char *f[3] = { NULL, NULL, NULL };	/* login by reason */
-		static const char *const names[3] = { "login", "by", "reason" };
+		/* login by reason origin */
+		const char *f[4] = { NULL, NULL, NULL, NULL };
+		static const char *const names[4] = { "login", "by", "reason",
+		    "origin" };
+		const char *origin = "sasl";
+		enum sender_origin o;
 		uint64_t until;
 
 		if (strspn(h, "0123456789abcdef") != strlen(h) || !*h ||
@@ -349,7 +481,7 @@ cmd_status(struct ctl *x)
 		who = ctl_cmd(x, "GET", "GET", key, NULL);
 		for (j = 0; info->type == REDIS_REPLY_ARRAY &&
 		    j + 1 < info->elements; j += 2)
-			for (k = 0; k < 3; k++)
+			for (k = 0; k < 4; k++)
 				if (info->element[j]->type ==
 				    REDIS_REPLY_STRING &&
 				    info->element[j + 1]->type ==
@@ -357,12 +489,15 @@ cmd_status(struct ctl *x)
 				    strcmp(info->element[j]->str, names[k]) == 0)
 					f[k] = info->element[j + 1]->str;
 		if (f[0] == NULL && who->type == REDIS_REPLY_STRING)
-			f[0] = who->str;
+			f[0] = ctl_who(who->str, &origin);
+		if (f[3] != NULL && sender_origin_parse(f[3], &o) == 0)
+			origin = sender_origin_name(o);
 		fmt_time(until, ts, sizeof(ts));
 		if (x->json) {
 			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "", h);
 			json_str(stdout, f[0]);
-			printf(",\"until\":%llu,\"by\":",
+			printf(",\"origin\":\"%s\",\"until\":%llu,\"by\":",
+			    origin,
 			    (unsigned long long)until);
 			json_str(stdout, f[1]);
 			printf(",\"reason\":");
@@ -371,7 +506,7 @@ cmd_status(struct ctl *x)
 		} else {
 			printf("  ");
 			text_login(stdout, f[0] ? f[0] : h, 36);
-			printf(" %-20s ", ts);
+			printf(" %-8s %-20s ", origin, ts);
 			text_login(stdout, f[1] ? f[1] : "?", 12);
 			printf(" ");
 			text_login(stdout, f[2] ? f[2] : "", 0);
@@ -489,10 +624,12 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 			exit(CTL_USAGE);
 		}
 	}
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
 	w = window_width(lifetime, LOCK_BUCKETS);
-	if (dur != NULL)
+	if (x->sock)
+		ends = sock_lock(x, h, login, dur_ms, reason);
+	else if (dur != NULL)
 		ends = lock_for(x, key, lifetime, dur_ms);
 	else
 		ends = lock_full(x, h, key, lifetime);
@@ -504,27 +641,32 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	    ((ends + 999) / 1000));
 	ctl_key(x, ikey, h, "lockinfo");
 	snprintf(zkey, sizeof(zkey), "%slocked", x->prefix);
+	if (x->sock)
+		goto done;	/* the daemon keeps who and why itself */
 	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
 	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, "login", who,
-	    "reason", reason, "by", "sluicectl", "at", at, "until", until,
-	    NULL));
+	    "origin", sender_origin_name(x->origin), "reason", reason, "by",
+	    "sluicectl", "at", at, "until", until, NULL));
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ends);
 	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
 	freeReplyObject(ctl_cmd(x, "ZADD", "ZADD", zkey, until, h, NULL));
 	publish(x, "lock", h);
-
+done:
 	fmt_time((ends + 999) / 1000, ts, sizeof(ts));
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"locked\":true,\"until\":%s,"
-		    "\"lock_lifetime\":%u,\"precision_s\":%llu,\"reason\":",
-		    h, until, lifetime, (unsigned long long)(w + 999) / 1000);
+		printf(",\"origin\":\"%s\",\"key\":\"%s\",\"locked\":true,"
+		    "\"until\":%s,\"lock_lifetime\":%u,\"precision_s\":%llu,"
+		    "\"reason\":", sender_origin_name(x->origin), h, until,
+		    lifetime, (unsigned long long)(w + 999) / 1000);
 		json_str(stdout, reason);
 		printf("}\n");
 	} else {
 		printf("locked ");
 		text_login(stdout, login, 0);
+		if (x->origin != SENDER_SASL)
+			printf(" (origin %s)", sender_origin_name(x->origin));
 		printf(" on every relay until %s (%s", ts, dur ? "--for " :
 		    "lock_lifetime ");
 		printf("%s; a lock ends up to %llu s after it is due)\n",
@@ -585,8 +727,12 @@ cmd_unlock(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], pattern[CTL_KEY_MAX], key[CTL_KEY_MAX];
 	struct del_acc a;
 
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	memset(&a, 0, sizeof(a));
+	if (x->sock) {
+		a.live_locks = sock_count(x, "unlock", h, "was");
+		goto done;
+	}
 	a.now = ctl_now_ms(x);
 	ctl_key(x, pattern, h, "lock:*");
 	ctl_scan(x, pattern, del_page, &a);
@@ -598,13 +744,17 @@ cmd_unlock(struct ctl *x, const char *login)
 	snprintf(key, sizeof(key), "%slocked", x->prefix);
 	freeReplyObject(ctl_cmd(x, "ZREM", "ZREM", key, h, NULL));
 	publish(x, "unlock", h);
+done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"was_locked\":%s}\n", h,
-		    a.live_locks > 0 ? "true" : "false");
+		printf(",\"origin\":\"%s\",\"key\":\"%s\",\"was_locked\":%s}\n",
+		    sender_origin_name(x->origin), h, a.live_locks > 0 ?
+		    "true" : "false");
 	} else {
 		text_login(stdout, login, 0);
+		if (x->origin != SENDER_SASL)
+			printf(" (origin %s)", sender_origin_name(x->origin));
 		printf(a.live_locks > 0 ? ": unlocked on every relay\n" :
 		    ": was not locked\n");
 	}
@@ -619,19 +769,26 @@ cmd_reset(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], pattern[CTL_KEY_MAX];
 	struct del_acc a;
 
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	memset(&a, 0, sizeof(a));
 	a.keep = keep;
-	ctl_key(x, pattern, h, "*");
-	ctl_scan(x, pattern, del_page, &a);
-	publish(x, "reset", h);
+	if (x->sock)
+		a.deleted = (size_t)sock_count(x, "reset", h, "deleted");
+	else {
+		ctl_key(x, pattern, h, "*");
+		ctl_scan(x, pattern, del_page, &a);
+		publish(x, "reset", h);
+	}
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"counters_deleted\":%zu}\n", h,
-		    a.deleted);
+		printf(",\"origin\":\"%s\",\"key\":\"%s\","
+		    "\"counters_deleted\":%zu}\n", sender_origin_name(x->origin),
+		    h, a.deleted);
 	} else {
 		text_login(stdout, login, 0);
+		if (x->origin != SENDER_SASL)
+			printf(" (origin %s)", sender_origin_name(x->origin));
 		printf(": %zu counter%s forgotten\n", a.deleted, a.deleted == 1 ?
 		    "" : "s");
 	}
@@ -642,7 +799,9 @@ cmd_reset(struct ctl *x, const char *login)
 static int
 cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 {
-	char key[CTL_KEY_MAX], *f, *p;
+	char key[CTL_KEY_MAX], whole[SENDER_NAME_MAX + 1];
+	char dom[SENDER_NAME_MAX + 1], *f, *p;
+	const char *w, *d;
 	redisReply *r;
 	size_t i;
 	int rc = CTL_OK;
@@ -657,12 +816,22 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 		fprintf(stderr, "\n");
 		exit(CTL_USAGE);
 	}
-	if ((f = strdup(login)) == NULL)
+	/* envelope senders have entries of their own ("envelope:ADDR",
+	 * "envelope:@domain"); a trusted header's login shares the SASL
+	 * login's class */
+	if (sender_class_names(x->origin, login, whole, dom, &w, &d) == -1)
+		bad("%s", "LOGIN too long for its origin tag");
+	if ((f = strdup(w)) == NULL)
 		ctl_die(x, "class", "out of memory");
 	for (p = f; *p != '\0'; p++)	/* as the daemon folds: ASCII only */
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	snprintf(key, sizeof(key), "%sclasses", x->prefix);
+	if (x->sock) {		/* the daemon keeps them, and saves them */
+		if (sock_class(x, f, clear ? "" : cls) == 0 && clear)
+			rc = CTL_NOTFOUND;
+		goto done;
+	}
 	if (clear) {
 		r = ctl_cmd(x, "HDEL", "HDEL", key, f, NULL);
 		if (r->type != REDIS_REPLY_INTEGER || r->integer == 0)
@@ -672,6 +841,7 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 	freeReplyObject(r);
 	if (rc == CTL_OK)
 		publish(x, "class", NULL);
+done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, f);
@@ -698,11 +868,11 @@ static const struct command {
 } commands[] = {
 	{ "status", 0, 0, 0 },
 	{ "top", 0, 0, O_WINDOW | O_N },
-	{ "show", 1, 1, 0 },
-	{ "lock", 1, 1, O_FOR | O_REASON },
-	{ "unlock", 1, 1, 0 },
-	{ "reset", 1, 1, 0 },
-	{ "class", 1, 2, O_CLEAR },
+	{ "show", 1, 1, O_ORIGIN },
+	{ "lock", 1, 1, O_FOR | O_REASON | O_ORIGIN },
+	{ "unlock", 1, 1, O_ORIGIN },
+	{ "reset", 1, 1, O_ORIGIN },
+	{ "class", 1, 2, O_CLEAR | O_ORIGIN },
 };
 
 int
@@ -716,6 +886,8 @@ main(int argc, char **argv)
 	uint64_t wms = 0;
 	unsigned long n = 10;
 	uint32_t window = 0;
+	enum sender_origin origin = SENDER_SASL;
+	char full[SENDER_LOGIN_MAX + 1];
 	size_t i, j;
 	char *end;
 	int rc;
@@ -735,6 +907,9 @@ main(int argc, char **argv)
 		bad("%s", "class takes LOGIN CLASS, or LOGIN --clear");
 	if (a.npos > 0)
 		login_arg(a.pos[0]);
+	if (a.origin != NULL && sender_origin_parse(a.origin, &origin) == -1)
+		bad("--origin \"%s\": expected sasl, header or envelope",
+		    esc(a.origin));
 	if (a.n != NULL) {
 		n = strtoul(a.n, &end, 10);
 		if (a.n[0] < '0' || a.n[0] > '9' || *end != '\0' || n == 0 ||
@@ -750,13 +925,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "sluicectl: %s\n", err);
 		return CTL_CONFIG;
 	}
-	if (cfg->store != CONFIG_STORE_REDIS) {
-		fprintf(stderr, "sluicectl: %s: store is memory: counters live "
-		    "inside each daemon; sluicectl needs \"store redis\"\n",
-		    cfg->path);
-		config_free(cfg);
-		return CTL_CONFIG;
-	}
 	/* the top window: asked for, else the shortest messages window */
 	window = (uint32_t)(wms / 1000);
 	for (i = 0; wms == 0 && i < cfg->nclasses; i++)
@@ -767,7 +935,13 @@ main(int argc, char **argv)
 	memset(&x, 0, sizeof(x));
 	x.cfg = cfg;
 	x.json = a.json;
-	ctl_connect(&x);
+	x.origin = origin;
+	if (a.npos > 0 && origin != SENDER_ENVELOPE)
+		a.pos[0] = login_full(cfg, a.pos[0], full, sizeof(full));
+	if (cfg->store == CONFIG_STORE_REDIS)
+		ctl_connect(&x);
+	else
+		ctl_sock_open(&x);
 	if (strcmp(cmd->name, "status") == 0)
 		rc = cmd_status(&x);
 	else if (strcmp(cmd->name, "top") == 0) {

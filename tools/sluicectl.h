@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "config.h"
+#include "sender.h"
 
 /* exit codes, documented in sluicectl(8) */
 #define CTL_OK		0	/* done */
@@ -26,6 +27,9 @@ struct ctl {
 	const char		*prefix;	/* cfg->redis_prefix */
 	char			 where[300];	/* "redis host:port" */
 	int			 json;		/* --json output */
+	int			 sock;		/* the daemon's control socket,
+						   not Redis (store memory) */
+	enum sender_origin	 origin;	/* --origin: the LOGIN's */
 };
 
 /* one counter of one sender: P{H}:name[:sub]:window:buckets */
@@ -66,6 +70,18 @@ uint64_t	 ctl_counter_get(struct ctl *, const char *sender,
 typedef void	 ctl_scan_fn(struct ctl *, const redisReply *keys, void *);
 void		 ctl_scan(struct ctl *, const char *pattern, ctl_scan_fn *,
 		    void *);
+
+/* ctl_sock.c */
+struct ctlproto_line;
+void		 ctl_sock_open(struct ctl *);
+void		 ctl_sock_call(struct ctl *, size_t n, const char *const *f,
+		    void (*fn)(struct ctl *, const struct ctlproto_line *,
+		    void *), void *arg);
+redisReply	*ctl_sock_cmd(struct ctl *, const char *what, int argc,
+		    const char **argv);
+/* ctl_who - split a who value ("login" or "login\torigin", as the
+ * daemons write it) in place: the login, and its origin's name */
+const char	*ctl_who(char *who, const char **origin);
 
 /* ctl_show.c */
 int		 cmd_top(struct ctl *, uint32_t window, size_t n);

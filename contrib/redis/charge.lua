@@ -28,13 +28,16 @@
 -- ARGV[3]     transaction key lifetime, ms (STORE_TXN_MS, 10 min, or the
 --             longest window if shorter: it only has to outlive a retry)
 -- ARGV[4]     the sender's key (the member of "distinct" limits)
--- ARGV[5..]   per limit, 5 values: window seconds, buckets, limit, cost,
+-- ARGV[5]     per limit, 25 bytes, big-endian (struct '>I4I4ddB'): window
+--             seconds, buckets, limit, cost (doubles: exact below 2^53),
 --             flags (1: soft, over it does not stop the charge;
 --             2: distinct, a sorted set of the senders seen, by time;
 --             4: on-refuse, charged only when the request is refused;
 --             8: near, the sender's last NEAR_KEEP bodies: counts those
---             within some bits of this body's simhash)
--- ARGV[5+5n..] per limit, one more value: a near limit's simhash and
+--             within some bits of this body's simhash). Binary, because
+--             tonumber() of 5 decimal strings per limit cost more than
+--             the rest of the script (glibc strtod).
+-- ARGV[5+i]   per limit, one more value: a near limit's simhash and
 --             distance ("<16 hex digits>:<bits>"), a distinct limit's
 --             member ("": the sender's key), else ""
 -- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ... }
@@ -49,253 +52,303 @@
 -- creates the transaction key (SET NX PX). A commit whose transaction
 -- key exists is a replay: allowed, nothing charged, nothing written.
 -- Numbers are Lua doubles: exact for counts below 2^53.
+--
+-- Cost (one redis.call is ~6,000 instructions inside Redis, a tonumber
+-- of a string ~1,400, a string.format ~3,000, a table ~1,000): the script
+-- makes one call per key read, one HINCRBY per charged limit, and a
+-- PEXPIRE only when the newest bucket is new (when it existed, the key's
+-- expiry is already the moment it stops counting: the call that wrote it
+-- set exactly that). The transaction key is one call: SET NX on an
+-- allowed commit (nil: a replay), EXISTS on a refused one.
 
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local commit = ARGV[1] == '1'
-local forced = ARGV[1] == '3'
-local record = ARGV[1] == '1' or ARGV[1] == '2' or forced
+local call, floor, tonumber = redis.call, math.floor, tonumber
+local EXACT = 2^53	-- doubles hold whole numbers exactly below this
+
+local t = call('TIME')
+local now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+local mode = ARGV[1]
+local commit, forced = mode == '1', mode == '3'
+local record = commit or forced or mode == '2'
 local has_txn = ARGV[2] == '1'
 local n = #KEYS
 if has_txn then n = n - 1 end
+if #ARGV[5] ~= 25 * n then
+	return redis.error_reply('limit parameters: ' .. #ARGV[5] ..
+	    ' bytes for ' .. n .. ' limits')
+end
+local P = { struct.unpack('>' .. string.rep('I4I4ddB', n), ARGV[5]) }
+
+-- a limit's state: an array, not named fields (a table constructor with
+-- 19 named fields costs Redis ~7,000 instructions, positional ones ~2,000)
+local WINDOW, BUCKETS, LIMIT, COST, CHARGE, TOTAL = 1, 2, 3, 4, 5, 6
+local SOFT, DISTINCT, ON_REFUSE, NEAR, OVER = 7, 8, 9, 10, 11
+local WIDTH, CUR, NEWEST, FRESH, STALE, REPLY, FROM, MEMBER =
+    12, 13, 14, 15, 16, 17, 18, 19
+-- (COST: what this request adds, 0 for a distinct member seen already;
+-- CHARGE: the cost asked; FRESH: the current bucket exists and is the
+-- newest; REPLY: the HGETALL reply; FROM: a distinct window's start, ms)
 
 -- an integral double as a decimal string (never "1e+12")
 local function int(x) return string.format('%.0f', x) end
 
--- a finite whole number that a double holds exactly
-local function whole(x)
-	return x ~= nil and x == math.floor(x) and x > -2^53 and x < 2^53
-end
-
-local replayed = 0
-if commit and has_txn and redis.call('EXISTS', KEYS[n + 1]) == 1 then
-	replayed = 1
-	commit = false
-end
-
--- distinct: the members seen in the last window, exactly (scores = ms)
-local function distinct_read(it, key)
-	local from = now - it.window * 1000
-	it.total = redis.call('ZCOUNT', key, '(' .. int(from), '+inf')
-	local score = redis.call('ZSCORE', key, it.member)
-	if score and tonumber(score) > from then it.cost = 0 end
-	it.oldest = redis.call('ZRANGEBYSCORE', key, '(' .. int(from), '+inf',
-	    'WITHSCORES', 'LIMIT', 0, 1)
-end
-
 -- near: a string of the sender's last NEAR_KEEP bodies (STORE_NEAR_KEEP of
 -- lib/store.h), oldest first, 16 bytes each: the simhash as two 32-bit
--- halves (Lua 5.1's bit library is 32-bit) and the time in ms (a double)
-local NEAR_KEEP = 32
-local NIBBLE_ONES = { [0] = 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 }
+-- halves (Lua 5.1's bit library is 32-bit) and the time in ms (a double).
+-- Its functions are made on first use: few configurations have a near
+-- limit, and every closure and table made costs each call
+local near_read, near_write
+local function near_make()
+	local NEAR_KEEP = 32
+	local NIBBLE_ONES = {
+		[0] = 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4
+	}
 
--- the bits set in a 32-bit value
-local function ones(x)
-	local c = 0
-	for _ = 1, 8 do
-		c = c + NIBBLE_ONES[bit.band(x, 15)]
-		x = bit.rshift(x, 4)
+	-- the bits set in a 32-bit value
+	local function ones(x)
+		local c = 0
+		for _ = 1, 8 do
+			c = c + NIBBLE_ONES[bit.band(x, 15)]
+			x = bit.rshift(x, 4)
+		end
+		return c
 	end
-	return c
-end
 
--- the bodies still in the window; those near this one counted, their times
-local function near_read(it, key)
-	local from = now - it.window * 1000
-	local s = redis.call('GET', key)
-	it.kept, it.times, it.total = {}, {}, 0
-	if type(s) ~= 'string' then return end
-	for off = 1, #s - 15, 16 do
-		local hi, lo, ms = struct.unpack('>I4I4d', s, off)
-		if ms > from then
-			it.kept[#it.kept + 1] = { hi, lo, ms }
-			if ones(bit.bxor(hi, it.hi)) + ones(bit.bxor(lo, it.lo)) <=
-			    it.dist then
-				it.total = it.total + 1
-				it.times[#it.times + 1] = ms
+	-- the bodies still in the window; those near this one counted, and
+	-- their times
+	function near_read(it, key)
+		local from = now - it[WINDOW] * 1000
+		local s = call('GET', key)
+		it.kept, it.times, it[TOTAL] = {}, {}, 0
+		if type(s) ~= 'string' then return end
+		for off = 1, #s - 15, 16 do
+			local hi, lo, ms = struct.unpack('>I4I4d', s, off)
+			if ms > from then
+				it.kept[#it.kept + 1] = { hi, lo, ms }
+				if ones(bit.bxor(hi, it.hi)) +
+				    ones(bit.bxor(lo, it.lo)) <= it.dist then
+					it[TOTAL] = it[TOTAL] + 1
+					it.times[#it.times + 1] = ms
+				end
 			end
 		end
 	end
+
+	-- keep this body too: the newest NEAR_KEEP, for one window from now
+	function near_write(it, key)
+		local kept, parts = it.kept, {}
+		kept[#kept + 1] = { it.hi, it.lo, now }
+		for k = math.max(1, #kept - NEAR_KEEP + 1), #kept do
+			parts[#parts + 1] = struct.pack('>I4I4d', kept[k][1],
+			    kept[k][2], kept[k][3])
+		end
+		call('SET', key, table.concat(parts), 'PX', it[WINDOW] * 1000)
+	end
 end
 
--- keep this body too: the newest NEAR_KEEP, for one window from now
-local function near_write(it, key)
-	local kept, parts = it.kept, {}
-	kept[#kept + 1] = { it.hi, it.lo, now }
-	for k = math.max(1, #kept - NEAR_KEEP + 1), #kept do
-		parts[#parts + 1] = struct.pack('>I4I4d', kept[k][1], kept[k][2],
-		    kept[k][3])
+-- does a bucket (index, events: numbers or nil) count, `low` being the
+-- oldest live index (window_live)? else it is stale, or not ours
+local function counts(idx, c, low)
+	return idx and c and c > 0 and idx >= low and c < EXACT and
+	    idx < EXACT and idx == floor(idx) and c == floor(c)
+end
+
+-- a bucket series (window_width, window_live of lib/window.c): the live
+-- events, the newest live index, the stale fields (counted), and whether
+-- the current bucket is there and the newest: then the charge that wrote
+-- it set the key's expiry to the moment it leaves the window, which is
+-- what a charge now would set again
+local function buckets_read(it, key)
+	local w = floor((it[WINDOW] * 1000 + it[BUCKETS] - 1) / it[BUCKETS])
+	if w < 1 then w = 1 end
+	local cur = floor(now / w)
+	local low, top, total, stale = cur - it[BUCKETS], cur, 0, 0
+	local here = false
+	local h = call('HGETALL', key)
+	for j = 1, #h, 2 do
+		local idx, c = tonumber(h[j]), tonumber(h[j + 1])
+		if counts(idx, c, low) then
+			total = total + c
+			if idx > top then top = idx end
+			if idx == cur then here = true end
+		else
+			stale = stale + 1	-- left the window, or not ours
+		end
 	end
-	redis.call('SET', key, table.concat(parts), 'PX', int(it.window * 1000))
+	it[WIDTH], it[CUR], it[REPLY] = w, cur, h
+	it[TOTAL], it[STALE] = total, stale
+	it[NEWEST], it[FRESH] = top, here and top == cur
 end
 
 -- read every limit before writing any: all fit, or nothing is charged
 local items, allowed = {}, 1
 for i = 1, n do
-	local a = 5 + (i - 1) * 5
+	local a = 5 * i - 4
+	local flags = P[a + 4]
 	local it = {
-		window = tonumber(ARGV[a]), buckets = tonumber(ARGV[a + 1]),
-		limit = tonumber(ARGV[a + 2]), cost = tonumber(ARGV[a + 3]),
-		costarg = ARGV[a + 3], flags = tonumber(ARGV[a + 4]),
+		P[a], P[a + 1], P[a + 2], P[a + 3], P[a + 3], 0,
+		flags % 2 == 1 or flags % 8 >= 4, flags % 4 >= 2,
+		flags % 8 >= 4, flags % 16 >= 8, false, 0, 0, 0, false, 0,
+		false, 0, false,
 	}
-	it.soft = it.flags % 2 == 1
-	it.distinct = math.floor(it.flags / 2) % 2 == 1
-	it.on_refuse = math.floor(it.flags / 4) % 2 == 1
-	it.near = math.floor(it.flags / 8) % 2 == 1
-	if it.on_refuse then it.soft = true end
-	local extra = ARGV[4 + 5 * n + i] or ''
-	if it.distinct then
-		it.member = extra ~= '' and extra or ARGV[4]
-		distinct_read(it, KEYS[i])
-		it.over = it.total + it.cost > it.limit
-		if it.over and not it.soft then allowed = 0 end
-		items[i] = it
-	elseif it.near then
+	local extra = ARGV[5 + i] or ''
+	if it[DISTINCT] then
+		-- the members seen in the last window, exactly (scores: ms)
+		local from = now - it[WINDOW] * 1000
+		it[MEMBER] = extra ~= '' and extra or ARGV[4]
+		it[FROM] = from
+		it[TOTAL] = call('ZCOUNT', KEYS[i], '(' .. int(from), '+inf')
+		local score = call('ZSCORE', KEYS[i], it[MEMBER])
+		if score and tonumber(score) > from then it[COST] = 0 end
+	elseif it[NEAR] then
 		it.hi = tonumber(string.sub(extra, 1, 8), 16)
 		it.lo = tonumber(string.sub(extra, 9, 16), 16)
 		it.dist = tonumber(string.sub(extra, 18))
 		if not (it.hi and it.lo and it.dist) then
 			return redis.error_reply('near limit without a simhash')
 		end
+		if not near_read then near_make() end
 		near_read(it, KEYS[i])
-		it.over = it.total + it.cost > it.limit
-		if it.over and not it.soft then allowed = 0 end
-		items[i] = it
 	else
-	-- window_width: rounded up, so B buckets span at least W
-	it.width = math.floor((it.window * 1000 + it.buckets - 1) / it.buckets)
-	if it.width < 1 then it.width = 1 end
-	it.cur = math.floor(now / it.width)
-	it.newest = it.cur
-	local h = redis.call('HGETALL', KEYS[i])
-	local total, live, stale = 0, {}, {}
-	for j = 1, #h, 2 do
-		local idx, c = tonumber(h[j]), tonumber(h[j + 1])
-		if not whole(idx) or not whole(c) or c <= 0 then
-			stale[#stale + 1] = h[j]	-- not ours: drop it
-		elseif idx >= it.cur - it.buckets then	-- window_live
-			total = total + c
-			live[#live + 1] = { idx, c }
-			if idx > it.newest then it.newest = idx end
-		else
-			stale[#stale + 1] = h[j]
-		end
+		buckets_read(it, KEYS[i])
 	end
-	it.total, it.live, it.stale = total, live, stale
-	it.over = total + it.cost > it.limit
-	if it.over and not it.soft then allowed = 0 end
+	it[OVER] = it[TOTAL] + it[COST] > it[LIMIT]
+	if it[OVER] and not it[SOFT] then allowed = 0 end
 	items[i] = it
-	end
 end
 if forced then allowed = 0 end
-if replayed == 1 then allowed = 1 end
 
--- window_retry: buckets leave the window oldest first, bucket i at
--- (i + B + 1) * w; -1 stands for "never" (UINT32_MAX in C)
-local function retry(it)
-	if it.cost > it.limit then return -1 end
-	if it.total + it.cost <= it.limit then return 0 end
-	if it.near then
+-- a commit's transaction key: set now when allowed (nothing else can
+-- fail before the writes below); already there: a replay
+local replayed = 0
+if commit and has_txn then
+	if allowed == 1 then
+		if not call('SET', KEYS[n + 1], '1', 'PX', ARGV[3], 'NX') then
+			replayed = 1
+		end
+	elseif call('EXISTS', KEYS[n + 1]) == 1 then
+		replayed = 1
+	end
+	if replayed == 1 then
+		allowed = 1
+		commit = false
+	end
+end
+
+-- window_retry, when cost does not fit now: buckets leave the window
+-- oldest first, bucket i at (i + B + 1) * w; -1 stands for "never"
+-- (UINT32_MAX in C)
+local function retry(it, key)
+	local ms
+	if it[COST] > it[LIMIT] then return -1 end
+	if it[NEAR] then
 		-- the oldest near bodies leave the window first
 		table.sort(it.times)
-		local ms = it.times[it.total + it.cost - it.limit] +
-		    it.window * 1000
-		if ms <= now then return 1 end
-		return math.ceil((ms - now) / 1000)
-	end
-	if it.distinct then
+		ms = it.times[it[TOTAL] + it[COST] - it[LIMIT]] +
+		    it[WINDOW] * 1000
+	elseif it[DISTINCT] then
 		-- the oldest sender leaves the window first
-		local ms = tonumber(it.oldest[2] or now) + it.window * 1000
-		if ms <= now then return 1 end
-		return math.ceil((ms - now) / 1000)
-	end
-	table.sort(it.live, function(x, y) return x[1] < y[1] end)
-	local freed = 0
-	for k = 1, #it.live do
-		freed = freed + it.live[k][2]
-		local idx = it.live[k][1]
-		-- every entry with this index leaves at the same moment
-		if k == #it.live or it.live[k + 1][1] ~= idx then
-			if it.total - freed + it.cost <= it.limit then
-				local ms = (idx + it.buckets + 1) * it.width
-				if ms <= now then return 1 end
-				return math.ceil((ms - now) / 1000)
+		local oldest = call('ZRANGEBYSCORE', key, '(' .. int(it[FROM]),
+		    '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+		ms = tonumber(oldest[2] or now) + it[WINDOW] * 1000
+	else
+		local live, h, low = {}, it[REPLY], it[CUR] - it[BUCKETS]
+		for j = 1, #h, 2 do
+			local idx, c = tonumber(h[j]), tonumber(h[j + 1])
+			if counts(idx, c, low) then
+				live[#live + 1] = { idx, c }
 			end
 		end
+		table.sort(live, function(x, y) return x[1] < y[1] end)
+		local freed = 0
+		for k = 1, #live do
+			freed = freed + live[k][2]
+			-- every entry with this index leaves at the same moment
+			if (k == #live or live[k + 1][1] ~= live[k][1]) and
+			    it[TOTAL] - freed + it[COST] <= it[LIMIT] then
+				ms = (live[k][1] + it[BUCKETS] + 1) * it[WIDTH]
+				break
+			end
+		end
+		if not ms then return -1 end
 	end
-	return -1
+	if ms <= now then return 1 end
+	return math.ceil((ms - now) / 1000)
 end
 
 local out = { allowed, replayed }
 for i = 1, n do
 	local it = items[i]
-	out[#out + 1] = it.total
-	if replayed == 1 then
-		out[#out + 1] = 0
+	out[3 * i] = it[TOTAL]
+	if replayed == 1 or it[TOTAL] + it[COST] <= it[LIMIT] then
+		out[3 * i + 1] = 0
 	else
-		out[#out + 1] = retry(it)
+		out[3 * i + 1] = retry(it, KEYS[i])
 	end
-	out[#out + 1] = (it.over and replayed == 0 and
-	    not (it.on_refuse and (allowed == 1 or not record))) and 1 or 0
+	out[3 * i + 2] = (it[OVER] and replayed == 0 and
+	    not (it[ON_REFUSE] and (allowed == 1 or not record))) and 1 or 0
 end
 
-if commit then
-	for i = 1, n do
-		local it = items[i]
-		if it.distinct then
-			redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf',
-			    int(now - it.window * 1000))
-		elseif it.near then
-			-- pruned when written: at most NEAR_KEEP entries anyway
-		elseif #it.stale > 0 then
-			redis.call('HDEL', KEYS[i], unpack(it.stale))
-		end
+-- one bucket more: HINCRBY, and the key's expiry moved to the moment the
+-- newest bucket leaves the window unless that bucket was there already
+local function buckets_add(it, key)
+	call('HINCRBY', key, it[CUR], it[CHARGE])
+	if not it[FRESH] then
+		call('PEXPIRE', key,
+		    (it[NEWEST] + it[BUCKETS] + 1) * it[WIDTH] - now)
 	end
 end
-if record and allowed == 0 and replayed == 0 then
-	-- a refusal: count it where asked, nothing else
-	for i = 1, n do
-		local it = items[i]
-		if it.on_refuse and not it.distinct and not it.near and
-		    it.cost > 0 then
-			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
-			redis.call('PEXPIRE', KEYS[i], int((it.newest +
-			    it.buckets + 1) * it.width - now))
-			out[3 * i] = it.total + it.cost
+
+-- the writes, key by key: a commit drops what no longer counts; a refusal
+-- counts where asked (the on-refuse limits), nothing else; an allowed
+-- commit charges every limit but those
+local refusal = record and allowed == 0 and replayed == 0
+for i = 1, n do
+	local it, key = items[i], KEYS[i]
+	if commit and it[DISTINCT] then
+		call('ZREMRANGEBYSCORE', key, '-inf', int(it[FROM]))
+	elseif commit and it[STALE] > 0 then
+		local stale, h, low = {}, it[REPLY], it[CUR] - it[BUCKETS]
+		for j = 1, #h, 2 do
+			if not counts(tonumber(h[j]), tonumber(h[j + 1]),
+			    low) then
+				stale[#stale + 1] = h[j]
+			end
 		end
+		call('HDEL', key, unpack(stale))
 	end
-end
-if commit and allowed == 1 then
-	for i = 1, n do
-		local it = items[i]
-		if it.on_refuse then
+	if refusal then
+		if it[ON_REFUSE] and not it[DISTINCT] and not it[NEAR] and
+		    it[COST] > 0 then
+			buckets_add(it, key)
+			out[3 * i] = it[TOTAL] + it[COST]
+		end
+	elseif commit and allowed == 1 then
+		if it[ON_REFUSE] then
 			out[3 * i + 2] = 0	-- not refused: nothing counted
-		elseif it.distinct then
-			if tonumber(it.costarg) > 0 then
-				redis.call('ZADD', KEYS[i], int(now), it.member)
-				-- past limit + 1 senders, the oldest tell nothing
-				local extra = redis.call('ZCARD', KEYS[i]) -
-				    it.limit - 1
+		elseif it[DISTINCT] then
+			if it[CHARGE] > 0 then
+				-- a member seen already is seen again now
+				call('ZADD', key, now, it[MEMBER])
+				-- past limit + 1 senders, the oldest tell
+				-- nothing
+				local extra = it[TOTAL] + it[COST] -
+				    it[LIMIT] - 1
 				if extra > 0 then
-					redis.call('ZREMRANGEBYRANK', KEYS[i], 0,
+					call('ZREMRANGEBYRANK', key, 0,
 					    extra - 1)
 				end
-				redis.call('PEXPIRE', KEYS[i],
-				    int(it.window * 1000))
+				call('PEXPIRE', key, it[WINDOW] * 1000)
 			end
-		elseif it.near then
-			if it.cost > 0 then near_write(it, KEYS[i]) end
-		elseif it.cost > 0 then
-			redis.call('HINCRBY', KEYS[i], int(it.cur), it.costarg)
-			redis.call('PEXPIRE', KEYS[i], int((it.newest +
-			    it.buckets + 1) * it.width - now))
+		elseif it[NEAR] then
+			if it[COST] > 0 then near_write(it, key) end
+		elseif it[COST] > 0 then
+			buckets_add(it, key)
 		end
-		if not it.on_refuse then out[3 * i] = it.total + it.cost end
-	end
-	if has_txn then
-		redis.call('SET', KEYS[n + 1], '1', 'PX', ARGV[3], 'NX')
+		if not it[ON_REFUSE] then
+			out[3 * i] = it[TOTAL] + it[COST]
+		end
 	end
 end
 return out

@@ -2,7 +2,8 @@
 # cluster.sh - the redis store on a real 3-primary Redis Cluster: no
 # over-admission from several daemons, exact counts while the slot of a
 # busy login migrates under traffic (ASK, TRYAGAIN, then MOVED followed),
-# the cross-account wave detector across slots, round trips per message.
+# the cross-account wave detector across slots, round trips per message;
+# the ACL user of contrib/redis/users.acl is enough on a cluster.
 . "$(dirname "$0")/lib.sh"
 
 # --- a cluster of 3 primaries on free loopback ports, in $T
@@ -233,10 +234,73 @@ pass "refused senders are not charged: msg counters sum to 10"
 pass "each refusal counted once for lock_after: 10"
 stop_sluice rd
 
+# --- (f) domain totals (seed 000): 3 daemons, 300 logins of bench.test,
+#     each far under its own limit; the domain's 250 hold exactly, though
+#     its counter is in another slot than most logins' (one call more)
+for r in r1 r2 r3; do
+	write_config "f$r" "$CONF" "redis_prefix t-clf:" 'class default {' \
+	    '    messages 100000/1h' '    domain_messages 250/1h' '}'
+	start_sluice "f$r"
+done
+BENCHES=""
+for r in r1 r2 r3; do
+	"$SLUICE_BENCH" -s "$(sock_of "f$r")" --json -c 4 -n 200 -r 1 \
+	    -l 300 > "$T/f$r.bench" 2>&1 &
+	BENCHES="$BENCHES $!"
+done
+for j in $BENCHES; do wait "$j" || fail "sluice-bench failed"; done
+total=0
+for r in r1 r2 r3; do
+	total=$((total + $(json_field "$T/f$r.bench" accept)))
+done
+[ "$total" = 250 ] || fail "3 daemons accepted $total messages of one domain, limit 250"
+pass "3 daemons, 600 messages of 300 logins of one domain: exactly 250 accepted"
+[ "$(counter t-clf: dom_msg)" = 250 ] || fail "domain counter holds $(counter t-clf: dom_msg)"
+pass "the domain's counter reads 250"
+for r in r2 r3; do stop_sluice "f$r"; done
+write_config fr4 "$CONF" "redis_prefix t-clg:" 'class default {' \
+    '    messages 100000/1h' '    domain_messages 100000/1h' '}'
+start_sluice fr4
+monitor_bench fr4 "$T/mon-f" -c 4 -n 200 -l 200 -r 2
+[ "$(field accept)" = 200 ] || fail "domain totals: $(field accept) accepted"
+echo "domain totals: $trips round trips ($evalsha EVALSHA) for 200 messages"
+[ "$evalsha" -le 800 ] || fail "$evalsha EVALSHA for 200 messages with domain totals (max 4 each)"
+pass "domain totals under Cluster: $trips round trips for 200 messages ($((trips * 100 / 200))/100 per message)"
+stop_sluice fr1
+stop_sluice fr4
+
 # --- (e) the store API on this cluster (test_cluster's live test):
 #     replays with a scoped item, a refusing scoped item, reset
 SLUICE_TEST_CLUSTER=127.0.0.1:$P2 "$SLUICE_TEST_CLUSTER_BIN" \
     > "$T/live.out" 2>&1 || { cat "$T/live.out"; fail "test_cluster's live test"; }
 grep -q 'OK \] test_live' "$T/live.out" || { cat "$T/live.out"; fail "test_live did not run"; }
 pass "store API on the cluster: replays, scoped refusal, reset (test_live)"
+# --- (f) contrib/redis/users.acl's user sluice on every node: a daemon
+#     authenticated as it maps the slots (CLUSTER SLOTS) and charges
+#     logins of every slot, and no node's ACL LOG records a refusal
+rules=$(sed -n 's/^user sluice on [^ ]* //p' "$SLUICE_SRC/contrib/redis/users.acl")
+[ -n "$rules" ] || fail "no user sluice in contrib/redis/users.acl"
+pw="cl-acl-$$-$(date +%s%N)"
+for p in $P1 $P2 $P3; do
+	# shellcheck disable=SC2086
+	redis-cli -p "$p" ACL SETUSER sluice on ">$pw" $rules > /dev/null
+	redis-cli -p "$p" ACL LOG RESET > /dev/null
+done
+(umask 077; printf '%s\n' "$pw" > "$T/acl.pw")
+write_config racl "$CONF" "redis_username sluice" \
+    "redis_password_file $T/acl.pw" 'class default {' '    messages 3/1h' \
+    '    repeats 50/1h' '}'
+start_sluice racl
+bench racl -c 2 -n 40 -l 10 --vary-body
+expect_field accept 30 "cluster as ACL user sluice: 3 of each of 10 logins"
+expect_field errors 0 "cluster as ACL user sluice: no protocol errors"
+grep -q 'store_error' "$T/racl.log" &&
+    fail "a store error as user sluice: $(grep -m1 store_error "$T/racl.log")"
+for p in $P1 $P2 $P3; do
+	log=$(redis-cli -p "$p" ACL LOG)
+	[ -z "$log" ] || fail "node $p refused user sluice: $(echo $log)"
+done
+pass "cluster as ACL user sluice: no node's ACL LOG records a refusal"
+stop_sluice racl
+
 echo "cluster: all passed"

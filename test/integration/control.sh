@@ -2,7 +2,9 @@
 # control.sh - the control channel between relays, through one Redis:
 # (a) a class set in P:classes (HSET + PUBLISH class) applies to the next
 #     message on both relays, @domain too; unknown classes are ignored
-#     with one warning; clearing it restores the map file's class;
+#     with one warning; clearing it restores the map file's class; a
+#     class lowered by sluicectl refuses the login's next MAIL at MAIL,
+#     though its last answers were cached as far from every limit;
 # (b) a login locked by relay A's lock rule: A and B each run
 #     hold_command once, with exactly the queue ids they accepted from it;
 #     a "lock H" published by redis-cli does the same, once per lock; a
@@ -44,7 +46,7 @@ for r in a b; do
 	write_config $r "store redis" "redis_server 127.0.0.1:$port" \
 	    "redis_prefix $P" "lock_after 5/1h" "lock_lifetime 1h" \
 	    "lock_command $T/lock.sh" "hold_command $T/hold-$r.sh -h" \
-	    "control_poll 1s" "$CLASSES"
+	    "control_poll 1s" "early_check_cache 1h" "$CLASSES"
 	start_sluice $r
 	wait_until 10 "relay $r: control thread not connected" \
 	    grep -q "control: connected to redis" "$T/$r.log"
@@ -110,6 +112,33 @@ bench a -c 1 -n 1 --login heavy@example.test
 eom_class a heavy@example.test default
 pass "after SIGUSR1 and HDEL + class: back to the map file's class"
 
+# a class change drops the login from the MAIL-time cache: after 4
+# accepted messages under bulk (50/1h: far from the limit, so its next
+# MAIL would skip the store for early_check_cache 1h), sluicectl puts it
+# in tiny (1/1h); its next message is refused at MAIL, not after its data
+# ctl_class LOGIN CLASS - sluicectl class on relay a's config; wait
+# until relay a applied it
+ctl_class() {
+	n0=$(grep -c "live classes:" "$T/a.log" || true)
+	"$SLUICECTL" -c "$T/a.conf" class "$1" "$2" > /dev/null ||
+	    fail "sluicectl class $1 $2"
+	wait_until 10 "relay a: sluicectl class $1 $2 was not applied" \
+	    sh -c "[ \$(grep -c 'live classes:' '$T/a.log') -gt $n0 ]"
+}
+ctl_class mover@example.test bulk
+bench a -c 1 -n 4 --login mover@example.test
+expect_field accept 4 "mover@example.test: 4 accepted under bulk"
+ctl_class mover@example.test tiny
+bench a -c 1 -n 1 --login mover@example.test
+expect_field tempfail 1 "mover@example.test: over tiny's 1/1h"
+expect_log a ': mail login=mover@example.test origin=sasl class=tiny .*action=tempfail hits=messages' \
+    "after sluicectl class ... tiny the next MAIL is refused at MAIL"
+grep -q 'eom login=mover@example.test .*action=tempfail' "$T/a.log" &&
+    fail "mover@example.test was refused at the end of the message"
+pass "not at the end of the message (the cache was emptied by the class change)"
+rc HDEL "${P}classes" mover@example.test >/dev/null
+rc PUBLISH "${P}events" class >/dev/null
+
 # the who key: the printable login, with a TTL of a day
 H=$(key heavy@example.test)
 # (the login as last sent: relay B saw HEAVY@example.test)
@@ -124,7 +153,7 @@ bench b -c 1 -n 2 --login hijacked@example.test --qid-prefix B1
 expect_field accept 2 "relay B accepts 2 messages of hijacked@example.test"
 bench a -c 1 -n 20 --login hijacked@example.test --qid-prefix A1
 expect_field accept 1 "relay A accepts the third (limit 3/1h, cluster-wide)"
-expect_log a 'login=hijacked@example.test client=127\.0\.0\.1 locked on every relay' \
+expect_log a 'login=hijacked@example.test origin=sasl client=127\.0\.0\.1 locked on every relay' \
     "relay A: the lock rule locks the login"
 # the ids each relay accepted, as its log says
 accepted() {
@@ -143,9 +172,9 @@ sleep 2		# a poll or two later: still once
 [ "$(cut -d' ' -f2- "$T/held-b.out")" = "-h $idb" ] ||
     fail "relay B hold: $(cat "$T/held-b.out")"
 pass "relay A ran '$(cut -d' ' -f2- "$T/held-a.out")' once, relay B '$(cut -d' ' -f2- "$T/held-b.out")' once"
-expect_log a "login=hijacked@example.test locked on relay $host: held 1 queued messages \(hold_command exit 0\)" \
+expect_log a "login=hijacked@example.test origin=sasl locked on relay $host: held 1 queued messages \(hold_command exit 0\)" \
     "relay A logs the hold"
-expect_log b "login=hijacked@example.test locked on relay $host: held 2 queued messages \(hold_command exit 0\)" \
+expect_log b "login=hijacked@example.test origin=sasl locked on relay $host: held 2 queued messages \(hold_command exit 0\)" \
     "relay B logs the hold, naming the relay that locked"
 tl=$(head -n 1 "$T/locked.out" | cut -d' ' -f1)
 tb=$(head -n 1 "$T/held-b.out" | cut -d' ' -f1)
@@ -185,7 +214,7 @@ sleep 2
     fail "relay B hold after lock H: $(cat "$T/held-b.out")"
 pass "lock H from redis-cli: each relay held its own ids, once"
 pass "FIGURE PUBLISH lock H -> hold_command: A $(( (ta - t0) / 1000000 )) ms, B $(( (tb - t0) / 1000000 )) ms"
-expect_log b 'login=second@example.test locked on relay sluicectl: held 1 queued messages \(hold_command exit 0\)' \
+expect_log b 'login=second@example.test origin=sasl locked on relay sluicectl: held 1 queued messages \(hold_command exit 0\)' \
     "the hold line names sluicectl as the locker"
 
 # unlock, one more message, lock again: a new lock, a new hold
@@ -245,7 +274,7 @@ expect_field accept 3 "relay C accepts 3 messages of batch@example.test"
 redis-cli -p "$rport" PUBLISH "${P}events" "lock $(key batch@example.test)" \
     >/dev/null
 wait_until 10 "relay C: the batches did not run" grep -q \
-    'login=batch@example.test locked on relay unknown: held 3 queued messages (hold_command exit 1; 1 of 2 runs failed)' \
+    'login=batch@example.test origin=sasl locked on relay unknown: held 3 queued messages (hold_command exit 1; 1 of 2 runs failed)' \
     "$T/c.log"
 [ "$(cut -d' ' -f2- "$T/held-c.out")" = "$(printf 'C10000000001 C10000000002\nC10000000003')" ] ||
     fail "hold batches: $(cat "$T/held-c.out")"

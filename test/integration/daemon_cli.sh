@@ -94,32 +94,70 @@ expect_field accept 3 "old limits still apply (7 + 3 = 10)"
 stop_sluice good
 [ ! -e "$T/good.pid" ] || fail "pidfile left behind after SIGTERM"
 expect_log good 'stopping' "SIGTERM stops cleanly and removes the pidfile"
-# started as root with "user nobody": socket handed over, root dropped
+# started as root with "user nobody": socket handed over, root dropped;
+# the pid file is written as root (before the drop), so it may live in a
+# directory only root can write; at stop it is removed where nobody may
+# remove it, else emptied (never left naming a pid that is not sluice's)
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	d=$(mktemp -d /tmp/sluice-priv.XXXXXX)
 	chmod 755 "$d"
-	printf 'socket unix:%s/s.sock\nuser nobody\nsyslog no\n' "$d" \
-	    > "$T/priv.conf"
-	printf 'socket unix:%s/s.sock\n' "$d" > "$T/sockspec"
-	"$SLUICE" -f -c "$T/priv.conf" >> "$T/priv.log" 2>&1 &
-	ppid=$!
-	PIDS="$PIDS $ppid"
-	wait_until 5 "privsep: no socket" test -S "$d/s.sock"
-	sleep 0.2
+	mkdir "$d/run"
+	chown nobody "$d/run"
+	# priv_start NAME PIDFILE - sluice -f as root with "user nobody"
+	priv_start() {
+		printf 'socket unix:%s/%s.sock\nuser nobody\nsyslog no\npidfile %s\ncontrol_socket %s/ctl/%s.ctl\nstate_file %s/state/%s.state\n' \
+		    "$d" "$1" "$2" "$d" "$1" "$d" "$1" > "$T/$1.conf"
+		"$SLUICE" -f -c "$T/$1.conf" >> "$T/$1.log" 2>&1 &
+		ppid=$!
+		PIDS="$PIDS $ppid"
+		wait_until 5 "$1: no socket" test -S "$d/$1.sock"
+		kill -0 "$ppid" 2>/dev/null || fail "$1: sluice exited at start"
+		sleep 0.2
+		kill -0 "$ppid" 2>/dev/null || fail "$1: sluice exited at start"
+	}
+	# priv_stop - SIGTERM, and the exit status
+	priv_stop() {
+		kill "$ppid"
+		rc=0
+		wait "$ppid" 2>/dev/null || rc=$?
+		[ "$rc" = 0 ] || fail "sluice exited $rc on SIGTERM"
+	}
+	# one left behind by a run as nobody: root's again once written
+	echo 1 > "$d/sluice.pid"
+	chown nobody "$d/sluice.pid"
+	priv_start priv "$d/sluice.pid"
 	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$ppid/status")
 	[ "$uid" = "$(id -u nobody)" ] || fail "still uid $uid after user nobody"
-	[ "$(stat -c '%U %a' "$d/s.sock")" = "nobody 660" ] ||
-	    fail "socket is $(stat -c '%U %a' "$d/s.sock"), expected nobody 660"
-	"$SLUICE_BENCH" -s "unix:$d/s.sock" -c 1 -n 3 --login p@example.test \
+	[ "$(stat -c '%U %a' "$d/priv.sock")" = "nobody 660" ] ||
+	    fail "socket is $(stat -c '%U %a' "$d/priv.sock"), expected nobody 660"
+	"$SLUICE_BENCH" -s "unix:$d/priv.sock" -c 1 -n 3 --login p@example.test \
 	    -q > "$T/bench.out" 2>&1 || fail "no service after dropping root"
 	pass "user nobody: root dropped, socket nobody 0660, mail flows"
-	kill "$ppid"; wait "$ppid" 2>/dev/null || true
+	[ "$(cat "$d/sluice.pid")" = "$ppid" ] ||
+	    fail "pid file in root's 0755 directory holds '$(cat "$d/sluice.pid")', not $ppid"
+	[ "$(stat -c %U "$d/sluice.pid")" = root ] ||
+	    fail "the pid file belongs to $(stat -c %U "$d/sluice.pid")"
+	pass "user nobody, pid file in a root-owned 0755 directory: written (by root, owned by root) with the daemon's pid"
+	priv_stop
+	[ -e "$d/sluice.pid" ] && [ ! -s "$d/sluice.pid" ] ||
+	    fail "pid file at stop: $(ls -l "$d/sluice.pid" 2>&1)"
+	grep -q "pidfile $d/sluice.pid: emptied, not removed (Permission denied)" \
+	    "$T/priv.log" || fail "no log line says the pid file was emptied"
+	pass "at stop nobody may not remove it: emptied, and logged"
+
+	priv_start privrun "$d/run/sluice.pid"
+	[ "$(cat "$d/run/sluice.pid")" = "$ppid" ] ||
+	    fail "pid file in nobody's directory: '$(cat "$d/run/sluice.pid")'"
+	priv_stop
+	[ ! -e "$d/run/sluice.pid" ] || fail "pid file left in nobody's directory"
+	pass "pid file in a directory of the user (as systemd's RuntimeDirectory): removed at stop"
 	rm -rf "$d"
 fi
 # under systemd (JOURNAL_STREAM names stderr) with syslog on, a line goes
 # to syslog only: the journal would get it twice otherwise
 : > "$T/journal.err"
-printf 'socket unix:%s/j.sock\nsyslog yes\n' "$T" > "$T/j.conf"
+printf 'socket unix:%s/j.sock\nsyslog yes\ncontrol_socket %s/j.ctl\nstate_file %s/j.state\n' \
+    "$T" "$T" "$T" > "$T/j.conf"
 (
 	exec 2>> "$T/journal.err"
 	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal.err") exec "$SLUICE" -f \

@@ -41,6 +41,8 @@ user postfix
 syslog no
 pidfile $T/sluice/$n.pid
 store memory
+control_socket $T/sluice/$n.ctl
+state_file $T/sluice/$n.state
 cluster_id e2e-loop
 hop_key_file $T/sluice/hop.key
 hop_limit 5

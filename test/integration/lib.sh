@@ -68,13 +68,36 @@ write_config() {
 		echo "syslog no"
 		echo "pidfile $T/$name.pid"
 		printf '%s\n' "$@"
+		# the memory store's socket and state file: this test's own
+		# (last, so the body keeps its line numbers)
+		case "$*" in *control_socket*) ;;
+		*) echo "control_socket $T/$name.ctl" ;; esac
+		case "$*" in *state_file*) ;;
+		*) echo "state_file $T/$name.state" ;; esac
 	} > "$T/$name.conf"
+}
+
+# store_config STORE TAG - the config lines of store STORE (memory or
+# redis: the fixture's, with a prefix of its own made of TAG), for tests
+# that run on both
+store_config() {
+	if [ "$1" = redis ]; then
+		printf 'store redis\nredis_server 127.0.0.1:%s\nredis_prefix t-%s-%s:' \
+		    "$(redis_port)" "$2" "$$"
+	else
+		printf 'store memory'
+	fi
 }
 
 # start_sluice NAME - run sluice -f with $T/NAME.conf, wait for its socket
 start_sluice() {
 	name=$1
 	shift
+	# never the installed daemon's control socket and state file
+	grep -q '^control_socket' "$T/$name.conf" ||
+	    echo "control_socket $T/$name.ctl" >> "$T/$name.conf"
+	grep -q '^state_file' "$T/$name.conf" ||
+	    echo "state_file $T/$name.state" >> "$T/$name.conf"
 	if [ -n "${SLUICE_VALGRIND:-}" ]; then
 		# memcheck: any error, or a leak at exit, fails stop_sluice
 		valgrind --quiet --error-exitcode=99 --leak-check=full \

@@ -6,6 +6,7 @@
 # and publishes, hostile logins give valid JSON, bad arguments give the
 # usage and exit 2, a config error 78, Redis down 3.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ctl_cases.sh"
 : "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 port=$(redis_port)
 P="t-ctl-$$:"
@@ -92,10 +93,10 @@ rcli SET "${P}{$A}:who" 'alice@example.test' EX 86400 > /dev/null
 ctl top
 expect_rc 0 "top"
 expect_out '^messages in the last 1h: 2 senders, showing 2$' "top: 2 senders in 1h"
-sed -n 3p "$T/ctl.out" | grep -Eiq '^alice@example\.test +3 +12$' ||
+sed -n 3p "$T/ctl.out" | grep -Eiq '^alice@example\.test +sasl +3 +12$' ||
     { cat "$T/ctl.out"; fail "top: alice is not first with 3 messages, 12 recipients"; }
 pass "top: alice first, 3 messages, 12 recipients, named from her who key"
-sed -n 4p "$T/ctl.out" | grep -Eiq "^(bob@example\.test|$B) +2 +4$" ||
+sed -n 4p "$T/ctl.out" | grep -Eiq "^(bob@example\.test +sasl|$B +\?) +2 +4$" ||
     { cat "$T/ctl.out"; fail "top: bob second with 2 messages"; }
 pass "top: bob second, by name or by key ($(sed -n 4p "$T/ctl.out" | cut -c1-32))"
 ctl top --json -n 1 --window 1h
@@ -139,7 +140,7 @@ expect_js '[(l["login"], l["by"], l["reason"]) for l in d["locked"]]' \
     "status --json: the locked login, who locked it and why"
 ctl status
 expect_out '^locked +1 login$' "status: one locked login"
-expect_out '^  alice@example\.test +20[0-9-]+T[0-9:]+Z sluicectl +phished' \
+expect_out '^  alice@example\.test +sasl +20[0-9-]+T[0-9:]+Z sluicectl +phished' \
     "status: the locked login's line"
 ctl show --json alice@example.test
 expect_js 'd["lock"]["locked"], d["lock"]["reason"]' "(True, 'phished: \"x\" \\\\ y')" \
@@ -280,10 +281,13 @@ printf 'store redis\nbogus_key 1\n' > "$T/bad.conf"
 RC=0; "$SLUICECTL" -c "$T/bad.conf" status 2> "$T/ctl.err" || RC=$?
 expect_rc 78 "a bad config"
 grep -q 'bad.conf:2: ' "$T/ctl.err" || fail "bad config: $(cat "$T/ctl.err")"
-printf 'store memory\n' > "$T/mem.conf"
-RC=0; "$SLUICECTL" -c "$T/mem.conf" status 2> "$T/ctl.err" || RC=$?
-expect_rc 78 "store memory"
 pass "config errors: exit 78 with file:line"
+printf 'store memory\ncontrol_socket %s\n' "$T/none.sock" > "$T/mem.conf"
+RC=0; "$SLUICECTL" -c "$T/mem.conf" status 2> "$T/ctl.err" || RC=$?
+expect_rc 3 "store memory, no daemon"
+grep -q "none.sock: No such file.*is sluice running" "$T/ctl.err" ||
+    fail "store memory, no daemon: $(cat "$T/ctl.err")"
+pass "store memory, no daemon on its control socket: exit 3, says so"
 
 # --- Redis down: exit 3, saying which Redis and why
 dead=$(free_port)
@@ -297,6 +301,9 @@ for c in status top "show x" "lock x" "unlock x" "reset x" "class x default"; do
 	    "$T/ctl.err" || fail "Redis down: $(cat "$T/ctl.err")"
 done
 pass "Redis down: every command exits 3: $(cat "$T/ctl.err")"
+
+# --- the cases both stores pass (embedded_store.sh runs them on memory)
+ctl_cases a
 
 stop_sluice a
 rcli --scan --pattern "${P}*" | xargs -r redis-cli -p "$port" DEL > /dev/null

@@ -29,7 +29,8 @@ production() {
 	    -e 's|^\( *repeats \).*|\1100000/1h|' \
 	    -e 's|^\( *body_senders \).*|\1100000/1h|' \
 	    "$SLUICE_SRC/contrib/sluice.conf" > "$T/$name.conf"
-	printf '%s\n' "syslog no" "$@" >> "$T/$name.conf"
+	printf '%s\n' "syslog no" "control_socket $T/$name.ctl" \
+	    "state_file $T/$name.state" "$@" >> "$T/$name.conf"
 	grep -q "^hop_key_file $T/hop.key" "$T/$name.conf" ||
 	    fail "contrib/sluice.conf has no #hop_key_file line to turn on"
 	"$SLUICE" -n -c "$T/$name.conf" > /dev/null ||

@@ -106,6 +106,10 @@ static const char expected[] =
 "sluice_detector_hits_total{detector=\"store-unavailable\"} 0\n"
 "sluice_detector_hits_total{detector=\"max_recipients\"} 1\n"
 "sluice_detector_hits_total{detector=\"from\"} 1\n"
+"sluice_detector_hits_total{detector=\"external_recipients\"} 0\n"
+"sluice_detector_hits_total{detector=\"internal_recipients\"} 0\n"
+"sluice_detector_hits_total{detector=\"domain_messages\"} 0\n"
+"sluice_detector_hits_total{detector=\"domain_recipients\"} 0\n"
 "sluice_detector_hits_total{detector=\"remote_rejects\"} 0\n"
 "sluice_detector_hits_total{detector=\"remote_deferrals\"} 0\n"
 "sluice_detector_hits_total{detector=\"remote_unknown\"} 0\n"
@@ -392,8 +396,9 @@ test_every_label(void **state)
 	static const char *const names[] = { "messages", "recipients",
 	    "fanout", "repeats", "wave", "copies", "near", "clients", "loop",
 	    "received", "locked", "limit", "store-unavailable",
-	    "max_recipients", "from", "remote_rejects", "remote_deferrals",
-	    "remote_unknown" };
+	    "max_recipients", "from", "external_recipients",
+	    "internal_recipients", "domain_messages", "domain_recipients",
+	    "remote_rejects", "remote_deferrals", "remote_unknown" };
 	char buf[8192], want[128];
 	size_t i, j;
 

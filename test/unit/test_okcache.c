@@ -72,7 +72,7 @@ test_note(void **state)
 	(void)state;
 	assert_non_null(oc);
 	assert_false(okcache_fine(oc, "aa", 0));
-	okcache_note(oc, "aa", 1000);
+	okcache_note(oc, "aa", 1000, okcache_epoch(oc));
 	assert_true(okcache_fine(oc, "aa", 999));
 	assert_false(okcache_fine(oc, "aa", 1000));
 	assert_false(okcache_fine(oc, "ab", 0));
@@ -83,7 +83,7 @@ test_note(void **state)
 	/* more senders than slots: some forgotten, none invented */
 	for (i = 0; i < 100; i++) {
 		snprintf(key, sizeof(key), "%032x", i);
-		okcache_note(oc, key, 5000);
+		okcache_note(oc, key, 5000, okcache_epoch(oc));
 	}
 	for (i = 100; i < 1000; i++) {
 		snprintf(key, sizeof(key), "%032x", i);
@@ -96,12 +96,45 @@ test_note(void **state)
 	/* a key too long to keep is never fine */
 	memset(lkey, 'f', sizeof(lkey) - 1);
 	lkey[sizeof(lkey) - 1] = '\0';
-	okcache_note(oc, lkey, 5000);
+	okcache_note(oc, lkey, 5000, okcache_epoch(oc));
 	assert_false(okcache_fine(oc, lkey, 0));
 	okcache_free(oc);
 	okcache_free(NULL);
 	okcache_forget(NULL, "aa");
 	assert_false(okcache_fine(NULL, "aa", 0));
+}
+
+/*
+ * test_epoch - a class change (or a reload) clears the cache: a sender
+ * noted before it is checked at MAIL again, and an answer computed
+ * before it (read its epoch first) cannot be noted after it
+ */
+static void
+test_epoch(void **state)
+{
+	struct okcache *oc = okcache_new(64);
+	uint64_t before, after;
+
+	(void)state;
+	assert_non_null(oc);
+	before = okcache_epoch(oc);
+	okcache_note(oc, "aa", 5000, before);
+	okcache_note(oc, "bb", 5000, before);
+	assert_true(okcache_fine(oc, "aa", 0));
+	okcache_clear(oc);			/* the login's class changed */
+	after = okcache_epoch(oc);
+	assert_true(after != before);
+	assert_false(okcache_fine(oc, "aa", 0));
+	assert_false(okcache_fine(oc, "bb", 0));
+	/* in flight across the change: computed under the old class */
+	okcache_note(oc, "aa", 5000, before);
+	assert_false(okcache_fine(oc, "aa", 0));
+	/* read after the change: noted */
+	okcache_note(oc, "aa", 5000, after);
+	assert_true(okcache_fine(oc, "aa", 0));
+	okcache_free(oc);
+	assert_int_equal(okcache_epoch(NULL), 0);
+	okcache_note(NULL, "aa", 5000, 0);	/* no cache: nothing */
 }
 
 int
@@ -110,6 +143,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fine_items),
 		cmocka_unit_test(test_note),
+		cmocka_unit_test(test_epoch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,37 @@ test_take(void **state)
 	qidmem_free(NULL);
 }
 
+/* each_fn - note what qidmem_each visits, as "key:id@t," */
+static void
+each_fn(void *ctx, const char *key, const char *qid, uint64_t at)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%.4s:%s@%llu,", key,
+	    qid, (unsigned long long)at);
+}
+
+/* test_each - every id held, oldest first; taken ones are gone (the
+ * state file saves the memory this way) */
+static void
+test_each(void **state)
+{
+	struct qidmem *m = qidmem_new(100, 1000);
+	char buf[256] = "", ids[256];
+
+	(void)state;
+	assert_int_equal(qidmem_add(m, K1, "A1", 100, 3600), 0);
+	assert_int_equal(qidmem_add(m, K2, "B1", 101, 3600), 0);
+	assert_int_equal(qidmem_add(m, K1, "A2", 102, 3600), 0);
+	assert_int_equal(qidmem_each(m, each_fn, buf), 3);
+	assert_string_equal(buf, "0123:A1@100,fedc:B1@101,0123:A2@102,");
+	assert_int_equal(take_text(m, K1, 200, 3600, ids, sizeof(ids)), 2);
+	buf[0] = '\0';
+	assert_int_equal(qidmem_each(m, each_fn, buf), 1);
+	assert_string_equal(buf, "fedc:B1@101,");
+	qidmem_free(m);
+}
+
 /* test_window - an id is handed over until exactly `window` has passed */
 static void
 test_window(void **state)
@@ -174,6 +205,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_each),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_hostile),

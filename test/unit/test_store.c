@@ -1260,6 +1260,81 @@ test_redis_pause(void **state)
 	assert_int_equal(it.count, 3);
 }
 
+/* slow_thread - one check of the slow limit; counts an error */
+static void *
+slow_thread(void *arg)
+{
+	struct worker *w = arg;
+	struct store_item it;
+	struct store_req req;
+	struct store_res res;
+	char err[256];
+
+	it = item("slow", 3600, 12, 500, 1);
+	req = (struct store_req){ w->sender, NULL, STORE_CHECK, &it, 1 };
+	if (store_charge(w->fx->st, &req, &res, err, sizeof(err)) != 0 &&
+	    w->errors++ == 0)
+		fprintf(stderr, "slow_thread: %s\n", err);
+	return NULL;
+}
+
+/*
+ * test_redis_pool_line - many sessions, one pooled connection, a slow
+ * Redis that answers every call well within the command timeout: every
+ * session gets Redis's answer, even those that wait in line longer than
+ * one command timeout (the line keeps moving: Redis is busy, not dead;
+ * at 1,000 sessions the fallback used to answer a few). Each call is
+ * made slow by a limit's hash of 30,000 stale fields (a check reads
+ * them all and deletes none); the timeout is 10 calls long (at least
+ * 300 ms: the host is loaded), the line 32.
+ */
+static void
+test_redis_pool_line(void **state)
+{
+	struct fx *fx = *state;
+	struct store_redis_opts o = redis_opts(fx);
+	struct worker w[32];
+	pthread_t th[32];
+	char key[SENDER_KEY_LEN + 1], k[256];
+	uint64_t d[3], t;
+	int i, errors = 0;
+
+	key_of("line@example.test", key);
+	snprintf(k, sizeof(k), "%s{%s}:slow:3600:12", fx->prefix, key);
+	admin_ok(fx, "EVAL %s 1 %s", "for i = 1, 30000 do "
+	    "redis.call('HSET', KEYS[1], i, 1) end return 'OK'", k);
+	admin_ok(fx, "PEXPIRE %s 60000", k);
+	store_free(fx->st);
+	o.pool_max = 1;
+	o.command_timeout_ms = 10000;
+	fx->st = redis_store(&o);
+	for (i = 0; i < 3; i++) {	/* one call's time, median of 3 */
+		t = mono_ms();
+		w[0] = (struct worker){ fx, key, 1, 0, 0 };
+		slow_thread(&w[0]);
+		assert_int_equal(w[0].errors, 0);
+		d[i] = mono_ms() - t;
+	}
+	t = d[0] > d[1] ? (d[1] > d[2] ? d[1] : d[0] > d[2] ? d[2] : d[0]) :
+	    (d[0] > d[2] ? d[0] : d[1] > d[2] ? d[2] : d[1]);
+	store_free(fx->st);
+	o.command_timeout_ms = (unsigned)(10 * t < 300 ? 300 : 10 * t);
+	fx->st = redis_store(&o);
+	for (i = 0; i < 32; i++) {
+		w[i] = (struct worker){ fx, key, 1, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, slow_thread,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < 32; i++) {
+		pthread_join(th[i], NULL);
+		errors += w[i].errors;
+	}
+	if (errors != 0)
+		fail_msg("%d of 32 sessions failed (one call %llu ms, "
+		    "timeout %u ms)", errors, (unsigned long long)t,
+		    o.command_timeout_ms);
+}
+
 /*
  * busy_start - keep Redis busy in a script for ms, on a connection of its
  * own whose reply busy_end collects: a command sent meanwhile waits in
@@ -1826,6 +1901,44 @@ test_on_refuse(void **state)
 	assert_true(it[1].over);
 }
 
+/*
+ * test_refused - a request refused before the store (STORE_REFUSED): not
+ * allowed, nothing charged but the refusal counter, even when every
+ * limit fits; the other items' counts and overs are still reported
+ */
+static void
+test_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[3];
+	char a[SENDER_KEY_LEN + 1];
+	int i;
+
+	key_of("refused-early@example.test", a);
+	for (i = 0; i < 3; i++) {
+		it[0] = item("msg", 3600, 12, 2, 1);
+		it[1] = item("refused", 3600, 12, 2, 1);
+		it[1].on_refuse = 1;
+		it[2] = item("lock", 60, 60, 0, 0);
+		assert_false(run(fx, a, NULL, STORE_REFUSED, it, 3, NULL));
+		assert_int_equal(it[0].count, 0);
+		assert_false(it[0].over);
+		assert_int_equal(it[1].count, (uint64_t)i + 1);
+		assert_int_equal(it[1].over, i == 2);	/* 3 > 2 */
+		assert_false(it[2].over);
+	}
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 0);
+	/* the messages window was never charged: both still fit */
+	for (i = 0; i < 2; i++) {
+		it[0] = item("msg", 3600, 12, 2, 1);
+		it[1] = item("refused", 3600, 12, 2, 1);
+		it[1].on_refuse = 1;
+		assert_true(run(fx, a, NULL, STORE_COMMIT, it, 2, NULL));
+	}
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 2);
+	assert_int_equal(count_of(fx, a, "refused", 3600, 12), 3);
+}
+
 /* later - let ms pass: the memory store's clock, or really on redis */
 static void
 later(struct fx *fx, unsigned ms)
@@ -2047,6 +2160,105 @@ test_distinct_member(void **state)
 	}
 }
 
+/*
+ * test_recipient_kinds - external and internal recipients are items of
+ * their own beside the total (policy.c's ext_rcpt, int_rcpt): over the
+ * external limit, the message is refused and nothing is charged, though
+ * the total fits; internal recipients still fit; cost 0 (MAIL, before
+ * the recipients) is never over.
+ */
+static void
+test_recipient_kinds(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[4];
+	struct store_res res;
+	char key[SENDER_KEY_LEN + 1];
+
+	key_of("kinds@example.test", key);
+	it[0] = item("msg", 3600, 12, 100, 1);
+	it[1] = item("rcpt", 3600, 12, 100, 3);
+	it[2] = item("ext_rcpt", 3600, 12, 5, 2);
+	it[3] = item("int_rcpt", 3600, 12, 10, 1);
+	assert_true(run(fx, key, NULL, 1, it, 4, &res));
+	it[1].cost = 3;
+	it[2].cost = 3;
+	it[3].cost = 0;
+	assert_true(run(fx, key, NULL, 1, it, 4, &res));
+	assert_int_equal(it[2].count, 5);	/* at the external limit */
+	/* one more external recipient: refused, the total far from full */
+	it[1].cost = 1;
+	it[2].cost = 1;
+	assert_false(run(fx, key, NULL, 1, it, 4, &res));
+	assert_true(it[2].over);
+	assert_false(it[1].over);
+	assert_false(it[3].over);
+	assert_true(it[2].retry > 0 && it[2].retry <= 3600 + 300);
+	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 2);
+	assert_int_equal(count_of(fx, key, "rcpt", 3600, 12), 6);
+	assert_int_equal(count_of(fx, key, "ext_rcpt", 3600, 12), 5);
+	assert_int_equal(count_of(fx, key, "int_rcpt", 3600, 12), 1);
+	/* internal mail still flows */
+	it[1].cost = 4;
+	it[2].cost = 0;
+	it[3].cost = 4;
+	assert_true(run(fx, key, NULL, 1, it, 4, &res));
+	assert_false(it[2].over);
+	assert_int_equal(it[2].count, 5);
+	assert_int_equal(count_of(fx, key, "rcpt", 3600, 12), 10);
+	assert_int_equal(count_of(fx, key, "int_rcpt", 3600, 12), 5);
+	/* the MAIL check: cost 0 at the limit is not over */
+	it[1].cost = 1;
+	it[3].cost = 0;
+	assert_true(run(fx, key, NULL, 0, it, 4, &res));
+}
+
+/*
+ * test_domain_shared - policy.c's domain totals: an item scoped to the
+ * domain's key is one counter for every login of it; 30 logins of one
+ * domain get exactly its limit, another domain's logins are unaffected,
+ * and a refusal by the login's own limit charges the domain nothing
+ * (single store: one atomic call).
+ */
+static void
+test_domain_shared(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[2];
+	struct store_res res;
+	char key[SENDER_KEY_LEN + 1], dom[SENDER_KEY_LEN + 1];
+	char other[SENDER_KEY_LEN + 1], login[64];
+	unsigned i, round, ok = 0;
+
+	key_of("@customer.example", dom);
+	key_of("@other.example", other);
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < 30; i++) {
+			snprintf(login, sizeof(login), "u%u@customer.example",
+			    i);
+			key_of(login, key);
+			it[0] = item("msg", 3600, 12, 5, 1);
+			it[1] = item("dom_msg", 3600, 12, 45, 1);
+			snprintf(it[1].scope, sizeof(it[1].scope), "%s", dom);
+			if (run(fx, key, NULL, 1, it, 2, &res))
+				ok++;
+		}
+	assert_int_equal(ok, 45);
+	assert_int_equal(count_of(fx, dom, "dom_msg", 3600, 12), 45);
+	/* the other domain: its own counter */
+	key_of("u0@other.example", key);
+	it[0] = item("msg", 3600, 12, 5, 1);
+	it[1] = item("dom_msg", 3600, 12, 45, 1);
+	snprintf(it[1].scope, sizeof(it[1].scope), "%s", other);
+	assert_true(run(fx, key, NULL, 1, it, 2, &res));
+	assert_int_equal(it[1].count, 1);
+	/* a login over its own limit: the domain is not charged */
+	for (i = 1; i < 5; i++)
+		assert_true(run(fx, key, NULL, 1, it, 2, &res));
+	assert_false(run(fx, key, NULL, 1, it, 2, &res));
+	assert_int_equal(count_of(fx, other, "dom_msg", 3600, 12), 5);
+}
+
 #define BOTH(setup)							\
 	cmocka_unit_test_setup_teardown(test_limit_n, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_atomic, setup, teardown),	\
@@ -2063,9 +2275,14 @@ test_distinct_member(void **state)
 	cmocka_unit_test_setup_teardown(test_scope_sub, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_on_refuse, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_refused, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_near, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_near_bound, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct_member, setup,	\
+	    teardown),							\
+	cmocka_unit_test_setup_teardown(test_recipient_kinds, setup,	\
+	    teardown),							\
+	cmocka_unit_test_setup_teardown(test_domain_shared, setup,	\
 	    teardown)
 
 int
@@ -2089,6 +2306,8 @@ main(void)
 		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_ttl, setup_redis,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_redis_pool_line,
+		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_matches_window,
 		    setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_bad_opts,
