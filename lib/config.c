@@ -91,6 +91,14 @@ static const char *const history_actions[] = {
 	[CONFIG_ACTION_QUARANTINE] = "quarantine", [CONFIG_ACTION_TAG] = "tag",
 	[CONFIG_ACTION_OBSERVE] = "observe", [CONFIG_ACTION_LOCK] = "lock",
 	[CONFIG_ACTION_LOCK + 1] = NULL };
+static const char *const feedbacks[] = {
+	[CONFIG_FEEDBACK_LOCK] = "lock", [CONFIG_FEEDBACK_TEMPFAIL] = "tempfail",
+	[CONFIG_FEEDBACK_OBSERVE] = "observe",
+	[CONFIG_FEEDBACK_OBSERVE + 1] = NULL };
+static const char *const mtalogs[] = {
+	[CONFIG_MTALOG_POSTFIX] = "postfix",
+	[CONFIG_MTALOG_SENDMAIL] = "sendmail",
+	[CONFIG_MTALOG_SENDMAIL + 1] = NULL };
 static const char *const locals[] = {
 	[CONFIG_LOCAL_KEY_BY_SENDER] = "key-by-sender",
 	[CONFIG_LOCAL_INBOUND] = "inbound", [CONFIG_LOCAL_INBOUND + 1] = NULL };
@@ -255,6 +263,18 @@ static const struct key keys[] = {
 	    1000, NULL, NULL },
 	{ "state_save_interval", K_MS, "30s", OFF(state_save_interval_ms),
 	    1000, 86400000, NULL, NULL },
+	/* delivery feedback */
+	{ "feedback_log", K_STR, NULL, OFF(feedback_log), 0, 0, NULL, NULL },
+	{ "feedback_format", K_ENUM, "postfix", OFF(feedback_format), 0, 0,
+	    mtalogs, NULL },
+	{ "feedback_state", K_STR, NULL, OFF(feedback_state), 0, 0, NULL,
+	    NULL },
+	{ "feedback_action", K_ENUM, "lock", OFF(feedback_action), 0, 0,
+	    feedbacks, NULL },
+	{ "feedback_poll", K_MS, "1s", OFF(feedback_poll_ms), 100, 60000,
+	    NULL, NULL },
+	{ "feedback_max_ids", K_UINT, "100000", OFF(feedback_max_ids), 1,
+	    10000000, NULL, NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -284,6 +304,12 @@ static const struct class_key class_keys[] = {
 	    UINT64_MAX },
 	{ "domain_recipients", COFF(domain_recipients),
 	    COFF(ndomain_recipients), 0, UINT64_MAX },
+	{ "remote_rejects", COFF(remote_rejects), COFF(nremote_rejects), 1,
+	    UINT64_MAX },
+	{ "remote_deferrals", COFF(remote_deferrals), COFF(nremote_deferrals),
+	    1, UINT64_MAX },
+	{ "remote_unknown", COFF(remote_unknown), COFF(nremote_unknown), 1,
+	    UINT64_MAX },
 	{ "max_recipients", 0, COFF(max_recipients), 0, 0 },
 	{ "max_header_recipients", 0, COFF(max_header_recipients), 0, 0 },
 };

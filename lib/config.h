@@ -46,6 +46,13 @@ struct config_class {
 						   this class, together */
 	struct config_limit	 domain_recipients[CONFIG_MAX_LIMITS];
 	size_t			 ndomain_recipients;
+	struct config_limit	 remote_rejects[CONFIG_MAX_LIMITS];
+	size_t			 nremote_rejects; /* its mail bounced (5xx)
+						   by remote servers */
+	struct config_limit	 remote_deferrals[CONFIG_MAX_LIMITS];
+	size_t			 nremote_deferrals; /* deferred (4xx) */
+	struct config_limit	 remote_unknown[CONFIG_MAX_LIMITS];
+	size_t			 nremote_unknown; /* unknown recipients */
 	const char		*file;	/* where it was defined, for messages */
 	unsigned		 line;
 };
@@ -63,6 +70,14 @@ enum config_action {
 					   history detector only) */
 };
 enum config_store { CONFIG_STORE_MEMORY = 0, CONFIG_STORE_REDIS };
+
+/* what delivery feedback over a remote_* limit does (feedback_action) */
+enum config_feedback {
+	CONFIG_FEEDBACK_LOCK = 0,	/* lock the login on every relay */
+	CONFIG_FEEDBACK_TEMPFAIL,	/* 451 its mail while over */
+	CONFIG_FEEDBACK_OBSERVE		/* log only */
+};
+enum config_mtalog { CONFIG_MTALOG_POSTFIX = 0, CONFIG_MTALOG_SENDMAIL };
 
 /* mail submitted locally (Postfix non_smtpd_milters, sendmail(1)) */
 enum config_local {
@@ -171,6 +186,14 @@ struct config {
 	char		*control_socket; /* sluicectl's unix socket (memory) */
 	char		*state_file;	/* memory store saved here */
 	uint32_t	 state_save_interval_ms;
+
+	/* delivery feedback: the MTA's log (doc/feedback.md) */
+	char		*feedback_log;	/* NULL: off */
+	int		 feedback_format; /* enum config_mtalog */
+	char		*feedback_state; /* position file, or NULL */
+	int		 feedback_action; /* enum config_feedback */
+	uint32_t	 feedback_poll_ms; /* read the log this often */
+	uint32_t	 feedback_max_ids; /* queue ids remembered */
 	unsigned char	 hop_key[32];	/* read from hop_key_file by the
 					   daemon before the config is used */
 	int		 hop_key_loaded;

@@ -55,6 +55,14 @@ static const struct {
 	    0 },
 	[DET_HISTORY] = { "history", ITEM_HISTORY,
 	    offsetof(struct config, history_action), 0 },
+	/* in a message's items only with feedback_action tempfail; lock
+	 * and observe are the feedback reader's (milter/feedback.c) */
+	[DET_REMOTE_REJECTS] = { "remote_rejects", ITEM_REMOTE_REJECTS,
+	    FIXED, 0 },
+	[DET_REMOTE_DEFERRALS] = { "remote_deferrals", ITEM_REMOTE_DEFERRALS,
+	    FIXED, 0 },
+	[DET_REMOTE_UNKNOWN] = { "remote_unknown", ITEM_REMOTE_UNKNOWN,
+	    FIXED, 0 },
 };
 
 /* store names of the item kinds */
@@ -67,6 +75,8 @@ static const char *const item_names[ITEM_KINDS] = {
 	[ITEM_EXT_RCPT] = "ext_rcpt", [ITEM_INT_RCPT] = "int_rcpt",
 	[ITEM_DOM_MSG] = "dom_msg", [ITEM_DOM_RCPT] = "dom_rcpt",
 	[ITEM_HISTORY] = "hist",
+	[ITEM_REMOTE_REJECTS] = "rrej", [ITEM_REMOTE_DEFERRALS] = "rdef",
+	[ITEM_REMOTE_UNKNOWN] = "runk",
 };
 
 /* detector_name - its name in hits= and in the metrics label */

@@ -29,6 +29,9 @@ enum detector {
 	DET_DOMAIN_MESSAGES,	/* messages of all logins of a domain */
 	DET_DOMAIN_RECIPIENTS,	/* recipients of all logins of a domain */
 	DET_HISTORY,		/* far above the login's own usual hour */
+	DET_REMOTE_REJECTS,	/* accepted mail bounced by remote servers */
+	DET_REMOTE_DEFERRALS,	/* ... deferred (4xx) by remote servers */
+	DET_REMOTE_UNKNOWN,	/* ... refused as unknown recipients (5.1.1) */
 	DET_COUNT
 };
 
@@ -51,6 +54,9 @@ enum item_kind {
 	ITEM_DOM_MSG,		/* "dom_msg": scoped to the domain */
 	ITEM_DOM_RCPT,		/* "dom_rcpt": scoped to the domain */
 	ITEM_HISTORY,		/* "hist": the login's usual count per hour */
+	ITEM_REMOTE_REJECTS,	/* "rrej": delivery feedback (feedback.c) */
+	ITEM_REMOTE_DEFERRALS,	/* "rdef" */
+	ITEM_REMOTE_UNKNOWN,	/* "runk" */
 	ITEM_KINDS
 };
 

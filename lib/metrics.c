@@ -95,6 +95,17 @@ metrics_count_lock(struct metrics *m)
 		add(&m->locks, 1);
 }
 
+/* metrics_feedback - the feedback reader's totals (it alone writes them) */
+void
+metrics_feedback(struct metrics *m, const uint64_t v[METRICS_FEEDBACK])
+{
+	size_t i;
+
+	for (i = 0; i < METRICS_FEEDBACK; i++)
+		__atomic_store_n(&m->fb[i], v[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&m->fb_on, 1, __ATOMIC_RELAXED);
+}
+
 /* metrics_count_conn - a milter connection opened (+1) or closed (-1) */
 void
 metrics_count_conn(struct metrics *m, int delta)
@@ -289,6 +300,30 @@ metrics_format(const struct metrics *m, const struct metrics_store_state *st,
 	    "Milter connections opened.");
 	put(&pg, "sluice_connections_total %llu\n",
 	    (unsigned long long)get(&m->conns_total));
+
+	if (__atomic_load_n(&m->fb_on, __ATOMIC_RELAXED)) {
+		family(&pg, "sluice_feedback_lines_total", "counter",
+		    "Lines of the MTA's log read by the feedback reader.");
+		put(&pg, "sluice_feedback_lines_total %llu\n",
+		    (unsigned long long)get(&m->fb[METRICS_FB_LINES]));
+		family(&pg, "sluice_feedback_lag_bytes", "gauge",
+		    "Bytes of the MTA's log not read yet.");
+		put(&pg, "sluice_feedback_lag_bytes %llu\n",
+		    (unsigned long long)get(&m->fb[METRICS_FB_LAG]));
+		family(&pg, "sluice_feedback_outcomes_total", "counter",
+		    "Remote delivery outcomes read, by kind (unmatched: "
+		    "mail not accepted here).");
+		put(&pg, "sluice_feedback_outcomes_total{outcome=\"bounced\"} "
+		    "%llu\n", (unsigned long long)get(&m->fb[METRICS_FB_BOUNCED]));
+		put(&pg, "sluice_feedback_outcomes_total{outcome=\"deferred\"} "
+		    "%llu\n",
+		    (unsigned long long)get(&m->fb[METRICS_FB_DEFERRED]));
+		put(&pg, "sluice_feedback_outcomes_total{outcome=\"unknown\"} "
+		    "%llu\n", (unsigned long long)get(&m->fb[METRICS_FB_UNKNOWN]));
+		put(&pg, "sluice_feedback_outcomes_total{outcome=\"unmatched\"} "
+		    "%llu\n",
+		    (unsigned long long)get(&m->fb[METRICS_FB_UNMATCHED]));
+	}
 
 	family(&pg, "sluice_config_reloads_total", "counter",
 	    "Configuration reloads (SIGUSR1), by result.");

@@ -12,6 +12,17 @@
 #define METRICS_DETECTORS	DET_COUNT /* enum detector (detector.h) */
 #define METRICS_BUCKETS		13	/* store latency: 0.1 ms .. 1 s */
 
+/* what the delivery feedback reader reports (metrics_feedback) */
+enum metrics_fb {
+	METRICS_FB_LINES = 0,	/* log lines read */
+	METRICS_FB_LAG,		/* bytes of the log not read yet */
+	METRICS_FB_BOUNCED,	/* outcomes of mail accepted here: 5xx */
+	METRICS_FB_DEFERRED,	/* 4xx */
+	METRICS_FB_UNKNOWN,	/* 5.1.1 */
+	METRICS_FB_UNMATCHED,	/* outcomes of mail not accepted here */
+	METRICS_FEEDBACK
+};
+
 /*
  * The counters. Callers keep one (static) and only touch it through the
  * functions below: every update is one relaxed atomic add, no lock, and
@@ -31,6 +42,10 @@ struct metrics {
 	uint64_t	 conns_total;		/* ever opened */
 	uint64_t	 reloads;		/* configuration reloads done */
 	uint64_t	 reload_errors;		/* refused (bad file) */
+	uint64_t	 fb[METRICS_FEEDBACK];	/* delivery feedback reader
+						   (enum metrics_fb); shown
+						   only while fb_on */
+	int		 fb_on;
 };
 
 /* what the store says about itself, read when the page is made */
@@ -54,6 +69,9 @@ void	metrics_count_hit(struct metrics *, enum detector);
 
 /* metrics_count_lock - this relay locked a login */
 void	metrics_count_lock(struct metrics *);
+
+/* metrics_feedback - the reader's totals now (shown from the first call) */
+void	metrics_feedback(struct metrics *, const uint64_t v[METRICS_FEEDBACK]);
 
 /* metrics_count_conn - a milter connection opened (+1) or closed (-1) */
 void	metrics_count_conn(struct metrics *, int delta);

@@ -160,6 +160,16 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 		items[n].keep = cfg->history_window_ms / 1000;
 		items[n++].soft = (uint8_t)soft(cfg->history_action);
 	}
+	if (cfg->feedback_log != NULL &&
+	    cfg->feedback_action == CONFIG_FEEDBACK_TEMPFAIL) {
+		/* delivery feedback: refused while over, never charged here */
+		n = add(items, n, max, ITEM_REMOTE_REJECTS, c->remote_rejects,
+		    c->nremote_rejects, b, 0, 0);
+		n = add(items, n, max, ITEM_REMOTE_DEFERRALS,
+		    c->remote_deferrals, c->nremote_deferrals, b, 0, 0);
+		n = add(items, n, max, ITEM_REMOTE_UNKNOWN, c->remote_unknown,
+		    c->nremote_unknown, b, 0, 0);
+	}
 	if (m->client != NULL && m->client[0] != '\0') {
 		/* the login's distinct client addresses (hashed), exactly */
 		first = n;
@@ -280,6 +290,15 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		    "times this account's usual %.1f",
 		    (unsigned long long)it->count + it->cost, win,
 		    it->factor, (double)it->typical / 1000);
+		break;
+	case DET_REMOTE_REJECTS:
+	case DET_REMOTE_DEFERRALS:
+	case DET_REMOTE_UNKNOWN:
+		snprintf(out, outlen, "more than %llu of this account's "
+		    "recipients %s by remote servers per %s",
+		    (unsigned long long)it->limit, d == DET_REMOTE_REJECTS ?
+		    "refused" : d == DET_REMOTE_DEFERRALS ? "deferred" :
+		    "unknown", win);
 		break;
 	default:	/* decided without a store item: worded where found */
 		snprintf(out, outlen, "%s", detector_name(d));

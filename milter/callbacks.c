@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "control.h"
 #include "domains.h"
+#include "feedback.h"
 #include "fingerprint.h"
 #include "hopmark.h"
 #include "identity.h"
@@ -534,7 +535,11 @@ decide:
 	    (policy_lock_due(items, req.nitems) || d.lock))
 		lock_login(c, qid, items, req.nitems);
 	if (commit && st == SMFIS_CONTINUE && !c->msg.inbound)
+	{
 		control_accepted(cfg, c->msg.key, qid);	/* for a later hold */
+		feedback_accepted(qid, c->msg.key, c->msg.raw != NULL ?
+		    c->msg.raw : c->msg.login, c->msg.origin); /* bounces */
+	}
 	if (commit && st == SMFIS_CONTINUE && cfg->hop_key_loaded &&
 	    hopmark_make(cfg->hop_key, cfg->cluster_id, ev.hops + 1, now,
 	    c->msg.msgid, fpr.exact, mark, sizeof(mark)) == 0 &&

@@ -14,6 +14,8 @@
  *                      locks)
  *   P:locked           sorted set H -> until
  *   P:events           channel: "lock H", "unlock H", "reset H", "class"
+ *   P:fq:QUEUEID       "H ORIGIN LOGIN" of accepted mail, for feedback
+ *                      (feedback.c) on the other relays, TTL 1 day
  *
  * One control thread owns two hiredis connections: one SUBSCRIBEd to
  * P:events, read with poll(2) so the thread also wakes for its job queue
@@ -70,8 +72,9 @@
 #define REASON_MAX	160
 #define KEY_MAX		160	/* a key: prefix (64) + {H} + suffix */
 #define WARN_MAX	20	/* unknown-class warnings per check */
+#define FQ_TTL		86400	/* s a P:fq:QUEUEID key lives (feedback) */
 
-enum job_kind { JOB_WHO, JOB_LOCK };
+enum job_kind { JOB_WHO, JOB_LOCK, JOB_QID, JOB_QIDGET };
 
 struct job {
 	enum job_kind	 kind;
@@ -79,7 +82,8 @@ struct job {
 	char		 shown[SHOWN_MAX];
 	enum sender_origin origin;
 	char		 reason[REASON_MAX];
-	uint64_t	 at, until;	/* JOB_LOCK: unix seconds */
+	uint64_t	 at, until;	/* JOB_LOCK: unix seconds; JOB_QIDGET:
+					   at is the asker's generation */
 };
 
 /* a snapshot of the live classes, shared with the message threads */
@@ -107,6 +111,11 @@ static struct {
 	struct cm_ref	*classes;	/* NULL: no live classes */
 	struct qidmem	*qids;
 	struct recent	*who;
+	/* the feedback reader's one question (control_qid_get), ctl.lock */
+	pthread_cond_t	 fq_cond;
+	uint64_t	 fq_gen;	/* the question being answered */
+	int		 fq_done, fq_found;
+	char		 fq_val[SENDER_KEY_LEN + SHOWN_MAX + 16];
 
 	/* control thread only */
 	char		*host, *unix_path, *user, *password, *prefix;
@@ -122,13 +131,15 @@ static struct {
 	struct held	 held[HELD_MAX];
 	size_t		 nheld;
 	struct classmap	*warned;	/* unknown classes already logged */
-} ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
+} ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 },
+    .fq_cond = PTHREAD_COND_INITIALIZER };
 
 static void	lock_seen(const char *, const char *, enum sender_origin,
 		    const char *, int);
 static int	held_find(const char *);
 static void	held_drop(size_t);
 static int	control_local(const struct config *);
+static redisReply *command(const char *, ...);
 
 /* key_ok - 32 lower-case hex digits, as sender_key() makes them */
 static int
@@ -221,8 +232,8 @@ enqueue(const struct job *j)
 {
 	pthread_mutex_lock(&ctl.lock);
 	/* half the queue is kept for locks: who writes can wait an hour */
-	if (ctl.jlen == JOBS_MAX || ctl.stop || (j->kind == JOB_WHO &&
-	    ctl.jlen >= JOBS_MAX / 2)) {
+	if (ctl.jlen == JOBS_MAX || ctl.stop || ((j->kind == JOB_WHO ||
+	    j->kind == JOB_QID) && ctl.jlen >= JOBS_MAX / 2)) {
 		pthread_mutex_unlock(&ctl.lock);
 		return -1;
 	}
@@ -277,6 +288,91 @@ control_accepted(const struct config *cfg, const char *key, const char *qid)
 		return;
 	qidmem_add(ctl.qids, key, qid, (uint64_t)time(NULL),
 	    cfg->hold_window_ms / 1000);
+}
+
+/* control_qid_put - feedback: P:fq:QID = "KEY LOGIN" for another relay's
+ * reader, written by the control thread (no message waits on it) */
+void
+control_qid_put(const char *qid, const char *key, const char *login,
+    enum sender_origin o)
+{
+	struct job j;
+
+	if (!ctl.running || qid[0] == '\0' || strlen(qid) >= REASON_MAX ||
+	    strlen(login) >= SHOWN_MAX)
+		return;
+	memset(&j, 0, sizeof(j));
+	j.kind = JOB_QID;
+	j.origin = o;
+	snprintf(j.key, sizeof(j.key), "%s", key);
+	snprintf(j.shown, sizeof(j.shown), "%s", login);
+	snprintf(j.reason, sizeof(j.reason), "%s", qid);
+	(void)enqueue(&j);	/* full: that id is found locally only */
+}
+
+/* control_qid_get - feedback: the login of a queue id another relay
+ * accepted, asked of Redis by the control thread; waits at most
+ * timeout_ms. 1 found (key, login filled), 0 not */
+int
+control_qid_get(const char *qid, char *key, size_t keylen, char *login,
+    size_t loginlen, enum sender_origin *o, unsigned timeout_ms)
+{
+	struct timespec until;
+	struct job j;
+	char *sp, *sp2;
+	int found = 0;
+
+	if (!ctl.running || strlen(qid) >= REASON_MAX)
+		return 0;
+	memset(&j, 0, sizeof(j));
+	j.kind = JOB_QIDGET;
+	snprintf(j.reason, sizeof(j.reason), "%s", qid);
+	pthread_mutex_lock(&ctl.lock);
+	j.at = ++ctl.fq_gen;
+	ctl.fq_done = 0;
+	pthread_mutex_unlock(&ctl.lock);
+	if (enqueue(&j) == -1)
+		return 0;
+	deadline_in(&until, timeout_ms);
+	pthread_mutex_lock(&ctl.lock);
+	while (!ctl.fq_done && pthread_cond_timedwait(&ctl.fq_cond,
+	    &ctl.lock, &until) == 0)
+		;
+	if (ctl.fq_done && ctl.fq_found &&
+	    (sp = strchr(ctl.fq_val, ' ')) != NULL &&
+	    (sp2 = strchr(sp + 1, ' ')) != NULL) {
+		*sp = *sp2 = '\0';
+		snprintf(key, keylen, "%s", ctl.fq_val);
+		snprintf(login, loginlen, "%s", sp2 + 1);
+		found = key_ok(key, strlen(key)) &&
+		    sender_origin_parse(sp + 1, o) == 0;
+	}
+	ctl.fq_gen++;	/* a late answer is dropped */
+	pthread_mutex_unlock(&ctl.lock);
+	return found;
+}
+
+/* qid_get_run - answer control_qid_get (control thread) */
+static void
+qid_get_run(const struct job *j)
+{
+	char k[KEY_MAX + REASON_MAX];
+	redisReply *r;
+
+	snprintf(k, sizeof(k), "%sfq:%s", ctl.prefix, j->reason);
+	r = command("GET %s", k);
+	pthread_mutex_lock(&ctl.lock);
+	if (j->at == ctl.fq_gen) {
+		ctl.fq_found = r != NULL && r->type == REDIS_REPLY_STRING &&
+		    r->len < sizeof(ctl.fq_val);
+		if (ctl.fq_found)
+			snprintf(ctl.fq_val, sizeof(ctl.fq_val), "%s", r->str);
+		ctl.fq_done = 1;
+		pthread_cond_signal(&ctl.fq_cond);
+	}
+	pthread_mutex_unlock(&ctl.lock);
+	if (r != NULL)
+		freeReplyObject(r);
 }
 
 /* control_locked - our lock rule locked a login: announce it, hold */
@@ -629,7 +725,8 @@ pending_add(const struct job *j)
 static void
 jobs_run(void)
 {
-	char k[KEY_MAX];
+	char k[KEY_MAX], val[SENDER_KEY_LEN + SHOWN_MAX + 16];
+	char fq[KEY_MAX + REASON_MAX];
 	redisReply *r;
 	struct job j;
 	size_t i;
@@ -645,6 +742,20 @@ jobs_run(void)
 			    j.origin == SENDER_SASL ? "" :
 			    sender_origin_name(j.origin), WHO_TTL)) != NULL)
 				freeReplyObject(r);
+			continue;
+		}
+		if (j.kind == JOB_QID) {
+			snprintf(fq, sizeof(fq), "%sfq:%s", ctl.prefix,
+			    j.reason);
+			snprintf(val, sizeof(val), "%s %s %s", j.key,
+			    sender_origin_name(j.origin), j.shown);
+			if ((r = command("SET %s %s EX %d", fq, val,
+			    FQ_TTL)) != NULL)
+				freeReplyObject(r);
+			continue;
+		}
+		if (j.kind == JOB_QIDGET) {
+			qid_get_run(&j);
 			continue;
 		}
 		lock_seen(j.key, j.shown, j.origin, ctl.hostname, 0);

@@ -37,6 +37,17 @@ void		 control_seen(const char *key, const char *shown,
 void		 control_accepted(const struct config *, const char *key,
 		    const char *qid);
 
+/* control_qid_put - delivery feedback: tell the other relays' readers
+ * (through Redis, by the control thread) whose queue id qid is */
+void		 control_qid_put(const char *qid, const char *key,
+		    const char *login, enum sender_origin);
+
+/* control_qid_get - delivery feedback: ask Redis whose queue id another
+ * relay accepted; waits at most timeout_ms; 1 found, 0 not */
+int		 control_qid_get(const char *qid, char *key, size_t keylen,
+		    char *login, size_t loginlen, enum sender_origin *,
+		    unsigned timeout_ms);
+
 /* control_locked - this relay locked a login: tell the others, hold */
 void		 control_locked(const struct config *, const char *key,
 		    const char *shown, enum sender_origin, const char *reason);

@@ -28,6 +28,7 @@
 #include "config_dump.h"
 #include "control.h"
 #include "localctl.h"
+#include "feedback.h"
 #include "hopmark.h"
 #include "secret.h"
 #include "sluice.h"
@@ -568,7 +569,7 @@ main(int argc, char *argv[])
 	}
 	rc = control_start(cfg_current->cfg, pw);
 	secret_free(pw);
-	if (rc == -1)
+	if (rc == -1 || feedback_start(cfg_current->cfg) == -1)
 		return EX_OSERR;
 	if (ctlsock_start(rt.store, err, sizeof(err)) == -1 ||
 	    statefile_start(cfg_current->cfg, rt.store) == -1) {
@@ -584,6 +585,7 @@ main(int argc, char *argv[])
 	log_info("stopping");
 	metrics_stop();
 	ctlsock_stop();
+	feedback_stop();
 	control_stop();
 	statefile_stop();
 	return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;	/* pidfile_remove */

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "okcache.h"
@@ -53,6 +54,19 @@ void		 hook_run(const char *cmd, const char *login, const char *shown,
  * batch ids a run, one after another in the background; logs the end */
 void		 hold_run(const char *cmd, char *ids, size_t nids, size_t batch,
 		    unsigned timeout_ms, const char *who, const char *relay);
+
+/* deadline_in - CLOCK_REALTIME plus ms, for pthread_cond_timedwait */
+static inline void
+deadline_in(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
 
 /* log_open - start logging (syslog, and stderr when foreground) */
 void		 log_open(const char *facility, int use_syslog, int foreground);

@@ -378,7 +378,7 @@ cmd_show(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], override[256], key[CTL_KEY_MAX];
 	char ws[32], until[32], pattern[CTL_KEY_MAX];
 	struct config_limit lock_after;
-	struct dim dims[10];
+	struct dim dims[13];
 	const struct config_class *dcls;
 	char dh[SENDER_KEY_LEN + 1];
 	struct rep_acc rep;
@@ -419,6 +419,13 @@ cmd_show(struct ctl *x, const char *login)
 	if (lock_after.count > 0)
 		dims[nd++] = (struct dim){ "refused", "refused", &lock_after,
 		    1, NULL };
+	/* delivery feedback (doc/feedback.md): charged by the reader */
+	dims[nd++] = (struct dim){ "remote_rejects", "rrej",
+	    cls->remote_rejects, cls->nremote_rejects, NULL };
+	dims[nd++] = (struct dim){ "remote_deferrals", "rdef",
+	    cls->remote_deferrals, cls->nremote_deferrals, NULL };
+	dims[nd++] = (struct dim){ "remote_unknown", "runk",
+	    cls->remote_unknown, cls->nremote_unknown, NULL };
 
 	/* the lock: counted as the daemon's lock item counts it */
 	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);

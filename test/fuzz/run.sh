@@ -11,7 +11,7 @@ set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-25}
 build=${2:-$src/build-fuzz}
-targets="addr fingerprint hopmark config sender identity ctlproto"
+targets="addr fingerprint hopmark config sender identity ctlproto mtalog"
 
 command -v clang > /dev/null 2>&1 || {
 	echo "fuzz/run.sh: clang is not installed (apt-get install clang" \

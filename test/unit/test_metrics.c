@@ -111,6 +111,9 @@ static const char expected[] =
 "sluice_detector_hits_total{detector=\"domain_messages\"} 0\n"
 "sluice_detector_hits_total{detector=\"domain_recipients\"} 0\n"
 "sluice_detector_hits_total{detector=\"history\"} 0\n"
+"sluice_detector_hits_total{detector=\"remote_rejects\"} 0\n"
+"sluice_detector_hits_total{detector=\"remote_deferrals\"} 0\n"
+"sluice_detector_hits_total{detector=\"remote_unknown\"} 0\n"
 "# HELP sluice_locks_total Logins locked on every relay by this relay.\n"
 "# TYPE sluice_locks_total counter\n"
 "sluice_locks_total 1\n"
@@ -396,7 +399,8 @@ test_every_label(void **state)
 	    "received", "locked", "limit", "store-unavailable",
 	    "max_recipients", "from", "external_recipients",
 	    "internal_recipients", "domain_messages", "domain_recipients",
-	    "history" };
+	    "history",
+	    "remote_rejects", "remote_deferrals", "remote_unknown" };
 	char buf[8192], want[128];
 	size_t i, j;
 

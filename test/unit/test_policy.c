@@ -772,6 +772,59 @@ test_domain_totals(void **state)
 	    "(101) than this domain may send per 1h (100)");
 }
 
+/* test_feedback - remote_* windows in a message's items only with
+ * feedback_action tempfail, cost 0 (charged by the reader), and refusing
+ * while over */
+static void
+test_feedback(void **state)
+{
+	struct policy_msg m = { .cls = &cls, .nrcpt = 1 };
+	struct store_item items[STORE_MAX_ITEMS];
+	struct store_res res = { 0, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	char path[] = "/var/log/mail.log";
+	size_t n, i, found = 0;
+
+	(void)state;
+	cls.remote_rejects[0] = (struct config_limit){ 5, 3600 };
+	cls.nremote_rejects = 1;
+	cls.remote_unknown[0] = (struct config_limit){ 3, 3600 };
+	cls.nremote_unknown = 1;
+	cfg.feedback_action = CONFIG_FEEDBACK_LOCK;
+	n = policy_items(&cfg, &m, items, STORE_MAX_ITEMS);
+	for (i = 0; i < n; i++)	/* feedback off */
+		assert_true(items[i].kind != ITEM_REMOTE_REJECTS);
+	cfg.feedback_log = path;
+	n = policy_items(&cfg, &m, items, STORE_MAX_ITEMS);
+	for (i = 0; i < n; i++)	/* lock: the reader's business */
+		assert_true(items[i].kind != ITEM_REMOTE_REJECTS);
+	cfg.feedback_action = CONFIG_FEEDBACK_TEMPFAIL;
+	n = policy_items(&cfg, &m, items, STORE_MAX_ITEMS);
+	for (i = 0; i < n; i++)
+		if (items[i].kind == ITEM_REMOTE_REJECTS ||
+		    items[i].kind == ITEM_REMOTE_UNKNOWN) {
+			found++;
+			assert_int_equal(items[i].cost, 0);
+			assert_false(items[i].soft);
+			if (items[i].kind == ITEM_REMOTE_REJECTS) {
+				assert_string_equal(items[i].name, "rrej");
+				items[i].over = 1;
+				items[i].count = 6;
+				items[i].retry = 600;
+			}
+		}
+	assert_int_equal(found, 2);
+	policy_decide(&cfg, &m, items, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(hits_of(&d), "remote_rejects");
+	assert_string_equal(d.reply.rcode, "451");
+	assert_string_equal(d.reply.xcode, "4.7.1");
+	assert_non_null(strstr(d.reply.text, "more than 5 of this account's "
+	    "recipients refused by remote servers per 1h"));
+	cfg.feedback_log = NULL;
+	cls.nremote_rejects = cls.nremote_unknown = 0;
+}
+
 int
 main(void)
 {
@@ -793,6 +846,7 @@ main(void)
 		cmocka_unit_test_setup(test_replies_safe, setup),
 		cmocka_unit_test_setup(test_external, setup),
 		cmocka_unit_test_setup(test_domain_totals, setup),
+		cmocka_unit_test_setup(test_feedback, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
