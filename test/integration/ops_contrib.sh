@@ -37,8 +37,9 @@ pass "contrib/grafana/sluice.json: $(python3 -c 'import json,sys; print(len(json
 
 # 3. the live page of a daemon that refused and accepted mail
 MPORT=$(free_port)
-write_config m "metrics_listen 127.0.0.1:$MPORT" 'class default {' \
-    'messages 2/1h' '}'
+: > "$T/mail.log"	# a feedback reader on: its metrics are on the page
+write_config m "metrics_listen 127.0.0.1:$MPORT" "feedback_log $T/mail.log" \
+    "feedback_state $T/feedback.pos" 'class default {' 'messages 2/1h' '}'
 start_sluice m
 "$SLUICE_BENCH" -s "$(sock_of m)" -c 1 -n 4 -r 1 --login ops@example.test \
     > "$T/bench.out" 2>&1 || { cat "$T/bench.out"; fail "sluice-bench"; }
