@@ -3,7 +3,8 @@
  * only; with store memory nothing here runs): live per-login classes,
  * the `who` keys that name logins, lock announcements, and the queue
  * clean-up when a login is locked on any relay. The keys and the channel
- * are those of CONTROL_CONTRACT.md, shared with sluicectl:
+ * are those of doc/control-contract.md (lib/contract.h), shared with
+ * sluicectl:
  *
  *   P:classes          hash login|@domain -> class, read whole (HGETALL)
  *   P{H}:who           printable login, written at most hourly per login
@@ -45,6 +46,7 @@
 
 #include "classmap.h"
 #include "cloexec.h"
+#include "contract.h"
 #include "control.h"
 #include "localctl.h"
 #include "qidmem.h"
@@ -64,7 +66,7 @@
 #define CMD_TIMEOUT_MIN_MS 1000	/* no message waits on these commands */
 #define SHOWN_MAX	200	/* printable login */
 #define REASON_MAX	160
-#define KEY_MAX		160	/* a key: prefix (64) + {H} + suffix */
+#define KEY_MAX		CONTRACT_KEY_MAX
 #define WARN_MAX	20	/* unknown-class warnings per check */
 
 enum job_kind { JOB_WHO, JOB_LOCK };
@@ -123,21 +125,6 @@ static void	lock_seen(const char *, const char *, const char *, int);
 static int	held_find(const char *);
 static void	held_drop(size_t);
 static int	control_local(const struct config *);
-
-/* key_ok - 32 lower-case hex digits, as sender_key() makes them */
-static int
-key_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len != SENDER_KEY_LEN)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
-			return 0;
-	return 1;
-}
 
 /* mono_ms - a monotonic clock in ms, for the poll schedule */
 static uint64_t
@@ -370,7 +357,7 @@ connect_all(void)
 	char err[512], chan[KEY_MAX];
 	redisReply *r = NULL;
 
-	snprintf(chan, sizeof(chan), "%sevents", ctl.prefix);
+	contract_global(chan, sizeof(chan), ctl.prefix, CONTRACT_EVENTS);
 	if ((ctl.cmd = rconnect(err, sizeof(err))) == NULL ||
 	    (ctl.sub = rconnect(err, sizeof(err))) == NULL)
 		goto fail;
@@ -462,8 +449,9 @@ lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
 
 	snprintf(who, wlen, "%s", key);		/* at least the key */
 	snprintf(relay, rlen, "unknown");
-	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, key);
-	if ((r = command("HMGET %s login by", k)) == NULL)
+	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_LOCKINFO);
+	if ((r = command("HMGET %s %s %s", k, CONTRACT_LI_LOGIN,
+	    CONTRACT_LI_BY)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
 		if (r->element[0]->type == REDIS_REPLY_STRING) {
@@ -474,7 +462,7 @@ lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
 			sender_printable(r->element[1]->str, relay, rlen, 0);
 	}
 	freeReplyObject(r);
-	snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix, key);
+	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_WHO);
 	if (named || (r = command("GET %s", k)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_STRING)
@@ -542,19 +530,21 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 static int
 announce(const struct job *j)
 {
-	char k[KEY_MAX], zk[KEY_MAX], chan[KEY_MAX], ev[8 + SENDER_KEY_LEN];
+	char k[KEY_MAX], zk[KEY_MAX], chan[KEY_MAX], ev[CONTRACT_EVENT_MAX];
 	uint64_t now = (uint64_t)time(NULL);
 	unsigned long long ttl = j->until > now ? j->until - now : 1;
 	redisReply *r;
 	int i;
 
-	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, j->key);
-	snprintf(zk, sizeof(zk), "%slocked", ctl.prefix);
-	snprintf(chan, sizeof(chan), "%sevents", ctl.prefix);
-	snprintf(ev, sizeof(ev), "lock %s", j->key);
-	redisAppendCommand(ctl.cmd, "HSET %s login %s reason %s by %s at %llu "
-	    "until %llu", k, j->shown, j->reason, ctl.hostname,
-	    (unsigned long long)j->at, (unsigned long long)j->until);
+	contract_sender(k, sizeof(k), ctl.prefix, j->key, CONTRACT_LOCKINFO);
+	contract_global(zk, sizeof(zk), ctl.prefix, CONTRACT_LOCKED);
+	contract_global(chan, sizeof(chan), ctl.prefix, CONTRACT_EVENTS);
+	contract_event(ev, sizeof(ev), CONTRACT_EV_LOCK, j->key);
+	redisAppendCommand(ctl.cmd, "HSET %s %s %s %s %s %s %s %s %llu %s %llu",
+	    k, CONTRACT_LI_LOGIN, j->shown, CONTRACT_LI_REASON, j->reason,
+	    CONTRACT_LI_BY, ctl.hostname, CONTRACT_LI_AT,
+	    (unsigned long long)j->at, CONTRACT_LI_UNTIL,
+	    (unsigned long long)j->until);
 	redisAppendCommand(ctl.cmd, "EXPIRE %s %llu", k, ttl);
 	redisAppendCommand(ctl.cmd, "ZADD %s %llu %s", zk,
 	    (unsigned long long)j->until, j->key);
@@ -597,8 +587,8 @@ jobs_run(void)
 		if (j.kind == JOB_WHO) {
 			/* failed (Redis down, an error): tried again after
 			 * the hour, not at every message meanwhile */
-			snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix,
-			    j.key);
+			contract_sender(k, sizeof(k), ctl.prefix, j.key,
+			    CONTRACT_WHO);
 			if ((r = command("SET %s %s EX %d", k, j.shown,
 			    WHO_TTL)) != NULL)
 				freeReplyObject(r);
@@ -663,7 +653,7 @@ classes_load(void)
 	char k[KEY_MAX];
 	size_t i;
 
-	snprintf(k, sizeof(k), "%sclasses", ctl.prefix);
+	contract_global(k, sizeof(k), ctl.prefix, CONTRACT_CLASSES);
 	if ((r = command("HGETALL %s", k)) == NULL)
 		return;
 	if (r->type != REDIS_REPLY_ARRAY || (m = classmap_new()) == NULL) {
@@ -718,7 +708,7 @@ locks_poll(void)
 	redisReply *r;
 	size_t i, n = 0;
 
-	snprintf(k, sizeof(k), "%slocked", ctl.prefix);
+	contract_global(k, sizeof(k), ctl.prefix, CONTRACT_LOCKED);
 	snprintf(min, sizeof(min), "(%llu", (unsigned long long)now);
 	if ((r = command("ZRANGEBYSCORE %s %s +inf", k, min)) == NULL)
 		return;
@@ -726,7 +716,7 @@ locks_poll(void)
 	    (keys = calloc(r->elements, sizeof(*keys))) != NULL)
 		for (i = 0; i < r->elements; i++)
 			if (r->element[i]->type == REDIS_REPLY_STRING &&
-			    key_ok(r->element[i]->str, r->element[i]->len))
+			    contract_key_ok(r->element[i]->str, r->element[i]->len))
 				keys[n++] = r->element[i]->str;
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), key_cmp);
@@ -750,25 +740,22 @@ event(const char *s, size_t len)
 	char key[SENDER_KEY_LEN + 1];
 	int i;
 
-	if (len == 5 && memcmp(s, "class", 5) == 0) {
+	switch (contract_event_parse(s, len, key)) {
+	case CONTRACT_EV_CLASS:
 		classes_load();
-		return;
-	}
-	if (len == 5 + SENDER_KEY_LEN && memcmp(s, "lock ", 5) == 0 &&
-	    key_ok(s + 5, SENDER_KEY_LEN)) {
-		memcpy(key, s + 5, SENDER_KEY_LEN);
-		key[SENDER_KEY_LEN] = '\0';
+		break;
+	case CONTRACT_EV_LOCK:
 		/* its next MAIL is checked (and refused there) again */
 		okcache_forget(rt.okcache, key);
 		lock_seen(key, NULL, NULL, 0);
-	} else if (len == 7 + SENDER_KEY_LEN && memcmp(s, "unlock ", 7) == 0 &&
-	    key_ok(s + 7, SENDER_KEY_LEN)) {
-		memcpy(key, s + 7, SENDER_KEY_LEN);
-		key[SENDER_KEY_LEN] = '\0';
+		break;
+	case CONTRACT_EV_UNLOCK:
 		if ((i = held_find(key)) != -1)
 			held_drop((size_t)i);
+		break;
+	default:	/* "reset H" and anything else: nothing to do here */
+		break;
 	}
-	/* "reset H" and anything else: nothing for a relay to do */
 }
 
 /* events_drain - handle every message already read from the subscription */

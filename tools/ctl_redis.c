@@ -298,11 +298,18 @@ ctl_now_ms(struct ctl *x)
 	return ms;
 }
 
-/* ctl_key - P{sender}:rest */
+/* ctl_key - P{sender}:rest (doc/control-contract.md) */
 void
 ctl_key(const struct ctl *x, char *out, const char *sender, const char *rest)
 {
-	snprintf(out, CTL_KEY_MAX, "%s{%s}:%s", x->prefix, sender, rest);
+	contract_sender(out, CTL_KEY_MAX, x->prefix, sender, rest);
+}
+
+/* ctl_global - P:name */
+void
+ctl_global(const struct ctl *x, char *out, const char *name)
+{
+	contract_global(out, CTL_KEY_MAX, x->prefix, name);
 }
 
 /* ctl_counter_key - P{sender}:name:window:buckets, as store_redis.c names it */
@@ -310,69 +317,16 @@ void
 ctl_counter_key(const struct ctl *x, char *out, const char *sender,
     const char *name, uint32_t window, uint32_t buckets)
 {
-	snprintf(out, CTL_KEY_MAX, "%s{%s}:%s:%u:%u", x->prefix, sender, name,
+	contract_counter(out, CTL_KEY_MAX, x->prefix, sender, name, NULL,
 	    window, buckets);
-}
-
-/* num - a decimal uint32 of the whole string, > 0; 0 if not */
-static uint32_t
-num(const char *s)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v > UINT32_MAX)
-		return 0;
-	return (uint32_t)v;
 }
 
 /* ctl_counter_parse - split a counter key; 0, or -1 if it is none of ours */
 int
-ctl_counter_parse(const struct ctl *x, const char *key, struct ctl_counter *k)
+ctl_counter_parse(const struct ctl *x, const char *key,
+    struct contract_counter *k)
 {
-	size_t plen = strlen(x->prefix), n;
-	char rest[128], *f[5], *p;
-	int nf = 0;
-
-	if (strncmp(key, x->prefix, plen) != 0 || key[plen] != '{')
-		return -1;
-	key += plen + 1;
-	n = strspn(key, "0123456789abcdef");
-	if (n == 0 || n >= sizeof(k->sender) || key[n] != '}' ||
-	    key[n + 1] != ':')
-		return -1;
-	memcpy(k->sender, key, n);
-	k->sender[n] = '\0';
-	key += n + 2;
-	if (strlen(key) >= sizeof(rest))
-		return -1;
-	strcpy(rest, key);
-	for (p = rest; nf < 5; p = NULL) {
-		if ((f[nf] = strtok(p, ":")) == NULL)
-			break;
-		nf++;
-	}
-	if (nf != 3 && nf != 4)
-		return -1;
-	if (strlen(f[0]) >= sizeof(k->name))
-		return -1;
-	strcpy(k->name, f[0]);
-	k->sub[0] = '\0';
-	if (nf == 4) {
-		if (strlen(f[1]) >= sizeof(k->sub))
-			return -1;
-		strcpy(k->sub, f[1]);
-	}
-	k->window = num(f[nf - 2]);
-	k->buckets = num(f[nf - 1]);
-	if (k->window == 0 || k->buckets == 0 ||
-	    k->buckets > WINDOW_MAX_BUCKETS)
-		return -1;
-	return 0;
+	return contract_counter_parse(x->prefix, key, k);
 }
 
 /*

@@ -15,7 +15,6 @@
 #include "sluicectl.h"
 #include "window.h"
 
-#define LOCK_BUCKETS	60	/* as lib/policy.c's lock item */
 
 struct top_row {
 	char		 sender[65];
@@ -37,7 +36,7 @@ static void
 top_page(struct ctl *x, const redisReply *keys, void *arg)
 {
 	struct top_acc *a = arg;
-	struct ctl_counter *k;
+	struct contract_counter *k;
 	const char *argv[2] = { "HGETALL", NULL };
 	redisReply *r;
 	size_t i, j, n = 0;
@@ -136,7 +135,7 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 		argv[0] = "HGETALL";
 		argv[1] = key;
 		ctl_pipe(x, "HGETALL", 2, argv);
-		ctl_key(x, wkey, a.rows[i].sender, "who");
+		ctl_key(x, wkey, a.rows[i].sender, CONTRACT_WHO);
 		argv[0] = "GET";
 		argv[1] = wkey;
 		ctl_pipe(x, "GET", 2, argv);
@@ -211,7 +210,7 @@ class_of(struct ctl *x, const char *login, const struct config_class **cls,
 	redisReply *r;
 	int pass;
 
-	snprintf(key, sizeof(key), "%sclasses", x->prefix);
+	ctl_global(x, key, CONTRACT_CLASSES);
 	if ((f = fold(login)) == NULL)
 		ctl_die(x, "show", "out of memory");
 	override[0] = '\0';
@@ -265,7 +264,7 @@ static void
 rep_page(struct ctl *x, const redisReply *keys, void *arg)
 {
 	struct rep_acc *a = arg;
-	struct ctl_counter k;
+	struct contract_counter k;
 	redisReply *r;
 	uint64_t c;
 	size_t i, j;
@@ -303,7 +302,7 @@ cmd_show(struct ctl *x, const char *login)
 	struct dim dims[6];
 	struct rep_acc rep;
 	redisReply *who, *info;
-	uint64_t now, cnt, lock_n, until_ms = 0, w;
+	uint64_t now, cnt, lock_n, until_ms = 0;
 	uint32_t lifetime = cfg->lock_lifetime_ms / 1000;
 	int64_t newest;
 	size_t nd = 0, i, j, row = 0;
@@ -327,16 +326,16 @@ cmd_show(struct ctl *x, const char *login)
 		    1 };
 
 	/* the lock: counted as the daemon's lock item counts it */
-	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
+	ctl_counter_key(x, key, h, CONTRACT_LOCK, lifetime,
+	    CONTRACT_LOCK_BUCKETS);
 	r = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
-	lock_n = ctl_live_sum(r, lifetime, LOCK_BUCKETS, now, &newest);
+	lock_n = ctl_live_sum(r, lifetime, CONTRACT_LOCK_BUCKETS, now, &newest);
 	freeReplyObject(r);
-	w = window_width(lifetime, LOCK_BUCKETS);
 	if (lock_n > 0)
-		until_ms = (uint64_t)(newest + LOCK_BUCKETS + 1) * w;
-	ctl_key(x, key, h, "lockinfo");
+		until_ms = window_end(newest, lifetime, CONTRACT_LOCK_BUCKETS);
+	ctl_key(x, key, h, CONTRACT_LOCKINFO);
 	info = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
-	ctl_key(x, key, h, "who");
+	ctl_key(x, key, h, CONTRACT_WHO);
 	who = ctl_cmd(x, "GET", "GET", key, NULL);
 
 	memset(&rep, 0, sizeof(rep));
