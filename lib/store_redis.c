@@ -88,7 +88,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cloexec.h"
+#include "redis_conn.h"
 #include "cluster.h"
 #include "sentinel.h"
 #include "store.h"
@@ -149,7 +149,7 @@ struct redis_store {
 	char			*prefix;
 	char			 where[300];	/* "redis host:port", for errors */
 	unsigned		 command_ms;	/* for the timeout message */
-	struct timeval		 connect_tv;
+	unsigned		 connect_ms;
 	struct timeval		 command_tv;
 	pthread_mutex_t		 lock;		/* idle[], nidle, nopen, sha,
 					   the waiters */
@@ -212,17 +212,6 @@ struct rs_call {
 
 static void	slots_hand(struct redis_store *);
 
-/* ms_tv - milliseconds as a timeval */
-static struct timeval
-ms_tv(unsigned ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (long)(ms % 1000) * 1000;
-	return tv;
-}
-
 /* fail - fill err with "redis host:port: what[: detail]"; returns -1 */
 static int
 fail(const struct redis_store *rs, char *err, size_t errlen, const char *what,
@@ -238,19 +227,10 @@ static int
 fail_ctx(const struct redis_store *rs, const redisContext *c, int saved_errno,
     const char *what, char *err, size_t errlen)
 {
-	char t[64];
+	char why[256];
 
-	if (c->err == REDIS_ERR_IO && (saved_errno == EAGAIN ||
-	    saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT ||
-	    strstr(c->errstr, "timed out") != NULL ||
-	    strstr(c->errstr, "temporarily unavailable") != NULL)) {
-		if (strcmp(what, "connect") == 0)
-			return fail(rs, err, errlen, what, "timeout");
-		snprintf(t, sizeof(t), "timeout (%u ms)", rs->command_ms);
-		return fail(rs, err, errlen, what, t);
-	}
-	return fail(rs, err, errlen, what, c->errstr[0] ? c->errstr :
-	    "connection failed");
+	redis_conn_why(c, saved_errno, what, rs->command_ms, why, sizeof(why));
+	return fail(rs, err, errlen, what, why);
 }
 
 /* conn_stale - did a pooled connection just find the server gone? */
@@ -305,8 +285,7 @@ rediscover(struct redis_store *rs, unsigned seen, char *err, size_t errlen)
 	so.nsentinels = rs->nsentinels;
 	so.master = rs->master;
 	so.password = rs->sentinel_password;
-	so.timeout_ms = (unsigned)(rs->connect_tv.tv_sec * 1000 +
-	    rs->connect_tv.tv_usec / 1000);
+	so.timeout_ms = rs->connect_ms;
 	i = sentinel_discover(&so, &a, err, errlen) == -1;
 	pthread_mutex_lock(&rs->lock);
 	rs->asking = 0;
@@ -366,98 +345,38 @@ primary_get(struct redis_store *rs, struct sentinel_addr *a, unsigned *gen,
 	return 0;
 }
 
-/* role_check - does this connection reach the primary (ROLE)? 0 or -1 */
-static int
-role_check(struct redis_store *rs, redisContext *c, char *err, size_t errlen)
-{
-	redisReply *r;
-	int e;
-
-	errno = 0;
-	r = redisCommand(c, "ROLE");
-	e = errno;
-	if (r == NULL)
-		return fail_ctx(rs, c, e, "ROLE", err, errlen);
-	if (!sentinel_role_master(r)) {
-		fail(rs, err, errlen, "ROLE", r->type == REDIS_REPLY_ERROR ?
-		    r->str : "not the primary (a replica, or failing over)");
-		freeReplyObject(r);
-		return -1;
-	}
-	freeReplyObject(r);
-	return 0;
-}
-
 /* conn_open - a new connection, timeouts set, authenticated, to the
  * primary (sentinel: confirmed by ROLE), its generation in *gen; NULL +
  * err */
 static redisContext *
 conn_open(struct redis_store *rs, unsigned *gen, char *err, size_t errlen)
 {
+	struct redis_conn_opts o;
 	struct sentinel_addr at;
-	const char *argv[3];
-	size_t argvlen[3];
+	const char *what;
+	char why[256];
 	redisContext *c;
-	redisReply *r;
-	int argc = 0, e;
 
 	*gen = 0;
-	if (rs->sentinels != NULL && primary_get(rs, &at, gen, err,
-	    errlen) == -1)
-		return NULL;
-	errno = 0;
-	if (rs->sentinels != NULL)
-		c = redisConnectWithTimeout(at.host, at.port, rs->connect_tv);
-	else if (rs->unix_path != NULL)
-		c = redisConnectUnixWithTimeout(rs->unix_path, rs->connect_tv);
-	else
-		c = redisConnectWithTimeout(rs->host, rs->port, rs->connect_tv);
-	e = errno;
-	if (c == NULL) {
-		fail(rs, err, errlen, "connect", strerror(ENOMEM));
-		return NULL;
+	memset(&o, 0, sizeof(o));
+	if (rs->sentinels != NULL) {
+		if (primary_get(rs, &at, gen, err, errlen) == -1)
+			return NULL;
+		o.host = at.host;
+		o.port = at.port;
+		o.role_check = 1;
+	} else {
+		o.host = rs->host;
+		o.port = rs->port;
+		o.unix_path = rs->unix_path;
 	}
-	if (c->err) {
-		fail_ctx(rs, c, e, "connect", err, errlen);
-		redisFree(c);
-		return NULL;
-	}
-	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
-	if (redisSetTimeout(c, rs->command_tv) != REDIS_OK) {
-		fail(rs, err, errlen, "connect", "cannot set the command timeout");
-		redisFree(c);
-		return NULL;
-	}
-	if (rs->password == NULL)
-		goto role;
-	argv[argc++] = "AUTH";
-	if (rs->username != NULL)
-		argv[argc++] = rs->username;
-	argv[argc++] = rs->password;
-	for (e = 0; e < argc; e++)
-		argvlen[e] = strlen(argv[e]);
-	errno = 0;
-	r = redisCommandArgv(c, argc, argv, argvlen);
-	e = errno;
-	if (r == NULL)
-		fail_ctx(rs, c, e, "AUTH", err, errlen);
-	else if (r->type == REDIS_REPLY_ERROR)
-		fail(rs, err, errlen, "AUTH", r->str);
-	else if (r->type != REDIS_REPLY_STATUS)
-		fail(rs, err, errlen, "AUTH", "unexpected reply");
-	else {
-		freeReplyObject(r);
-		goto role;
-	}
-	if (r != NULL)
-		freeReplyObject(r);
-	redisFree(c);
-	return NULL;
-role:
-	if (rs->sentinels == NULL || role_check(rs, c, err, errlen) == 0)
-		return c;
-	redisFree(c);
-	return NULL;
+	o.username = rs->username;
+	o.password = rs->password;
+	o.connect_timeout_ms = rs->connect_ms;
+	o.command_timeout_ms = rs->command_ms;
+	if ((c = redis_conn_open(&o, &what, why, sizeof(why))) == NULL)
+		fail(rs, err, errlen, what, why);
+	return c;
 }
 
 /* waiter_pop - the longest waiting thread, taken off the queue; lock held */
@@ -1399,8 +1318,8 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 		snprintf(rs->where, sizeof(rs->where), "redis %.200s:%d",
 		    o->host, o->port);
 	rs->command_ms = o->command_timeout_ms;
-	rs->connect_tv = ms_tv(o->connect_timeout_ms);
-	rs->command_tv = ms_tv(o->command_timeout_ms);
+	rs->connect_ms = o->connect_timeout_ms;
+	rs->command_tv = redis_conn_tv(o->command_timeout_ms);
 	rs->pool_max = o->pool_max;
 	rs->wait_replicas = o->wait_replicas;
 	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));

@@ -38,18 +38,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include "classmap.h"
-#include "cloexec.h"
 #include "contract.h"
 #include "control.h"
 #include "localctl.h"
 #include "qidmem.h"
+#include "redis_conn.h"
 #include "recent.h"
 #include "sender.h"
 #include "sluice.h"
@@ -107,9 +106,8 @@ static struct {
 
 	/* control thread only */
 	char		*host, *unix_path, *user, *password, *prefix;
-	int		 port;
+	struct redis_conn_opts conn;	/* borrows the strings above */
 	char		 where[300];	/* "redis host:port" for the log */
-	struct timeval	 connect_tv, command_tv;
 	redisContext	*cmd, *sub;
 	int		 broken;	/* a command failed: reconnect */
 	int		 down_logged;
@@ -300,44 +298,17 @@ control_reloaded(void)
 	wake();
 }
 
-/* rconnect - one connection, timeouts set, authenticated; NULL + logged */
+/* rconnect - one connection, timeouts set, authenticated; NULL + err */
 static redisContext *
 rconnect(char *err, size_t errlen)
 {
+	const char *what;
+	char why[400];
 	redisContext *c;
-	redisReply *r;
 
-	if (ctl.unix_path != NULL)
-		c = redisConnectUnixWithTimeout(ctl.unix_path, ctl.connect_tv);
-	else
-		c = redisConnectWithTimeout(ctl.host, ctl.port, ctl.connect_tv);
-	if (c == NULL || c->err) {
-		snprintf(err, errlen, "connect: %s", c != NULL && c->errstr[0] ?
-		    c->errstr : "out of memory");
-		redisFree(c);
-		return NULL;
-	}
-	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
-	if (redisSetTimeout(c, ctl.command_tv) != REDIS_OK) {
-		snprintf(err, errlen, "cannot set the command timeout");
-		redisFree(c);
-		return NULL;
-	}
-	if (ctl.password == NULL)
-		return c;
-	r = ctl.user != NULL ?
-	    redisCommand(c, "AUTH %s %s", ctl.user, ctl.password) :
-	    redisCommand(c, "AUTH %s", ctl.password);
-	if (r != NULL && r->type == REDIS_REPLY_STATUS) {
-		freeReplyObject(r);
-		return c;
-	}
-	snprintf(err, errlen, "AUTH: %s", r == NULL ? c->errstr :
-	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-	if (r != NULL)
-		freeReplyObject(r);
-	redisFree(c);
-	return NULL;
+	if ((c = redis_conn_open(&ctl.conn, &what, why, sizeof(why))) == NULL)
+		snprintf(err, errlen, "%s: %s", what, why);
+	return c;
 }
 
 /* disconnect - drop both connections */
@@ -893,12 +864,6 @@ control_start(const struct config *cfg, const char *password)
 	}
 	if (cmd_ms < CMD_TIMEOUT_MIN_MS)
 		cmd_ms = CMD_TIMEOUT_MIN_MS;
-	ctl.connect_tv.tv_sec = cfg->redis_connect_timeout_ms / 1000;
-	ctl.connect_tv.tv_usec = (long)(cfg->redis_connect_timeout_ms % 1000) *
-	    1000;
-	ctl.command_tv.tv_sec = cmd_ms / 1000;
-	ctl.command_tv.tv_usec = (long)(cmd_ms % 1000) * 1000;
-	ctl.port = cfg->redis_port;
 	if ((cfg->redis_host != NULL &&
 	    (ctl.host = strdup(cfg->redis_host)) == NULL) ||
 	    (cfg->redis_socket != NULL &&
@@ -914,12 +879,19 @@ control_start(const struct config *cfg, const char *password)
 		log_err("control: out of memory");
 		return -1;
 	}
+	ctl.conn.host = ctl.host;
+	ctl.conn.port = cfg->redis_port;
+	ctl.conn.unix_path = ctl.unix_path;
+	ctl.conn.username = ctl.user;
+	ctl.conn.password = ctl.password;
+	ctl.conn.connect_timeout_ms = cfg->redis_connect_timeout_ms;
+	ctl.conn.command_timeout_ms = cmd_ms;
 	if (ctl.unix_path != NULL)
 		snprintf(ctl.where, sizeof(ctl.where), "redis %s",
 		    ctl.unix_path);
 	else
 		snprintf(ctl.where, sizeof(ctl.where), "redis %s:%d", ctl.host,
-		    ctl.port);
+		    ctl.conn.port);
 	if (gethostname(ctl.hostname, sizeof(ctl.hostname) - 1) == -1)
 		snprintf(ctl.hostname, sizeof(ctl.hostname), "unknown");
 	if (pipe(ctl.wake) == -1) {

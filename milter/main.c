@@ -29,6 +29,7 @@
 #include "control.h"
 #include "localctl.h"
 #include "hopmark.h"
+#include "redis_conn.h"
 #include "secret.h"
 #include "sluice.h"
 #include "tcpconn.h"
@@ -129,21 +130,7 @@ store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
 	    secret_read(cfg->redis_sentinel_password_file, err, errlen)) ==
 	    NULL)
 		return NULL;
-	memset(&ro, 0, sizeof(ro));
-	ro.host = cfg->redis_host;
-	ro.port = cfg->redis_port;
-	ro.unix_path = cfg->redis_socket;
-	ro.password = pw;
-	ro.username = cfg->redis_username;
-	ro.prefix = cfg->redis_prefix;
-	ro.connect_timeout_ms = cfg->redis_connect_timeout_ms;
-	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
-	ro.pool_max = cfg->redis_pool;
-	ro.wait_replicas = cfg->redis_wait_replicas;
-	ro.cluster = cfg->redis_cluster;
-	ro.sentinels = cfg->redis_sentinels;
-	ro.sentinel_master = cfg->redis_sentinel_master;
-	ro.sentinel_password = spw;
+	redis_conn_store_opts(cfg, pw, spw, &ro);
 	ro.notify = store_notify;
 	s = store_redis_new(&ro, err, errlen);
 	secret_free(spw);
