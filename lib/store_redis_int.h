@@ -134,6 +134,22 @@ struct rs_call {
 int		 rs_fail(const struct redis_store *, char *err, size_t errlen,
 		    const char *what, const char *detail);
 
+/* rs_fail_ctx - err from a context's error, naming timeouts as such */
+int		 rs_fail_ctx(const struct redis_store *, const redisContext *,
+		    int saved_errno, const char *what, char *err,
+		    size_t errlen);
+
+/* rs_conn_stale - did a pooled connection just find the server gone? */
+int		 rs_conn_stale(const redisContext *, int saved_errno);
+
+/* rs_mono_ms - a monotonic clock in ms, never 0 */
+uint64_t	 rs_mono_ms(void);
+
+/* rs_rediscover - ask the sentinels where the primary is (see
+ * store_redis_conn.c): 1 moved, 0 not, -1 with err */
+int		 rs_rediscover(struct redis_store *, unsigned seen, char *err,
+		    size_t errlen);
+
 /* rs_hex_ok - 1 to max lower-case hex digits? */
 int		 rs_hex_ok(const char *, size_t max);
 
