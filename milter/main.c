@@ -310,27 +310,14 @@ static struct config *
 config_read(const char *path, char *err, size_t errlen)
 {
 	struct config *cfg;
-	char kerr[256];
 
 	if ((cfg = config_load(path, err, errlen)) == NULL)
 		return NULL;
-	if (cfg->hop_key_file != NULL) {
-		if (hopmark_key_load(cfg->hop_key_file, cfg->hop_key, kerr,
-		    sizeof(kerr)) == -1) {
-			snprintf(err, errlen, "%s: hop_key_file: %s", path,
-			    kerr);
-			config_free(cfg);
-			return NULL;
-		}
-		cfg->hop_key_loaded = 1;
-	}
-	if (!hopmark_cluster_valid(cfg->cluster_id)) {
-		snprintf(err, errlen, "%s: cluster_id \"%s\" is not usable",
-		    path, cfg->cluster_id);
+	if (config_load_secrets(cfg, err, errlen) == -1) {
 		config_free(cfg);
 		return NULL;
 	}
-	return cfg;
+	return cfg;	/* cluster_id: config_load checked its characters */
 }
 
 /* reload - load the config again and swap it in; the old one stays on error */
