@@ -27,8 +27,8 @@
  * P:locked by the poll - the ids it got accepted here within
  * hold_window are handed to hold_command (hook.c), once per lock.
  *
- * Thread-safety: ctl.lock guards the queue, the snapshot pointer and
- * the stop flag; everything else below "control thread only" is the
+ * Thread-safety: ctl.lock guards the queue and the stop flag, the
+ * snapshot (lib/snapshot.h, as the config's) guards the live classes; everything else below "control thread only" is the
  * control thread's.
  */
 #include <errno.h>
@@ -80,8 +80,8 @@ struct job {
 
 /* a snapshot of the live classes, shared with the message threads */
 struct cm_ref {
+	struct snapshot_ref snap;	/* first: the count */
 	struct classmap	*map;
-	unsigned	 refs;	/* readers + 1 while current */
 };
 
 struct held {
@@ -95,12 +95,12 @@ static struct {
 					   locks hold its queued mail (memory
 					   store, Cluster, Sentinel) */
 	pthread_t	 tid;
-	pthread_mutex_t	 lock;		/* jobs, classes, stop, repoll */
+	pthread_mutex_t	 lock;		/* jobs, stop, repoll */
 	struct job	*jobs;		/* ring of JOBS_MAX */
 	size_t		 jhead, jlen;
 	int		 stop, repoll;
 	int		 wake[2];	/* self-pipe: jobs or stop */
-	struct cm_ref	*classes;	/* NULL: no live classes */
+	struct snapshot	 classes;	/* of cm_ref; none: no live classes */
 	struct qidmem	*qids;
 	struct recent	*who;
 
@@ -117,7 +117,8 @@ static struct {
 	struct held	 held[HELD_MAX];
 	size_t		 nheld;
 	struct classmap	*warned;	/* unknown classes already logged */
-} ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
+} ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 },
+    .classes = SNAPSHOT_INITIALIZER };
 
 static void	lock_seen(const char *, const char *, const char *, int);
 static int	held_find(const char *);
@@ -134,19 +135,28 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* cm_free - a class snapshot's last reader let go */
+static void
+cm_free(struct snapshot_ref *s)
+{
+	struct cm_ref *r = (struct cm_ref *)s;	/* s is its first member */
+
+	classmap_free(r->map);
+	free(r);
+}
+
+/* cm_acquire - the live classes, held until cm_release; or NULL */
+static struct cm_ref *
+cm_acquire(void)
+{
+	return (struct cm_ref *)snapshot_acquire(&ctl.classes);
+}
+
 /* cm_release - let go of a class snapshot; freed with its last reader */
 static void
 cm_release(struct cm_ref *r)
 {
-	int last;
-
-	pthread_mutex_lock(&ctl.lock);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&ctl.lock);
-	if (last) {
-		classmap_free(r->map);
-		free(r);
-	}
+	snapshot_release(&ctl.classes, &r->snap);
 }
 
 /* control_class_for - live override (exact, @domain), then the map file */
@@ -159,12 +169,8 @@ control_class_for(const struct config *cfg, const char *login)
 
 	if (c != NULL)		/* store memory: set through sluicectl */
 		return c;
-	if (ctl.running) {
-		pthread_mutex_lock(&ctl.lock);
-		if ((r = ctl.classes) != NULL)
-			r->refs++;
-		pthread_mutex_unlock(&ctl.lock);
-	}
+	if (ctl.running)
+		r = cm_acquire();
 	if (r != NULL) {
 		if ((name = classmap_lookup(r->map, login)) != NULL)
 			c = config_find_class(cfg, name); /* unknown: NULL */
@@ -641,26 +647,27 @@ classes_load(void)
 	}
 	freeReplyObject(r);
 	classmap_seal(m);
-	old = ctl.classes;	/* only this thread changes it */
+	old = cm_acquire();	/* only this thread swaps it */
 	if (classmap_equal(old != NULL ? old->map : NULL, m)) {
 		classmap_free(m);
 	} else if ((nr = calloc(1, sizeof(*nr))) == NULL) {
 		classmap_free(m);
 	} else {
+		nr->snap.free = cm_free;
 		nr->map = m;
-		nr->refs = 1;
-		pthread_mutex_lock(&ctl.lock);
-		ctl.classes = nr;
-		pthread_mutex_unlock(&ctl.lock);
+		snapshot_install(&ctl.classes, &nr->snap);
 		/* a sender noted under its old class is checked at MAIL
 		 * again (after the swap: a note from before it is dropped) */
 		okcache_clear(rt.okcache);
-		if (old != NULL)
-			cm_release(old);
 		log_info("live classes: %zu overrides from %s", classmap_count(m),
 		    k);
 	}
-	classes_check(ctl.classes != NULL ? ctl.classes->map : NULL);
+	if (old != NULL)
+		cm_release(old);
+	old = cm_acquire();
+	classes_check(old != NULL ? old->map : NULL);
+	if (old != NULL)
+		cm_release(old);
 }
 
 /* key_cmp - for qsort/bsearch over an array of key strings */

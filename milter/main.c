@@ -37,58 +37,6 @@
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
 #define OKCACHE_SLOTS	16384	/* senders remembered as far from limits (80 B each) */
 
-struct runtime rt;
-
-static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cfg_ref *cfg_current;
-
-/* cfg_acquire - the current config, held until cfg_release */
-struct cfg_ref *
-cfg_acquire(void)
-{
-	struct cfg_ref *r;
-
-	pthread_mutex_lock(&cfg_lock);
-	r = cfg_current;
-	r->refs++;
-	pthread_mutex_unlock(&cfg_lock);
-	return r;
-}
-
-/* cfg_release - let go of a config; freed with its last user */
-void
-cfg_release(struct cfg_ref *r)
-{
-	int last;
-
-	pthread_mutex_lock(&cfg_lock);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&cfg_lock);
-	if (last) {
-		config_free(r->cfg);
-		free(r);
-	}
-}
-
-/* cfg_install - make cfg the current config */
-static int
-cfg_install(struct config *cfg)
-{
-	struct cfg_ref *r, *old;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return -1;
-	r->cfg = cfg;
-	r->refs = 1;
-	pthread_mutex_lock(&cfg_lock);
-	old = cfg_current;
-	cfg_current = r;
-	pthread_mutex_unlock(&cfg_lock);
-	if (old != NULL)
-		cfg_release(old);
-	return 0;
-}
-
 /* usage - print the synopsis and exit */
 static void
 usage(int code)
@@ -405,6 +353,7 @@ main(int argc, char *argv[])
 	static sigset_t usr1;
 	sigset_t blocked;
 	struct config *cfg;
+	struct cfg_ref *start;
 	char *pw = NULL;
 	pthread_t tid;
 
@@ -536,23 +485,25 @@ main(int argc, char *argv[])
 		log_err("cannot start the signal thread");
 		return EX_OSERR;
 	}
-	if (metrics_start(cfg_current->cfg, err, sizeof(err)) == -1) {
+	start = cfg_acquire();	/* a reload may come meanwhile */
+	if (metrics_start(start->cfg, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return EX_UNAVAILABLE;
 	}
-	rc = control_start(cfg_current->cfg, pw);
+	rc = control_start(start->cfg, pw);
 	secret_free(pw);
 	if (rc == -1)
 		return EX_OSERR;
 	if (ctlsock_start(rt.store, err, sizeof(err)) == -1 ||
-	    statefile_start(cfg_current->cfg, rt.store) == -1) {
+	    statefile_start(start->cfg, rt.store) == -1) {
 		log_err("%s", err);
 		return EX_OSERR;
 	}
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",
-	    cfg_current->cfg->socket, rt.store->kind,
-	    cfg_current->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
-	    "enforce", cfg_current->cfg->nclasses);
+	    start->cfg->socket, rt.store->kind,
+	    start->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
+	    "enforce", start->cfg->nclasses);
+	cfg_release(start);
 
 	rc = smfi_main();
 	log_info("stopping");
