@@ -3,6 +3,7 @@
  * holds them: field = case-folded login or "@domain", value = class name.
  *
  * Public: classmap_new, classmap_add, classmap_seal, classmap_lookup,
+ * classmap_find,
  * classmap_has, classmap_count, classmap_entry, classmap_equal, classmap_free.
  *
  * A map is built by one thread (add, then seal) and is immutable after
@@ -140,14 +141,21 @@ login_cmp(const void *login, const void *entry)
 const char *
 classmap_lookup(const struct classmap *m, const char *login)
 {
-	const struct cm_entry *e;
-	const char *at;
+	return classmap_find(m, login, login != NULL ? strrchr(login, '@') :
+	    NULL);
+}
 
-	if (m == NULL || m->n == 0 || login == NULL)
+/* classmap_find - class name of a whole name, then of dom; NULL */
+const char *
+classmap_find(const struct classmap *m, const char *whole, const char *dom)
+{
+	const struct cm_entry *e;
+
+	if (m == NULL || m->n == 0 || whole == NULL)
 		return NULL;
-	e = bsearch(login, m->e, m->n, sizeof(*m->e), login_cmp);
-	if (e == NULL && (at = strrchr(login, '@')) != NULL)
-		e = bsearch(at, m->e, m->n, sizeof(*m->e), login_cmp);
+	e = bsearch(whole, m->e, m->n, sizeof(*m->e), login_cmp);
+	if (e == NULL && dom != NULL)
+		e = bsearch(dom, m->e, m->n, sizeof(*m->e), login_cmp);
 	return e != NULL ? e->cls : NULL;
 }
 

@@ -28,6 +28,11 @@ void		 classmap_seal(struct classmap *);
 /* classmap_lookup - class name for a login: exact, then @domain; NULL */
 const char	*classmap_lookup(const struct classmap *, const char *login);
 
+/* classmap_find - class name of a whole name, then of dom ("@domain" or
+ * NULL); NULL (sender_class_names gives the two names) */
+const char	*classmap_find(const struct classmap *, const char *whole,
+		    const char *dom);
+
 /* classmap_has - is exactly this (folded key, class) in a sealed map? */
 int		 classmap_has(const struct classmap *, const char *key,
 		    const char *cls);

@@ -46,6 +46,7 @@
 
 #include "config.h"
 #include "config_table.h"
+#include "domains.h"
 #include "identity.h"
 #include "netlist.h"
 #include "sentinel.h"
@@ -85,6 +86,11 @@ static const char *const actions[] = {
 static const char *const lock_actions[] = {
 	[CONFIG_ACTION_TEMPFAIL] = "tempfail", [CONFIG_ACTION_REJECT] = "reject",
 	[CONFIG_ACTION_REJECT + 1] = NULL };
+static const char *const history_actions[] = {
+	[CONFIG_ACTION_TEMPFAIL] = "tempfail", [CONFIG_ACTION_REJECT] = "reject",
+	[CONFIG_ACTION_QUARANTINE] = "quarantine", [CONFIG_ACTION_TAG] = "tag",
+	[CONFIG_ACTION_OBSERVE] = "observe", [CONFIG_ACTION_LOCK] = "lock",
+	[CONFIG_ACTION_LOCK + 1] = NULL };
 static const char *const locals[] = {
 	[CONFIG_LOCAL_KEY_BY_SENDER] = "key-by-sender",
 	[CONFIG_LOCAL_INBOUND] = "inbound", [CONFIG_LOCAL_INBOUND + 1] = NULL };
@@ -144,6 +150,8 @@ static const struct key keys[] = {
 
 	/* classes */
 	{ "class_map", K_STR, NULL, OFF(class_map), 0, 0, NULL, NULL },
+	{ "domain_class_map", K_STR, NULL, OFF(domain_class_map), 0, 0, NULL,
+	    NULL },
 
 	/* identities */
 	{ "identity_map", K_STR, NULL, OFF(identity_map), 0, 0, NULL, NULL },
@@ -155,6 +163,10 @@ static const struct key keys[] = {
 	    &cs_token },
 	{ "local_submission", K_ENUM, "key-by-sender", OFF(local_submission),
 	    0, 0, locals, NULL },
+	{ "login_default_domain", K_STR, NULL, OFF(login_default_domain), 1,
+	    253, NULL, &cs_token },
+	{ "local_domains", K_DOMAINS, NULL, OFF(local_domains), 0, 0, NULL,
+	    NULL },
 
 	/* content detectors */
 	{ "fanout_action", K_ENUM, "reject", OFF(fanout_action), 0, 0,
@@ -193,6 +205,21 @@ static const struct key keys[] = {
 	/* identity */
 	{ "client_addresses_action", K_ENUM, "tempfail", OFF(clients_action),
 	    0, 0, actions, NULL },
+
+	/* a login's own history (doc/history.md) */
+	{ "history", K_BOOL, "no", OFF(history), 0, 0, NULL, NULL },
+	{ "history_factor", K_UINT, "10", OFF(history_factor), 2, 10000,
+	    NULL, NULL },
+	{ "history_floor", K_UINT, "20", OFF(history_floor), 1, 100000000,
+	    NULL, NULL },
+	{ "history_bucket", K_MS, "1h", OFF(history_bucket_ms), 1000, 86400000,
+	    NULL, NULL },
+	{ "history_window", K_MS, "14d", OFF(history_window_ms), 1000,
+	    30ULL * 86400000, NULL, NULL },
+	{ "history_learn", K_MS, "7d", OFF(history_learn_ms), 0,
+	    30ULL * 86400000, NULL, NULL },
+	{ "history_action", K_ENUM, "observe", OFF(history_action), 0, 0,
+	    history_actions, NULL },
 
 	/* the kill switch */
 	{ "lock_after", K_LIMIT, "0/1h", OFF(lock_after), 0, 0, NULL, NULL },
@@ -249,6 +276,14 @@ static const struct class_key class_keys[] = {
 	/* the memory store keeps at most 65,536 members of a set */
 	{ "client_addresses", COFF(client_addresses),
 	    COFF(nclient_addresses), 1, 65535 },
+	{ "external_recipients", COFF(external_recipients),
+	    COFF(nexternal_recipients), 0, UINT64_MAX },
+	{ "internal_recipients", COFF(internal_recipients),
+	    COFF(ninternal_recipients), 0, UINT64_MAX },
+	{ "domain_messages", COFF(domain_messages), COFF(ndomain_messages), 0,
+	    UINT64_MAX },
+	{ "domain_recipients", COFF(domain_recipients),
+	    COFF(ndomain_recipients), 0, UINT64_MAX },
 	{ "max_recipients", 0, COFF(max_recipients), 0, 0 },
 	{ "max_header_recipients", 0, COFF(max_header_recipients), 0, 0 },
 };
@@ -270,6 +305,8 @@ struct parse {
 	int		 have_default;	/* the file defined class default */
 	unsigned	 sentinels_line; /* where redis_sentinels was given */
 	size_t		 mapcap;	/* entries allocated in cfg->map */
+	int		 domains;	/* reading domain_class_map */
+	size_t		 dmapcap;	/* entries allocated in cfg->dmap */
 };
 
 /* perr - "file:line: message" into the error buffer; returns -1 */
@@ -606,6 +643,22 @@ set_nets(struct parse *p, const struct key *k, const char *v)
 	return 0;
 }
 
+/* set_domains - a list of domain names for a K_DOMAINS key */
+static int
+set_domains(struct parse *p, const struct key *k, const char *v)
+{
+	struct domains **field = (struct domains **)(void *)((char *)p->cfg +
+	    k->off);
+	char msg[CONFIG_ERR_MAX / 2];
+	struct domains *l;
+
+	if ((l = domains_parse(v, msg, sizeof(msg))) == NULL)
+		return perr(p, "%s: %s", k->name, msg);
+	domains_free(*field);
+	*field = l;
+	return 0;
+}
+
 /* set_sentinels - "host:port, host:port ..." checked, kept as written */
 static int
 set_sentinels(struct parse *p, const struct key *k, const char *v)
@@ -713,6 +766,8 @@ set_key(struct parse *p, const struct key *k, const char *v)
 		return set_server(p, v);
 	case K_NETS:
 		return set_nets(p, k, v);
+	case K_DOMAINS:
+		return set_domains(p, k, v);
 	case K_LISTEN:
 		return set_listen(p, v);
 	case K_SENTINELS:
@@ -971,7 +1026,8 @@ config_line(struct parse *p, char *line)
 	p->seen[i] = 1;
 	if (keys[i].type == K_ARGV)
 		return set_argv(p, &keys[i], w, n);
-	if (keys[i].type == K_NETS || keys[i].type == K_SENTINELS) {
+	if (keys[i].type == K_NETS || keys[i].type == K_SENTINELS ||
+	    keys[i].type == K_DOMAINS) {
 		if (n > LIST_WORDS)
 			return perr(p, "%s: more than %d words", w[0],
 			    LIST_WORDS);
@@ -1116,7 +1172,9 @@ static int
 map_line(struct parse *p, char *line)
 {
 	struct config *c = p->cfg;
-	struct config_map_entry *nm;
+	struct config_map_entry *nm, **map = p->domains ? &c->dmap : &c->map;
+	size_t *nmap = p->domains ? &c->ndmap : &c->nmap;
+	size_t *cap = p->domains ? &p->dmapcap : &p->mapcap;
 	const struct config_class *cls;
 	char *w[2];
 	size_t ncap;
@@ -1124,27 +1182,37 @@ map_line(struct parse *p, char *line)
 
 	if ((n = split(p, line, w, 2)) <= 0)
 		return n;
-	if (n != 2)
-		return perr(p, "expected \"LOGIN CLASS\" or \"@domain CLASS\"");
-	if (w[0][0] == '\0')
-		return perr(p, "empty login");
-	if (w[0][0] == '@' && (w[0][1] == '\0' || strchr(w[0] + 1, '@')))
-		return perr(p, "\"%s\": expected @domain, with one \"@\" and a "
-		    "domain after it", w[0]);
+	if (p->domains) {
+		if (n != 2)
+			return perr(p, "expected \"DOMAIN CLASS\"");
+		if (strchr(w[0], '@') != NULL)
+			return perr(p, "\"%s\": expected a domain, without "
+			    "\"@\"", w[0]);
+	} else {
+		if (n != 2)
+			return perr(p, "expected \"LOGIN CLASS\" or "
+			    "\"@domain CLASS\"");
+		if (w[0][0] == '\0')
+			return perr(p, "empty login");
+		if (w[0][0] == '@' && (w[0][1] == '\0' ||
+		    strchr(w[0] + 1, '@')))
+			return perr(p, "\"%s\": expected @domain, with one "
+			    "\"@\" and a domain after it", w[0]);
+	}
 	if ((cls = config_find_class(c, w[1])) == NULL)
 		return perr(p, "unknown class \"%s\"", w[1]);
-	if (c->nmap == p->mapcap) {
-		ncap = p->mapcap == 0 ? 64 : p->mapcap * 2;
-		if ((nm = realloc(c->map, ncap * sizeof(*nm))) == NULL)
+	if (*nmap == *cap) {
+		ncap = *cap == 0 ? 64 : *cap * 2;
+		if ((nm = realloc(*map, ncap * sizeof(*nm))) == NULL)
 			return perr(p, "out of memory");
-		c->map = nm;
-		p->mapcap = ncap;
+		*map = nm;
+		*cap = ncap;
 	}
-	if ((c->map[c->nmap].key = lower_dup(w[0])) == NULL)
+	if (((*map)[*nmap].key = lower_dup(w[0])) == NULL)
 		return perr(p, "out of memory");
-	c->map[c->nmap].cls = (size_t)(cls - c->classes);
-	c->map[c->nmap].line = p->line;
-	c->nmap++;
+	(*map)[*nmap].cls = (size_t)(cls - c->classes);
+	(*map)[*nmap].line = p->line;
+	(*nmap)++;
 	return 0;
 }
 
@@ -1216,14 +1284,17 @@ out:
 
 /* load_map - read the class map; a relative path is taken from dir */
 static int
-load_map(struct parse *p, const char *dir)
+load_map(struct parse *p, const char *dir, int domains)
 {
 	struct config *c = p->cfg;
+	struct config_map_entry *map;
 	char *path, *text;
-	size_t len, i;
+	size_t len, i, n;
 	int rc = -1;
 
-	if ((path = rel_path(p, dir, c->class_map)) == NULL)
+	p->domains = domains;
+	if ((path = rel_path(p, dir, domains ? c->domain_class_map :
+	    c->class_map)) == NULL)
 		return -1;
 	if ((text = read_file(p, path, &len)) == NULL)
 		goto out;
@@ -1231,13 +1302,15 @@ load_map(struct parse *p, const char *dir)
 	free(text);
 	if (rc == -1)
 		goto out;
-	if (c->nmap > 1)	/* qsort wants a non-NULL array, even empty */
-		qsort(c->map, c->nmap, sizeof(*c->map), map_cmp);
-	for (i = 1; i < c->nmap; i++)
-		if (strcmp(c->map[i - 1].key, c->map[i].key) == 0) {
-			p->line = c->map[i].line > c->map[i - 1].line ?
-			    c->map[i].line : c->map[i - 1].line;
-			rc = perr(p, "\"%s\" listed twice", c->map[i].key);
+	map = domains ? c->dmap : c->map;
+	n = domains ? c->ndmap : c->nmap;
+	if (n > 1)	/* qsort wants a non-NULL array, even empty */
+		qsort(map, n, sizeof(*map), map_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(map[i - 1].key, map[i].key) == 0) {
+			p->line = map[i].line > map[i - 1].line ?
+			    map[i].line : map[i - 1].line;
+			rc = perr(p, "\"%s\" listed twice", map[i].key);
 			goto out;
 		}
 	rc = 0;
@@ -1262,6 +1335,46 @@ builtin_default(struct config_class *d)
 	d->max_header_recipients = 100;
 	d->file = "built-in";
 	d->line = 0;
+}
+
+/*
+ * domain_items_fit - a login's limits and its domain's go in one store
+ * request: every class's own limits with the most any class has for a
+ * domain must fit in it
+ */
+static int
+domain_items_fit(struct parse *p)
+{
+	const struct config *c = p->cfg;
+	size_t i, own, dom, most = 0;
+
+	for (i = 0; i < c->nclasses; i++) {
+		dom = c->classes[i].ndomain_messages +
+		    c->classes[i].ndomain_recipients;
+		if (dom > most)
+			most = dom;
+	}
+	for (i = 0; i < c->nclasses; i++) {
+		const struct config_class *k = &c->classes[i];
+
+		/* with history yes, its item is one more in the same call */
+		own = class_items(k) - k->ndomain_messages -
+		    k->ndomain_recipients + (c->history ? 1 : 0);
+		if (own + most > STORE_MAX_ITEMS) {
+			p->line = k->line;
+			if (most == 0)	/* history yes made it too many */
+				return perr(p, "class %s: %zu limits in all, at "
+				    "most %d with history yes", k->name,
+				    own - CLASS_FIXED_ITEMS - 1,
+				    STORE_MAX_ITEMS - CLASS_FIXED_ITEMS - 1);
+			return perr(p, "class %s: %zu limits%s and a domain's "
+			    "%zu are more than %d in all (they are checked in "
+			    "one store call)", k->name, own - CLASS_FIXED_ITEMS,
+			    c->history ? " (history's included)" : "", most,
+			    STORE_MAX_ITEMS - CLASS_FIXED_ITEMS);
+		}
+	}
+	return 0;
 }
 
 /* parse_text - a config from the text of its file; dir: for class_map */
@@ -1308,7 +1421,16 @@ parse_text(const char *text, size_t len, const char *name, const char *dir,
 		    "redis_sentinel_master needs redis_sentinels");
 		goto fail;
 	}
-	if (p.cfg->class_map != NULL && load_map(&p, dir) == -1)
+	if (p.cfg->history_window_ms < p.cfg->history_bucket_ms) {
+		p.line = 0;
+		perr(&p, "history_window must be at least history_bucket");
+		goto fail;
+	}
+	if (domain_items_fit(&p) == -1)
+		goto fail;
+	if (p.cfg->class_map != NULL && load_map(&p, dir, 0) == -1)
+		goto fail;
+	if (p.cfg->domain_class_map != NULL && load_map(&p, dir, 1) == -1)
 		goto fail;
 	if (p.cfg->identity_map != NULL && load_identities(&p, dir) == -1)
 		goto fail;
@@ -1384,11 +1506,15 @@ config_free(struct config *c)
 	free(c->redis_host);
 	free(c->redis_socket);
 	netlist_free(c->trusted_networks);
+	domains_free(c->local_domains);
 	ident_map_free(c->identities);
 	free(c->metrics_host);
 	for (i = 0; i < c->nmap; i++)
 		free(c->map[i].key);
 	free(c->map);
+	for (i = 0; i < c->ndmap; i++)
+		free(c->dmap[i].key);
+	free(c->dmap);
 	free(c->path);
 	wipe(c->hop_key, 0, sizeof(c->hop_key));
 	free(c);
@@ -1401,14 +1527,37 @@ config_free(struct config *c)
 const struct config_class *
 config_class_for(const struct config *c, const char *login)
 {
-	const struct config_map_entry *e;
+	return config_class_find(c, login, login != NULL ?
+	    strrchr(login, '@') : NULL);
+}
+
+/* config_class_find - the class of a whole name, then of its @domain */
+const struct config_class *
+config_class_find(const struct config *c, const char *whole, const char *dom)
+{
+	const struct config_map_entry *e = NULL;
+
+	if (whole == NULL || c->nmap == 0)
+		return &c->classes[0];
+	e = bsearch(whole, c->map, c->nmap, sizeof(*c->map), map_fold_cmp);
+	if (e == NULL && dom != NULL)
+		e = bsearch(dom, c->map, c->nmap, sizeof(*c->map),
+		    map_fold_cmp);
+	return e != NULL ? &c->classes[e->cls] : &c->classes[0];
+}
+
+/* config_domain_class_for - the class of the login's domain, or NULL */
+const struct config_class *
+config_domain_class_for(const struct config *c, const char *login)
+{
+	const struct config_map_entry *e = NULL;
 	const char *at;
 
-	if (login == NULL || c->nmap == 0)
-		return &c->classes[0];
-	e = bsearch(login, c->map, c->nmap, sizeof(*c->map), map_fold_cmp);
-	if (e == NULL && (at = strrchr(login, '@')) != NULL)
-		e = bsearch(at, c->map, c->nmap, sizeof(*c->map),
+	if (login == NULL || (at = strrchr(login, '@')) == NULL ||
+	    at[1] == '\0')
+		return NULL;	/* a bare login has no domain */
+	if (c->ndmap > 0)
+		e = bsearch(at + 1, c->dmap, c->ndmap, sizeof(*c->dmap),
 		    map_fold_cmp);
 	return e != NULL ? &c->classes[e->cls] : &c->classes[0];
 }

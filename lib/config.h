@@ -36,6 +36,16 @@ struct config_class {
 	struct config_limit	 client_addresses[CONFIG_MAX_LIMITS];
 	size_t			 nclient_addresses; /* distinct client
 						   addresses of this login */
+	struct config_limit	 external_recipients[CONFIG_MAX_LIMITS];
+	size_t			 nexternal_recipients; /* recipients outside
+						   local_domains */
+	struct config_limit	 internal_recipients[CONFIG_MAX_LIMITS];
+	size_t			 ninternal_recipients; /* recipients in them */
+	struct config_limit	 domain_messages[CONFIG_MAX_LIMITS];
+	size_t			 ndomain_messages; /* all logins of a domain of
+						   this class, together */
+	struct config_limit	 domain_recipients[CONFIG_MAX_LIMITS];
+	size_t			 ndomain_recipients;
 	const char		*file;	/* where it was defined, for messages */
 	unsigned		 line;
 };
@@ -48,7 +58,9 @@ enum config_action {
 	CONFIG_ACTION_REJECT,		/* 550: the sender gets a bounce */
 	CONFIG_ACTION_QUARANTINE,	/* accepted and held for a person */
 	CONFIG_ACTION_TAG,		/* accepted with a header added */
-	CONFIG_ACTION_OBSERVE		/* accepted, only logged */
+	CONFIG_ACTION_OBSERVE,		/* accepted, only logged */
+	CONFIG_ACTION_LOCK		/* tempfail and lock the login (the
+					   history detector only) */
 };
 enum config_store { CONFIG_STORE_MEMORY = 0, CONFIG_STORE_REDIS };
 
@@ -60,6 +72,7 @@ enum config_local {
 
 struct netlist;
 struct ident_map;
+struct domains;
 
 /* one entry of the class map: a login, or "@domain" */
 struct config_map_entry {
@@ -130,6 +143,14 @@ struct config {
 	int		 copies_action;
 	/* identity: one login used from many client addresses */
 	int		 clients_action; /* enum config_action */
+	/* a login's own history: far above its usual hour */
+	int		 history;	/* learn and judge it */
+	uint32_t	 history_factor; /* over above this many usual hours */
+	uint32_t	 history_floor;	/* ... and above this many events */
+	uint32_t	 history_bucket_ms; /* the "hour" */
+	uint32_t	 history_window_ms; /* how long it is remembered */
+	uint32_t	 history_learn_ms; /* younger: judged by its class */
+	int		 history_action; /* enum config_action, LOCK too */
 	/* the kill switch */
 	struct config_limit lock_after;	/* refusals that lock a login; count
 					   0 = never locked automatically */
@@ -162,6 +183,11 @@ struct config {
 					   NULL */
 	char		*trusted_header; /* their login header, or NULL */
 	int		 local_submission; /* enum config_local */
+	char		*login_default_domain; /* appended to a bare login
+					   ("alice" -> "alice@DOMAIN"), or
+					   NULL */
+	struct domains	*local_domains;	/* recipients counted as internal,
+					   or NULL: every one is external */
 
 	/* classes */
 	char		*class_map;	/* path, or NULL */
@@ -169,6 +195,9 @@ struct config {
 	size_t		 nclasses;	/* classes[0] is always "default" */
 	struct config_map_entry *map;	/* sorted by key */
 	size_t		 nmap;
+	char		*domain_class_map; /* path, or NULL */
+	struct config_map_entry *dmap;	/* "domain CLASS", sorted by key */
+	size_t		 ndmap;
 };
 
 /*
@@ -192,6 +221,15 @@ void		 config_free(struct config *);
 
 /* config_class_for - the class of a login: exact, then @domain, then default */
 const struct config_class *config_class_for(const struct config *,
+		    const char *login);
+
+/* config_class_find - the class of a whole name, then of dom ("@domain",
+ * or NULL), then default (sender_class_names gives the two names) */
+const struct config_class *config_class_find(const struct config *,
+		    const char *whole, const char *dom);
+/* config_domain_class_for - the class of a login's domain (after its
+ * last '@'): domain_class_map, then default; NULL for a bare login */
+const struct config_class *config_domain_class_for(const struct config *,
 		    const char *login);
 
 /* config_find_class - class by name, or NULL */

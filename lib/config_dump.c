@@ -23,6 +23,7 @@
 #include "config.h"
 #include "config_dump.h"
 #include "config_table.h"
+#include "domains.h"
 #include "netlist.h"
 
 #define LINE_MAX_LEN	4096	/* longest line config.c reads */
@@ -124,6 +125,14 @@ value(const struct config *c, const struct key *k, char *out, size_t len)
 			netlist_format(*(struct netlist *const *)field(c, k),
 			    " ", out, len);
 		return out;
+	case K_DOMAINS:
+		if (*(struct domains *const *)field(c, k) == NULL)
+			return NULL;
+		if (strlen(k->name) + 1 + domains_format(*(struct domains
+		    *const *)field(c, k), ", ", out, len) > LINE_MAX_LEN)
+			domains_format(*(struct domains *const *)field(c, k),
+			    " ", out, len);
+		return out;
 	}
 	return NULL;
 }
@@ -134,7 +143,8 @@ value(const struct config *c, const struct key *k, char *out, size_t len)
 static int
 needs_quotes(const struct key *k, const char *v)
 {
-	if (k->type == K_NETS || k->type == K_SENTINELS)
+	if (k->type == K_NETS || k->type == K_SENTINELS ||
+	    k->type == K_DOMAINS)
 		return 0;
 	return strpbrk(v, " \t#") != NULL;
 }

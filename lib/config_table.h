@@ -23,7 +23,8 @@ enum ktype {
 	K_SERVER,	/* redis_server: fills redis_host/port or redis_socket */
 	K_NETS,		/* networks, one or more words: struct netlist * */
 	K_SENTINELS,	/* host:port list, one or more words: a string */
-	K_LISTEN	/* metrics_listen: loopback ADDR:PORT, [::1]:PORT */
+	K_LISTEN,	/* metrics_listen: loopback ADDR:PORT, [::1]:PORT */
+	K_DOMAINS	/* domain names, one or more words: struct domains * */
 };
 
 /* bytes a K_STR may hold, and how to say so in an error */

@@ -28,6 +28,8 @@
 
 /* P{H}:lockinfo fields */
 #define CONTRACT_LI_LOGIN	"login"		/* printable login */
+#define CONTRACT_LI_ORIGIN	"origin"	/* its origin (sender.h); absent:
+						   sasl (an older relay) */
 #define CONTRACT_LI_REASON	"reason"	/* why */
 #define CONTRACT_LI_BY		"by"		/* relay host name, "sluicectl" */
 #define CONTRACT_LI_AT		"at"		/* unix seconds, locked */

@@ -48,6 +48,13 @@ static const struct {
 	[DET_MAX_RECIPIENTS] = { "max_recipients", ITEM_NONE, FIXED, 0 },
 	[DET_FROM] = { "from", ITEM_NONE,
 	    offsetof(struct config, identity_action), 0 },
+	[DET_EXTERNAL] = { "external_recipients", ITEM_EXT_RCPT, FIXED, 0 },
+	[DET_INTERNAL] = { "internal_recipients", ITEM_INT_RCPT, FIXED, 0 },
+	[DET_DOMAIN_MESSAGES] = { "domain_messages", ITEM_DOM_MSG, FIXED, 0 },
+	[DET_DOMAIN_RECIPIENTS] = { "domain_recipients", ITEM_DOM_RCPT, FIXED,
+	    0 },
+	[DET_HISTORY] = { "history", ITEM_HISTORY,
+	    offsetof(struct config, history_action), 0 },
 };
 
 /* store names of the item kinds */
@@ -57,6 +64,9 @@ static const char *const item_names[ITEM_KINDS] = {
 	[ITEM_REPEATS] = "rep", [ITEM_WAVE] = "wave", [ITEM_COPIES] = "copy",
 	[ITEM_NEAR] = "near", [ITEM_CLIENTS] = "clients",
 	[ITEM_LOCK] = "lock", [ITEM_REFUSED] = "refused",
+	[ITEM_EXT_RCPT] = "ext_rcpt", [ITEM_INT_RCPT] = "int_rcpt",
+	[ITEM_DOM_MSG] = "dom_msg", [ITEM_DOM_RCPT] = "dom_rcpt",
+	[ITEM_HISTORY] = "hist",
 };
 
 /* detector_name - its name in hits= and in the metrics label */

@@ -24,6 +24,11 @@ enum detector {
 	DET_STORE_UNAVAILABLE,	/* no store answered: tempfail fallback */
 	DET_MAX_RECIPIENTS,	/* envelope recipients per message */
 	DET_FROM,		/* From: not an address of the login */
+	DET_EXTERNAL,		/* recipients outside local_domains */
+	DET_INTERNAL,		/* recipients in local_domains */
+	DET_DOMAIN_MESSAGES,	/* messages of all logins of a domain */
+	DET_DOMAIN_RECIPIENTS,	/* recipients of all logins of a domain */
+	DET_HISTORY,		/* far above the login's own usual hour */
 	DET_COUNT
 };
 
@@ -41,6 +46,11 @@ enum item_kind {
 	ITEM_LOCK,		/* "lock": a count that may not be above 0 */
 	ITEM_REFUSED,		/* "refused": refusals for lock_after, never
 				   a hit of its own */
+	ITEM_EXT_RCPT,		/* "ext_rcpt" */
+	ITEM_INT_RCPT,		/* "int_rcpt" */
+	ITEM_DOM_MSG,		/* "dom_msg": scoped to the domain */
+	ITEM_DOM_RCPT,		/* "dom_rcpt": scoped to the domain */
+	ITEM_HISTORY,		/* "hist": the login's usual count per hour */
 	ITEM_KINDS
 };
 

@@ -17,6 +17,39 @@
 #include "sender.h"
 
 
+/* for_domain - a limit on every login of a domain together */
+static int
+for_domain(enum detector d)
+{
+	return d == DET_DOMAIN_MESSAGES || d == DET_DOMAIN_RECIPIENTS;
+}
+
+/* is_limit - a sending limit (always tempfail), not a content detector */
+static int
+is_limit(enum detector d)
+{
+	return d == DET_MESSAGES || d == DET_RECIPIENTS || d == DET_EXTERNAL ||
+	    d == DET_INTERNAL || for_domain(d);
+}
+
+/* noun - what a sending limit counts, in a reply's words */
+static const char *
+noun(enum detector d)
+{
+	switch (d) {
+	case DET_EXTERNAL:
+		return "external recipients";
+	case DET_INTERNAL:
+		return "internal recipients";
+	case DET_DOMAIN_MESSAGES:
+		return "messages";
+	case DET_DOMAIN_RECIPIENTS:
+		return "recipients";
+	default:
+		return detector_name(d);
+	}
+}
+
 /* soft - does this action let the message through (and charge it)? */
 static int
 soft(int action)
@@ -41,6 +74,50 @@ add(struct store_item *items, size_t n, size_t max, enum item_kind kind,
 	return n;
 }
 
+/*
+ * recipient_items - the external and internal recipient windows: hard
+ * limits like rcpt, each charged with its own share of the recipients.
+ * None when the class has neither (the request is then as before).
+ */
+static size_t
+recipient_items(const struct config *cfg, const struct policy_msg *m,
+    struct store_item *items, size_t n, size_t max)
+{
+	const struct config_class *c = m->cls;
+	uint32_t b = cfg->window_buckets;
+
+	n = add(items, n, max, ITEM_EXT_RCPT, c->external_recipients,
+	    c->nexternal_recipients, b, m->nrcpt_ext, 0);
+	return add(items, n, max, ITEM_INT_RCPT, c->internal_recipients,
+	    c->ninternal_recipients, b, m->nrcpt_int, 0);
+}
+
+/*
+ * domain_items - the windows of the login's domain: hard, scoped to the
+ * domain's key so every login of it charges the same counters (one
+ * subject more: on single-node Redis still one call, under a Cluster one
+ * call more, see store_redis.c). None for a bare login or a domain class
+ * without domain_* limits.
+ */
+static size_t
+domain_items(const struct config *cfg, const struct policy_msg *m,
+    struct store_item *items, size_t n, size_t max)
+{
+	const struct config_class *d = m->dcls;
+	size_t first = n;
+
+	if (d == NULL || m->domain == NULL || m->domain[0] == '\0')
+		return n;
+	n = add(items, n, max, ITEM_DOM_MSG, d->domain_messages,
+	    d->ndomain_messages, cfg->window_buckets, 1, 0);
+	n = add(items, n, max, ITEM_DOM_RCPT, d->domain_recipients,
+	    d->ndomain_recipients, cfg->window_buckets, m->nrcpt, 0);
+	for (; first < n; first++)
+		snprintf(items[first].scope, sizeof(items[first].scope), "%s",
+		    m->domain);
+	return n;
+}
+
 /* policy_items - the store items of a message for its class */
 size_t
 policy_items(const struct config *cfg, const struct policy_msg *m,
@@ -61,6 +138,8 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	    0);
 	n = add(items, n, max, ITEM_RECIPIENTS, c->recipients,
 	    c->nrecipients, b, m->nrcpt, 0);
+	n = recipient_items(cfg, m, items, n, max);
+	n = domain_items(cfg, m, items, n, max);
 	n = add(items, n, max, ITEM_FANOUT, c->header_recipients,
 	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
 	if (n < max)	/* a lock is a count that may not be above 0 */
@@ -70,6 +149,16 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 		n = add(items, n, max, ITEM_REFUSED, &cfg->lock_after, 1, b, 1,
 		    1);
 		items[n - 1].on_refuse = 1;
+	}
+	if (cfg->history && n < max) {
+		/* the login's own usual hour (history.h): one state */
+		detector_item_set(&items[n], ITEM_HISTORY,
+		    cfg->history_bucket_ms / 1000, 1, cfg->history_floor, 1);
+		items[n].history = 1;
+		items[n].factor = cfg->history_factor;
+		items[n].learn = cfg->history_learn_ms / 1000;
+		items[n].keep = cfg->history_window_ms / 1000;
+		items[n++].soft = (uint8_t)soft(cfg->history_action);
 	}
 	if (m->client != NULL && m->client[0] != '\0') {
 		/* the login's distinct client addresses (hashed), exactly */
@@ -146,8 +235,15 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 	switch (d) {
 	case DET_MESSAGES:
 	case DET_RECIPIENTS:
+	case DET_EXTERNAL:
+	case DET_INTERNAL:
 		snprintf(out, outlen, "%llu %s per %s",
-		    (unsigned long long)it->limit, detector_name(d), win);
+		    (unsigned long long)it->limit, noun(d), win);
+		break;
+	case DET_DOMAIN_MESSAGES:
+	case DET_DOMAIN_RECIPIENTS:
+		snprintf(out, outlen, "%llu %s per %s for all accounts of this "
+		    "domain", (unsigned long long)it->limit, noun(d), win);
 		break;
 	case DET_FANOUT:
 		if (it == NULL)
@@ -179,6 +275,12 @@ what(enum detector d, const struct store_item *it, uint64_t naddr,
 		    "%llu client addresses per %s",
 		    (unsigned long long)it->limit, win);
 		break;
+	case DET_HISTORY:
+		snprintf(out, outlen, "%llu messages this %s, more than %u "
+		    "times this account's usual %.1f",
+		    (unsigned long long)it->count + it->cost, win,
+		    it->factor, (double)it->typical / 1000);
+		break;
 	default:	/* decided without a store item: worded where found */
 		snprintf(out, outlen, "%s", detector_name(d));
 		break;
@@ -194,15 +296,18 @@ limit_reply(const struct store_item *hit, enum detector d,
 
 	config_format_window(hit->window, win, sizeof(win));
 	if (hit->limit == 0) {
-		policy_reply_set(r, "550", "5.7.1", "This account is not "
-		    "allowed to send mail through this relay");
+		policy_reply_set(r, "550", "5.7.1", for_domain(d) ? "This "
+		    "domain is not allowed to send mail through this relay" :
+		    "This account is not allowed to send mail through this "
+		    "relay");
 		return VERDICT_REJECT;
 	}
 	if (hit->cost > hit->limit) {
 		/* can never fit: say so now rather than retry forever */
 		snprintf(text, sizeof(text), "This message has more %s (%llu) "
-		    "than this account may send per %s (%llu)",
-		    detector_name(d), (unsigned long long)hit->cost, win,
+		    "than %s may send per %s (%llu)",
+		    noun(d), (unsigned long long)hit->cost, for_domain(d) ?
+		    "this domain" : "this account", win,
 		    (unsigned long long)hit->limit);
 		policy_reply_set(r, "550", "5.7.1", text);
 		return VERDICT_REJECT;
@@ -232,6 +337,7 @@ detector_reply(int action, const char *w, uint32_t retry, int loop,
 		    loop ? "5.4.6" : "5.7.1", text);
 		return VERDICT_REJECT;
 	case CONFIG_ACTION_TEMPFAIL:
+	case CONFIG_ACTION_LOCK:	/* and policy_decide says lock */
 		retry_text(retry ? retry : 60, when, sizeof(when));
 		snprintf(text, sizeof(text), "Message deferred: %s; please "
 		    "try again %s", w, when);
@@ -362,12 +468,14 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 		action = detector_action(cfg, det);
 		memset(&r, 0, sizeof(r));
 		what(det, it, m->naddr, 0, w, sizeof(w));
-		if (det == DET_MESSAGES || det == DET_RECIPIENTS)
+		if (is_limit(det))
 			v = limit_reply(it, det, &r);
 		else
 			v = detector_reply(action, w, it->retry,
 			    detector_is_loop(det), &r);
 		note_hit(d, det, action, v, &r, it, w);
+		if (det == DET_HISTORY && action == CONFIG_ACTION_LOCK)
+			d->lock = 1;
 	}
 	if (d->verdict == VERDICT_ACCEPT && !res->allowed &&
 	    res->source != STORE_SRC_TEMPFAIL) {
@@ -379,6 +487,8 @@ policy_decide(const struct config *cfg, const struct policy_msg *m,
 	}
 	if (d->verdict != VERDICT_ACCEPT && cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
+	if (d->observed)
+		d->lock = 0;
 }
 
 /* policy_from_mismatch - the From: identity hit, with its action */
@@ -414,6 +524,23 @@ policy_rcpt_cap_eom(const struct config *cfg, const struct config_class *c,
 	    &r, NULL, NULL);
 	if (cfg->mode == CONFIG_MODE_OBSERVE)
 		d->observed = 1;
+}
+
+/* policy_refused_locally - refused by the checks that need no store? */
+int
+policy_refused_locally(const struct config *cfg, const struct policy_msg *m,
+    const char *why, const struct config_class *cap, uint64_t nrcpt)
+{
+	struct store_res res;
+	struct policy_decision d;
+
+	memset(&res, 0, sizeof(res));
+	res.allowed = 1;	/* no store item: only the local checks hit */
+	policy_decide(cfg, m, NULL, 0, &res, &d);
+	if (why != NULL && why[0] != '\0')
+		policy_from_mismatch(cfg, why, &d);
+	policy_rcpt_cap_eom(cfg, cap, nrcpt, &d);
+	return d.verdict >= VERDICT_TEMPFAIL;
 }
 
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked login? */

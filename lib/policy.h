@@ -43,6 +43,15 @@ struct policy_msg {
 					   counted by the near detector */
 	const char		*client; /* hex key of the client address, or
 					   NULL: not counted */
+	uint64_t		 nrcpt_ext; /* of nrcpt: outside local_domains
+					   (0 before the recipients are known) */
+	uint64_t		 nrcpt_int; /* of nrcpt: in local_domains */
+	const struct config_class *dcls; /* class of the login's domain
+					   (its domain_* limits); borrowed;
+					   NULL: a bare login, no domain */
+	const char		*domain; /* hex key of the domain: the scope of
+					   its items (all its logins share
+					   them); NULL with dcls */
 };
 
 /* one detector that fired */
@@ -62,11 +71,16 @@ struct policy_decision {
 					       they fired */
 	unsigned		 nhits;
 	char			 note[256]; /* quarantine reason / tag value */
+	int			 lock;	    /* an action "lock" fired: lock the
+					       login (history_action) */
 };
 
 /*
  * policy_items - the store items of a message for its class: its message
- * and recipient windows (hard), To/Cc addresses per window, the login's
+ * and recipient windows (hard), its external and internal recipient
+ * windows (hard, only when the class has them), its domain's message and
+ * recipient windows (hard, scoped to the domain: all its logins add up),
+ * To/Cc addresses per window, the login's
  * client addresses, its body per login (exact and near) and across logins
  * (soft when the detector's action does not refuse). Returns how many were written to items (at most max).
  */
@@ -88,6 +102,17 @@ void	policy_from_mismatch(const struct config *, const char *why,
 void	policy_rcpt_cap_eom(const struct config *,
 	    const struct config_class *, uint64_t nrcpt,
 	    struct policy_decision *);
+
+/*
+ * policy_refused_locally - does a check that needs no store refuse the
+ * message (tempfail or reject, observe mode included): a loop, the
+ * Received: count, the To/Cc cap, the From: identity (why: its finding,
+ * or "" / NULL), the recipient cap of cap's class at end of message (cap
+ * NULL: none)? Such a message is not charged (STORE_REFUSED).
+ */
+int	policy_refused_locally(const struct config *,
+	    const struct policy_msg *, const char *why,
+	    const struct config_class *cap, uint64_t nrcpt);
 
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked
  * login? */

@@ -26,9 +26,10 @@ sodium_start(void)
 		sodium_misuse();
 }
 
-/* sender_key - lower-case hex BLAKE2b-128 of the case-folded login */
-void
-sender_key(const char *login, char *out)
+/* key_hash - lower-case hex BLAKE2b-128 of tag (with its NUL, if any)
+ * and the case-folded login */
+static void
+key_hash(const char *tag, const char *login, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	crypto_generichash_state st;
@@ -37,6 +38,9 @@ sender_key(const char *login, char *out)
 
 	pthread_once(&sodium_once, sodium_start);
 	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	if (tag != NULL)	/* "envelope\0": no login holds a NUL */
+		crypto_generichash_update(&st, (const unsigned char *)tag,
+		    strlen(tag) + 1);
 	for (off = 0; off < len; off += n) {
 		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
 		for (i = 0; i < n; i++)
@@ -49,6 +53,100 @@ sender_key(const char *login, char *out)
 		out[2 * i + 1] = hex[h[i] & 15];
 	}
 	out[SENDER_KEY_LEN] = '\0';
+}
+
+/* sender_key - lower-case hex BLAKE2b-128 of the case-folded login */
+void
+sender_key(const char *login, char *out)
+{
+	key_hash(NULL, login, out);
+}
+
+/* sender_origin_key - the key of a login of one origin */
+void
+sender_origin_key(enum sender_origin o, const char *login, char *out)
+{
+	key_hash(o == SENDER_SASL ? NULL : sender_origin_name(o), login, out);
+}
+
+/* sender_origin_name - "sasl", "header" or "envelope" */
+const char *
+sender_origin_name(enum sender_origin o)
+{
+	switch (o) {
+	case SENDER_SASL:
+		break;
+	case SENDER_HEADER:
+		return "header";
+	case SENDER_ENVELOPE:
+		return "envelope";
+	}
+	return "sasl";
+}
+
+/* sender_origin_parse - an origin by its name */
+int
+sender_origin_parse(const char *name, enum sender_origin *o)
+{
+	static const enum sender_origin all[] = { SENDER_SASL, SENDER_HEADER,
+	    SENDER_ENVELOPE };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, sender_origin_name(all[i])) == 0) {
+			*o = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+/* sender_qualified - the login, or "origin:login" when not SASL */
+char *
+sender_qualified(enum sender_origin o, const char *login, char *out,
+    size_t outlen)
+{
+	int w;
+
+	if (o == SENDER_SASL)
+		w = snprintf(out, outlen, "%s", login);
+	else
+		w = snprintf(out, outlen, "%s:%s", sender_origin_name(o), login);
+	return w >= 0 && (size_t)w < outlen ? out : NULL;
+}
+
+/* sender_class_names - whole name and @domain to look a login up by */
+int
+sender_class_names(enum sender_origin o, const char *login, char *whole,
+    char *dom, const char **wp, const char **dp)
+{
+	const char *at = strrchr(login, '@');
+
+	*wp = login;
+	*dp = at;
+	if (o != SENDER_ENVELOPE)
+		return 0;
+	if (sender_qualified(o, login, whole, SENDER_NAME_MAX + 1) == NULL)
+		return -1;
+	*wp = whole;
+	if (at != NULL) {
+		sender_qualified(o, at, dom, SENDER_NAME_MAX + 1);
+		*dp = dom;
+	}
+	return 0;
+}
+
+/* sender_with_domain - login@domain for a bare login */
+char *
+sender_with_domain(const char *login, const char *domain, char *out,
+    size_t outlen)
+{
+	int w;
+
+	if (domain == NULL || strchr(login, '@') != NULL)
+		w = snprintf(out, outlen, "%s", login);
+	else
+		w = snprintf(out, outlen, "%s@%s", login, domain);
+	return w >= 0 && (size_t)w < outlen ? out : NULL;
 }
 
 /* sender_printable - escaped copy of in for a log line or a reply */

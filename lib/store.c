@@ -135,6 +135,9 @@ store_item_valid(const struct store_item *it)
 		return 0;
 	if (it->member[0] != '\0' && !it->distinct)
 		return 0;
+	if (it->history)	/* one state of its own, no buckets */
+		return !it->distinct && !it->near && !it->on_refuse &&
+		    it->window > 0 && it->factor > 0 && it->keep >= it->window;
 	if (it->distinct)
 		return it->cost <= 1 && !it->near;
 	if (it->near)	/* a near item only keeps STORE_NEAR_KEEP bodies */

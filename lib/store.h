@@ -66,6 +66,16 @@ struct store_item {
 					   events; cost 1 keeps this one */
 	uint8_t		 distance;	/* near: bits apart still near, <= 64 */
 	uint64_t	 simhash;	/* near: this body's simhash */
+	uint8_t		 history;	/* learn the sender's usual count per
+					   window (history.h) and count the
+					   current window against it */
+	uint32_t	 factor;	/* history: over above factor x usual
+					   and above limit (the floor) */
+	uint32_t	 learn;		/* history: seconds of history needed
+					   to judge */
+	uint32_t	 keep;		/* history: kept this long after the
+					   last event; keep / window: the
+					   mean's length in active windows */
 	uint8_t		 soft;		/* going over is reported in `over`
 					   but does not stop the charge */
 	uint8_t		 on_refuse;	/* charged only when the request is
@@ -75,6 +85,9 @@ struct store_item {
 					   request */
 	uint64_t	 count;		/* out: events counted, after any charge */
 	uint32_t	 retry;		/* out: seconds until cost fits; 0 = fits */
+	uint64_t	 typical;	/* out: history: usual count per window,
+					   x 1000 */
+	uint8_t		 learning;	/* out: history: too young to judge */
 };
 
 #define STORE_CHECK		0	/* check only, write nothing */
@@ -82,12 +95,16 @@ struct store_item {
 					   on_refuse items */
 #define STORE_CHECK_RECORD	2	/* check; if refused, charge the
 					   on_refuse items */
+#define STORE_REFUSED		3	/* refused already (decided without
+					   the store): check, charge only the
+					   on_refuse items (res.allowed 0) */
 
 struct store_req {
 	const char		*sender; /* sender key (sender_key()); borrowed */
 	const char		*txn;	/* id making a commit idempotent, or NULL */
-	int			 commit; /* STORE_CHECK, STORE_COMMIT or
-					   STORE_CHECK_RECORD */
+	int			 commit; /* STORE_CHECK, STORE_COMMIT,
+					   STORE_CHECK_RECORD or
+					   STORE_REFUSED */
 	struct store_item	*items;	/* borrowed; outputs filled in place */
 	size_t			 nitems;
 };

@@ -5,8 +5,8 @@
  * down. Senders live in a chained hash table; each sender holds one series
  * of window buckets per (item name, window) it was charged on (or, for a
  * distinct item, the members seen; for a near item, its last
- * STORE_NEAR_KEEP body simhashes), and the transaction ids it was charged
- * for. A check-and-charge locks the stripe
+ * STORE_NEAR_KEEP body simhashes; for a history item, one struct
+ * history_state), and the transaction ids it was charged for. A check-and-charge locks the stripe
  * of its sender's chain, so one sender's request is atomic while other
  * senders proceed on other stripes. Each call also sweeps one chain for
  * senders with nothing live, so memory follows the active senders.
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fingerprint.h"
+#include "history.h"
 #include "store.h"
 #include "store_memory_int.h"
 #include "window.h"
@@ -255,7 +256,10 @@ near_add(struct mem_series *s, uint64_t simhash, uint64_t now)
 static void
 series_prune_any(struct mem_series *s, uint64_t now)
 {
-	if (s->distinct)
+	if (s->history) {
+		if (now >= s->hist_until)	/* silent for `keep`: start over */
+			memset(&s->hist, 0, sizeof(s->hist));
+	} else if (s->distinct)
 		members_prune(s, now);
 	else if (s->near)
 		near_prune(s, now);
@@ -270,6 +274,8 @@ series_expiry(const struct mem_series *s)
 	uint64_t width = window_width(s->window, s->buckets), e = 0, t;
 	size_t i;
 
+	if (s->history)
+		return s->hist_until;
 	if (s->near) {
 		for (i = 0; i < s->nnears; i++)
 			if (s->nears[i].seen + (uint64_t)s->window * 1000 > e)
@@ -295,14 +301,46 @@ series_expiry(const struct mem_series *s)
 	return e;
 }
 
+/* mem_history_judge - a history item's answer from its series (or none) */
+static void
+mem_history_judge(struct mem_series *s, struct store_item *it, uint64_t now)
+{
+	struct history_state h;
+	struct history_judgement j;
+
+	memset(&h, 0, sizeof(h));
+	if (s != NULL) {
+		series_prune_any(s, now);
+		h = s->hist;
+	}
+	history_fold(&h, now, it->window, it->keep);
+	history_judge(&h, now, it->window, it->learn, it->factor, it->limit,
+	    it->cost, &j);
+	it->count = h.count;
+	it->over = (uint8_t)j.over;
+	it->retry = j.retry;
+	it->learning = (uint8_t)j.learning;
+	it->typical = (uint64_t)(j.typical * 1000 + 0.5);
+}
+
+/* mem_history_add - charge a history item: fold, add, keep for `keep` */
+static void
+mem_history_add(struct mem_series *s, struct store_item *it, uint64_t now)
+{
+	history_fold(&s->hist, now, it->window, it->keep);
+	history_add(&s->hist, it->cost);
+	s->hist_until = now + (uint64_t)it->keep * 1000;
+	it->count = s->hist.count;
+}
+
 /* mem_series_new - an empty series for an item's kind, linked in */
 struct mem_series *
 mem_series_new(struct mem_sender *snd, const char *name, const char *sub,
-    uint32_t window, uint32_t buckets, int distinct, int near)
+    uint32_t window, uint32_t buckets, int distinct, int near, int history)
 {
 	struct mem_series *s;
 
-	if ((s = calloc(1, sizeof(*s) + (distinct || near ? 0 :
+	if ((s = calloc(1, sizeof(*s) + (distinct || near || history ? 0 :
 	    MEM_SERIES_CAP * sizeof(s->b[0])))) == NULL)
 		return NULL;
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -311,6 +349,7 @@ mem_series_new(struct mem_sender *snd, const char *name, const char *sub,
 	s->buckets = buckets;
 	s->distinct = distinct;
 	s->near = near;
+	s->history = history;
 	s->next = snd->series;
 	snd->series = s;
 	return s;
@@ -325,13 +364,13 @@ sender_series(struct mem_sender *snd, const struct store_item *it, int create)
 	for (s = snd->series; s != NULL; s = s->next)
 		if (s->window == it->window && s->buckets == it->buckets &&
 		    s->distinct == it->distinct && s->near == it->near &&
-		    strcmp(s->name, it->name) == 0 &&
+		    s->history == it->history && strcmp(s->name, it->name) == 0 &&
 		    strcmp(s->sub, it->sub) == 0)
 			return s;
 	if (!create)
 		return NULL;
 	return mem_series_new(snd, it->name, it->sub, it->window, it->buckets,
-	    it->distinct, it->near);
+	    it->distinct, it->near, it->history);
 }
 
 /* sender_has_txn - was this transaction charged (and still remembered)? */
@@ -503,7 +542,8 @@ mem_charge(struct store *st, const struct store_req *req,
 
 			if (s != NULL)
 				series_prune_any(s, now);
-			req->items[i].count = s == NULL ? 0 : s->distinct ?
+			req->items[i].count = s == NULL ? 0 : s->history ?
+			    s->hist.count : s->distinct ?
 			    s->nmembers : s->near ? near_count(s,
 			    &req->items[i]) : series_total(s);
 		}
@@ -523,6 +563,13 @@ mem_charge(struct store *st, const struct store_req *req,
 		if (subj[i] != NULL && req->commit && s == NULL)
 			goto oom;
 		cost = it->cost;
+		if (it->history) {
+			mem_history_judge(s, it, now);
+			if (it->over && !it->soft)
+				ok = 0;
+			costs[i] = cost;
+			continue;
+		}
 		if (s != NULL && s->distinct) {
 			members_prune(s, now);
 			it->count = s->nmembers;
@@ -560,6 +607,8 @@ mem_charge(struct store *st, const struct store_req *req,
 			maxwin = it->window;
 		costs[i] = cost;
 	}
+	if (req->commit == STORE_REFUSED)
+		ok = 0;		/* refused already: a refusal, nothing else */
 	res->allowed = ok;
 	for (i = 0; i < req->nitems; i++) {
 		struct store_item *it = &req->items[i];
@@ -579,6 +628,10 @@ mem_charge(struct store *st, const struct store_req *req,
 
 			if (it->on_refuse)
 				continue;
+			if (it->history) {
+				mem_history_add(ser[i], it, now);
+				continue;
+			}
 			if (it->distinct && it->cost > 0) {
 				/* a known sender is seen again: no new member */
 				if (members_add(ser[i], mem_member(it, me), now,

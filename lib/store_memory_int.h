@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "history.h"
 #include "store.h"
 #include "window.h"
 
@@ -40,6 +41,9 @@ struct mem_series {
 	int			 near;		/* nears[], not b[] */
 	struct mem_near		*nears;		/* STORE_NEAR_KEEP, oldest first */
 	size_t			 nnears;
+	int			 history;	/* hist, not b[] */
+	struct history_state	 hist;		/* history.h */
+	uint64_t		 hist_until;	/* ms: forgotten after this */
 	struct window_bucket	 b[];		/* MEM_SERIES_CAP, allocated only
 						   for bucketed series */
 };
@@ -78,7 +82,7 @@ struct mem_sender *mem_find(struct mem_store *, size_t chain,
 /* mem_series_new - an empty series for an item's kind, linked in */
 struct mem_series *mem_series_new(struct mem_sender *, const char *name,
 		    const char *sub, uint32_t window, uint32_t buckets,
-		    int distinct, int near);
+		    int distinct, int near, int history);
 
 /* mem_sender_prune - drop what no longer counts; recompute expires */
 void		 mem_sender_prune(struct mem_sender *, uint64_t now);

@@ -14,9 +14,10 @@
  *
  * Record of one subject: key (str), txns (u32), series (u32); per txn:
  * id (str), expires (u64); per series: name, sub (str), window,
- * buckets (u32), kind (u8: 0 buckets, 1 distinct, 2 near), entries
- * (u32), then per entry two u64 (index and count; hash and seen;
- * simhash and seen).
+ * buckets (u32), kind (u8: 0 buckets, 1 distinct, 2 near, 3 history),
+ * entries (u32), then per entry two u64 (index and count; hash and seen;
+ * simhash and seen; a history series: 4 entries, first and cur, count
+ * and n, the bits of mean and peak, hist_until and known).
  *
  * Thread-safe as the store itself is.
  */
@@ -32,6 +33,7 @@
 #define KIND_BUCKETS	0
 #define KIND_DISTINCT	1
 #define KIND_NEAR	2
+#define KIND_HISTORY	3	/* history.h's state, 4 entries */
 #define MEMBERS_MAX	65536	/* as members_add keeps at most */
 #define RESERVE		(1024 * 1024) /* free room before a chain's copy */
 
@@ -60,7 +62,22 @@ dump_sender(struct state_buf *b, const struct mem_sender *snd)
 		state_put_str(b, s->sub);
 		state_put_u32(b, s->window);
 		state_put_u32(b, s->buckets);
-		if (s->distinct) {
+		if (s->history) {
+			uint64_t mean, peak;
+
+			memcpy(&mean, &s->hist.mean, sizeof(mean));
+			memcpy(&peak, &s->hist.peak, sizeof(peak));
+			state_put_u8(b, KIND_HISTORY);
+			state_put_u32(b, 4);
+			state_put_u64(b, (uint64_t)s->hist.first);
+			state_put_u64(b, (uint64_t)s->hist.cur);
+			state_put_u64(b, s->hist.count);
+			state_put_u64(b, s->hist.n);
+			state_put_u64(b, mean);
+			state_put_u64(b, peak);
+			state_put_u64(b, s->hist_until);
+			state_put_u64(b, (uint64_t)s->hist.known);
+		} else if (s->distinct) {
 			state_put_u8(b, KIND_DISTINCT);
 			state_put_u32(b, (uint32_t)s->nmembers);
 			for (i = 0; i < s->nmembers; i++) {
@@ -151,15 +168,31 @@ load_series(struct state_rd *r, struct mem_sender *snd)
 	kind = state_get_u8(r);
 	n = state_get_u32(r);
 	if (r->bad || name[0] == '\0' || window == 0 || buckets == 0 ||
-	    buckets > WINDOW_MAX_BUCKETS || kind > KIND_NEAR ||
+	    buckets > WINDOW_MAX_BUCKETS || kind > KIND_HISTORY ||
+	    (kind == KIND_HISTORY && n != 4) ||
 	    (kind == KIND_BUCKETS && n > MEM_SERIES_CAP) ||
 	    (kind == KIND_NEAR && n > STORE_NEAR_KEEP) ||
 	    (kind == KIND_DISTINCT && n > MEMBERS_MAX) ||
 	    (size_t)n * 16 > r->len - r->off)
 		return -1;
 	if ((s = mem_series_new(snd, name, sub, window, buckets,
-	    kind == KIND_DISTINCT, kind == KIND_NEAR)) == NULL)
+	    kind == KIND_DISTINCT, kind == KIND_NEAR,
+	    kind == KIND_HISTORY)) == NULL)
 		return -1;
+	if (kind == KIND_HISTORY) {
+		s->hist.first = (int64_t)state_get_u64(r);
+		s->hist.cur = (int64_t)state_get_u64(r);
+		s->hist.count = state_get_u64(r);
+		x = state_get_u64(r);
+		s->hist.n = x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+		x = state_get_u64(r);
+		memcpy(&s->hist.mean, &x, sizeof(x));
+		x = state_get_u64(r);
+		memcpy(&s->hist.peak, &x, sizeof(x));
+		s->hist_until = state_get_u64(r);
+		s->hist.known = state_get_u64(r) != 0;
+		return r->bad ? -1 : 0;
+	}
 	if (kind == KIND_DISTINCT && n > 0 &&
 	    (s->members = calloc(n, sizeof(*s->members))) == NULL)
 		return -1;

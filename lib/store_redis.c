@@ -344,6 +344,8 @@ rs_call_build(const struct redis_store *rs, const struct store_req *req,
 			p = put_str(p, "set");
 		else if (it->near)
 			p = put_str(p, "sims");
+		else if (it->history)
+			p = put_str(p, "hist");
 		else
 			p = put_u64(p, it->buckets);
 		p = arg_end(cl, q, p);
@@ -366,7 +368,7 @@ rs_call_build(const struct redis_store *rs, const struct store_req *req,
 	}
 	arg_lit(cl, req->commit == STORE_COMMIT ? "1" :
 	    req->commit == STORE_CHECK_RECORD ? "2" :
-	    req->commit == RS_REFUSED ? "3" : "0");
+	    req->commit == STORE_REFUSED ? "3" : "0");
 	arg_lit(cl, txn ? "1" : "0");
 	p = arg_end(cl, p, put_u64(p, maxwin * 1000 < STORE_TXN_MS ?
 	    maxwin * 1000 : STORE_TXN_MS));
@@ -380,11 +382,13 @@ rs_call_build(const struct redis_store *rs, const struct store_req *req,
 		p = put_double(p, it->limit);
 		p = put_double(p, it->cost);
 		p = put_be(p, (it->soft ? 1 : 0) | (it->distinct ? 2 : 0) |
-		    (it->on_refuse ? 4 : 0) | (it->near ? 8 : 0), 1);
+		    (it->on_refuse ? 4 : 0) | (it->near ? 8 : 0) |
+		    (it->history ? 16 : 0), 1);
 	}
 	p = arg_end(cl, q, p);
 	/* one more per item: a near item's simhash and distance ("<16
-	 * hex>:<bits>"), a distinct item's member ("" for the sender) */
+	 * hex>:<bits>"), a history item's "<factor>:<learn>:<keep>", a
+	 * distinct item's member ("" for the sender) */
 	for (i = 0; i < req->nitems; i++) {
 		const struct store_item *it = &req->items[i];
 
@@ -394,6 +398,12 @@ rs_call_build(const struct redis_store *rs, const struct store_req *req,
 				*p++ = hex[it->simhash >> (4 * k) & 15];
 			*p++ = ':';
 			p = put_u64(p, it->distance);
+		} else if (it->history) {
+			p = put_u64(p, it->factor);
+			*p++ = ':';
+			p = put_u64(p, it->learn);
+			*p++ = ':';
+			p = put_u64(p, it->keep);
 		} else
 			p = put_str(p, it->member);
 		p = arg_end(cl, q, p);
@@ -408,12 +418,15 @@ rs_parse_reply(const struct redis_store *rs, const redisReply *r,
     size_t errlen)
 {
 	long long c, t;
-	size_t i;
+	size_t i, nh = 0, h;
 
+	for (i = 0; i < req->nitems; i++)
+		nh += req->items[i].history;
 	if (r->type == REDIS_REPLY_ERROR)
 		return rs_fail(rs, err, errlen, "EVALSHA", r->str);
+	/* 3 values per item, then 2 per history item (typical, learning) */
 	if (r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != 2 + 3 * req->nitems)
+	    r->elements != 2 + 3 * req->nitems + 2 * nh)
 		return rs_fail(rs, err, errlen, "EVALSHA", "unexpected reply");
 	for (i = 0; i < r->elements; i++)
 		if (r->element[i] == NULL ||
@@ -440,6 +453,18 @@ rs_parse_reply(const struct redis_store *rs, const redisReply *r,
 		req->items[i].retry = t < 0 || t >= (long long)UINT32_MAX ?
 		    UINT32_MAX : (uint32_t)t;
 	}
+	for (i = 0, h = 2 + 3 * req->nitems; i < req->nitems; i++)
+		if (req->items[i].history) {
+			if (r->element[h]->integer < 0 ||
+			    (r->element[h + 1]->integer & ~1LL) != 0)
+				return rs_fail(rs, err, errlen, "EVALSHA",
+				    "unexpected reply");
+			req->items[i].typical =
+			    (uint64_t)r->element[h]->integer;
+			req->items[i].learning =
+			    (uint8_t)r->element[h + 1]->integer;
+			h += 2;
+		}
 	return 0;
 }
 

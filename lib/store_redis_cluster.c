@@ -263,7 +263,7 @@ rc_charge(struct store *st, const struct store_req *req,
 	}
 	if (nsender > 0 || ns == 0) {
 		if (rc_group(rc, req, "", refused && req->commit != STORE_CHECK ?
-		    RS_REFUSED : req->commit, &g, err, errlen) == -1)
+		    STORE_REFUSED : req->commit, &g, err, errlen) == -1)
 			return -1;
 	}
 	res->allowed = g.allowed && !refused;

@@ -20,8 +20,6 @@
 #define RS_PREFIX_MAX	64	/* key prefix length */
 /* the longest key: a Cluster scoped txn key, {subject}:txn:<sender>:<hex> */
 #define RS_KEY_MAX	(RS_PREFIX_MAX + 2 * STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
-#define RS_REFUSED	3	/* a commit mode of the script only: already
-				   refused (rc_charge) */
 /* EVALSHA, sha, numkeys, keys (limits and txn), 4 values, the limits'
    parameters, one extra per limit */
 #define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 1 + STORE_MAX_ITEMS)

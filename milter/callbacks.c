@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "control.h"
+#include "domains.h"
 #include "fingerprint.h"
 #include "hopmark.h"
 #include "identity.h"
@@ -44,7 +45,12 @@ struct msg {
 	unsigned		 received;  /* Received: headers */
 	char			 msgid[MSGID_MAX]; /* Message-ID, or "" */
 	const struct config_class *cls;
+	enum sender_origin	 origin;    /* where the login comes from */
 	char			 key[SENDER_KEY_LEN + 1];
+	const struct config_class *dcls; /* the login's domain's class, or
+					       NULL: a bare login */
+	char			 dkey[SENDER_KEY_LEN + 1]; /* its domain's
+					       key (of "@domain"), or "" */
 	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
 	char			*raw;	    /* the login as sent, for the lock
 					       command; owned, freed at reset */
@@ -56,6 +62,7 @@ struct msg {
 					       owned */
 	char			*hdr;	    /* trusted_header value; owned */
 	uint64_t		 nrcpt;	    /* recipients accepted */
+	uint64_t		 nrcpt_ext; /* of them, outside local_domains */
 	uint64_t		 nrefused;  /* recipients refused at RCPT */
 	int			 fp_on;	    /* a detector reads the body */
 	/* from here on: set up by msg_begin() or the inbound path before
@@ -147,7 +154,7 @@ client_local(const struct sockaddr *sa, const char *host)
 static void
 items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 {
-	char win[16];
+	char win[16], lim[40];
 	size_t i, o = 0;
 	int w;
 
@@ -156,10 +163,17 @@ items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
 		if (it[i].kind == ITEM_LOCK && it[i].count == 0)
 			continue;	/* not locked: nothing to say */
 		config_format_window(it[i].window, win, sizeof(win));
-		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu/%llu",
+		if (it[i].kind != ITEM_HISTORY)
+			snprintf(lim, sizeof(lim), "/%llu",
+			    (unsigned long long)it[i].limit);
+		else if (it[i].learning)	/* the current vs the usual */
+			snprintf(lim, sizeof(lim), " typical=learning");
+		else
+			snprintf(lim, sizeof(lim), " typical=%.1f",
+			    (double)it[i].typical / 1000);
+		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu%s",
 		    o ? " " : "", it[i].name, win,
-		    (unsigned long long)it[i].count,
-		    (unsigned long long)it[i].limit);
+		    (unsigned long long)it[i].count, lim);
 		if (w < 0)
 			break;
 		o += (size_t)w;
@@ -244,9 +258,11 @@ log_decision(const struct conn *c, const char *qid, const char *stage,
 		src = " store=tempfail-fallback";
 		break;
 	}
-	log_info("%s: %s login=%s class=%s client=%s%s%s rcpts=%llu addrs=%llu "
-	    "%s%s action=%s%s%s%s%s%s",
+	log_info("%s: %s login=%s%s%s class=%s client=%s%s%s rcpts=%llu "
+	    "addrs=%llu %s%s action=%s%s%s%s%s%s",
 	    v.qid, stage, v.login,
+	    c->msg.inbound ? "" : " origin=",
+	    c->msg.inbound ? "" : sender_origin_name(c->msg.origin),
 	    c->msg.inbound ? "inbound" : c->msg.cls->name,
 	    c->client, c->msg.via != NULL ? " via=" : "",
 	    c->msg.via != NULL ? c->msg.via : "",
@@ -296,11 +312,13 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	struct store_item lk;
 	struct store_req req;
 	struct store_res res;
-	char err[256], reason[160], win[16];
+	char err[256], reason[160], win[16], who[LOGIN_SHOW_MAX + 32];
+	char named[SENDER_NAME_MAX + 1];
 	struct logvals v;
 	size_t i;
 
 	logvals_of(c, qid, &v);
+	control_who(v.login, c->msg.origin, who, sizeof(who));
 	snprintf(reason, sizeof(reason), "refused too often");
 	for (i = 0; i < n; i++)
 		if (items[i].kind == ITEM_REFUSED)
@@ -310,6 +328,14 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 			    config_format_window(items[i].window, win,
 			    sizeof(win)), (unsigned long long)items[i].limit,
 			    win);
+		else if (items[i].kind == ITEM_HISTORY && items[i].over)
+			snprintf(reason, sizeof(reason), "%llu messages in "
+			    "one %s, more than %u times its usual %.1f "
+			    "(history_action lock)",
+			    (unsigned long long)items[i].count + 1,
+			    config_format_window(items[i].window, win,
+			    sizeof(win)), items[i].factor,
+			    (double)items[i].typical / 1000);
 	policy_lock_item(cfg, &lk);
 	memset(&req, 0, sizeof(req));
 	req.sender = c->msg.key;
@@ -317,7 +343,7 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 	req.items = &lk;
 	req.nitems = 1;
 	if (store_charge(rt.store, &req, &res, err, sizeof(err)) != 0) {
-		log_err("%s: cannot lock login=%s: %s", v.qid, v.login, err);
+		log_err("%s: cannot lock login=%s: %s", v.qid, who, err);
 		return;
 	}
 	okcache_forget(rt.okcache, c->msg.key);
@@ -325,10 +351,15 @@ lock_login(struct conn *c, const char *qid, const struct store_item *items,
 		return;		/* another relay locked it first */
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
-	    v.qid, v.login, c->client, reason);
-	control_locked(cfg, c->msg.key, c->msg.login, reason);
-	if (cfg->lock_command != NULL && c->msg.raw != NULL)
-		hook_run(cfg->lock_command, c->msg.raw, v.login, reason,
+	    v.qid, who, c->client, reason);
+	control_locked(cfg, c->msg.key, c->msg.login, c->msg.origin, reason);
+	/* LOGIN names the origin unless SASL: a hook that disables accounts
+	 * never disables one for a forged envelope sender */
+	if (cfg->lock_command != NULL && c->msg.raw != NULL &&
+	    sender_qualified(c->msg.origin, c->msg.raw, named,
+	    sizeof(named)) != NULL)
+		hook_run(cfg->lock_command, named, who, reason,
+		    sender_origin_name(c->msg.origin),
 		    cfg->lock_command_timeout_ms);
 }
 
@@ -372,7 +403,9 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
 	    c->msg.counted ? c->msg.addr.distinct : 0, NULL, NULL, 0,
 	    c->msg.received, 0, 0,
-	    NULL };
+	    NULL, commit ? c->msg.nrcpt_ext : 0,
+	    commit ? c->msg.nrcpt - c->msg.nrcpt_ext : 0, c->msg.dcls,
+	    c->msg.dkey[0] ? c->msg.dkey : NULL };
 	struct policy_decision d;
 	struct hopmark_eval ev;
 	struct fp_result fpr;
@@ -391,16 +424,8 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	if (commit && c->msg.identity && ident_check(cfg->identities,
 	    c->msg.raw, &c->msg.from, why, sizeof(why)) != IDENT_MISMATCH)
 		why[0] = '\0';
-	/* refused anyway: check, charge nothing */
-	refuse = (why[0] != '\0' && (cfg->identity_action ==
-	    CONFIG_ACTION_TEMPFAIL || cfg->identity_action ==
-	    CONFIG_ACTION_REJECT)) || (c->msg.deferred && c->msg.cls != NULL &&
-	    c->msg.cls->max_recipients != 0 && c->msg.nrcpt >
-	    c->msg.cls->max_recipients);
 	memset(&req, 0, sizeof(req));
 	req.sender = c->msg.key;
-	req.commit = commit && !refuse ? STORE_COMMIT :
-	    cfg->lock_after.count > 0 ? STORE_CHECK_RECORD : STORE_CHECK;
 	req.items = items;
 	/* "MTA/queue id": a commit retried after a lost reply charges once
 	 * (Redis only: the memory store loses no reply; not in a Cluster:
@@ -461,6 +486,13 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 		m.cls = NULL;
 		req.sender = copy;	/* no sender: the message itself */
 	}
+	/* refused whatever the store says (loops, fan-out, From:, the
+	 * recipient cap): charge nothing, record the refusal for lock_after */
+	refuse = commit && policy_refused_locally(cfg, &m, why,
+	    c->msg.deferred ? c->msg.cls : NULL, c->msg.nrcpt);
+	req.commit = commit && !refuse ? STORE_COMMIT :
+	    cfg->lock_after.count == 0 ? STORE_CHECK : commit ? STORE_REFUSED :
+	    STORE_CHECK_RECORD;
 	req.nitems = policy_items(cfg, &m, items, STORE_MAX_ITEMS);
 	if (req.nitems == 0 && c->msg.inbound) {
 		/* nothing to count: decide on the loop checks alone */
@@ -475,10 +507,14 @@ check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
 	if (rc == -1) {
 		/* not even the fallback could answer: let the mail through */
 		logvals_of(c, qid, &lv);
-		log_err("%s: %s login=%s: store failed: %s; accepting",
-		    lv.qid, stage, lv.login, err);
+		log_err("%s: %s login=%s origin=%s: store failed: %s; "
+		    "accepting", lv.qid, stage, lv.login,
+		    sender_origin_name(c->msg.origin), err);
 		return SMFIS_CONTINUE;
 	}
+	if (req.commit == STORE_REFUSED)
+		res.allowed = 1;	/* refused here, for reasons named below,
+					   not for a limit the store did not name */
 decide:
 	policy_decide(cfg, &m, items, req.nitems, &res, &d);
 	if (why[0] != '\0')
@@ -495,7 +531,7 @@ decide:
 		    rc == 1 ? err : NULL);
 	st = verdict_reply(ctx, cfg, &d, commit);
 	if (st != SMFIS_CONTINUE && !c->msg.inbound &&
-	    policy_lock_due(items, req.nitems))
+	    (policy_lock_due(items, req.nitems) || d.lock))
 		lock_login(c, qid, items, req.nitems);
 	if (commit && st == SMFIS_CONTINUE && !c->msg.inbound)
 		control_accepted(cfg, c->msg.key, qid);	/* for a later hold */
@@ -580,15 +616,41 @@ msg_begin(struct conn *c)
 	ident_from_init(&c->msg.from);
 }
 
-/* msg_key - the message's sender is this login: class, key, shown name */
+/* domain_key - the login's domain: its class and the key of "@domain"
+ * of this origin (the domain totals' subject, shared by every login of
+ * it); none for an envelope sender, which anyone can forge */
 static void
-msg_key(struct conn *c, const char *login)
+domain_key(struct conn *c, enum sender_origin o, const char *login)
 {
-	c->msg.cls = control_class_for(c->ref->cfg, login);
-	sender_key(login, c->msg.key);
+	const char *at = strrchr(login, '@');
+
+	c->msg.dcls = o == SENDER_ENVELOPE || at == NULL ? NULL :
+	    config_domain_class_for(c->ref->cfg, login);
+	c->msg.dkey[0] = '\0';
+	if (c->msg.dcls != NULL)
+		sender_origin_key(o, at, c->msg.dkey);
+}
+
+/*
+ * msg_key - the message's sender is this login of this origin: class,
+ * key, shown name. A bare login of SASL or the trusted header gets
+ * login_default_domain ("alice" is "alice@example.com").
+ */
+static void
+msg_key(struct conn *c, enum sender_origin o, const char *login)
+{
+	char full[SENDER_LOGIN_MAX + 1];	/* longer: kept bare */
+
+	if (o != SENDER_ENVELOPE && sender_with_domain(login,
+	    c->ref->cfg->login_default_domain, full, sizeof(full)) != NULL)
+		login = full;
+	c->msg.origin = o;
+	c->msg.cls = control_class_for(c->ref->cfg, o, login);
+	sender_origin_key(o, login, c->msg.key);
+	domain_key(c, o, login);
 	sender_printable(login, c->msg.login, sizeof(c->msg.login), 0);
-	control_seen(c->msg.key, c->msg.login);
-	c->msg.raw = strndup(login, SENDER_LOGIN_MAX);
+	control_seen(c->msg.key, c->msg.login, o);
+	c->msg.raw = strndup(login, sizeof(full));
 }
 
 /*
@@ -621,14 +683,14 @@ static int
 deferred_key(struct conn *c)
 {
 	if (c->msg.hdr != NULL) {
-		msg_key(c, c->msg.hdr);
+		msg_key(c, SENDER_HEADER, c->msg.hdr);
 		c->msg.identity = 1;
 		c->msg.via = "trusted-header";
 		return 1;
 	}
 	if (c->msg.env == NULL)
 		return 0;
-	msg_key(c, c->msg.env);
+	msg_key(c, SENDER_ENVELOPE, c->msg.env);
 	c->msg.via = c->trusted ? "trusted-sender" : "local-sender";
 	return 1;
 }
@@ -672,10 +734,20 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	}
 	msg_begin(c);
-	msg_key(c, login);
+	msg_key(c, SENDER_SASL, login);
 	c->msg.identity = 1;
 	return early_due(c->ref->cfg, c->msg.key) ? check(ctx, c, 0, "mail") :
 	    SMFIS_CONTINUE;
+}
+
+/* rcpt_add - one more recipient of the message, external or internal */
+static void
+rcpt_add(struct conn *c, char **argv)
+{
+	c->msg.nrcpt++;
+	if (argv == NULL || !domains_local(c->ref->cfg->local_domains,
+	    argv[0]))
+		c->msg.nrcpt_ext++;
 }
 
 /* sl_envrcpt - RCPT TO: one more recipient, within the per-message cap? */
@@ -686,28 +758,28 @@ sl_envrcpt(SMFICTX *ctx, char **argv)
 	struct policy_reply r;
 	struct logvals v;
 
-	(void)argv;
 	if (c == NULL || !c->msg.counted)
 		return SMFIS_CONTINUE;
 	if (c->msg.deferred) {	/* never refused here: counted at EOM */
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	if (!policy_rcpt_over(c->msg.cls, c->msg.nrcpt + 1, &r)) {
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	c->msg.nrefused++;
 	metrics_count_hit(&sluice_metrics, DET_MAX_RECIPIENTS);
 	logvals_of(c, macro(ctx, "i"), &v);
-	log_info("%s: rcpt login=%s class=%s client=%s rcpts=%llu action=%s "
-	    "hits=%s", v.qid, v.login, c->msg.cls->name, c->client,
+	log_info("%s: rcpt login=%s origin=%s class=%s client=%s rcpts=%llu "
+	    "action=%s hits=%s", v.qid, v.login,
+	    sender_origin_name(c->msg.origin), c->msg.cls->name, c->client,
 	    (unsigned long long)c->msg.nrcpt,
 	    c->ref->cfg->mode == CONFIG_MODE_OBSERVE ?
 	    "accept would=tempfail" : "tempfail",
 	    detector_name(DET_MAX_RECIPIENTS));
 	if (c->ref->cfg->mode == CONFIG_MODE_OBSERVE) {
-		c->msg.nrcpt++;
+		rcpt_add(c, argv);
 		return SMFIS_CONTINUE;
 	}
 	if (smfi_setreply(ctx, r.rcode, r.xcode, r.text) != MI_SUCCESS)

@@ -7,8 +7,12 @@
  * sluicectl:
  *
  *   P:classes          hash login|@domain -> class, read whole (HGETALL)
- *   P{H}:who           printable login, written at most hourly per login
- *   P{H}:lockinfo      hash login, reason, by, at, until (on our locks)
+ *   P{H}:who           printable login, written at most hourly per login;
+ *                      a key not of a SASL login adds a TAB and its
+ *                      origin ("bob@example.com\tenvelope": a printable
+ *                      login holds no TAB)
+ *   P{H}:lockinfo      hash login, origin, reason, by, at, until (on our
+ *                      locks)
  *   P:locked           sorted set H -> until
  *   P:events           channel: "lock H", "unlock H", "reset H", "class"
  *
@@ -74,6 +78,7 @@ struct job {
 	enum job_kind	 kind;
 	char		 key[SENDER_KEY_LEN + 1];
 	char		 shown[SHOWN_MAX];
+	enum sender_origin origin;
 	char		 reason[REASON_MAX];
 	uint64_t	 at, until;	/* JOB_LOCK: unix seconds */
 };
@@ -120,7 +125,8 @@ static struct {
 } ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 },
     .classes = SNAPSHOT_INITIALIZER };
 
-static void	lock_seen(const char *, const char *, const char *, int);
+static void	lock_seen(const char *, const char *, enum sender_origin,
+		    const char *, int);
 static int	held_find(const char *);
 static void	held_drop(size_t);
 static int	control_local(const struct config *);
@@ -159,24 +165,36 @@ cm_release(struct cm_ref *r)
 	snapshot_release(&ctl.classes, &r->snap);
 }
 
+/* control_who - "LOGIN origin=ORIGIN", a login in a log line */
+void
+control_who(const char *shown, enum sender_origin o, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s origin=%s", shown, sender_origin_name(o));
+}
+
 /* control_class_for - live override (exact, @domain), then the map file */
 const struct config_class *
-control_class_for(const struct config *cfg, const char *login)
+control_class_for(const struct config *cfg, enum sender_origin o,
+    const char *login)
 {
 	const struct config_class *c = ctlsock_class_for(cfg, login);
 	struct cm_ref *r = NULL;
-	const char *name;
+	char whole[SENDER_NAME_MAX + 1], dom[SENDER_NAME_MAX + 1];
+	const char *name, *w, *d;
+
+	if (sender_class_names(o, login, whole, dom, &w, &d) == -1)
+		return &cfg->classes[0];	/* too long for a tag */
 
 	if (c != NULL)		/* store memory: set through sluicectl */
 		return c;
 	if (ctl.running)
 		r = cm_acquire();
 	if (r != NULL) {
-		if ((name = classmap_lookup(r->map, login)) != NULL)
+		if ((name = classmap_find(r->map, w, d)) != NULL)
 			c = config_find_class(cfg, name); /* unknown: NULL */
 		cm_release(r);
 	}
-	return c != NULL ? c : config_class_for(cfg, login);
+	return c != NULL ? c : config_class_find(cfg, w, d);
 }
 
 /* wake - nudge the control thread (never blocks) */
@@ -224,7 +242,7 @@ dequeue(struct job *j)
 
 /* control_seen - a login sent mail: its who key, at most once an hour */
 void
-control_seen(const char *key, const char *shown)
+control_seen(const char *key, const char *shown, enum sender_origin o)
 {
 	struct job j;
 
@@ -236,6 +254,7 @@ control_seen(const char *key, const char *shown)
 	j.kind = JOB_WHO;
 	snprintf(j.key, sizeof(j.key), "%s", key);
 	snprintf(j.shown, sizeof(j.shown), "%s", shown);
+	j.origin = o;
 	if (enqueue(&j) == -1)
 		recent_forget(ctl.who, key);	/* the next message tries */
 }
@@ -254,11 +273,13 @@ control_accepted(const struct config *cfg, const char *key, const char *qid)
 /* control_locked - our lock rule locked a login: announce it, hold */
 void
 control_locked(const struct config *cfg, const char *key, const char *shown,
-    const char *reason)
+    enum sender_origin o, const char *reason)
 {
+	char who[SHOWN_MAX + 32];
 	struct job j;
 	int i;
 
+	control_who(shown, o, who, sizeof(who));
 	ctlsock_locked(key, shown, ctl.hostname[0] ? ctl.hostname : "sluice",
 	    reason, (uint64_t)time(NULL) + cfg->lock_lifetime_ms / 1000);
 	if (ctl.local) {
@@ -266,7 +287,7 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 		pthread_mutex_lock(&ctl.lock);
 		if ((i = held_find(key)) != -1)
 			held_drop((size_t)i);	/* a new lock, after the last */
-		lock_seen(key, shown, ctl.hostname, 0);
+		lock_seen(key, shown, o, ctl.hostname, 0);
 		pthread_mutex_unlock(&ctl.lock);
 		return;
 	}
@@ -276,13 +297,14 @@ control_locked(const struct config *cfg, const char *key, const char *shown,
 	j.kind = JOB_LOCK;
 	snprintf(j.key, sizeof(j.key), "%s", key);
 	snprintf(j.shown, sizeof(j.shown), "%s", shown);
+	j.origin = o;
 	snprintf(j.reason, sizeof(j.reason), "%s", reason);
 	j.at = (uint64_t)time(NULL);
 	j.until = j.at + cfg->lock_lifetime_ms / 1000;
 	if (enqueue(&j) == -1)
 		log_err("control: queue full; the lock of %s is not announced "
 		    "to the other relays (they see it at its next message)",
-		    shown);
+		    who);
 }
 
 /* control_qids - the queue ids remembered for holds, or NULL (none kept) */
@@ -416,21 +438,27 @@ held_add(const char *key)
 	ctl.held[ctl.nheld++].since = (uint64_t)time(NULL);
 }
 
-/* lock_names - the login and the locking relay: P{H}:lockinfo, P{H}:who */
+/* lock_names - the login, its origin and the locking relay: P{H}:lockinfo,
+ * P{H}:who */
 static void
-lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
+lock_names(const char *key, char *who, size_t wlen, enum sender_origin *o,
+    char *relay, size_t rlen)
 {
-	char k[KEY_MAX];
+	char k[KEY_MAX], *tab;
 	redisReply *r;
 	int named = 0;
 
+	*o = SENDER_SASL;	/* no origin written: an older relay's lock */
 	snprintf(who, wlen, "%s", key);		/* at least the key */
 	snprintf(relay, rlen, "unknown");
 	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_LOCKINFO);
-	if ((r = command("HMGET %s %s %s", k, CONTRACT_LI_LOGIN,
-	    CONTRACT_LI_BY)) == NULL)
+	if ((r = command("HMGET %s %s %s %s", k, CONTRACT_LI_LOGIN,
+	    CONTRACT_LI_BY, CONTRACT_LI_ORIGIN)) == NULL)
 		return;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+		if (r->element[2]->type == REDIS_REPLY_STRING &&
+		    sender_origin_parse(r->element[2]->str, o) == -1)
+			*o = SENDER_SASL;
 		if (r->element[0]->type == REDIS_REPLY_STRING) {
 			sender_printable(r->element[0]->str, who, wlen, 0);
 			named = 1;
@@ -442,21 +470,32 @@ lock_names(const char *key, char *who, size_t wlen, char *relay, size_t rlen)
 	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_WHO);
 	if (named || (r = command("GET %s", k)) == NULL)
 		return;
-	if (r->type == REDIS_REPLY_STRING)
+	if (r->type == REDIS_REPLY_STRING) {
+		/* "login" or "login\torigin" (the TAB is ours: printable
+		 * logins hold none) */
+		if ((tab = strchr(r->str, '\t')) != NULL) {
+			*tab = '\0';
+			if (sender_origin_parse(tab + 1, o) == -1)
+				*o = SENDER_SASL;
+		}
 		sender_printable(r->str, who, wlen, 0);
+	}
 	freeReplyObject(r);
 }
 
 /*
  * lock_seen - a login is locked: hand the ids it got accepted here to the
- * hold command, once per lock. who/relay NULL: read from lockinfo. A lock
+ * hold command, once per lock. who/relay NULL: read from lockinfo (and
+ * the origin with them; else o is who's). A lock
  * found by the poll with nothing to hold is noted silently.
  */
 static void
-lock_seen(const char *key, const char *who, const char *relay, int polled)
+lock_seen(const char *key, const char *who, enum sender_origin o,
+    const char *relay, int polled)
 {
 	char whobuf[SHOWN_MAX], relaybuf[128], win[16];
 	char whoval[SHOWN_MAX + 8], relayval[sizeof(relaybuf) + 8];
+	char whoshow[sizeof(whoval) + 32];
 	struct cfg_ref *ref;
 	const struct config *cfg;
 	char *ids = NULL;
@@ -479,7 +518,7 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 		return;
 	}
 	if (who == NULL) {
-		lock_names(key, whobuf, sizeof(whobuf), relaybuf,
+		lock_names(key, whobuf, sizeof(whobuf), &o, relaybuf,
 		    sizeof(relaybuf));
 		who = whobuf;
 		relay = relaybuf;
@@ -487,7 +526,8 @@ lock_seen(const char *key, const char *who, const char *relay, int polled)
 	/* for the log lines: each one field, whatever a relay wrote */
 	sender_logvalue(who, whoval, sizeof(whoval));
 	sender_logvalue(relay, relayval, sizeof(relayval));
-	who = whoval;
+	control_who(whoval, o, whoshow, sizeof(whoshow));
+	who = whoshow;
 	relay = relayval;
 	if (n == 0)
 		log_warnx("login=%s locked on relay %s: held 0 queued messages "
@@ -517,8 +557,9 @@ announce(const struct job *j)
 	contract_global(zk, sizeof(zk), ctl.prefix, CONTRACT_LOCKED);
 	contract_global(chan, sizeof(chan), ctl.prefix, CONTRACT_EVENTS);
 	contract_event(ev, sizeof(ev), CONTRACT_EV_LOCK, j->key);
-	redisAppendCommand(ctl.cmd, "HSET %s %s %s %s %s %s %s %s %llu %s %llu",
-	    k, CONTRACT_LI_LOGIN, j->shown, CONTRACT_LI_REASON, j->reason,
+	redisAppendCommand(ctl.cmd, "HSET %s %s %s %s %s %s %s %s %s %s %llu "
+	    "%s %llu", k, CONTRACT_LI_LOGIN, j->shown, CONTRACT_LI_ORIGIN,
+	    sender_origin_name(j->origin), CONTRACT_LI_REASON, j->reason,
 	    CONTRACT_LI_BY, ctl.hostname, CONTRACT_LI_AT,
 	    (unsigned long long)j->at, CONTRACT_LI_UNTIL,
 	    (unsigned long long)j->until);
@@ -566,12 +607,14 @@ jobs_run(void)
 			 * the hour, not at every message meanwhile */
 			contract_sender(k, sizeof(k), ctl.prefix, j.key,
 			    CONTRACT_WHO);
-			if ((r = command("SET %s %s EX %d", k, j.shown,
-			    WHO_TTL)) != NULL)
+			if ((r = command("SET %s %s%s%s EX %d", k, j.shown,
+			    j.origin == SENDER_SASL ? "" : "\t",
+			    j.origin == SENDER_SASL ? "" :
+			    sender_origin_name(j.origin), WHO_TTL)) != NULL)
 				freeReplyObject(r);
 			continue;
 		}
-		lock_seen(j.key, j.shown, ctl.hostname, 0);
+		lock_seen(j.key, j.shown, j.origin, ctl.hostname, 0);
 		if (ctl.cmd == NULL || ctl.broken || announce(&j) == -1)
 			pending_add(&j);
 	}
@@ -699,7 +742,7 @@ locks_poll(void)
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), key_cmp);
 	for (i = 0; i < n && !ctl.broken; i++)
-		lock_seen(keys[i], NULL, NULL, 1);
+		lock_seen(keys[i], NULL, SENDER_SASL, NULL, 1);
 	/* locks gone from P:locked (unlocked, expired): the next one counts */
 	for (i = ctl.nheld; i-- > 0;) {
 		key = ctl.held[i].key;
@@ -725,7 +768,7 @@ event(const char *s, size_t len)
 	case CONTRACT_EV_LOCK:
 		/* its next MAIL is checked (and refused there) again */
 		okcache_forget(rt.okcache, key);
-		lock_seen(key, NULL, NULL, 0);
+		lock_seen(key, NULL, SENDER_SASL, NULL, 0);
 		break;
 	case CONTRACT_EV_UNLOCK:
 		if ((i = held_find(key)) != -1)

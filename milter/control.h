@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "sender.h"
 
 /*
  * control_start - with store redis, start the control thread (its own
@@ -19,12 +20,18 @@ void		 control_stop(void);
 /* control_reloaded - the config changed: check the live classes again */
 void		 control_reloaded(void);
 
-/* control_class_for - a login's class: live override, then the map file */
+/* control_class_for - a login's class: live override, then the map file
+ * (looked up by sender_class_names: envelope senders by their own names) */
 const struct config_class *control_class_for(const struct config *,
-		    const char *login);
+		    enum sender_origin, const char *login);
+
+/* control_who - "LOGIN origin=ORIGIN" (shown: printable), for log lines */
+void		 control_who(const char *shown, enum sender_origin, char *out,
+		    size_t outlen);
 
 /* control_seen - a login sent mail: write its `who` key, at most hourly */
-void		 control_seen(const char *key, const char *shown);
+void		 control_seen(const char *key, const char *shown,
+		    enum sender_origin);
 
 /* control_accepted - remember a queue id accepted from a login */
 void		 control_accepted(const struct config *, const char *key,
@@ -32,7 +39,7 @@ void		 control_accepted(const struct config *, const char *key,
 
 /* control_locked - this relay locked a login: tell the others, hold */
 void		 control_locked(const struct config *, const char *key,
-		    const char *shown, const char *reason);
+		    const char *shown, enum sender_origin, const char *reason);
 
 /* control_qids - the queue ids remembered for holds, or NULL (none kept) */
 struct qidmem	*control_qids(void);

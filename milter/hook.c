@@ -1,6 +1,6 @@
 /*
  * hook.c - run the administrator's commands without stalling SMTP: the
- * lock command (COMMAND LOGIN REASON) and the hold command (COMMAND
+ * lock command (COMMAND LOGIN REASON ORIGIN) and the hold command (COMMAND
  * QUEUEID..., in batches).
  *
  * Never through a shell (a login may hold any byte): posix_spawn with
@@ -39,7 +39,7 @@ struct hook_run {
 	pid_t		 pid;
 	unsigned	 timeout_ms;
 	char		 cmd[256];
-	char		 who[128];	/* printable login, for the log */
+	char		 who[256];	/* printable login, for the log */
 };
 
 /* how a command ended */
@@ -165,13 +165,13 @@ hook_wait(void *arg)
 	return NULL;
 }
 
-/* hook_run - start `cmd LOGIN REASON` and return at once */
+/* hook_run - start `cmd LOGIN REASON ORIGIN` and return at once */
 void
 hook_run(const char *cmd, const char *login, const char *shown,
-    const char *reason, unsigned timeout_ms)
+    const char *reason, const char *origin, unsigned timeout_ms)
 {
 	struct hook_run *h;
-	char *argv[4];
+	char *argv[5];
 	int rc;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -184,7 +184,8 @@ hook_run(const char *cmd, const char *login, const char *shown,
 	argv[0] = h->cmd;
 	argv[1] = (char *)(uintptr_t)login;
 	argv[2] = (char *)(uintptr_t)reason;
-	argv[3] = NULL;
+	argv[3] = (char *)(uintptr_t)origin;
+	argv[4] = NULL;
 	if ((rc = hook_spawn(argv, &h->pid)) != 0) {
 		log_warnx("lock command %s for %s: %s", h->cmd, h->who,
 		    strerror(rc));
@@ -206,7 +207,7 @@ struct hold_run {
 	char		*ids;		/* QIDMEM_ID_SIZE apart; owned */
 	size_t		 nids, batch;
 	unsigned	 timeout_ms;
-	char		 who[128];	/* printable login */
+	char		 who[256];	/* printable login and origin */
 	char		 relay[128];	/* who locked it */
 };
 

@@ -48,9 +48,10 @@ int		 cfg_install(struct config *);
 /* callbacks_register - register the libmilter callbacks; -1 on failure */
 int		 callbacks_register(void);
 
-/* hook_run - start `cmd LOGIN REASON` (no shell), wait for it elsewhere */
+/* hook_run - start `cmd LOGIN REASON ORIGIN` (no shell), wait for it
+ * elsewhere; LOGIN is sender_qualified()'s (never a bare forged sender) */
 void		 hook_run(const char *cmd, const char *login, const char *shown,
-		    const char *reason, unsigned timeout_ms);
+		    const char *reason, const char *origin, unsigned timeout_ms);
 
 /* hold_run - run `cmd ID...` over ids (QIDMEM_ID_SIZE apart; taken over),
  * batch ids a run, one after another in the background; logs the end */

@@ -113,3 +113,19 @@ fmt_window(uint32_t s, char *out, size_t outlen)
 {
 	config_format_window(s, out, outlen);
 }
+
+/* ctl_who - a who value split into the login and its origin's name */
+const char *
+ctl_who(char *who, const char **origin)
+{
+	char *tab = strchr(who, '\t');
+	enum sender_origin o;
+
+	*origin = "sasl";	/* no TAB: a SASL login (and older daemons) */
+	if (tab != NULL) {
+		*tab = '\0';
+		if (sender_origin_parse(tab + 1, &o) == 0)
+			*origin = sender_origin_name(o);
+	}
+	return who;
+}

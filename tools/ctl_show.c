@@ -21,6 +21,8 @@ struct top_row {
 	uint32_t	 buckets;
 	uint64_t	 msg;
 	uint64_t	 rcpt;
+	uint64_t	 ext;		/* external recipients (kinds only) */
+	uint64_t	 in;		/* internal recipients (kinds only) */
 };
 
 struct top_acc {
@@ -101,15 +103,54 @@ who_str(const redisReply *r)
 	return r->type == REDIS_REPLY_STRING ? r->str : NULL;
 }
 
+/* kinds_on - does a class of this config count external and internal
+ * recipients apart? (then top shows them too) */
+static int
+kinds_on(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nclasses; i++)
+		if (cfg->classes[i].nexternal_recipients > 0 ||
+		    cfg->classes[i].ninternal_recipients > 0)
+			return 1;
+	return 0;
+}
+
+/* top_pipe_sum - queue HGETALL of one counter of a row (top_get_sum) */
+static void
+top_pipe_sum(struct ctl *x, const struct top_row *row, const char *item,
+    uint32_t window)
+{
+	char key[CTL_KEY_MAX];
+	const char *argv[2] = { "HGETALL", key };
+
+	ctl_counter_key(x, key, row->sender, item, window, row->buckets);
+	ctl_pipe(x, "HGETALL", 2, argv);
+}
+
+/* top_get_sum - the live sum of the counter top_pipe_sum queued */
+static uint64_t
+top_get_sum(struct ctl *x, const struct top_row *row, uint32_t window,
+    uint64_t now)
+{
+	redisReply *r = ctl_pipe_get(x, "HGETALL");
+	uint64_t c = ctl_live_sum(r, window, row->buckets, now, NULL);
+
+	freeReplyObject(r);
+	return c;
+}
+
 /* cmd_top - heaviest senders in one messages window */
 int
 cmd_top(struct ctl *x, uint32_t window, size_t n)
 {
 	struct top_acc a;
-	char pattern[CTL_KEY_MAX], key[CTL_KEY_MAX], wkey[CTL_KEY_MAX], ws[32];
+	char pattern[CTL_KEY_MAX], wkey[CTL_KEY_MAX], ws[32];
 	const char *argv[2];
 	redisReply **who;
 	size_t i, m;
+	int kinds = kinds_on(x->cfg);
 
 	memset(&a, 0, sizeof(a));
 	a.window = window;
@@ -127,26 +168,30 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 	a.n = m;
 	qsort(a.rows, a.n, sizeof(*a.rows), by_count);
 	m = a.n < n ? a.n : n;
+	const char *origin;
+
 	if ((who = calloc(m + 1, sizeof(*who))) == NULL)
 		ctl_die(x, "top", "out of memory");
 	for (i = 0; i < m; i++) {
-		ctl_counter_key(x, key, a.rows[i].sender, "rcpt", window,
-		    a.rows[i].buckets);
-		argv[0] = "HGETALL";
-		argv[1] = key;
-		ctl_pipe(x, "HGETALL", 2, argv);
+		top_pipe_sum(x, &a.rows[i], "rcpt", window);
 		ctl_key(x, wkey, a.rows[i].sender, CONTRACT_WHO);
 		argv[0] = "GET";
 		argv[1] = wkey;
 		ctl_pipe(x, "GET", 2, argv);
+		if (kinds) {
+			top_pipe_sum(x, &a.rows[i], "ext_rcpt", window);
+			top_pipe_sum(x, &a.rows[i], "int_rcpt", window);
+		}
 	}
 	for (i = 0; i < m; i++) {
-		redisReply *r = ctl_pipe_get(x, "HGETALL");
-
-		a.rows[i].rcpt = ctl_live_sum(r, window, a.rows[i].buckets,
-		    a.now, NULL);
-		freeReplyObject(r);
+		a.rows[i].rcpt = top_get_sum(x, &a.rows[i], window, a.now);
 		who[i] = ctl_pipe_get(x, "GET");
+		if (kinds) {
+			a.rows[i].ext = top_get_sum(x, &a.rows[i], window,
+			    a.now);
+			a.rows[i].in = top_get_sum(x, &a.rows[i], window,
+			    a.now);
+		}
 	}
 	fmt_window(window, ws, sizeof(ws));
 	if (x->json) {
@@ -156,25 +201,42 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 		for (i = 0; i < m; i++) {
 			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "",
 			    a.rows[i].sender);
-			json_str(stdout, who_str(who[i]));
-			printf(",\"messages\":%llu,\"recipients\":%llu}",
+			origin = NULL;
+			json_str(stdout, who_str(who[i]) ?
+			    ctl_who(who[i]->str, &origin) : NULL);
+			printf(",\"origin\":");
+			json_str(stdout, origin);
+			printf(",\"messages\":%llu,\"recipients\":%llu",
 			    (unsigned long long)a.rows[i].msg,
 			    (unsigned long long)a.rows[i].rcpt);
+			if (kinds)
+				printf(",\"external_recipients\":%llu,"
+				    "\"internal_recipients\":%llu",
+				    (unsigned long long)a.rows[i].ext,
+				    (unsigned long long)a.rows[i].in);
+			printf("}");
 		}
 		printf("]}\n");
 	} else {
 		printf("messages in the last %s: %zu senders, showing %zu\n",
 		    ws, a.n, m);
 		if (m > 0)
-			printf("%-40s %10s %10s\n", "LOGIN", "MESSAGES",
-			    "RECIPIENTS");
+			printf("%-40s %-8s %10s %10s%s\n", "LOGIN", "ORIGIN",
+			    "MESSAGES", "RECIPIENTS",
+			    kinds ? "   EXTERNAL   INTERNAL" : "");
 		for (i = 0; i < m; i++) {
 			/* unknown name: the key, which is what the store has */
-			text_login(stdout, who_str(who[i]) ? who_str(who[i]) :
-			    a.rows[i].sender, 40);
-			printf(" %10llu %10llu\n",
+			origin = "?";
+			text_login(stdout, who_str(who[i]) ?
+			    ctl_who(who[i]->str, &origin) : a.rows[i].sender, 40);
+			printf(" %-8s %10llu %10llu", origin,
 			    (unsigned long long)a.rows[i].msg,
 			    (unsigned long long)a.rows[i].rcpt);
+			if (kinds)
+				printf(" %10llu %10llu",
+				    (unsigned long long)a.rows[i].ext,
+				    (unsigned long long)a.rows[i].in);
+			printf("\n");
 		}
 	}
 	for (i = 0; i < m; i++)
@@ -198,28 +260,40 @@ fold(const char *s)
 
 /*
  * class_of - a login's class as the daemons pick it: P:classes (exact
- * login, then @domain), then the class map, then "default". An override
+ * login, then @domain), then the class map, then "default"; by the names
+ * of its origin (sender_class_names). An override
  * naming a class this config lacks is ignored, and reported in override.
  */
 void
 class_of(struct ctl *x, const char *login, const struct config_class **cls,
     const char **source, char *override, size_t olen)
 {
-	char key[CTL_KEY_MAX], *f, *at;
+	char key[CTL_KEY_MAX], whole[SENDER_NAME_MAX + 1];
+	char dom[SENDER_NAME_MAX + 1], *f, *at;
 	const struct config_class *c;
+	const char *w, *d;
 	redisReply *r;
 	int pass;
 
+	/* the names the daemons look this origin's login up by */
+	if (sender_class_names(x->origin, login, whole, dom, &w, &d) == -1) {
+		*cls = &x->cfg->classes[0];
+		*source = "default";
+		override[0] = '\0';
+		return;
+	}
 	ctl_global(x, key, CONTRACT_CLASSES);
-	if ((f = fold(login)) == NULL)
+	f = fold(w);
+	at = d != NULL ? fold(d) : NULL;
+	if (f == NULL || (d != NULL && at == NULL))
 		ctl_die(x, "show", "out of memory");
 	override[0] = '\0';
 	for (pass = 0; pass < 2; pass++) {
 		const char *field = f;
 
 		if (pass == 1) {
-			if ((at = strrchr(f, '@')) == NULL || at == f)
-				break;
+			if (at == NULL || d == login)
+				break;	/* no @domain, or the login is one */
 			field = at;
 		}
 		r = ctl_cmd(x, "HGET", "HGET", key, field, NULL);
@@ -232,6 +306,7 @@ class_of(struct ctl *x, const char *login, const struct config_class **cls,
 				*source = pass == 0 ? "override (login)" :
 				    "override (@domain)";
 				free(f);
+				free(at);
 				return;
 			}
 			break;	/* unknown class: the daemons ignore it */
@@ -239,7 +314,8 @@ class_of(struct ctl *x, const char *login, const struct config_class **cls,
 		freeReplyObject(r);
 	}
 	free(f);
-	*cls = config_class_for(x->cfg, login);
+	free(at);
+	*cls = config_class_find(x->cfg, w, d);
 	*source = *cls != &x->cfg->classes[0] ? "class map" : "default";
 }
 
@@ -249,6 +325,8 @@ struct dim {
 	const char		*item;	/* store item name */
 	const struct config_limit *lim;
 	size_t			 n;
+	const char		*subject; /* whose counter: NULL, the login;
+					   else a key (its domain's) */
 };
 
 /* repeat sub-counters of one login: per window, the worst body */
@@ -299,31 +377,47 @@ cmd_show(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], override[256], key[CTL_KEY_MAX];
 	char ws[32], until[32], pattern[CTL_KEY_MAX];
 	struct config_limit lock_after;
-	struct dim dims[6];
+	struct dim dims[10];
+	const struct config_class *dcls;
+	char dh[SENDER_KEY_LEN + 1];
 	struct rep_acc rep;
-	redisReply *who, *info;
+	redisReply *who, *info, *hist;
+	const char *wo;
+	int hist_ok;
 	uint64_t now, cnt, lock_n, until_ms = 0;
 	uint32_t lifetime = cfg->lock_lifetime_ms / 1000;
 	int64_t newest;
 	size_t nd = 0, i, j, row = 0;
 	redisReply *r;
 
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	now = ctl_now_ms(x);
 	class_of(x, login, &cls, &source, override, sizeof(override));
 
 	dims[nd++] = (struct dim){ "messages", "msg", cls->messages,
-	    cls->nmessages };
+	    cls->nmessages, NULL };
 	dims[nd++] = (struct dim){ "recipients", "rcpt", cls->recipients,
-	    cls->nrecipients };
+	    cls->nrecipients, NULL };
 	dims[nd++] = (struct dim){ "fanout", "hdr", cls->header_recipients,
-	    cls->nheader_recipients };
+	    cls->nheader_recipients, NULL };
 	dims[nd++] = (struct dim){ "repeats", "rep", cls->repeats,
-	    cls->nrepeats };
+	    cls->nrepeats, NULL };
+	dims[nd++] = (struct dim){ "external", "ext_rcpt",
+	    cls->external_recipients, cls->nexternal_recipients, NULL };
+	dims[nd++] = (struct dim){ "internal", "int_rcpt",
+	    cls->internal_recipients, cls->ninternal_recipients, NULL };
+	/* the domain totals: counters of "@domain", shared by its logins */
+	if ((dcls = config_domain_class_for(cfg, login)) != NULL) {
+		sender_key(strrchr(login, '@'), dh);
+		dims[nd++] = (struct dim){ "domain_msg", "dom_msg",
+		    dcls->domain_messages, dcls->ndomain_messages, dh };
+		dims[nd++] = (struct dim){ "domain_rcpt", "dom_rcpt",
+		    dcls->domain_recipients, dcls->ndomain_recipients, dh };
+	}
 	lock_after = cfg->lock_after;
 	if (lock_after.count > 0)
 		dims[nd++] = (struct dim){ "refused", "refused", &lock_after,
-		    1 };
+		    1, NULL };
 
 	/* the lock: counted as the daemon's lock item counts it */
 	ctl_counter_key(x, key, h, CONTRACT_LOCK, lifetime,
@@ -337,6 +431,20 @@ cmd_show(struct ctl *x, const char *login)
 	info = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
 	ctl_key(x, key, h, CONTRACT_WHO);
 	who = ctl_cmd(x, "GET", "GET", key, NULL);
+	/* the learned usual hour (lib/history.h), as the store keeps it */
+	snprintf(pattern, sizeof(pattern), "hist:%u:hist",
+	    cfg->history_bucket_ms / 1000);
+	ctl_key(x, key, h, pattern);
+	/* (Redis only: the control socket does not serve it yet) */
+	hist = cfg->history && !x->sock ? ctl_cmd(x, "HMGET", "HMGET", key,
+	    "m", "p", "n", NULL) : NULL;
+	hist_ok = hist != NULL && hist->type == REDIS_REPLY_ARRAY &&
+	    hist->elements == 3 &&
+	    hist->element[0]->type == REDIS_REPLY_STRING &&
+	    hist->element[1]->type == REDIS_REPLY_STRING &&
+	    hist->element[2]->type == REDIS_REPLY_STRING &&
+	    hist->element[2]->len > 0 && strspn(hist->element[2]->str,
+	    "0123456789") == hist->element[2]->len;
 
 	memset(&rep, 0, sizeof(rep));
 	rep.d = &dims[3];
@@ -349,8 +457,9 @@ cmd_show(struct ctl *x, const char *login)
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"who\":", h);
-		json_str(stdout, who_str(who));
+		printf(",\"origin\":\"%s\",\"key\":\"%s\",\"who\":",
+		    sender_origin_name(x->origin), h);
+		json_str(stdout, who_str(who) ? ctl_who(who->str, &wo) : NULL);
 		printf(",\"class\":{\"name\":");
 		json_str(stdout, cls->name);
 		printf(",\"source\":\"%s\",\"override\":", source);
@@ -359,7 +468,8 @@ cmd_show(struct ctl *x, const char *login)
 	} else {
 		printf("login       ");
 		text_login(stdout, login, 0);
-		printf("\nkey         %s\n", h);
+		printf("\norigin      %s\n", sender_origin_name(x->origin));
+		printf("key         %s\n", h);
 		printf("class       %s (%s", cls->name, source);
 		if (override[0] && strcmp(override, cls->name) != 0) {
 			printf("; override \"");
@@ -377,7 +487,8 @@ cmd_show(struct ctl *x, const char *login)
 			if (i == 3)
 				cnt = rep.max[j];
 			else
-				cnt = ctl_counter_get(x, h, dims[i].item, win,
+				cnt = ctl_counter_get(x, dims[i].subject ?
+				    dims[i].subject : h, dims[i].item, win,
 				    cfg->window_buckets, now);
 			fmt_window(win, ws, sizeof(ws));
 			if (x->json) {
@@ -396,7 +507,7 @@ cmd_show(struct ctl *x, const char *login)
 				if (i == 3)
 					printf("  (the most-sent of %zu bodies)",
 					    rep.bodies[j]);
-				if (i == 4)
+				if (strcmp(dims[i].item, "refused") == 0)
 					printf("  (lock_after)");
 				printf("\n");
 			}
@@ -424,7 +535,16 @@ cmd_show(struct ctl *x, const char *login)
 				json_strn(stdout, info->element[i + 1]->str,
 				    info->element[i + 1]->len);
 			}
-		printf("},\"detector_hits\":null}\n");
+		printf("},\"history\":");
+		if (hist_ok)
+			printf("{\"typical\":%.3f,\"peak\":%.3f,"
+			    "\"active_buckets\":%s}",
+			    strtod(hist->element[0]->str, NULL),
+			    strtod(hist->element[1]->str, NULL),
+			    hist->element[2]->str);
+		else
+			printf("null");
+		printf(",\"detector_hits\":null}\n");
 	} else {
 		if (lock_n > 0)
 			printf("locked      yes, until %s\n", until);
@@ -449,10 +569,21 @@ cmd_show(struct ctl *x, const char *login)
 			text_login(stdout, v, 0);
 			printf("\n");
 		}
+		fmt_window(cfg->history_bucket_ms / 1000, ws, sizeof(ws));
+		if (hist_ok)
+			printf("history     usual %.1f per %s, peak %.1f (%s "
+			    "active buckets)\n",
+			    strtod(hist->element[0]->str, NULL), ws,
+			    strtod(hist->element[1]->str, NULL),
+			    hist->element[2]->str);
+		else if (cfg->history)
+			printf("history     none yet\n");
 		printf("detector hits: not kept in the store (see the "
 		    "daemons' log lines for this login)\n");
 	}
 	freeReplyObject(info);
 	freeReplyObject(who);
+	if (hist != NULL)
+		freeReplyObject(hist);
 	return CTL_OK;
 }

@@ -12,6 +12,21 @@
  * verdicts and the stage that decided them, and the last refusal texts.
  * Used to size a relay and to drive sluice from integration tests.
  *
+ * Writes: by default as Postfix 3.7's milter client writes (strace of its
+ * smtpd and cleanup, bench/README.md "How Postfix writes"), Nagle left on
+ * (no TCP_NODELAY): what is queued goes out in one write(2) when a reply
+ * is awaited (a stage's macro packet with its command; ABORT with the next
+ * MAIL), except that the macros of the DATA stage are written alone (smtpd
+ * flushes them when it hands the milter to cleanup; with DATA skipped no
+ * reply follows) and the first header follows as a second small write:
+ * a milter that acknowledges late shows the delayed-ACK stall here as it
+ * would through Postfix. --writes stage (no DATA flush) with --nodelay is
+ * the old behaviour; --writes packet writes every packet alone.
+ *
+ * With --duration the run lasts that long instead of N transactions; a
+ * connection that fails is counted and opened again, and --interval
+ * reports throughput, percentiles and errors per interval (a soak).
+ *
  * Layers, bottom up: a buffered packet reader and writer (conn_*, pkt_*)
  * that bounds-checks every length the milter sends and enforces a
  * deadline on every reply; reply_read(), which turns the milter's answer
@@ -68,6 +83,7 @@
 #define MAX_TXNS	1000000000UL
 #define MAX_PACKETS	100000		/* per reply, modifications included */
 
+enum writes { WRITES_POSTFIX, WRITES_STAGE, WRITES_PACKET };
 enum verdict { V_ACCEPT, V_TEMPFAIL, V_REJECT, V_DISCARD, V_COUNT };
 enum stage { S_CONNECT, S_MAIL, S_RCPT, S_DATA, S_EOM, S_COUNT };
 enum rkind { R_CONTINUE, R_ACCEPT, R_TEMPFAIL, R_REJECT, R_DISCARD,
@@ -97,6 +113,7 @@ struct opts {
 	unsigned long per_conn;		/* per milter connection, 0: all */
 	unsigned long logins;		/* user<i>@bench.test to cycle */
 	const char *login;		/* fixed login, or NULL */
+	const char *from;		/* fixed MAIL FROM, or NULL */
 	bool	 inbound;		/* no auth macros */
 	const char *client_addr;	/* CONNECT address */
 	unsigned long client_addrs;	/* cycle 10.0.x.y if nonzero */
@@ -115,6 +132,10 @@ struct opts {
 	size_t	 nmacros;
 	const char *qid_prefix;		/* --qid-prefix, or NULL */
 	int	 timeout_ms;
+	int	 writes;		/* WRITES_* */
+	bool	 nodelay;		/* TCP_NODELAY on inet sockets */
+	double	 duration_ms;		/* --duration, 0: N transactions */
+	double	 interval_ms;		/* --interval, 0: none */
 	bool	 json, quiet, verbose;
 };
 
@@ -132,7 +153,10 @@ struct stats {
 	unsigned long errors;
 	unsigned long done;		/* transactions with a verdict */
 	uint32_t *lat;			/* latency samples, microseconds */
-	size_t	 nlat;
+	uint32_t *lat_t;		/* when each ended, ms after t_start */
+	size_t	 nlat, lat_cap;
+	uint32_t *err_t;		/* when each error happened (ms) */
+	size_t	 nerr_t, err_cap;
 	double	 first, last;		/* first connect, last reply (ms) */
 	struct last_reply replies[LAST_REPLIES];
 };
@@ -189,6 +213,7 @@ static atomic_bool negotiation_shown;
 static atomic_ulong reply_seq;
 static long run_stamp;			/* makes Message-IDs and queue ids
 					   unique per run */
+static double t_start;			/* monotonic ms when the run began */
 
 /* fatal - report an unrecoverable start-up problem and exit */
 __attribute__((format(printf, 1, 2), noreturn))
@@ -293,7 +318,7 @@ conn_open(struct conn *c)
 	if (c->fd < 0)
 		return conn_fail(c, "socket: %s",
 		    errno_str(errno, eb, sizeof(eb)));
-	if (opt.addr.ss_family != AF_UNIX)
+	if (opt.nodelay && opt.addr.ss_family != AF_UNIX)
 		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
 	/* Bounds a blocking connect(2); reads and writes use poll. */
@@ -464,7 +489,7 @@ pkt_end(struct conn *c)
 	p[1] = (unsigned char)(len >> 16);
 	p[2] = (unsigned char)(len >> 8);
 	p[3] = (unsigned char)len;
-	return 0;
+	return opt.writes == WRITES_PACKET ? conn_flush(c) : 0;
 }
 
 /* strings_count - NUL-terminated strings in p[0..len), -1 if unterminated */
@@ -831,6 +856,10 @@ static int
 step_header(struct session *s, const char *name, const char *value,
     struct reply *r)
 {
+	const char *m[] = { "i", s->w->qid };
+
+	if (macro_send(s, SMFIC_HEADER, m, 2) < 0)
+		return -1;
 	if ((s->proto & SMFIP_NOHDRS) == 0) {
 		pkt_begin(s->c, SMFIC_HEADER);
 		pkt_put_str(s->c, name);
@@ -847,9 +876,12 @@ step_header(struct session *s, const char *name, const char *value,
 static int
 step_body(struct session *s, size_t off, size_t len, struct reply *r)
 {
+	const char *m[] = { "i", s->w->qid };
 	char tag[32];
 	size_t t;
 
+	if (macro_send(s, SMFIC_BODY, m, 2) < 0)
+		return -1;
 	if ((s->proto & SMFIP_NOBODY) == 0) {
 		if (s->c->out_len > OUT_FLUSH_AT && conn_flush(s->c) < 0)
 			return -1;
@@ -892,8 +924,9 @@ txn_prepare(struct worker *w, unsigned long g)
 		    g % opt.logins);
 		w->auth = w->login;
 	}
-	snprintf(w->from, sizeof(w->from), "%s", w->auth != NULL &&
-	    strchr(w->auth, '@') != NULL ? w->auth : "bench@bench.test");
+	snprintf(w->from, sizeof(w->from), "%s", opt.from != NULL ? opt.from :
+	    w->auth != NULL && strchr(w->auth, '@') != NULL ? w->auth :
+	    "bench@bench.test");
 	/* unique per run too, like an MTA's: sluice keys its txn on it */
 	if (opt.qid_prefix != NULL)
 		snprintf(w->qid, sizeof(w->qid), "%s%010lX", opt.qid_prefix,
@@ -926,6 +959,12 @@ txn_end(struct session *s, const struct reply *r, enum stage stage,
 
 	st->last = now_ms();
 	us = (st->last - t0) * 1e3;
+	if (st->nlat == st->lat_cap) {	/* --duration: no fixed share */
+		st->lat_cap = st->lat_cap * 2 + 1024;
+		st->lat = xrealloc(st->lat, st->lat_cap * sizeof(uint32_t));
+		st->lat_t = xrealloc(st->lat_t, st->lat_cap * sizeof(uint32_t));
+	}
+	st->lat_t[st->nlat] = (uint32_t)(st->last - t_start);
 	st->lat[st->nlat++] = us >= UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	st->verdicts[v[r->kind]][stage]++;
 	st->quarantined += r->quarantine;
@@ -948,6 +987,10 @@ txn_content(struct session *s, struct reply *r)
 	if ((k = step_bare(s, SMFIC_DATA, SMFIP_NODATA, SMFIP_NR_DATA, r))
 	    != R_CONTINUE)
 		return k;
+	/* Postfix's smtpd flushes here, handing the milter to cleanup */
+	if (opt.writes == WRITES_POSTFIX && s->c->out_len > 0 &&
+	    conn_flush(s->c) < 0)
+		return -1;
 	for (i = 0; i < 10; i += 2)
 		if ((k = step_header(s, fixed[i], fixed[i + 1], r)) !=
 		    R_CONTINUE)
@@ -1006,6 +1049,13 @@ txn_run(struct session *s, unsigned long g)
 	return txn_end(s, &r, S_EOM, t0, false);
 }
 
+/* time_up - --duration and the run has lasted that long */
+static bool
+time_up(void)
+{
+	return opt.duration_ms > 0 && now_ms() - t_start >= opt.duration_ms;
+}
+
 /* session_run - one milter connection: negotiate, connect, transactions */
 static int
 session_run(struct worker *w, unsigned long limit)
@@ -1039,7 +1089,8 @@ session_run(struct worker *w, unsigned long limit)
 		w->st.last = now_ms();
 		w->k += limit;
 	}
-	for (i = 0; k == R_CONTINUE && i < limit && rc == 0; i++) {
+	for (i = 0; k == R_CONTINUE && i < limit && rc == 0 && !time_up();
+	    i++) {
 		if ((rc = txn_run(&s, w->id + w->k * opt.connections)) < 0)
 			break;
 		w->k++;
@@ -1055,22 +1106,32 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct stats *st = &w->st;
 	unsigned long left;
 
 	pthread_barrier_wait(&start_barrier);
-	w->st.first = now_ms();
-	while (w->k < w->share) {
-		left = w->share - w->k;
+	st->first = now_ms();
+	while (opt.duration_ms > 0 ? !time_up() : w->k < w->share) {
+		left = opt.duration_ms > 0 ? 1000 : w->share - w->k;
 		if (opt.per_conn > 0 && left > opt.per_conn)
 			left = opt.per_conn;
-		if (session_run(w, left) < 0) {
-			w->st.errors++;
-			if (atomic_fetch_add(&errors_shown, 1) < ERRORS_SHOWN)
-				fprintf(stderr, "sluice-bench: connection %lu, "
-				    "after %lu transactions: %s\n", w->id,
-				    w->k, w->conn.err);
+		if (session_run(w, left) == 0)
+			continue;
+		st->errors++;
+		if (atomic_fetch_add(&errors_shown, 1) < ERRORS_SHOWN)
+			fprintf(stderr, "sluice-bench: connection %lu, after "
+			    "%lu transactions: %s\n", w->id, w->k,
+			    w->conn.err);
+		if (opt.duration_ms == 0)
 			break;
+		/* a soak goes on: note when, open a new connection */
+		if (st->nerr_t == st->err_cap) {
+			st->err_cap = st->err_cap * 2 + 16;
+			st->err_t = xrealloc(st->err_t, st->err_cap *
+			    sizeof(uint32_t));
 		}
+		st->err_t[st->nerr_t++] = (uint32_t)(now_ms() - t_start);
+		(void)poll(NULL, 0, 100);
 	}
 	return NULL;
 }
@@ -1090,6 +1151,7 @@ usage(FILE *fp, int status)
 "  -l, --logins N             cycle {auth_authen} user<i>@bench.test [1000]\n"
 "      --login NAME           one fixed login\n"
 "      --inbound              no auth macros at all\n"
+"      --from ADDR            MAIL FROM [the login, or bench@bench.test]\n"
 "      --client-addr A        client address in CONNECT [127.0.0.1]\n"
 "      --client-addrs N       cycle N client addresses 10.0.x.y\n"
 "      --local-submission     connect as Postfix does for sendmail(1) mail\n"
@@ -1106,6 +1168,13 @@ usage(FILE *fp, int status)
 "                             helo, mail, rcpt, data, eoh or eom\n"
 "      --no-abort-after-eom   no ABORT after the end-of-message reply\n"
 "      --timeout SECONDS      limit on every connect, write and reply [10]\n"
+"      --writes MODE          postfix: as Postfix 3.7 (one write per reply\n"
+"                             awaited, DATA's macros alone); stage: one per\n"
+"                             reply awaited; packet: one per packet [postfix]\n"
+"      --nodelay              TCP_NODELAY on inet sockets (Postfix: no)\n"
+"      --duration SECONDS     run this long instead of -n; a failed\n"
+"                             connection is counted and opened again\n"
+"      --interval SECONDS     JSON: figures per interval too (with --json)\n"
 "      --json                 also print one JSON line of results\n"
 "  -q, --quiet                print only the JSON line (or one summary line)\n"
 "  -v, --verbose              show what the first connection negotiated\n"
@@ -1243,13 +1312,15 @@ parse_args(int argc, char **argv)
 {
 	enum { O_PERCONN = 256, O_LOGIN, O_INBOUND, O_CADDR, O_CADDRS,
 	    O_VARY, O_SAMEID, O_HEADER, O_MACRO, O_NOABORT, O_TIMEOUT,
-	    O_JSON, O_LOCAL, O_QID };
+	    O_JSON, O_LOCAL, O_QID, O_FROM, O_WRITES, O_NODELAY, O_DURATION,
+	    O_INTERVAL };
 	static const struct option lopts[] = {
 		{ "socket", 1, NULL, 's' }, { "connections", 1, NULL, 'c' },
 		{ "transactions", 1, NULL, 'n' },
 		{ "per-connection", 1, NULL, O_PERCONN },
 		{ "logins", 1, NULL, 'l' }, { "login", 1, NULL, O_LOGIN },
 		{ "inbound", 0, NULL, O_INBOUND },
+		{ "from", 1, NULL, O_FROM },
 		{ "client-addr", 1, NULL, O_CADDR },
 		{ "client-addrs", 1, NULL, O_CADDRS },
 		{ "local-submission", 0, NULL, O_LOCAL },
@@ -1260,6 +1331,10 @@ parse_args(int argc, char **argv)
 		{ "qid-prefix", 1, NULL, O_QID },
 		{ "no-abort-after-eom", 0, NULL, O_NOABORT },
 		{ "timeout", 1, NULL, O_TIMEOUT }, { "json", 0, NULL, O_JSON },
+		{ "writes", 1, NULL, O_WRITES },
+		{ "nodelay", 0, NULL, O_NODELAY },
+		{ "duration", 1, NULL, O_DURATION },
+		{ "interval", 1, NULL, O_INTERVAL },
 		{ "quiet", 0, NULL, 'q' }, { "verbose", 0, NULL, 'v' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	static const struct {
@@ -1299,6 +1374,13 @@ parse_args(int argc, char **argv)
 			opt.login = optarg;
 			break;
 		case O_INBOUND: opt.inbound = true; break;
+		case O_FROM:
+			if (strlen(optarg) > 256 || strpbrk(optarg, "<> \r\n")) {
+				fprintf(stderr, "sluice-bench: bad --from\n");
+				usage(stderr, 2);
+			}
+			opt.from = optarg;
+			break;
 		case O_LOCAL: opt.local = true; break;
 		case O_CADDR:
 			if (inet_pton(AF_INET, optarg, a6) != 1 &&
@@ -1334,6 +1416,32 @@ parse_args(int argc, char **argv)
 			}
 			opt.timeout_ms = (int)(t * 1000);
 			break;
+		case O_WRITES:
+			if (strcmp(optarg, "postfix") == 0)
+				opt.writes = WRITES_POSTFIX;
+			else if (strcmp(optarg, "stage") == 0)
+				opt.writes = WRITES_STAGE;
+			else if (strcmp(optarg, "packet") == 0)
+				opt.writes = WRITES_PACKET;
+			else {
+				fprintf(stderr, "sluice-bench: --writes postfix, "
+				    "stage or packet\n");
+				usage(stderr, 2);
+			}
+			break;
+		case O_NODELAY: opt.nodelay = true; break;
+		case O_DURATION:
+		case O_INTERVAL:
+			t = strtod(optarg, &end);
+			if (*end != '\0' || !(t >= 0.1 && t <= 86400 * 7)) {
+				fprintf(stderr, "sluice-bench: --%s must be "
+				    "0.1..604800 seconds\n", ch == O_DURATION ?
+				    "duration" : "interval");
+				usage(stderr, 2);
+			}
+			*(ch == O_DURATION ? &opt.duration_ms :
+			    &opt.interval_ms) = t * 1000;
+			break;
 		case O_JSON: opt.json = true; break;
 		case 'q': opt.quiet = true; break;
 		case 'v': opt.verbose = true; break;
@@ -1353,7 +1461,7 @@ parse_args(int argc, char **argv)
 		}
 		opt.transactions = opt.per_conn * opt.connections;
 	}
-	if (opt.connections > opt.transactions)
+	if (opt.duration_ms == 0 && opt.connections > opt.transactions)
 		opt.connections = opt.transactions;
 }
 
@@ -1445,6 +1553,69 @@ report_replies(struct worker *ws, unsigned long nw,
 	return n;
 }
 
+/* report_intervals - per --interval: transactions/s, p50, p99, errors */
+static void
+report_intervals(struct worker *ws, unsigned long nw)
+{
+	size_t nb, b, i, total = 0, *cnt, *off, *fill;
+	unsigned long *errs, w;
+	uint32_t *v;
+	double span = 0;
+
+	for (w = 0; w < nw; w++) {
+		total += ws[w].st.nlat;
+		for (i = 0; i < ws[w].st.nlat; i++)
+			if (ws[w].st.lat_t[i] > span)
+				span = ws[w].st.lat_t[i];
+	}
+	if (opt.duration_ms > 0)	/* what ends after it: the last one */
+		span = opt.duration_ms;
+	nb = (size_t)ceil(span / opt.interval_ms);
+	if (nb == 0)
+		nb = 1;
+	cnt = xrealloc(NULL, nb * sizeof(*cnt));
+	off = xrealloc(NULL, nb * sizeof(*off));
+	fill = xrealloc(NULL, nb * sizeof(*fill));
+	errs = xrealloc(NULL, nb * sizeof(*errs));
+	v = xrealloc(NULL, (total + 1) * sizeof(*v));
+	memset(cnt, 0, nb * sizeof(*cnt));
+	memset(errs, 0, nb * sizeof(*errs));
+#define BUCKET(ms) ((size_t)((ms) / opt.interval_ms) < nb ? \
+	(size_t)((ms) / opt.interval_ms) : nb - 1)
+	for (w = 0; w < nw; w++) {
+		for (i = 0; i < ws[w].st.nlat; i++)
+			cnt[BUCKET(ws[w].st.lat_t[i])]++;
+		for (i = 0; i < ws[w].st.nerr_t; i++)
+			errs[BUCKET(ws[w].st.err_t[i])]++;
+	}
+	for (b = 0, i = 0; b < nb; i += cnt[b++])
+		off[b] = fill[b] = i;
+	for (w = 0; w < nw; w++)
+		for (i = 0; i < ws[w].st.nlat; i++) {
+			b = BUCKET(ws[w].st.lat_t[i]);
+			v[fill[b]++] = ws[w].st.lat[i];
+		}
+#undef BUCKET
+	printf(",\"interval_s\":%.3f,\"intervals\":[", opt.interval_ms / 1e3);
+	for (b = 0; b < nb; b++) {
+		qsort(v + off[b], cnt[b], sizeof(*v), cmp_u32);
+		printf("%s{\"end_s\":%.3f,\"transactions\":%zu,\"tps\":%.1f,"
+		    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+		    "\"errors\":%lu}", b > 0 ? "," : "",
+		    (double)(b + 1) * opt.interval_ms / 1e3, cnt[b],
+		    (double)cnt[b] * 1e3 / opt.interval_ms,
+		    pct_ms(v + off[b], cnt[b], .5),
+		    pct_ms(v + off[b], cnt[b], .99),
+		    pct_ms(v + off[b], cnt[b], 1), errs[b]);
+	}
+	putchar(']');
+	free(v);
+	free(errs);
+	free(fill);
+	free(off);
+	free(cnt);
+}
+
 /* report - merge the workers' statistics and print them */
 static void
 report(struct worker *ws, unsigned long nw)
@@ -1456,7 +1627,9 @@ report(struct worker *ws, unsigned long nw)
 	double secs, tps, p50, p99, p999, max;
 
 	memset(&t, 0, sizeof(t));
-	t.lat = xrealloc(NULL, opt.transactions * sizeof(uint32_t));
+	for (w = 0, i = 0; w < nw; w++)
+		i += ws[w].st.nlat;
+	t.lat = xrealloc(NULL, (i + 1) * sizeof(uint32_t));
 	for (w = 0; w < nw; w++) {
 		s = &ws[w].st;
 		for (i = 0; i < V_COUNT; i++)
@@ -1492,7 +1665,7 @@ report(struct worker *ws, unsigned long nw)
 	if (!opt.quiet) {
 		printf("%lu transactions on %lu connections in %.3f s: "
 		    "%.1f transactions/s\n", t.done, nw, secs, tps);
-		if (t.done < opt.transactions)
+		if (opt.duration_ms == 0 && t.done < opt.transactions)
 			printf("not run: %lu (after errors)\n",
 			    opt.transactions - t.done);
 		printf("latency ms:  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f"
@@ -1532,13 +1705,17 @@ report(struct worker *ws, unsigned long nw)
 		    v[V_DISCARD], t.quarantined, refused[S_MAIL],
 		    refused[S_RCPT], refused[S_EOM], t.headers_added, t.errors,
 		    refused[S_CONNECT], refused[S_DATA], t.rcpt_refused,
+		    opt.duration_ms > 0 || t.done > opt.transactions ? 0 :
 		    opt.transactions - t.done, secs);
 		for (i = 0; i < nlast; i++) {
 			if (i > 0)
 				putchar(',');
 			json_str(last[i]->text);
 		}
-		printf("]}\n");
+		putchar(']');
+		if (opt.interval_ms > 0)
+			report_intervals(ws, nw);
+		printf("}\n");
 	}
 	free(t.lat);
 }
@@ -1567,6 +1744,7 @@ main(int argc, char **argv)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STACK_SIZE);
 	pthread_barrier_init(&start_barrier, NULL, (unsigned)opt.connections);
+	t_start = now_ms();
 	for (i = 0; i < opt.connections; i++) {
 		ws[i].id = i;
 		ws[i].share = (opt.transactions - i + opt.connections - 1) /
@@ -1575,7 +1753,10 @@ main(int argc, char **argv)
 		ws[i].conn.in_cap = ws[i].conn.out_cap = 16384;
 		ws[i].conn.in = xrealloc(NULL, ws[i].conn.in_cap);
 		ws[i].conn.out = xrealloc(NULL, ws[i].conn.out_cap);
+		ws[i].st.lat_cap = ws[i].share;
 		ws[i].st.lat = xrealloc(NULL, ws[i].share * sizeof(uint32_t));
+		ws[i].st.lat_t = xrealloc(NULL, ws[i].share *
+		    sizeof(uint32_t));
 		if ((e = pthread_create(&ws[i].tid, &attr, worker_main,
 		    &ws[i])) != 0)
 			fatal("cannot start thread %lu of %lu: %s", i + 1,
@@ -1588,6 +1769,8 @@ main(int argc, char **argv)
 	for (i = 0; i < opt.connections; i++) {
 		e |= ws[i].st.errors > 0;
 		free(ws[i].st.lat);
+		free(ws[i].st.lat_t);
+		free(ws[i].st.err_t);
 		free(ws[i].conn.in);
 		free(ws[i].conn.out);
 	}

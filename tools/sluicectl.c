@@ -41,6 +41,7 @@
 #define O_FOR		0x04
 #define O_REASON	0x08
 #define O_CLEAR		0x10
+#define O_ORIGIN	0x20
 
 struct args {
 	const char	*config;
@@ -49,7 +50,7 @@ struct args {
 	const char	*pos[3];
 	int		 npos;
 	unsigned	 seen;		/* O_* given */
-	const char	*window, *n, *dur, *reason;
+	const char	*window, *n, *dur, *reason, *origin;
 };
 
 /* usage - the synopsis on stderr (or stdout for --help), then exit */
@@ -69,6 +70,10 @@ usage(int code)
 	    "  reset LOGIN                     forget a login's counters\n"
 	    "  class LOGIN CLASS | class LOGIN --clear\n"
 	    "                                  set or clear a class override\n"
+	    "  --origin sasl|header|envelope   whose LOGIN: a SASL login "
+	    "(default),\n"
+	    "                                  a trusted header's, an "
+	    "envelope sender\n"
 	    "  -c config  default " DEFAULT_CONFIG "\n"
 	    "exit: 0 ok, 1 not locked / no override, 2 usage, 3 store error, "
 	    "78 config error\n");
@@ -105,6 +110,7 @@ static const struct opt {
 	{ "-n", O_N, offsetof(struct args, n) },
 	{ "--for", O_FOR, offsetof(struct args, dur) },
 	{ "--reason", O_REASON, offsetof(struct args, reason) },
+	{ "--origin", O_ORIGIN, offsetof(struct args, origin) },
 	{ NULL, 0, 0 }
 };
 
@@ -264,6 +270,18 @@ sock_class(struct ctl *x, const char *field, const char *cls)
 
 	ctl_sock_call(x, 3, f, num_line, &w);
 	return w.v;
+}
+
+/* login_full - a bare login with login_default_domain, as the daemon
+ * keys it (kept as given when that would be too long) */
+static const char *
+login_full(const struct config *cfg, const char *login, char *out,
+    size_t outlen)
+{
+	const char *p = sender_with_domain(login, cfg->login_default_domain,
+	    out, outlen);
+
+	return p != NULL ? p : login;
 }
 
 /* publish - one event on P:events (h NULL for class) */
@@ -438,15 +456,18 @@ cmd_status(struct ctl *x)
 		printf("locked      %zu login%s\n", nlocked, nlocked == 1 ?
 		    "" : "s");
 		if (nlocked > 0)
-			printf("  %-36s %-20s %-12s %s\n", "LOGIN", "UNTIL",
-			    "BY", "REASON");
+			printf("  %-36s %-8s %-20s %-12s %s\n", "LOGIN",
+			    "ORIGIN", "UNTIL", "BY", "REASON");
 	}
 	for (i = 0; i < nlocked; i++) {
 		const redisReply *m = z->element[2 * i];
 		const char *h = m->type == REDIS_REPLY_STRING ? m->str : "";
-		const char *f[3] = { NULL, NULL, NULL };	/* login by reason */
-		static const char *const names[3] = { CONTRACT_LI_LOGIN,
-		    CONTRACT_LI_BY, CONTRACT_LI_REASON };
+		/* login by reason origin */
+		const char *f[4] = { NULL, NULL, NULL, NULL };
+		static const char *const names[4] = { CONTRACT_LI_LOGIN,
+		    CONTRACT_LI_BY, CONTRACT_LI_REASON, CONTRACT_LI_ORIGIN };
+		const char *origin = "sasl";
+		enum sender_origin o;
 		uint64_t until;
 
 		if (strspn(h, "0123456789abcdef") != strlen(h) || !*h ||
@@ -461,7 +482,7 @@ cmd_status(struct ctl *x)
 		who = ctl_cmd(x, "GET", "GET", key, NULL);
 		for (j = 0; info->type == REDIS_REPLY_ARRAY &&
 		    j + 1 < info->elements; j += 2)
-			for (k = 0; k < 3; k++)
+			for (k = 0; k < 4; k++)
 				if (info->element[j]->type ==
 				    REDIS_REPLY_STRING &&
 				    info->element[j + 1]->type ==
@@ -469,12 +490,15 @@ cmd_status(struct ctl *x)
 				    strcmp(info->element[j]->str, names[k]) == 0)
 					f[k] = info->element[j + 1]->str;
 		if (f[0] == NULL && who->type == REDIS_REPLY_STRING)
-			f[0] = who->str;
+			f[0] = ctl_who(who->str, &origin);
+		if (f[3] != NULL && sender_origin_parse(f[3], &o) == 0)
+			origin = sender_origin_name(o);
 		fmt_time(until, ts, sizeof(ts));
 		if (x->json) {
 			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "", h);
 			json_str(stdout, f[0]);
-			printf(",\"until\":%llu,\"by\":",
+			printf(",\"origin\":\"%s\",\"until\":%llu,\"by\":",
+			    origin,
 			    (unsigned long long)until);
 			json_str(stdout, f[1]);
 			printf(",\"reason\":");
@@ -483,7 +507,7 @@ cmd_status(struct ctl *x)
 		} else {
 			printf("  ");
 			text_login(stdout, f[0] ? f[0] : h, 36);
-			printf(" %-20s ", ts);
+			printf(" %-8s %-20s ", origin, ts);
 			text_login(stdout, f[1] ? f[1] : "?", 12);
 			printf(" ");
 			text_login(stdout, f[2] ? f[2] : "", 0);
@@ -594,7 +618,7 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 			exit(CTL_USAGE);
 		}
 	}
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	ctl_counter_key(x, key, h, CONTRACT_LOCK, lifetime,
 	    CONTRACT_LOCK_BUCKETS);
 	w = window_width(lifetime, CONTRACT_LOCK_BUCKETS);
@@ -616,7 +640,8 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 		goto done;	/* the daemon keeps who and why itself */
 	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
 	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, CONTRACT_LI_LOGIN,
-	    who, CONTRACT_LI_REASON, reason, CONTRACT_LI_BY, "sluicectl",
+	    who, CONTRACT_LI_ORIGIN, sender_origin_name(x->origin),
+	    CONTRACT_LI_REASON, reason, CONTRACT_LI_BY, "sluicectl",
 	    CONTRACT_LI_AT, at, CONTRACT_LI_UNTIL, until, NULL));
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ends);
 	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
@@ -627,14 +652,17 @@ done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"locked\":true,\"until\":%s,"
-		    "\"lock_lifetime\":%u,\"precision_s\":%llu,\"reason\":",
-		    h, until, lifetime, (unsigned long long)(w + 999) / 1000);
+		printf(",\"origin\":\"%s\",\"key\":\"%s\",\"locked\":true,"
+		    "\"until\":%s,\"lock_lifetime\":%u,\"precision_s\":%llu,"
+		    "\"reason\":", sender_origin_name(x->origin), h, until,
+		    lifetime, (unsigned long long)(w + 999) / 1000);
 		json_str(stdout, reason);
 		printf("}\n");
 	} else {
 		printf("locked ");
 		text_login(stdout, login, 0);
+		if (x->origin != SENDER_SASL)
+			printf(" (origin %s)", sender_origin_name(x->origin));
 		printf(" on every relay until %s (%s", ts, dur ? "--for " :
 		    "lock_lifetime ");
 		printf("%s; a lock ends up to %llu s after it is due)\n",
@@ -695,7 +723,7 @@ cmd_unlock(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], pattern[CTL_KEY_MAX], key[CTL_KEY_MAX];
 	struct del_acc a;
 
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	memset(&a, 0, sizeof(a));
 	if (x->sock) {
 		a.live_locks = sock_count(x, "unlock", h, "was");
@@ -716,10 +744,13 @@ done:
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"was_locked\":%s}\n", h,
-		    a.live_locks > 0 ? "true" : "false");
+		printf(",\"origin\":\"%s\",\"key\":\"%s\",\"was_locked\":%s}\n",
+		    sender_origin_name(x->origin), h, a.live_locks > 0 ?
+		    "true" : "false");
 	} else {
 		text_login(stdout, login, 0);
+		if (x->origin != SENDER_SASL)
+			printf(" (origin %s)", sender_origin_name(x->origin));
 		printf(a.live_locks > 0 ? ": unlocked on every relay\n" :
 		    ": was not locked\n");
 	}
@@ -735,7 +766,7 @@ cmd_reset(struct ctl *x, const char *login)
 	char h[SENDER_KEY_LEN + 1], pattern[CTL_KEY_MAX];
 	struct del_acc a;
 
-	sender_key(login, h);
+	sender_origin_key(x->origin, login, h);
 	memset(&a, 0, sizeof(a));
 	a.keep = keep;
 	if (x->sock)
@@ -748,10 +779,13 @@ cmd_reset(struct ctl *x, const char *login)
 	if (x->json) {
 		printf("{\"login\":");
 		json_str(stdout, login);
-		printf(",\"key\":\"%s\",\"counters_deleted\":%zu}\n", h,
-		    a.deleted);
+		printf(",\"origin\":\"%s\",\"key\":\"%s\","
+		    "\"counters_deleted\":%zu}\n", sender_origin_name(x->origin),
+		    h, a.deleted);
 	} else {
 		text_login(stdout, login, 0);
+		if (x->origin != SENDER_SASL)
+			printf(" (origin %s)", sender_origin_name(x->origin));
 		printf(": %zu counter%s forgotten\n", a.deleted, a.deleted == 1 ?
 		    "" : "s");
 	}
@@ -762,7 +796,9 @@ cmd_reset(struct ctl *x, const char *login)
 static int
 cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 {
-	char key[CTL_KEY_MAX], *f, *p;
+	char key[CTL_KEY_MAX], whole[SENDER_NAME_MAX + 1];
+	char dom[SENDER_NAME_MAX + 1], *f, *p;
+	const char *w, *d;
 	redisReply *r;
 	size_t i;
 	int rc = CTL_OK;
@@ -777,7 +813,12 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 		fprintf(stderr, "\n");
 		exit(CTL_USAGE);
 	}
-	if ((f = strdup(login)) == NULL)
+	/* envelope senders have entries of their own ("envelope:ADDR",
+	 * "envelope:@domain"); a trusted header's login shares the SASL
+	 * login's class */
+	if (sender_class_names(x->origin, login, whole, dom, &w, &d) == -1)
+		bad("%s", "LOGIN too long for its origin tag");
+	if ((f = strdup(w)) == NULL)
 		ctl_die(x, "class", "out of memory");
 	for (p = f; *p != '\0'; p++)	/* as the daemon folds: ASCII only */
 		if (*p >= 'A' && *p <= 'Z')
@@ -824,11 +865,11 @@ static const struct command {
 } commands[] = {
 	{ "status", 0, 0, 0 },
 	{ "top", 0, 0, O_WINDOW | O_N },
-	{ "show", 1, 1, 0 },
-	{ "lock", 1, 1, O_FOR | O_REASON },
-	{ "unlock", 1, 1, 0 },
-	{ "reset", 1, 1, 0 },
-	{ "class", 1, 2, O_CLEAR },
+	{ "show", 1, 1, O_ORIGIN },
+	{ "lock", 1, 1, O_FOR | O_REASON | O_ORIGIN },
+	{ "unlock", 1, 1, O_ORIGIN },
+	{ "reset", 1, 1, O_ORIGIN },
+	{ "class", 1, 2, O_CLEAR | O_ORIGIN },
 };
 
 int
@@ -842,6 +883,8 @@ main(int argc, char **argv)
 	uint64_t wms = 0;
 	unsigned long n = 10;
 	uint32_t window = 0;
+	enum sender_origin origin = SENDER_SASL;
+	char full[SENDER_LOGIN_MAX + 1];
 	size_t i, j;
 	char *end;
 	int rc;
@@ -861,6 +904,9 @@ main(int argc, char **argv)
 		bad("%s", "class takes LOGIN CLASS, or LOGIN --clear");
 	if (a.npos > 0)
 		login_arg(a.pos[0]);
+	if (a.origin != NULL && sender_origin_parse(a.origin, &origin) == -1)
+		bad("--origin \"%s\": expected sasl, header or envelope",
+		    esc(a.origin));
 	if (a.n != NULL) {
 		n = strtoul(a.n, &end, 10);
 		if (a.n[0] < '0' || a.n[0] > '9' || *end != '\0' || n == 0 ||
@@ -886,6 +932,9 @@ main(int argc, char **argv)
 	memset(&x, 0, sizeof(x));
 	x.cfg = cfg;
 	x.json = a.json;
+	x.origin = origin;
+	if (a.npos > 0 && origin != SENDER_ENVELOPE)
+		a.pos[0] = login_full(cfg, a.pos[0], full, sizeof(full));
 	if (cfg->store == CONFIG_STORE_REDIS)
 		ctl_connect(&x);
 	else

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "contract.h"
+#include "sender.h"
 
 /* exit codes, documented in sluicectl(8) */
 #define CTL_OK		0	/* done */
@@ -29,6 +30,7 @@ struct ctl {
 	int			 json;		/* --json output */
 	int			 sock;		/* the daemon's control socket,
 						   not Redis (store memory) */
+	enum sender_origin	 origin;	/* --origin: the LOGIN's */
 };
 
 struct store;
@@ -70,6 +72,9 @@ void		 ctl_sock_call(struct ctl *, size_t n, const char *const *f,
 		    void *), void *arg);
 redisReply	*ctl_sock_cmd(struct ctl *, const char *what, int argc,
 		    const char **argv);
+/* ctl_who - split a who value ("login" or "login\torigin", as the
+ * daemons write it) in place: the login, and its origin's name */
+const char	*ctl_who(char *who, const char **origin);
 
 /* ctl_show.c */
 int		 cmd_top(struct ctl *, uint32_t window, size_t n);

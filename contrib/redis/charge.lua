@@ -34,13 +34,17 @@
 --             2: distinct, a sorted set of the senders seen, by time;
 --             4: on-refuse, charged only when the request is refused;
 --             8: near, the sender's last NEAR_KEEP bodies: counts those
---             within some bits of this body's simhash). Binary, because
+--             within some bits of this body's simhash; 16: history, the
+--             sender's usual count per window, see "history" below).
+--             Binary, because
 --             tonumber() of 5 decimal strings per limit cost more than
 --             the rest of the script (glibc strtod).
 -- ARGV[5+i]   per limit, one more value: a near limit's simhash and
---             distance ("<16 hex digits>:<bits>"), a distinct limit's
---             member ("": the sender's key), else ""
--- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ... }
+--             distance ("<16 hex digits>:<bits>"), a history limit's
+--             "<factor>:<learn seconds>:<keep seconds>", a distinct
+--             limit's member ("": the sender's key), else ""
+-- returns     { allowed, replayed, count_1, retry_1, over_1, count_2, ...,
+--             then per history limit: usual count x 1000, learning 1/0 }
 --             count: events counted (after the charge, if made);
 --             retry: seconds until cost fits (0: fits now; -1: never);
 --             over: 1 when over the limit counting this request
@@ -147,6 +151,67 @@ local function near_make()
 	end
 end
 
+-- history (flag 16), added for issue 13 (branch history); the other
+-- changes for it are the lines marked "history" below. lib/history.h
+-- states the rule; lib/history.c is the same arithmetic in C. One hash
+-- per sender: f = bucket of its first event, b = bucket being counted,
+-- c = its events, n = active buckets folded into m, their mean, and
+-- p = their decayed peak (doubles written with %.17g: they read back
+-- exactly). The limit's window is the bucket width. When a later bucket
+-- begins, a finished one with events is folded in (empty ones never
+-- are): n grows up to cap = keep / window, m += (c - m) / n,
+-- p = max(c, p - p / cap). Learning (b - f buckets shorter than learn,
+-- or n = 0): never over (LIMIT set to infinity). Else LIMIT becomes the
+-- threshold max(limit, floor(factor * m), floor(2 * p)), so the common
+-- over test below applies; retry: when bucket b ends. A charge rewrites
+-- the hash and sets its TTL to keep. Made on first use, as near's.
+local history_read, history_write
+local function history_make()
+	function history_read(it, key, extra)
+		local fa, le, ke = string.match(extra, '^(%d+):(%d+):(%d+)$')
+		fa, le, ke = tonumber(fa), tonumber(le), tonumber(ke)
+		if not (fa and le and ke) then return false end
+		local w = it[WINDOW] * 1000
+		local cur = floor(now / w)
+		local h = call('HMGET', key, 'f', 'b', 'c', 'n', 'm', 'p')
+		local f, b, c = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
+		local hn, m, p = tonumber(h[4]), tonumber(h[5]), tonumber(h[6])
+		if not (f and b and c and hn and m and p) then
+			f, b, c, hn, m, p = cur, cur, 0, 0, 0, 0   -- never seen
+		elseif cur > b then		-- a later bucket: fold b in
+			if c > 0 then
+				local cap = floor(ke / it[WINDOW])
+				if cap < 1 then cap = 1 end
+				if hn < cap then hn = hn + 1 end
+				m = m + (c - m) / hn
+				p = p - p / cap
+				if c > p then p = c end
+			end
+			b, c = cur, 0
+		end
+		it.hist, it.f, it.b, it.hn, it.m, it.p, it.keep =
+		    true, f, b, hn, m, p, ke
+		it[TOTAL] = c
+		it.learning = hn == 0 or (b - f) * w < le * 1000
+		if it.learning then
+			it[LIMIT] = math.huge
+		else
+			local t = floor(fa * m)
+			if floor(2 * p) > t then t = floor(2 * p) end
+			if t > it[LIMIT] then it[LIMIT] = t end
+		end
+		return true
+	end
+
+	function history_write(it, key)
+		call('HSET', key, 'f', int(it.f), 'b', int(it.b),
+		    'c', int(it[TOTAL] + it[COST]), 'n', int(it.hn),
+		    'm', string.format('%.17g', it.m),
+		    'p', string.format('%.17g', it.p))
+		call('PEXPIRE', key, it.keep * 1000)
+	end
+end
+
 -- does a bucket (index, events: numbers or nil) count, `low` being the
 -- oldest live index (window_live)? else it is stale, or not ours
 local function counts(idx, c, low)
@@ -201,6 +266,11 @@ for i = 1, n do
 		it[TOTAL] = call('ZCOUNT', KEYS[i], '(' .. int(from), '+inf')
 		local score = call('ZSCORE', KEYS[i], it[MEMBER])
 		if score and tonumber(score) > from then it[COST] = 0 end
+	elseif flags % 32 >= 16 then	-- history
+		if not history_read then history_make() end
+		if not history_read(it, KEYS[i], extra) then
+			return redis.error_reply('history limit without settings')
+		end
 	elseif it[NEAR] then
 		it.hi = tonumber(string.sub(extra, 1, 8), 16)
 		it.lo = tonumber(string.sub(extra, 9, 16), 16)
@@ -241,6 +311,11 @@ end
 -- (UINT32_MAX in C)
 local function retry(it, key)
 	local ms
+	if it.hist then	-- history: the bucket's end
+		ms = (it.b + 1) * it[WINDOW] * 1000
+		if ms <= now then return 1 end
+		return math.ceil((ms - now) / 1000)
+	end
 	if it[COST] > it[LIMIT] then return -1 end
 	if it[NEAR] then
 		-- the oldest near bodies leave the window first
@@ -343,12 +418,21 @@ for i = 1, n do
 			end
 		elseif it[NEAR] then
 			if it[COST] > 0 then near_write(it, key) end
+		elseif it.hist then	-- history
+			history_write(it, key)
 		elseif it[COST] > 0 then
 			buckets_add(it, key)
 		end
 		if not it[ON_REFUSE] then
 			out[3 * i] = it[TOTAL] + it[COST]
 		end
+	end
+end
+for i = 1, n do	-- history: the usual count and learning, after the rest
+	local it = items[i]
+	if it.hist then
+		out[#out + 1] = floor(it.m * 1000 + 0.5)
+		out[#out + 1] = it.learning and 1 or 0
 	end
 end
 return out

@@ -9,10 +9,7 @@ port=$(redis_port)
 
 for store in memory redis; do
 	name=$store
-	storecfg="store memory"
-	[ $store = redis ] && storecfg="store redis
-redis_server 127.0.0.1:$port
-redis_prefix t-clients-$$:"
+	storecfg=$(store_config $store clients)
 	write_config $name "$storecfg" "log_accepts yes" \
 	    'class default {' \
 	    '    messages 1000/1h' \
@@ -29,7 +26,7 @@ redis_prefix t-clients-$$:"
 	grep -q '451 4.7.1 Message deferred: this account was used from more than 10 client addresses per 1h; please try again in' \
 	    "$T/bench.out" || fail "$store: no 451 reply naming the client addresses"
 	pass "$store: the client reads 451 4.7.1 ... used from more than 10 client addresses per 1h"
-	expect_log $name ': mail login=phished@example.test class=default client=10\.0\.0\.20 .*clients/1h=10/10 action=tempfail hits=clients$' \
+	expect_log $name ': mail login=phished@example.test origin=sasl class=default client=10\.0\.0\.20 .*clients/1h=10/10 action=tempfail hits=clients$' \
 	    "$store: refused at MAIL, logged hits=clients"
 	# a known address still works; so does another login from anywhere
 	bench $name -c 1 -n 3 --client-addr 10.0.0.1 --login phished@example.test

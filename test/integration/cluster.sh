@@ -234,6 +234,41 @@ pass "refused senders are not charged: msg counters sum to 10"
 pass "each refusal counted once for lock_after: 10"
 stop_sluice rd
 
+# --- (f) domain totals (seed 000): 3 daemons, 300 logins of bench.test,
+#     each far under its own limit; the domain's 250 hold exactly, though
+#     its counter is in another slot than most logins' (one call more)
+for r in r1 r2 r3; do
+	write_config "f$r" "$CONF" "redis_prefix t-clf:" 'class default {' \
+	    '    messages 100000/1h' '    domain_messages 250/1h' '}'
+	start_sluice "f$r"
+done
+BENCHES=""
+for r in r1 r2 r3; do
+	"$SLUICE_BENCH" -s "$(sock_of "f$r")" --json -c 4 -n 200 -r 1 \
+	    -l 300 > "$T/f$r.bench" 2>&1 &
+	BENCHES="$BENCHES $!"
+done
+for j in $BENCHES; do wait "$j" || fail "sluice-bench failed"; done
+total=0
+for r in r1 r2 r3; do
+	total=$((total + $(json_field "$T/f$r.bench" accept)))
+done
+[ "$total" = 250 ] || fail "3 daemons accepted $total messages of one domain, limit 250"
+pass "3 daemons, 600 messages of 300 logins of one domain: exactly 250 accepted"
+[ "$(counter t-clf: dom_msg)" = 250 ] || fail "domain counter holds $(counter t-clf: dom_msg)"
+pass "the domain's counter reads 250"
+for r in r2 r3; do stop_sluice "f$r"; done
+write_config fr4 "$CONF" "redis_prefix t-clg:" 'class default {' \
+    '    messages 100000/1h' '    domain_messages 100000/1h' '}'
+start_sluice fr4
+monitor_bench fr4 "$T/mon-f" -c 4 -n 200 -l 200 -r 2
+[ "$(field accept)" = 200 ] || fail "domain totals: $(field accept) accepted"
+echo "domain totals: $trips round trips ($evalsha EVALSHA) for 200 messages"
+[ "$evalsha" -le 800 ] || fail "$evalsha EVALSHA for 200 messages with domain totals (max 4 each)"
+pass "domain totals under Cluster: $trips round trips for 200 messages ($((trips * 100 / 200))/100 per message)"
+stop_sluice fr1
+stop_sluice fr4
+
 # --- (e) the store API on this cluster (test_cluster's live test):
 #     replays with a scoped item, a refusing scoped item, reset
 SLUICE_TEST_CLUSTER=127.0.0.1:$P2 "$SLUICE_TEST_CLUSTER_BIN" \

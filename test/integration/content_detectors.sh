@@ -4,14 +4,10 @@
 # seed-003 630-address To: is refused, seed-004's identical bodies are
 # caught per account and across accounts, quarantine is asked of the MTA.
 . "$(dirname "$0")/lib.sh"
-port=$(redis_port)
 
 for store in memory redis; do
 	name=$store
-	storecfg="store memory"
-	[ $store = redis ] && storecfg="store redis
-redis_server 127.0.0.1:$port
-redis_prefix t-content-$$:"
+	storecfg=$(store_config $store content)
 	write_config $name "$storecfg" "log_accepts yes" \
 	    "repeats_action tempfail" "wave_action quarantine" \
 	    "near_action tempfail" \

@@ -131,7 +131,7 @@ expect_field accept 4 "mover@example.test: 4 accepted under bulk"
 ctl_class mover@example.test tiny
 bench a -c 1 -n 1 --login mover@example.test
 expect_field tempfail 1 "mover@example.test: over tiny's 1/1h"
-expect_log a ': mail login=mover@example.test class=tiny .*action=tempfail hits=messages' \
+expect_log a ': mail login=mover@example.test origin=sasl class=tiny .*action=tempfail hits=messages' \
     "after sluicectl class ... tiny the next MAIL is refused at MAIL"
 grep -q 'eom login=mover@example.test .*action=tempfail' "$T/a.log" &&
     fail "mover@example.test was refused at the end of the message"
@@ -153,7 +153,7 @@ bench b -c 1 -n 2 --login hijacked@example.test --qid-prefix B1
 expect_field accept 2 "relay B accepts 2 messages of hijacked@example.test"
 bench a -c 1 -n 20 --login hijacked@example.test --qid-prefix A1
 expect_field accept 1 "relay A accepts the third (limit 3/1h, cluster-wide)"
-expect_log a 'login=hijacked@example.test client=127\.0\.0\.1 locked on every relay' \
+expect_log a 'login=hijacked@example.test origin=sasl client=127\.0\.0\.1 locked on every relay' \
     "relay A: the lock rule locks the login"
 # the ids each relay accepted, as its log says
 accepted() {
@@ -172,9 +172,9 @@ sleep 2		# a poll or two later: still once
 [ "$(cut -d' ' -f2- "$T/held-b.out")" = "-h $idb" ] ||
     fail "relay B hold: $(cat "$T/held-b.out")"
 pass "relay A ran '$(cut -d' ' -f2- "$T/held-a.out")' once, relay B '$(cut -d' ' -f2- "$T/held-b.out")' once"
-expect_log a "login=hijacked@example.test locked on relay $host: held 1 queued messages \(hold_command exit 0\)" \
+expect_log a "login=hijacked@example.test origin=sasl locked on relay $host: held 1 queued messages \(hold_command exit 0\)" \
     "relay A logs the hold"
-expect_log b "login=hijacked@example.test locked on relay $host: held 2 queued messages \(hold_command exit 0\)" \
+expect_log b "login=hijacked@example.test origin=sasl locked on relay $host: held 2 queued messages \(hold_command exit 0\)" \
     "relay B logs the hold, naming the relay that locked"
 tl=$(head -n 1 "$T/locked.out" | cut -d' ' -f1)
 tb=$(head -n 1 "$T/held-b.out" | cut -d' ' -f1)
@@ -214,7 +214,7 @@ sleep 2
     fail "relay B hold after lock H: $(cat "$T/held-b.out")"
 pass "lock H from redis-cli: each relay held its own ids, once"
 pass "FIGURE PUBLISH lock H -> hold_command: A $(( (ta - t0) / 1000000 )) ms, B $(( (tb - t0) / 1000000 )) ms"
-expect_log b 'login=second@example.test locked on relay sluicectl: held 1 queued messages \(hold_command exit 0\)' \
+expect_log b 'login=second@example.test origin=sasl locked on relay sluicectl: held 1 queued messages \(hold_command exit 0\)' \
     "the hold line names sluicectl as the locker"
 
 # unlock, one more message, lock again: a new lock, a new hold
@@ -274,7 +274,7 @@ expect_field accept 3 "relay C accepts 3 messages of batch@example.test"
 redis-cli -p "$rport" PUBLISH "${P}events" "lock $(key batch@example.test)" \
     >/dev/null
 wait_until 10 "relay C: the batches did not run" grep -q \
-    'login=batch@example.test locked on relay unknown: held 3 queued messages (hold_command exit 1; 1 of 2 runs failed)' \
+    'login=batch@example.test origin=sasl locked on relay unknown: held 3 queued messages (hold_command exit 1; 1 of 2 runs failed)' \
     "$T/c.log"
 [ "$(cut -d' ' -f2- "$T/held-c.out")" = "$(printf 'C10000000001 C10000000002\nC10000000003')" ] ||
     fail "hold batches: $(cat "$T/held-c.out")"

@@ -36,11 +36,6 @@ submit() {
 	    --from "$login" "$@"
 }
 
-# queue_empty - Postfix's queue holds no message (held mail aside)
-queue_empty() {
-	[ -z "$(find "$P/spool/incoming" "$P/spool/active" \
-	    "$P/spool/deferred" -type f 2>/dev/null)" ]
-}
 
 # held_qids - the queue ids "postqueue -j" lists in the hold queue
 held_qids() {
@@ -82,7 +77,7 @@ release_held() {
 # drain - wait (up to 30 s) until Postfix has delivered everything
 drain() {
 	i=0
-	until queue_empty; do
+	until postfix_queue_empty; do
 		i=$((i + 1))
 		[ $i -lt 300 ] || { postqueue -c "$P/etc" -p >&2;
 		    fail "Postfix's queue did not drain in 30 s"; }
@@ -116,7 +111,7 @@ lock_across_relays() {
 	    --one-session --to x@remote.test
 	expect_summary lock-a.out accepted 1 "relay A: the class's 1 message accepted"
 	expect_summary lock-a.out refused 32 "relay A: 32 refused"
-	expect_log sluice 'login=locked@e2e\.test client=127\.0\.0\.1 locked on every relay: refused 31 times in 1h \(lock_after 30/1h\)' \
+	expect_log sluice 'login=locked@e2e\.test origin=sasl client=127\.0\.0\.1 locked on every relay: refused 31 times in 1h \(lock_after 30/1h\)' \
 	    "relay A: the lock is logged with its reason"
 	SUB_PORT=$SUB_B_PORT submit lock-b.out locked@e2e.test --tag lock-b \
 	    --to x@remote.test
@@ -157,7 +152,7 @@ local_submission() {
 		    r1@remote.test || fail "sendmail(1) failed"
 	done
 	wait_until 60 "sluice decided on 12 local messages" local_seen 12
-	expect_log sluice 'eom login=www@e2e\.test class=default client=127\.0\.0\.1 via=local-sender rcpts=1 .*msg/1h=10/10 .*action=accept' \
+	expect_log sluice 'eom login=www@e2e\.test origin=envelope class=default client=127\.0\.0\.1 via=local-sender rcpts=1 .*msg/1h=10/10 .*action=accept' \
 	    "sendmail(1) mail seen as local submission, keyed by its sender"
 	expect_log sluice 'eom login=www@e2e\.test .*via=local-sender .*action=tempfail hits=messages' \
 	    "the 11th local message refused at EOM (4xx: Postfix keeps it queued)"
@@ -213,103 +208,15 @@ while [ "$SUB_B_PORT" = "$IN_PORT" ] || [ "$SUB_B_PORT" = "$SINK_PORT" ] ||
     [ "$SUB_B_PORT" = "$SUB_PORT" ]; do
 	SUB_B_PORT=$(free_port)
 done
-mkdir -p "$P/etc/sasl" "$P/spool" "$P/data"
-chown postfix "$P/data"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -nodes -days 2 -subj /CN=relay.e2e.test -keyout "$P/etc/key.pem" \
-    -out "$P/etc/cert.pem" > "$T/openssl.out" 2>&1 ||
-    { cat "$T/openssl.out"; fail "openssl req"; }
-chmod 0600 "$P/etc/key.pem"
-
-cat > "$P/etc/main.cf" <<EOF
-# e2e_postfix.sh: a throw-away Postfix on loopback
-compatibility_level = 3.6
-queue_directory = $P/spool
-data_directory = $P/data
-maillog_file = $T/postfix.log
-maillog_file_prefixes = $T
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = relay.e2e.test
-mydomain = e2e.test
-myorigin = \$myhostname
-# inbound: mail for the local users, which (to be counted at the sink)
-# is also handed to smtp-sink
-mydestination = local.e2e.test
-local_recipient_maps =
-local_transport = smtp:[127.0.0.1]:$SINK_PORT
-alias_maps =
-alias_database =
-mynetworks =
-smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-# outbound: everything to smtp-sink
-relayhost = [127.0.0.1]:$SINK_PORT
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-smtp_tls_security_level = none
-smtpd_tls_cert_file = $P/etc/cert.pem
-smtpd_tls_key_file = $P/etc/key.pem
-# SASL: Cyrus, $P/etc/sasl/smtpd.conf (where Debian's Postfix looks: its
-# config_directory/sasl), a private sasldb
-smtpd_sasl_type = cyrus
-cyrus_sasl_config_path = $P/etc/sasl
-smtpd_sasl_path = smtpd
-# a test sends fast: no flow control pauses, no tarpit after errors
-in_flow_delay = 0
-smtpd_error_sleep_time = 0
-smtpd_soft_error_limit = 1000
-smtpd_hard_error_limit = 1000
-biff = no
-EOF
-{
-	echo
-	echo "# ---- contrib/postfix/main.cf"
-	cat "$SLUICE_SRC/contrib/postfix/main.cf"
-} >> "$P/etc/main.cf"
+postfix_setup
 postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" \
     "non_smtpd_milters = unix:$SOCK" || fail "postconf smtpd_milters"
-
-cat > "$P/etc/master.cf" <<EOF
-# e2e_postfix.sh: inbound on 127.0.0.1:$IN_PORT, submission (from
-# contrib/postfix/master.cf) on 127.0.0.1:$SUB_PORT; nothing chrooted
-127.0.0.1:$IN_PORT inet n - n - - smtpd
-EOF
-postfix_services >> "$P/etc/master.cf"
-{
-	echo "# ---- contrib/postfix/master.cf"
-	sed "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_PORT\1/" \
-	    "$SLUICE_SRC/contrib/postfix/master.cf"
-	echo "# ---- the same on port B, through sluice B (another relay)"
-	sed -e "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_B_PORT\1/" \
-	    -e "/^127.0.0.1:$SUB_B_PORT/a\\
-  -o smtpd_milters=$SOCKB" \
-	    "$SLUICE_SRC/contrib/postfix/master.cf"
-} >> "$P/etc/master.cf"
-grep -q "^127.0.0.1:$SUB_PORT" "$P/etc/master.cf" ||
-    fail "no submission service in contrib/postfix/master.cf"
-postconf -c "$P/etc" -F '*/*/chroot = n' || fail "postconf -F chroot"
-
-cat > "$P/etc/sasl/smtpd.conf" <<EOF
-pwcheck_method: auxprop
-auxprop_plugin: sasldb
-mech_list: PLAIN LOGIN
-sasldb_path: $T/sasldb2
-EOF
-
-postfix -c "$P/etc" check > "$T/postfix-check.out" 2>&1 ||
-    { cat "$T/postfix-check.out" "$T/postfix.log" 2>/dev/null;
-      fail "postfix check"; }
-# checked just now: "postfix start" need not check again
-touch "$P/spool/quick-start"
-# stopped from inside the sandbox: "postfix stop" from here would signal
-# a pid of the namespace in the machine's pid space
-export SANDBOX_STOP="postfix -c $P/etc stop"
-sandbox_start pf postfix -c "$P/etc" start-fg
-unset SANDBOX_STOP
-PF_SANDBOX=$SANDBOX_PID
-wait_port "$IN_PORT" "Postfix (inbound)" 300
-wait_port "$SUB_PORT" "Postfix (submission)" 300
-wait_port "$SUB_B_PORT" "Postfix (submission B)" 300
+# inbound on 127.0.0.1:$IN_PORT, submission (contrib/postfix/master.cf)
+# on :$SUB_PORT, the same on :$SUB_B_PORT through sluice B (another relay)
+echo "127.0.0.1:$IN_PORT inet n - n - - smtpd" >> "$P/etc/master.cf"
+postfix_submission "$SUB_PORT"
+postfix_submission "$SUB_B_PORT" "smtpd_milters=$SOCKB"
+postfix_start "$IN_PORT" "$SUB_PORT" "$SUB_B_PORT"
 pass "Postfix $(postconf -c "$P/etc" -h mail_version) on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (submission), :$SUB_B_PORT (submission B, sluice B), sink :$SINK_PORT"
 
 one_message

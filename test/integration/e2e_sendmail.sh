@@ -41,7 +41,7 @@ submit() {
 # messages, hf + df files, aside)
 drain() {
 	i=0
-	while [ -n "$(find "$S/mqueue" -type f -name '[qtx]f*' 2>/dev/null)" ]; do
+	until sendmail_queue_empty; do
 		i=$((i + 1))
 		[ $i -lt 300 ] || { ls -l "$S/mqueue" >&2;
 		    fail "Sendmail's queue did not drain in 30 s"; }
@@ -103,13 +103,10 @@ mta_clean() {
 
 # ------------------------------------------------------------------ setup
 step "setup: Sendmail's packages, smtp-sink, sasldb, sluice, Sendmail"
-ROOT=$(sh "$E2E/sendmail-debs.sh" "${SLUICE_E2E_CACHE:-$(dirname "$SLUICE")/e2e-cache}") ||
-    fail "could not download and unpack Debian's sendmail packages"
-SENDMAIL=$ROOT/usr/libexec/sendmail/sendmail
-CF=$ROOT/usr/share/sendmail/cf
+sendmail_setup
 # (not "sendmail -d0.1" here: outside the sandbox it would look its host
 # name up in DNS and sleep a minute)
-pass "Debian's Sendmail $(basename "$(dirname "$ROOT")") unpacked in $ROOT"
+pass "Debian's Sendmail $(basename "$(dirname "$SM_ROOT")") unpacked in $SM_ROOT"
 
 sink_start
 # Sendmail refuses a group-readable sasldb
@@ -145,36 +142,23 @@ while [ "$SUB_B_PORT" = "$IN_PORT" ] || [ "$SUB_B_PORT" = "$SINK_PORT" ] ||
     [ "$SUB_B_PORT" = "$SUB_PORT" ]; do
 	SUB_B_PORT=$(free_port)
 done
-mkdir -p "$S/mqueue" "$S/sandbox-etc/sasl2" "$S/sandbox-etc/mail"
-chmod 0700 "$S/mqueue"
-printf 'hosts\tfiles\naliases\tfiles\n' > "$S/service.switch"
-cp "$S/service.switch" "$S/sandbox-etc/mail/service.switch"
-: > "$S/helpfile"
-cat > "$S/sandbox-etc/sasl2/Sendmail.conf" <<EOF2
-pwcheck_method: auxprop
-auxprop_plugin: sasldb
-mech_list: PLAIN LOGIN
-sasldb_path: $T/sasldb2
+# inbound (no AUTH; mail for local.e2e.test is relayed on), submission
+# (AUTH required: M=a), and sluice as an administrator adds it; a second
+# MSA port whose only filter is sluice B, on TCP (inet:, loopback) with
+# the hop marker on: tcp_no_stall runs through it
+cat > "$S/daemons.m4" <<EOF2
+DAEMON_OPTIONS(\`Port=$IN_PORT, Addr=127.0.0.1, Name=MTA')dnl
+DAEMON_OPTIONS(\`Port=$SUB_PORT, Addr=127.0.0.1, Name=MSA, M=Ea')dnl
+include(\`$S/sluice.m4')dnl
+MAIL_FILTER(\`sluiceb', \`S=inet:$MILTER_B_PORT@127.0.0.1, F=T, T=S:30s;R:30s;E:1m')dnl
+DAEMON_OPTIONS(\`Port=$SUB_B_PORT, Addr=127.0.0.1, Name=MSAB, M=Ea, InputMailFilters=sluiceb')dnl
 EOF2
-cp "$SLUICE_SRC/contrib/sendmail/sluice.m4" "$S/sluice.m4"
-sed -e "s|@D@|$S|g" -e "s|@IN_PORT@|$IN_PORT|g" -e "s|@SUB_PORT@|$SUB_PORT|g" \
-    -e "s|@SUB_B_PORT@|$SUB_B_PORT|g" -e "s|@MILTER_B_PORT@|$MILTER_B_PORT|g" \
-    -e "s|@SINK_PORT@|$SINK_PORT|g" "$E2E/sendmail.mc.in" > "$S/sendmail.mc"
-m4 -D_CF_DIR_="$CF/" "$CF/m4/cf.m4" "$S/sendmail.mc" > "$S/sendmail.cf" \
-    2> "$T/m4.out" || { cat "$T/m4.out"; fail "m4 sendmail.mc"; }
+sendmail_start "$T/sluice" "$IN_PORT" "$SUB_PORT" "$SUB_B_PORT"
 grep -q "^Xsluice, S=unix:/run/sluice/sluice.sock, F=T" "$S/sendmail.cf" ||
     fail "sendmail.cf has no sluice filter on unix:/run/sluice/sluice.sock"
 grep -q '^O Milter.macros.envfrom=.*{auth_authen}' "$S/sendmail.cf" ||
     fail "sendmail.cf does not send {auth_authen} at MAIL"
 pass "sendmail.cf made by m4 with contrib/sendmail/sluice.m4"
-
-export SANDBOX_SLUICE_DIR="$T/sluice"
-sandbox_start sm "$SENDMAIL" -bD -C "$S/sendmail.cf"
-unset SANDBOX_SLUICE_DIR
-SM_SANDBOX=$SANDBOX_PID
-wait_port "$IN_PORT" "Sendmail (inbound)" 300
-wait_port "$SUB_PORT" "Sendmail (MSA)" 300
-wait_port "$SUB_B_PORT" "Sendmail (MSA B, sluice B on inet:)" 300
 pass "Sendmail on 127.0.0.1:$IN_PORT (inbound), :$SUB_PORT (MSA, AUTH), sink :$SINK_PORT"
 
 one_message

@@ -38,12 +38,12 @@ curl -sf "http://127.0.0.1:$mport/metrics" > /dev/null ||
 # three connections at once, so the lock command starts while others
 # are open
 bench a -c 3 -n 12 --login fds@example.test --qid-prefix F1
-expect_log a 'login=fds@example.test client=[^ ]* locked on every relay' \
+expect_log a 'login=fds@example.test origin=sasl client=[^ ]* locked on every relay' \
     "the lock rule locks fds@example.test"
 wait_until 10 "the lock command did not run" test -s "$T/fds-lock"
 wait_until 10 "the hold command did not run" test -s "$T/fds-hold"
 wait_until 10 "the hold command's end was not logged" grep -Eq \
-    'login=fds@example.test locked on relay .*: held 2 queued messages \(hold_command exit 0\)' \
+    'login=fds@example.test origin=sasl locked on relay .*: held 2 queued messages \(hold_command exit 0\)' \
     "$T/a.log"
 pass "the hold command ran over the 2 accepted messages"
 

@@ -26,7 +26,7 @@ write_config rej "store memory" "identity_map $T/identities" \
     "identity_action reject" "$CLASS"
 start_sluice rej
 miltertest_run rej "$LUA" scene=from action=reject
-expect_log rej 'eom login=alice@example\.test class=default client=192\.0\.2\.1 .*action=reject hits=from$' \
+expect_log rej 'eom login=alice@example\.test origin=sasl class=default client=192\.0\.2\.1 .*action=reject hits=from$' \
     "reject: alice's foreign From: refused, hit named from"
 n=$(grep -c 'eom login=alice@example.test .*action=reject hits=from' "$T/rej.log")
 [ "$n" = 2 ] || fail "expected 2 refused messages of alice (foreign From:, two From:), got $n"
@@ -77,7 +77,7 @@ grep -q 'login=dave' "$T/tru.log" &&
 grep -Eq 'client=198\.51\.100\.7 .*msg/' "$T/tru.log" &&
     fail "mail of an untrusted client without SASL was counted"
 pass "trusted header from an untrusted client ignored: the mail stays inbound"
-expect_log tru 'eom login=WebUser1 class=default client=192\.0\.2\.10 via=trusted-header .*msg/1h=3/3 .*action=accept' \
+expect_log tru 'eom login=WebUser1 origin=header class=default client=192\.0\.2\.10 via=trusted-header .*msg/1h=3/3 .*action=accept' \
     "trusted header keys the counting (3rd message of WebUser1 accepted)"
 expect_log tru 'eom login=WebUser1 .*via=trusted-header .*action=tempfail hits=messages' \
     "trusted header user refused at its limit, at EOM"
@@ -96,7 +96,7 @@ stop_sluice tru
 write_config loc "store memory" "$CLASS"
 start_sluice loc
 miltertest_run loc "$LUA" scene=local localmode=key-by-sender
-expect_log loc 'eom login=www-data@example\.test class=default client=unknown via=local-sender .*action=reject hits=max_recipients' \
+expect_log loc 'eom login=www-data@example\.test origin=envelope class=default client=unknown via=local-sender .*action=reject hits=max_recipients' \
     "no client address: over max_recipients refused at EOM"
 expect_log loc 'eom login=www-data@example\.test .*via=local-sender .*msg/1h=3/3 .*action=tempfail hits=messages' \
     "no client address: counted by its sender, refused at EOM"
@@ -112,7 +112,7 @@ bench loc -c 1 -n 5 --inbound --local-submission -r 2
 expect_field accept 3 "sendmail(1) form: 3 messages of bench@bench.test accepted"
 expect_field tempfail 2 "sendmail(1) form: the 4th and 5th refused"
 expect_field eom_refused 2 "sendmail(1) form: refused at EOM"
-expect_log loc 'eom login=bench@bench\.test class=default client=127\.0\.0\.1 via=local-sender .*action=tempfail hits=messages' \
+expect_log loc 'eom login=bench@bench\.test origin=envelope class=default client=127\.0\.0\.1 via=local-sender .*action=tempfail hits=messages' \
     "sendmail(1) form: keyed by the envelope sender"
 grep -q ' mail login=\| rcpt login=' "$T/loc.log" &&
     fail "local submission decided at MAIL or RCPT"

@@ -77,6 +77,18 @@ write_config() {
 	} > "$T/$name.conf"
 }
 
+# store_config STORE TAG - the config lines of store STORE (memory or
+# redis: the fixture's, with a prefix of its own made of TAG), for tests
+# that run on both
+store_config() {
+	if [ "$1" = redis ]; then
+		printf 'store redis\nredis_server 127.0.0.1:%s\nredis_prefix t-%s-%s:' \
+		    "$(redis_port)" "$2" "$$"
+	else
+		printf 'store memory'
+	fi
+}
+
 # start_sluice NAME - run sluice -f with $T/NAME.conf, wait for its socket
 start_sluice() {
 	name=$1

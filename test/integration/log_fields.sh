@@ -96,10 +96,11 @@ expect_value() {
 	pass "$3: $1 read back whole"
 }
 
-ACC='eom login class client rcpts addrs msg/1h action'
+ACC='eom login origin class client rcpts addrs msg/1h action'
 expect_fields 'login="mallory class=vip' "$ACC" "SASL login with spaces and ="
 expect_value login "$L1" "SASL login with spaces and ="
 expect_value qid "$QID" "queue id with spaces"
+expect_value origin sasl "SASL login with spaces and ="
 expect_value class default "SASL login with spaces and ="
 expect_value client 198.51.100.7 "SASL login with spaces and ="
 expect_value action accept "SASL login with spaces and ="
@@ -109,17 +110,19 @@ expect_value login 'eve\r\nsluice: Q: eom login=admin action=accept "x\' \
 grep -q '^sluice: Q: eom login=admin' "$T/lf.log" &&
     fail "a login made a log line of its own"
 pass "no forged line: the CR/LF stayed inside the value"
-expect_fields 'rcpt login="rcpt class' 'rcpt login class client rcpts action hits' \
+expect_fields 'rcpt login="rcpt class' 'rcpt login origin class client rcpts action hits' \
     "the rcpt line of a hostile login"
 expect_value login "$L3" "the rcpt line of a hostile login"
-expect_fields 'via=local-sender' 'eom login class client via rcpts addrs msg/1h action' \
+expect_fields 'via=local-sender' 'eom login origin class client via rcpts addrs msg/1h action' \
     "envelope sender (local submission) with spaces and ="
 expect_value login "$ENV" "envelope sender"
-expect_fields 'via=trusted-header' 'eom login class client via rcpts addrs msg/1h action' \
+expect_value origin envelope "envelope sender"
+expect_fields 'via=trusted-header' 'eom login origin class client via rcpts addrs msg/1h action' \
     "trusted header value with spaces, = and quotes"
 expect_value login "$HDR" "trusted header value"
+expect_value origin header "trusted header value"
 # a plain login is written as before: no quotes
-expect_log lf 'NOQUEUE: eom login=plain@example\.test class=default client=198\.51\.100\.7 rcpts=1 ' \
+expect_log lf 'NOQUEUE: eom login=plain@example\.test origin=sasl class=default client=198\.51\.100\.7 rcpts=1 ' \
     "plain values are written as before, unquoted"
 stop_sluice lf
 echo "log_fields: all passed"

@@ -14,7 +14,7 @@ CLASS='class default {
 write_config mem "store memory" "early_check yes" "$CLASS"
 start_sluice mem
 miltertest_run mem "$LUA" early=1 observe=0
-expect_log mem 'login=alice@example.test class=default client=192\.0\.2\.1 .*msg/1h=3/3 .*action=tempfail hits=messages' \
+expect_log mem 'login=alice@example.test origin=sasl class=default client=192\.0\.2\.1 .*msg/1h=3/3 .*action=tempfail hits=messages' \
     "memory: alice refused at MAIL, logged with counts"
 expect_log mem 'rcpt login=bob@example.test .*action=tempfail hits=max_recipients' \
     "memory: bob's 5th recipient refused"

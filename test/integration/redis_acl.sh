@@ -72,13 +72,13 @@ pass "no store error: every command of the script is allowed"
 # "lock H" and names the login and the relay from A's lockinfo (HMGET);
 # the lockinfo key lives as long as the lock (EXPIRE)
 bench acl -c 1 -n 10 -r 1 --login mallory@example.test
-expect_log acl 'login=mallory@example.test client=[^ ]* locked on every relay' \
+expect_log acl 'login=mallory@example.test origin=sasl client=[^ ]* locked on every relay' \
     "relay A: the lock rule locks mallory@example.test"
 wait_until 10 "relay B: the lock of relay A was not seen" \
-    grep -q 'login=mallory@example.test locked on relay ' "$T/b.log"
-grep -q "login=mallory@example.test locked on relay $host: " "$T/b.log" ||
-    fail "relay B does not name relay A ($host): $(grep -m1 'login=mallory@example.test locked on relay' "$T/b.log")"
-pass "relay B: login=mallory@example.test locked on relay $host"
+    grep -q 'login=mallory@example.test origin=sasl locked on relay ' "$T/b.log"
+grep -q "login=mallory@example.test origin=sasl locked on relay $host: " "$T/b.log" ||
+    fail "relay B does not name relay A ($host): $(grep -m1 'login=mallory@example.test origin=sasl locked on relay' "$T/b.log")"
+pass "relay B: login=mallory@example.test origin=sasl locked on relay $host"
 li=$(as_sluice --scan --pattern 'sluice:*:lockinfo')
 [ "$(printf '%s\n' "$li" | grep -c .)" = 1 ] || fail "lockinfo keys: '$li'"
 ttl=$(as_admin TTL "$li")

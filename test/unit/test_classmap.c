@@ -60,6 +60,32 @@ test_lookup(void **state)
 	classmap_free(m);
 }
 
+/* test_find - a whole name, then a given @domain: the two names of an
+ * origin (sender_class_names), e.g. "envelope:ADDR", "envelope:@dom" */
+static void
+test_find(void **state)
+{
+	struct classmap *m = classmap_new();
+
+	(void)state;
+	assert_int_equal(add(m, "bob@example.com", "bulk"), 0);
+	assert_int_equal(add(m, "@example.com", "small"), 0);
+	assert_int_equal(add(m, "envelope:@lists.example", "vip"), 0);
+	classmap_seal(m);
+	assert_string_equal(classmap_find(m, "BOB@example.com",
+	    "@example.com"), "bulk");
+	assert_string_equal(classmap_find(m, "x@example.com", "@example.com"),
+	    "small");
+	assert_null(classmap_find(m, "envelope:bob@example.com",
+	    "envelope:@example.com"));
+	assert_null(classmap_find(m, "x@example.com", NULL));
+	assert_string_equal(classmap_find(m, "envelope:news@lists.example",
+	    "envelope:@Lists.Example"), "vip");
+	assert_null(classmap_find(m, "news@lists.example", "@lists.example"));
+	assert_null(classmap_find(m, NULL, "@example.com"));
+	classmap_free(m);
+}
+
 /* test_skipped - what a class name or a key cannot be is skipped */
 static void
 test_skipped(void **state)
@@ -176,6 +202,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_skipped),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_equal_has),

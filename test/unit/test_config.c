@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "sender.h"
+#include "domains.h"
 #include "store.h"
 
 #define MAX_FILES	64	/* files one run writes to the scratch dir */
@@ -185,7 +187,15 @@ class_same(const struct config_class *x, const struct config_class *y)
 	    limits_same(x->near_repeats, x->nnear_repeats, y->near_repeats,
 	    y->nnear_repeats) &&
 	    limits_same(x->client_addresses, x->nclient_addresses,
-	    y->client_addresses, y->nclient_addresses);
+	    y->client_addresses, y->nclient_addresses) &&
+	    limits_same(x->external_recipients, x->nexternal_recipients,
+	    y->external_recipients, y->nexternal_recipients) &&
+	    limits_same(x->internal_recipients, x->ninternal_recipients,
+	    y->internal_recipients, y->ninternal_recipients) &&
+	    limits_same(x->domain_messages, x->ndomain_messages,
+	    y->domain_messages, y->ndomain_messages) &&
+	    limits_same(x->domain_recipients, x->ndomain_recipients,
+	    y->domain_recipients, y->ndomain_recipients);
 }
 
 /* config_same - what two configs decide is the same (not path, file) */
@@ -243,10 +253,13 @@ config_same(const struct config *a, const struct config *b)
 	    a->hold_max_ids != b->hold_max_ids ||
 	    a->hold_batch != b->hold_batch ||
 	    !str_same(a->class_map, b->class_map) ||
+	    !str_same(a->domain_class_map, b->domain_class_map) ||
 	    !str_same(a->identity_map, b->identity_map) ||
 	    a->identity_action != b->identity_action ||
 	    (a->trusted_networks == NULL) != (b->trusted_networks == NULL) ||
+	    (a->local_domains == NULL) != (b->local_domains == NULL) ||
 	    !str_same(a->trusted_header, b->trusted_header) ||
+	    !str_same(a->login_default_domain, b->login_default_domain) ||
 	    a->local_submission != b->local_submission ||
 	    a->nclasses != b->nclasses || a->nmap != b->nmap)
 		return 0;
@@ -411,12 +424,14 @@ test_every_key(void **state)
 	    "hold_max_per_login 500\n"
 	    "hold_max_ids 9000\n"
 	    "hold_batch 20\n"
+	    "login_default_domain Example.COM\n"
 	    "\r\n\t\n");
 
 	(void)state;
 	assert_string_equal(c->socket, "unix:/run/sluice/sluice.sock");
 	assert_string_equal(c->user, "sluice");
 	assert_string_equal(c->pidfile, "/run/sluice/sluice #1.pid");
+	assert_string_equal(c->login_default_domain, "Example.COM");
 	assert_false(c->syslog);
 	assert_string_equal(c->syslog_facility, "local3");
 	assert_false(c->log_accepts);
@@ -841,6 +856,59 @@ test_class_map(void **state)
 	config_free(c);
 }
 
+/*
+ * test_class_origins - envelope senders are looked up by names of their
+ * own ("envelope:ADDR", then "envelope:@domain"): a SASL login's entry
+ * or its domain's never classes a forged envelope sender, and an entry
+ * for an envelope sender never classes the SASL login
+ */
+static void
+test_class_origins(void **state)
+{
+	const char map[] =
+	    "bob@example.com              bulk\n"
+	    "@partner.example             bulk\n"
+	    "envelope:www-data@example.com bulk\n"
+	    "Envelope:@lists.example       bulk\n";
+	const char conf[] =
+	    "class bulk {\n  messages 2000/1h\n}\n"
+	    "class_map classes\n"
+	    "login_default_domain example.com\n";
+	char whole[SENDER_NAME_MAX + 1], dom[SENDER_NAME_MAX + 1];
+	const char *w, *d;
+	struct config *c;
+	static const struct {
+		enum sender_origin o;
+		const char *login, *want;
+	} cases[] = {
+		{ SENDER_SASL, "bob@example.com", "bulk" },
+		{ SENDER_HEADER, "Bob@Example.com", "bulk" },	/* shared */
+		{ SENDER_ENVELOPE, "bob@example.com", "default" },
+		{ SENDER_SASL, "x@partner.example", "bulk" },
+		{ SENDER_ENVELOPE, "x@partner.example", "default" },
+		{ SENDER_ENVELOPE, "WWW-data@example.com", "bulk" },
+		{ SENDER_SASL, "www-data@example.com", "default" },
+		{ SENDER_ENVELOPE, "news@lists.example", "bulk" },
+		{ SENDER_SASL, "news@lists.example", "default" },
+		{ SENDER_SASL, "envelope:news@lists.example", "default" },
+	};
+	size_t i;
+
+	(void)state;
+	write_file("classes", map, sizeof(map) - 1);
+	c = load(write_str("sluice.conf", conf));
+	assert_string_equal(c->login_default_domain, "example.com");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sender_class_names(cases[i].o, cases[i].login,
+		    whole, dom, &w, &d), 0);
+		if (strcmp(config_class_find(c, w, d)->name, cases[i].want))
+			fail_msg("%s %s: class %s, expected %s",
+			    sender_origin_name(cases[i].o), cases[i].login,
+			    config_class_find(c, w, d)->name, cases[i].want);
+	}
+	config_free(c);
+}
+
 /* test_long_logins - any login up to and past 1 KiB, any bytes */
 static void
 test_long_logins(void **state)
@@ -942,7 +1010,8 @@ test_samples(void **state)
 	static const char *const unset[] = { "user", "pidfile",
 	    "redis_password_file", "redis_username", "hop_key_file",
 	    "lock_command", "hold_command", "class_map", "identity_map",
-	    "trusted_networks", "trusted_header", NULL };
+	    "trusted_networks", "trusted_header", "login_default_domain",
+	    "local_domains", "domain_class_map", NULL };
 	char path[1024], line[512], key[64], text[1200];
 	struct config *c, *def, *one;
 	unsigned checked = 0;
@@ -1305,6 +1374,17 @@ test_bad(void **state)
 		    " near_repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s\n}\n",
 		    "t.conf:6: class x: 30 limits in all, at most 29 (they are "
 		    "checked in one store call)" },
+		{ "history yes\nclass x {\n messages 1/1s 2/2s 3/3s 4/4s 5/5s "
+		    "6/6s 7/7s 8/8s\n recipients 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s "
+		    "7/7s 8/8s\n repeats 1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s "
+		    "8/8s\n near_repeats 1/1s 2/2s 3/3s 4/4s 5/5s\n}\n",
+		    "t.conf:2: class x: 29 limits in all, at most 28 with "
+		    "history yes" },
+		{ "history_bucket 2h\nhistory_window 1h\n", "t.conf: "
+		    "history_window must be at least history_bucket" },
+		{ "near_action lock\n", "t.conf:1: near_action: " },
+		{ "history_action block\n", "t.conf:1: history_action: " },
+		{ "history_factor 1\n", "t.conf:1: history_factor: " },
 		{ "near_distance 13\n", "t.conf:1: near_distance: expected a "
 		    "number from 0 to 12, got \"13\"" },
 		{ "near_distance -1\n", "t.conf:1: near_distance: expected a "
@@ -1576,6 +1656,108 @@ test_bad_files(void **state)
 	config_free(NULL);
 }
 
+/* test_local_domains - the local domains and the per-class external and
+ * internal recipient limits */
+static void
+test_local_domains(void **state)
+{
+	char err[CONFIG_ERR_MAX];
+	struct config *c = parse(
+	    "local_domains example.com, .Corp.Example\texample.org\n"
+	    "class default {\n"
+	    "    recipients          2000/1h\n"
+	    "    external_recipients 500/1h 2000/1d\n"
+	    "    internal_recipients 1000/1h\n"
+	    "}\n");
+	const struct config_class *d = &c->classes[0];
+
+	(void)state;
+	assert_non_null(c->local_domains);
+	assert_int_equal(domains_count(c->local_domains), 3);
+	assert_true(domains_local(c->local_domains, "<a@x.corp.example>"));
+	assert_false(domains_local(c->local_domains, "<a@corp.example>"));
+	assert_int_equal(d->nexternal_recipients, 2);
+	assert_int_equal(d->external_recipients[0].count, 500);
+	assert_int_equal(d->external_recipients[1].window, 86400);
+	assert_int_equal(d->ninternal_recipients, 1);
+	assert_int_equal(d->internal_recipients[0].count, 1000);
+	config_free(c);
+	/* unset: no list, no limits */
+	c = parse("");
+	assert_null(c->local_domains);
+	assert_int_equal(c->classes[0].nexternal_recipients, 0);
+	assert_int_equal(c->classes[0].ninternal_recipients, 0);
+	config_free(c);
+	assert_null(config_parse_string("local_domains example.com [1.2.3.4]\n",
+	    "t.conf", err, sizeof(err)));
+	assert_string_equal(err, "t.conf:1: local_domains: \"[1.2.3.4]\" is "
+	    "no domain name (example.com, or .example.com for every domain "
+	    "below it)");
+	assert_null(config_parse_string("local_domains a..b\n", "t.conf", err,
+	    sizeof(err)));
+	assert_null(config_parse_string("local_domains ,\n", "t.conf", err,
+	    sizeof(err)));
+	assert_string_equal(err, "t.conf:1: local_domains: no domain given");
+	assert_null(config_parse_string("class default {\n"
+	    "external_recipients 500\n}\n", "t.conf", err, sizeof(err)));
+	assert_true(strncmp(err, "t.conf:2: external_recipients", 29) == 0);
+}
+
+/* test_domain_classes - domain_class_map and the domain_* class keys */
+static void
+test_domain_classes(void **state)
+{
+	char err[CONFIG_ERR_MAX], text[2400], big[400];
+	const char *map = write_str("domains", "# customers\n"
+	    "Big.Example  big\n"
+	    "small.example  default\n");
+	struct config *c;
+	size_t i;
+
+	(void)state;
+	snprintf(text, sizeof(text), "domain_class_map %s\n"
+	    "class default {\n messages 100/1h\n domain_messages 30/1h\n}\n"
+	    "class big {\n domain_messages 300/1h 3000/1d\n"
+	    " domain_recipients 9000/1h\n}\n", map);
+	c = parse(text);
+	assert_int_equal(c->ndmap, 2);
+	assert_null(config_domain_class_for(c, "alice"));	/* bare */
+	assert_null(config_domain_class_for(c, "alice@"));
+	assert_ptr_equal(config_domain_class_for(c, "a@BIG.example"),
+	    config_find_class(c, "big"));
+	assert_ptr_equal(config_domain_class_for(c, "a@small.example"),
+	    &c->classes[0]);
+	assert_ptr_equal(config_domain_class_for(c, "a@other.example"),
+	    &c->classes[0]);
+	assert_ptr_equal(config_domain_class_for(c, "a@sub.big.example"),
+	    &c->classes[0]);	/* exact domains only */
+	assert_int_equal(config_find_class(c, "big")->ndomain_messages, 2);
+	assert_int_equal(c->classes[0].domain_messages[0].count, 30);
+	config_free(c);
+	/* errors */
+	snprintf(text, sizeof(text), "domain_class_map %s\n", write_str("d2",
+	    "@big.example default\n"));
+	assert_null(config_parse_string(text, "t.conf", err, sizeof(err)));
+	assert_non_null(strstr(err, "d2:1: \"@big.example\": expected a "
+	    "domain, without \"@\""));
+	snprintf(text, sizeof(text), "domain_class_map %s\n", write_str("d3",
+	    "a.example nope\n"));
+	assert_null(config_parse_string(text, "t.conf", err, sizeof(err)));
+	assert_non_null(strstr(err, "d3:1: unknown class \"nope\""));
+	/* a login's 26 limits and a domain's 8 do not fit one request */
+	big[0] = '\0';
+	for (i = 0; i < 8; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big),
+		    " %zu/%zuh", i + 1, i + 1);
+	snprintf(text, sizeof(text), "class default {\n messages%s\n"
+	    " recipients%s\n repeats%s\n body_senders 1/1h 2/2h\n}\n"
+	    "class big {\n domain_messages%s\n}\n", big, big, big, big);
+	assert_null(config_parse_string(text, "t.conf", err, sizeof(err)));
+	assert_string_equal(err, "t.conf:1: class default: 26 limits and a "
+	    "domain's 8 are more than 29 in all (they are checked in one store "
+	    "call)");
+}
+
 int
 main(void)
 {
@@ -1587,6 +1769,7 @@ main(void)
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_many_classes),
 		cmocka_unit_test(test_class_map),
+		cmocka_unit_test(test_class_origins),
 		cmocka_unit_test(test_long_logins),
 		cmocka_unit_test(test_map_paths),
 		cmocka_unit_test(test_samples),
@@ -1595,6 +1778,8 @@ main(void)
 		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_errbuf),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_local_domains),
+		cmocka_unit_test(test_domain_classes),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -54,6 +54,8 @@ static const char every_key[] =
     "::ffff:10.1.0.0/112\n"
     "trusted_header X-Webmail-User\n"
     "local_submission inbound\n"
+    "login_default_domain example.com\n"
+    "local_domains Example.COM .corp.example, example.org\n"
     "fanout_action tempfail\n"
     "repeats_action tag\n"
     "wave_action observe\n"
@@ -172,6 +174,7 @@ test_defaults(void **state)
 	has_line(text, "# user (unset)");
 	has_line(text, "# metrics_listen (unset)");
 	has_line(text, "# trusted_networks (unset)");
+	has_line(text, "# local_domains (unset)");
 	has_line(text, "redis_server 127.0.0.1:6379");
 	has_line(text, "early_check_cache 10s");
 	has_line(text, "redis_connect_timeout 250ms");
@@ -203,6 +206,8 @@ test_every_key(void **state)
 	    "[2001:db8::1]:26379");
 	has_line(text, "trusted_networks 10.0.0.0/8, 192.0.2.5, "
 	    "2001:db8::/32, 10.1.0.0/16");
+	has_line(text, "local_domains .corp.example, example.com, "
+	    "example.org");
 	has_line(text, "hold_command \"/usr/bin/sudo -n "
 	    "/usr/local/sbin/sluice-hold\"");
 	has_line(text, "lock_after 50/30m");

@@ -106,6 +106,11 @@ static const char expected[] =
 "sluice_detector_hits_total{detector=\"store-unavailable\"} 0\n"
 "sluice_detector_hits_total{detector=\"max_recipients\"} 1\n"
 "sluice_detector_hits_total{detector=\"from\"} 1\n"
+"sluice_detector_hits_total{detector=\"external_recipients\"} 0\n"
+"sluice_detector_hits_total{detector=\"internal_recipients\"} 0\n"
+"sluice_detector_hits_total{detector=\"domain_messages\"} 0\n"
+"sluice_detector_hits_total{detector=\"domain_recipients\"} 0\n"
+"sluice_detector_hits_total{detector=\"history\"} 0\n"
 "# HELP sluice_locks_total Logins locked on every relay by this relay.\n"
 "# TYPE sluice_locks_total counter\n"
 "sluice_locks_total 1\n"
@@ -389,7 +394,9 @@ test_every_label(void **state)
 	static const char *const names[] = { "messages", "recipients",
 	    "fanout", "repeats", "wave", "copies", "near", "clients", "loop",
 	    "received", "locked", "limit", "store-unavailable",
-	    "max_recipients", "from" };
+	    "max_recipients", "from", "external_recipients",
+	    "internal_recipients", "domain_messages", "domain_recipients",
+	    "history" };
 	char buf[8192], want[128];
 	size_t i, j;
 

@@ -57,7 +57,8 @@ setup(void **state)
 static void
 test_items(void **state)
 {
-	struct policy_msg m = { &cls, 7, 0, NULL, NULL, 0, 0, 0, 0, NULL };
+	struct policy_msg m = { &cls, 7, 0, NULL, NULL, 0, 0, 0, 0, NULL,
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -86,7 +87,8 @@ static void
 decide(uint64_t c0, uint64_t c1, uint64_t c2, uint32_t retry, int allowed,
     enum store_source src, struct policy_decision *d)
 {
-	struct policy_msg m = { &cls, 3, 0, NULL, NULL, 0, 0, 0, 0, NULL };
+	struct policy_msg m = { &cls, 3, 0, NULL, NULL, 0, 0, 0, 0, NULL,
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { allowed, 0, src };
 	size_t n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS), i;
@@ -174,7 +176,8 @@ static void
 test_detector_items(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
-	struct policy_msg m = { &cls, 3, 7, body, NULL, 0, 0, 0, 0, NULL };
+	struct policy_msg m = { &cls, 3, 7, body, NULL, 0, 0, 0, 0, NULL,
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	size_t n;
 
@@ -239,7 +242,8 @@ test_near_clients(void **state)
 	static const char body[] = "00112233445566778899aabbccddeeff";
 	static const char ip[] = "0123456789abcdef0123456789abcdef";
 	struct policy_msg m = { &cls, 1, 1, body, NULL, 0, 0,
-	    0x0123456789abcdefULL, 150, ip };
+	    0x0123456789abcdefULL, 150, ip, 0, 0, NULL,
+	    NULL };
 	struct store_item it[STORE_MAX_ITEMS], *x;
 	struct store_res res = { 0, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -326,7 +330,8 @@ test_near_clients(void **state)
 static void
 test_fanout_cap(void **state)
 {
-	struct policy_msg m = { &cls, 1, 630, NULL, NULL, 0, 0, 0, 0, NULL };
+	struct policy_msg m = { &cls, 1, 630, NULL, NULL, 0, 0, 0, 0, NULL,
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -361,7 +366,8 @@ static void
 test_strictest(void **state)
 {
 	static const char body[] = "00112233445566778899aabbccddeeff";
-	struct policy_msg m = { &cls, 3, 2, body, NULL, 0, 0, 0, 0, NULL };
+	struct policy_msg m = { &cls, 3, 2, body, NULL, 0, 0, 0, 0, NULL,
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -427,6 +433,48 @@ test_rcpt_cap(void **state)
 	assert_false(policy_rcpt_over(&cls, 1000000, &r));
 }
 
+/*
+ * test_refused_locally - the checks that need no store: a loop, the
+ * Received: count, the To/Cc cap, a refusing From: action, the recipient
+ * cap at EOM; soft actions and a clean message are not refusals
+ */
+static void
+test_refused_locally(void **state)
+{
+	struct policy_msg m;
+
+	(void)state;
+	cls.max_header_recipients = 5;
+	memset(&m, 0, sizeof(m));
+	m.cls = &cls;
+	m.nrcpt = 3;
+	m.naddr = 5;
+	assert_false(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.naddr = 6;			/* the To/Cc cap */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	cfg.fanout_action = CONFIG_ACTION_TAG;	/* accepted, tagged */
+	assert_false(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.naddr = 1;
+	m.passes = 5;			/* hop_limit */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.passes = 0;
+	m.received = 51;		/* max_received */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.received = 0;
+	cfg.identity_action = CONFIG_ACTION_TAG;
+	assert_false(policy_refused_locally(&cfg, &m, "not alice's", NULL,
+	    3));
+	cfg.identity_action = CONFIG_ACTION_REJECT;
+	assert_true(policy_refused_locally(&cfg, &m, "not alice's", NULL,
+	    3));
+	assert_false(policy_refused_locally(&cfg, &m, "", NULL, 3));
+	/* the recipient cap of mail that could not be refused at RCPT */
+	assert_false(policy_refused_locally(&cfg, &m, NULL, &cls, 5));
+	assert_true(policy_refused_locally(&cfg, &m, NULL, &cls, 6));
+	cfg.mode = CONFIG_MODE_OBSERVE;	/* would refuse: not charged either */
+	assert_true(policy_refused_locally(&cfg, &m, NULL, &cls, 6));
+}
+
 /* test_replies_safe - no reply carries CR, LF or a lone '%' */
 static void
 test_replies_safe(void **state)
@@ -448,7 +496,8 @@ static void
 test_loops(void **state)
 {
 	static const char copy[] = "0123456789abcdef0123456789abcdef";
-	struct policy_msg m = { NULL, 0, 0, NULL, copy, 4, 10, 0, 0, NULL };
+	struct policy_msg m = { NULL, 0, 0, NULL, copy, 4, 10, 0, 0, NULL,
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS];
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -495,7 +544,8 @@ test_loops(void **state)
 static void
 test_lock(void **state)
 {
-	struct policy_msg m = { &cls, 1, 0, NULL, NULL, 0, 0, 0, 0, NULL };
+	struct policy_msg m = { &cls, 1, 0, NULL, NULL, 0, 0, 0, 0, NULL,
+	    0, 0, NULL, NULL };
 	struct store_item it[STORE_MAX_ITEMS], lk;
 	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
 	struct policy_decision d;
@@ -566,6 +616,162 @@ test_reply_text(void **state)
 	    "1h); please try again in 5 minutes");
 }
 
+/* ext_decide - items of 5 external and 2 internal recipients, the store's
+ * counts before them given; returns the decision */
+static size_t
+ext_decide(uint64_t ext, uint64_t in, uint64_t next, struct store_item *it,
+    struct policy_decision *d)
+{
+	struct policy_msg m = { &cls, next + 2, 0, NULL, NULL, 0, 0, 0, 0,
+	    NULL, next, 2, NULL, NULL };
+	struct store_res res = { 1, 0, STORE_SRC_PRIMARY };
+	size_t n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS), i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(it[i].name, "ext_rcpt") == 0)
+			it[i].count = ext;
+		if (strcmp(it[i].name, "int_rcpt") == 0)
+			it[i].count = in;
+		it[i].retry = 720;
+		it[i].over = it[i].count + it[i].cost > it[i].limit;
+		if (it[i].over)
+			res.allowed = 0;
+	}
+	policy_decide(&cfg, &m, it, n, &res, d);
+	return n;
+}
+
+/* test_external - external and internal recipients: their own hard items,
+ * and a reply that says which was reached */
+static void
+test_external(void **state)
+{
+	struct store_item it[STORE_MAX_ITEMS], x[2];
+	struct policy_decision d;
+	size_t n;
+
+	(void)state;
+	cls.external_recipients[0] = (struct config_limit){ 500, 3600 };
+	cls.nexternal_recipients = 1;
+	cls.internal_recipients[0] = (struct config_limit){ 1000, 3600 };
+	cls.ninternal_recipients = 1;
+	n = ext_decide(0, 0, 5, it, &d);
+	assert_int_equal(n, 6);		/* msg x2, rcpt, ext, int, lock */
+	assert_string_equal(it[2].name, "rcpt");
+	assert_int_equal(it[2].cost, 7);
+	assert_string_equal(it[3].name, "ext_rcpt");
+	assert_int_equal(it[3].cost, 5);
+	assert_int_equal(it[3].limit, 500);
+	assert_false(it[3].soft);
+	assert_string_equal(it[4].name, "int_rcpt");
+	assert_int_equal(it[4].cost, 2);
+	assert_int_equal(it[4].limit, 1000);
+	assert_int_equal(d.verdict, VERDICT_ACCEPT);
+
+	/* under the total (500), over the external limit */
+	ext_decide(498, 0, 5, it, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(hits_of(&d), "external_recipients");
+	assert_string_equal(d.reply.rcode, "451");
+	assert_string_equal(d.reply.xcode, "4.7.1");
+	assert_string_equal(d.reply.text, "Sending limit reached (500 "
+	    "external recipients per 1h); please try again in 12 minutes");
+	assert_string_equal(d.hit->name, "ext_rcpt");
+
+	ext_decide(0, 999, 5, it, &d);
+	assert_string_equal(hits_of(&d), "internal_recipients");
+	assert_string_equal(d.reply.text, "Sending limit reached (1000 "
+	    "internal recipients per 1h); please try again in 12 minutes");
+
+	/* both the total and the external limit: both named, whatever
+	 * their order (one name is part of the other) */
+	cls.recipients[0].count = 6;
+	ext_decide(498, 0, 5, it, &d);
+	assert_string_equal(hits_of(&d), "recipients,external_recipients");
+	x[0] = it[3];	/* external first, then the total */
+	x[1] = it[2];
+	policy_decide(&cfg, &(struct policy_msg){ .cls = &cls }, x, 2,
+	    &(struct store_res){ 0, 0, STORE_SRC_PRIMARY }, &d);
+	assert_string_equal(hits_of(&d), "external_recipients,recipients");
+
+	/* more external recipients in one message than the window holds */
+	cls.recipients[0].count = 10000;
+	ext_decide(0, 0, 600, it, &d);
+	assert_int_equal(d.verdict, VERDICT_REJECT);
+	assert_string_equal(d.reply.rcode, "550");
+	assert_string_equal(d.reply.text, "This message has more external "
+	    "recipients (600) than this account may send per 1h (500)");
+
+	/* at MAIL nothing is known of the recipients: cost 0, never over */
+	ext_decide(500, 1000, 0, it, &d);
+	assert_int_equal(it[3].cost, 0);
+	assert_false(it[3].over);
+
+	/* one of the two alone: only its items */
+	cls.ninternal_recipients = 0;
+	assert_int_equal(ext_decide(0, 0, 5, it, &d), 5);
+	assert_string_equal(it[3].name, "ext_rcpt");
+	assert_string_equal(it[4].name, "lock");
+}
+
+/* test_domain_totals - a domain's windows: scoped to the domain's key,
+ * shared by every login of it, and a reply that says so */
+static void
+test_domain_totals(void **state)
+{
+	static const char dom[] = "00112233445566778899aabbccddeeff";
+	struct config_class dc;
+	struct policy_msg m = { &cls, 4, 0, NULL, NULL, 0, 0, 0, 0, NULL, 0,
+	    0, NULL, dom };
+	struct store_item it[STORE_MAX_ITEMS];
+	struct store_res res = { 0, 0, STORE_SRC_PRIMARY };
+	struct policy_decision d;
+	size_t n, i;
+
+	(void)state;
+	memset(&dc, 0, sizeof(dc));
+	strcpy(dc.name, "customer");
+	/* no domain class (a bare login): the request of before */
+	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 4);
+	/* a domain class without domain limits: the same */
+	m.dcls = &dc;
+	assert_int_equal(policy_items(&cfg, &m, it, STORE_MAX_ITEMS), 4);
+	dc.domain_messages[0] = (struct config_limit){ 30, 3600 };
+	dc.ndomain_messages = 1;
+	dc.domain_recipients[0] = (struct config_limit){ 100, 3600 };
+	dc.ndomain_recipients = 1;
+	n = policy_items(&cfg, &m, it, STORE_MAX_ITEMS);
+	assert_int_equal(n, 6);
+	assert_string_equal(it[3].name, "dom_msg");
+	assert_string_equal(it[3].scope, dom);
+	assert_int_equal(it[3].cost, 1);
+	assert_int_equal(it[3].limit, 30);
+	assert_false(it[3].soft);
+	assert_string_equal(it[4].name, "dom_rcpt");
+	assert_string_equal(it[4].scope, dom);
+	assert_int_equal(it[4].cost, 4);
+	assert_string_equal(it[0].scope, "");	/* the login's own */
+	for (i = 0; i < n; i++) {
+		it[i].count = strcmp(it[i].name, "dom_msg") == 0 ? 30 : 0;
+		it[i].retry = 720;
+		it[i].over = it[i].count + it[i].cost > it[i].limit;
+	}
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_int_equal(d.verdict, VERDICT_TEMPFAIL);
+	assert_string_equal(hits_of(&d), "domain_messages");
+	assert_string_equal(d.reply.text, "Sending limit reached (30 messages "
+	    "per 1h for all accounts of this domain); please try again in 12 "
+	    "minutes");
+	it[3].over = 0;
+	it[4].cost = 101;
+	it[4].over = 1;
+	policy_decide(&cfg, &m, it, n, &res, &d);
+	assert_string_equal(hits_of(&d), "domain_recipients");
+	assert_string_equal(d.reply.rcode, "550");
+	assert_string_equal(d.reply.text, "This message has more recipients "
+	    "(101) than this domain may send per 1h (100)");
+}
+
 int
 main(void)
 {
@@ -583,7 +789,10 @@ main(void)
 		cmocka_unit_test_setup(test_lock, setup),
 		cmocka_unit_test_setup(test_observe, setup),
 		cmocka_unit_test_setup(test_rcpt_cap, setup),
+		cmocka_unit_test_setup(test_refused_locally, setup),
 		cmocka_unit_test_setup(test_replies_safe, setup),
+		cmocka_unit_test_setup(test_external, setup),
+		cmocka_unit_test_setup(test_domain_totals, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

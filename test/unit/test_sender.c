@@ -65,6 +65,118 @@ test_key_case(void **state)
 	assert_string_equal(b, c);
 }
 
+/*
+ * test_origin_keys - one text, three origins, three keys; SASL keys are
+ * those of sender_key (earlier releases); each origin folds ASCII case;
+ * no login of one origin takes the key of another's
+ */
+static void
+test_origin_keys(void **state)
+{
+	char s[SENDER_KEY_LEN + 1], h[SENDER_KEY_LEN + 1];
+	char e[SENDER_KEY_LEN + 1], k[SENDER_KEY_LEN + 1];
+	enum sender_origin o;
+
+	(void)state;
+	sender_origin_key(SENDER_SASL, "bob@example.test", s);
+	sender_origin_key(SENDER_HEADER, "bob@example.test", h);
+	sender_origin_key(SENDER_ENVELOPE, "bob@example.test", e);
+	sender_key("bob@example.test", k);
+	assert_string_equal(s, k);
+	assert_string_not_equal(s, h);
+	assert_string_not_equal(s, e);
+	assert_string_not_equal(h, e);
+	assert_true(key_ok(h) && key_ok(e));
+	sender_origin_key(SENDER_ENVELOPE, "BOB@Example.TEST", k);
+	assert_string_equal(e, k);
+	/* the tag is hashed with a NUL no login holds: a SASL login that
+	 * spells the tag out is still another key */
+	sender_key("envelopebob@example.test", k);
+	assert_string_not_equal(e, k);
+	sender_key("envelope:bob@example.test", k);
+	assert_string_not_equal(e, k);
+	assert_string_equal(sender_origin_name(SENDER_SASL), "sasl");
+	assert_string_equal(sender_origin_name(SENDER_HEADER), "header");
+	assert_string_equal(sender_origin_name(SENDER_ENVELOPE), "envelope");
+	assert_int_equal(sender_origin_parse("envelope", &o), 0);
+	assert_int_equal(o, SENDER_ENVELOPE);
+	assert_int_equal(sender_origin_parse("header", &o), 0);
+	assert_int_equal(o, SENDER_HEADER);
+	assert_int_equal(sender_origin_parse("sasl", &o), 0);
+	assert_int_equal(o, SENDER_SASL);
+	assert_int_equal(sender_origin_parse("Envelope", &o), -1);
+	assert_int_equal(sender_origin_parse("", &o), -1);
+}
+
+/* test_origin_names - the names hooks and class maps see */
+static void
+test_origin_names(void **state)
+{
+	char out[SENDER_NAME_MAX + 1], whole[SENDER_NAME_MAX + 1];
+	char dom[SENDER_NAME_MAX + 1], big[SENDER_LOGIN_MAX + 1], tiny[8];
+	const char *w, *d;
+
+	(void)state;
+	assert_string_equal(sender_qualified(SENDER_SASL, "bob@x.test", out,
+	    sizeof(out)), "bob@x.test");
+	assert_string_equal(sender_qualified(SENDER_ENVELOPE, "bob@x.test",
+	    out, sizeof(out)), "envelope:bob@x.test");
+	assert_string_equal(sender_qualified(SENDER_HEADER, "bob", out,
+	    sizeof(out)), "header:bob");
+	assert_null(sender_qualified(SENDER_ENVELOPE, "bob@x.test", tiny,
+	    sizeof(tiny)));
+	/* SASL and header: the login itself, no copy */
+	assert_int_equal(sender_class_names(SENDER_HEADER, "bob@x.test",
+	    whole, dom, &w, &d), 0);
+	assert_string_equal(w, "bob@x.test");
+	assert_string_equal(d, "@x.test");
+	assert_int_equal(sender_class_names(SENDER_SASL, "bob", whole, dom,
+	    &w, &d), 0);
+	assert_string_equal(w, "bob");
+	assert_null(d);
+	/* envelope: names of its own, the domain's too */
+	assert_int_equal(sender_class_names(SENDER_ENVELOPE, "bob@a@x.test",
+	    whole, dom, &w, &d), 0);
+	assert_string_equal(w, "envelope:bob@a@x.test");
+	assert_string_equal(d, "envelope:@x.test");
+	assert_int_equal(sender_class_names(SENDER_ENVELOPE, "www-data",
+	    whole, dom, &w, &d), 0);
+	assert_string_equal(w, "envelope:www-data");
+	assert_null(d);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sender_class_names(SENDER_ENVELOPE, big, whole, dom,
+	    &w, &d), 0);
+}
+
+/* test_default_domain - login_default_domain: bare logins only */
+static void
+test_default_domain(void **state)
+{
+	char out[64], tiny[10];
+
+	(void)state;
+	assert_string_equal(sender_with_domain("alice", "example.com", out,
+	    sizeof(out)), "alice@example.com");
+	assert_string_equal(sender_with_domain("alice@example.org",
+	    "example.com", out, sizeof(out)), "alice@example.org");
+	assert_string_equal(sender_with_domain("@example.org", "example.com",
+	    out, sizeof(out)), "@example.org");
+	assert_string_equal(sender_with_domain("alice", NULL, out,
+	    sizeof(out)), "alice");
+	assert_null(sender_with_domain("alice", "example.com", tiny,
+	    sizeof(tiny)));
+	/* "Alice" and "alice@example.com" are then one key */
+	{
+		char a[SENDER_KEY_LEN + 1], b[SENDER_KEY_LEN + 1];
+
+		sender_key(sender_with_domain("Alice", "example.com", out,
+		    sizeof(out)), a);
+		sender_key("alice@example.com", b);
+		assert_string_equal(a, b);
+	}
+}
+
 /* test_printable - control bytes, '%', long input */
 static void
 test_printable(void **state)
@@ -200,6 +312,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_shape),
 		cmocka_unit_test(test_key_case),
+		cmocka_unit_test(test_origin_keys),
+		cmocka_unit_test(test_origin_names),
+		cmocka_unit_test(test_default_domain),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_printable_big),
 		cmocka_unit_test(test_logvalue),

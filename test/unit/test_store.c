@@ -1901,6 +1901,44 @@ test_on_refuse(void **state)
 	assert_true(it[1].over);
 }
 
+/*
+ * test_refused - a request refused before the store (STORE_REFUSED): not
+ * allowed, nothing charged but the refusal counter, even when every
+ * limit fits; the other items' counts and overs are still reported
+ */
+static void
+test_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[3];
+	char a[SENDER_KEY_LEN + 1];
+	int i;
+
+	key_of("refused-early@example.test", a);
+	for (i = 0; i < 3; i++) {
+		it[0] = item("msg", 3600, 12, 2, 1);
+		it[1] = item("refused", 3600, 12, 2, 1);
+		it[1].on_refuse = 1;
+		it[2] = item("lock", 60, 60, 0, 0);
+		assert_false(run(fx, a, NULL, STORE_REFUSED, it, 3, NULL));
+		assert_int_equal(it[0].count, 0);
+		assert_false(it[0].over);
+		assert_int_equal(it[1].count, (uint64_t)i + 1);
+		assert_int_equal(it[1].over, i == 2);	/* 3 > 2 */
+		assert_false(it[2].over);
+	}
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 0);
+	/* the messages window was never charged: both still fit */
+	for (i = 0; i < 2; i++) {
+		it[0] = item("msg", 3600, 12, 2, 1);
+		it[1] = item("refused", 3600, 12, 2, 1);
+		it[1].on_refuse = 1;
+		assert_true(run(fx, a, NULL, STORE_COMMIT, it, 2, NULL));
+	}
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 2);
+	assert_int_equal(count_of(fx, a, "refused", 3600, 12), 3);
+}
+
 /* later - let ms pass: the memory store's clock, or really on redis */
 static void
 later(struct fx *fx, unsigned ms)
@@ -2122,6 +2160,105 @@ test_distinct_member(void **state)
 	}
 }
 
+/*
+ * test_recipient_kinds - external and internal recipients are items of
+ * their own beside the total (policy.c's ext_rcpt, int_rcpt): over the
+ * external limit, the message is refused and nothing is charged, though
+ * the total fits; internal recipients still fit; cost 0 (MAIL, before
+ * the recipients) is never over.
+ */
+static void
+test_recipient_kinds(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[4];
+	struct store_res res;
+	char key[SENDER_KEY_LEN + 1];
+
+	key_of("kinds@example.test", key);
+	it[0] = item("msg", 3600, 12, 100, 1);
+	it[1] = item("rcpt", 3600, 12, 100, 3);
+	it[2] = item("ext_rcpt", 3600, 12, 5, 2);
+	it[3] = item("int_rcpt", 3600, 12, 10, 1);
+	assert_true(run(fx, key, NULL, 1, it, 4, &res));
+	it[1].cost = 3;
+	it[2].cost = 3;
+	it[3].cost = 0;
+	assert_true(run(fx, key, NULL, 1, it, 4, &res));
+	assert_int_equal(it[2].count, 5);	/* at the external limit */
+	/* one more external recipient: refused, the total far from full */
+	it[1].cost = 1;
+	it[2].cost = 1;
+	assert_false(run(fx, key, NULL, 1, it, 4, &res));
+	assert_true(it[2].over);
+	assert_false(it[1].over);
+	assert_false(it[3].over);
+	assert_true(it[2].retry > 0 && it[2].retry <= 3600 + 300);
+	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 2);
+	assert_int_equal(count_of(fx, key, "rcpt", 3600, 12), 6);
+	assert_int_equal(count_of(fx, key, "ext_rcpt", 3600, 12), 5);
+	assert_int_equal(count_of(fx, key, "int_rcpt", 3600, 12), 1);
+	/* internal mail still flows */
+	it[1].cost = 4;
+	it[2].cost = 0;
+	it[3].cost = 4;
+	assert_true(run(fx, key, NULL, 1, it, 4, &res));
+	assert_false(it[2].over);
+	assert_int_equal(it[2].count, 5);
+	assert_int_equal(count_of(fx, key, "rcpt", 3600, 12), 10);
+	assert_int_equal(count_of(fx, key, "int_rcpt", 3600, 12), 5);
+	/* the MAIL check: cost 0 at the limit is not over */
+	it[1].cost = 1;
+	it[3].cost = 0;
+	assert_true(run(fx, key, NULL, 0, it, 4, &res));
+}
+
+/*
+ * test_domain_shared - policy.c's domain totals: an item scoped to the
+ * domain's key is one counter for every login of it; 30 logins of one
+ * domain get exactly its limit, another domain's logins are unaffected,
+ * and a refusal by the login's own limit charges the domain nothing
+ * (single store: one atomic call).
+ */
+static void
+test_domain_shared(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[2];
+	struct store_res res;
+	char key[SENDER_KEY_LEN + 1], dom[SENDER_KEY_LEN + 1];
+	char other[SENDER_KEY_LEN + 1], login[64];
+	unsigned i, round, ok = 0;
+
+	key_of("@customer.example", dom);
+	key_of("@other.example", other);
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < 30; i++) {
+			snprintf(login, sizeof(login), "u%u@customer.example",
+			    i);
+			key_of(login, key);
+			it[0] = item("msg", 3600, 12, 5, 1);
+			it[1] = item("dom_msg", 3600, 12, 45, 1);
+			snprintf(it[1].scope, sizeof(it[1].scope), "%s", dom);
+			if (run(fx, key, NULL, 1, it, 2, &res))
+				ok++;
+		}
+	assert_int_equal(ok, 45);
+	assert_int_equal(count_of(fx, dom, "dom_msg", 3600, 12), 45);
+	/* the other domain: its own counter */
+	key_of("u0@other.example", key);
+	it[0] = item("msg", 3600, 12, 5, 1);
+	it[1] = item("dom_msg", 3600, 12, 45, 1);
+	snprintf(it[1].scope, sizeof(it[1].scope), "%s", other);
+	assert_true(run(fx, key, NULL, 1, it, 2, &res));
+	assert_int_equal(it[1].count, 1);
+	/* a login over its own limit: the domain is not charged */
+	for (i = 1; i < 5; i++)
+		assert_true(run(fx, key, NULL, 1, it, 2, &res));
+	assert_false(run(fx, key, NULL, 1, it, 2, &res));
+	assert_int_equal(count_of(fx, other, "dom_msg", 3600, 12), 5);
+}
+
 #define BOTH(setup)							\
 	cmocka_unit_test_setup_teardown(test_limit_n, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_atomic, setup, teardown),	\
@@ -2138,9 +2275,14 @@ test_distinct_member(void **state)
 	cmocka_unit_test_setup_teardown(test_scope_sub, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_on_refuse, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_refused, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_near, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_near_bound, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct_member, setup,	\
+	    teardown),							\
+	cmocka_unit_test_setup_teardown(test_recipient_kinds, setup,	\
+	    teardown),							\
+	cmocka_unit_test_setup_teardown(test_domain_shared, setup,	\
 	    teardown)
 
 int

@@ -4,184 +4,7 @@
 # client, and the assertions on what each of them saw. Loopback only.
 # See doc/e2e.md.
 
-E2E=$(cd "$(dirname "$0")/e2e" && pwd)
-# the test's own processes that lib.sh's cleanup does not know how to stop
-SANDBOXES=""
-E2E_T0=$(date +%s)
-
-# the packages (scripts/deps.sh installs only what is missing; quiet then)
-sh "$SLUICE_SRC/scripts/deps.sh" >&2 ||
-    fail "scripts/deps.sh could not install the e2e packages"
-for tool in unshare smtp-sink saslpasswd2 m4 python3 redis-cli; do
-	command -v "$tool" > /dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
-	    fail "$tool not found (scripts/deps.sh should install it)"
-done
-PATH=$PATH:/usr/sbin:/sbin
-[ "$(id -u)" = 0 ] || fail "the e2e tests run the MTA as root (namespaces, ports)"
-
-# the MTA's unprivileged processes (postfix, nobody) read files under $T
-chmod 0711 "$T"
-
-e2e_cleanup() {
-	for u in $SANDBOXES; do
-		sandbox_stop "$u" || true
-	done
-	# only processes of this test still running: PIDs wrap quickly on a
-	# busy machine (pid_max 32768 here: about every 25 minutes), and the
-	# pid of a daemon that already exited may now be someone else's
-	live=$(cat /proc/$$/task/*/children 2>/dev/null | tr ' ' '\n')
-	keep=""
-	for p in $PIDS; do
-		echo "$live" | grep -qx "$p" && keep="$keep $p"
-	done
-	PIDS=$keep
-	cleanup
-}
-trap e2e_cleanup EXIT
-
-# elapsed - seconds since the test started
-elapsed() {
-	echo $(($(date +%s) - E2E_T0))
-}
-
-# step MSG - a heading in the test's output
-step() {
-	echo "# [$(elapsed)s] $*"
-}
-
-# wait_port PORT WHAT [TRIES] - until something accepts on 127.0.0.1:PORT
-wait_port() {
-	i=0
-	while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -lt "${3:-200}" ] || fail "$2 is not listening on 127.0.0.1:$1"
-		sleep 0.05
-	done
-}
-
-# sandbox_start NAME COMMAND... - run an MTA in the foreground in a
-# sandbox (e2e/sandbox.sh) with state in $T/NAME; its syslog goes to
-# $T/NAME.syslog.log. Sets SANDBOX_PID (the unshare process).
-sandbox_start() {
-	name=$1
-	shift
-	mkdir -p "$T/$name"
-	sh "$E2E/sandbox.sh" "$T/$name" relay.e2e.test "$@" \
-	    > "$T/$name.sandbox.log" 2>&1 &
-	SANDBOX_PID=$!
-	SANDBOXES="$SANDBOXES $SANDBOX_PID"
-	ln -sf "$name/syslog" "$T/$name.syslog.log"
-}
-
-# sandbox_stop PID - SIGTERM to the sandbox's PID 1 (unshare ignores it),
-# wait up to 20 s, then SIGKILL unshare (its child then gets SIGTERM and
-# the kernel ends the namespace).
-sandbox_stop() {
-	u=$1
-	kill -0 "$u" 2>/dev/null || { wait "$u" 2>/dev/null || true; return 0; }
-	for c in $(cat "/proc/$u/task/$u/children" 2>/dev/null); do
-		kill -TERM "$c" 2>/dev/null || true
-	done
-	i=0
-	while kill -0 "$u" 2>/dev/null && [ $i -lt 400 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	if kill -0 "$u" 2>/dev/null; then
-		echo "sandbox $u did not stop on SIGTERM in 20 s: SIGKILL" >&2
-		kill -KILL "$u" 2>/dev/null || true
-	fi
-	wait "$u" 2>/dev/null || true
-	SANDBOXES=$(echo "$SANDBOXES" | tr ' ' '\n' | grep -vx "$u" | tr '\n' ' ')
-}
-
-# in_sandbox UNSHARE-PID COMMAND... - run COMMAND inside that sandbox's
-# namespaces (its /etc, its host name, its pids): an MTA's own commands
-# (mailq, postsuper) see what the MTA sees and never ask DNS
-in_sandbox() {
-	u=$1
-	shift
-	c=$(cut -d' ' -f1 "/proc/$u/task/$u/children")
-	[ -n "$c" ] || fail "sandbox $u has no process inside"
-	nsenter -t "$c" -m -u -p -- "$@"
-}
-
-# sink_start - smtp-sink on a free loopback port, as the destination of
-# everything the MTA relays: one file per delivery in $T/sink/ (headers
-# X-Mail-Args, X-Rcpt-Args, then the message). Sets SINK_PORT.
-sink_start() {
-	mkdir -p "$T/sink"
-	chown nobody "$T/sink"
-	for try in 1 2 3 4 5; do
-		SINK_PORT=$(free_port)
-		smtp-sink -u nobody -h sink.e2e.test -d "$T/sink/m." \
-		    "127.0.0.1:$SINK_PORT" 256 >> "$T/sink.log" 2>&1 &
-		SINK_PID=$!
-		PIDS="$PIDS $SINK_PID"
-		i=0
-		while [ $i -lt 100 ]; do
-			if (exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null
-			then
-				return 0
-			fi
-			kill -0 "$SINK_PID" 2>/dev/null || break
-			sleep 0.05
-			i=$((i + 1))
-		done
-	done
-	fail "smtp-sink did not start"
-}
-
-# sink_ids - the Message-IDs the sink received, one per delivery, sorted
-sink_ids() {
-	find "$T/sink" -type f -name 'm.*' -exec \
-	    sed -n 's/^Message-I[Dd]:[[:space:]]*//p' {} + 2>/dev/null | sort
-}
-
-# sink_file MSGID - the sink's file(s) holding MSGID (none: empty, status 0)
-sink_file() {
-	grep -lF "Message-ID: $1" "$T"/sink/m.* 2>/dev/null || true
-}
-
-# postfix_services - the internal services of Debian's master.cf, none
-# chrooted (a test's Postfix adds its own smtpd listeners)
-postfix_services() {
-	cat <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
-}
-
-# sasldb USER... - $T/sasldb2 with each USER (login@domain), password
-# "pw-LOGIN"; owned by root:$SASLDB_GROUP (default root), mode
-# $SASLDB_MODE (default 0640)
-sasldb() {
-	for u in "$@"; do
-		printf '%s' "pw-$u" | saslpasswd2 -f "$T/sasldb2" -c -p \
-		    -u "${u#*@}" "${u%@*}" || fail "saslpasswd2 $u"
-	done
-	chgrp "${SASLDB_GROUP:-root}" "$T/sasldb2"
-	chmod "${SASLDB_MODE:-0640}" "$T/sasldb2"
-}
+. "$SLUICE_SRC/test/integration/e2e/mta.sh"
 
 # sluice_config NAME SOCKET BODY... - $T/NAME.conf for an e2e sluice: the
 # Redis fixture under a prefix of its own ($PREFIX), logging to stderr
@@ -327,7 +150,7 @@ one_message() {
 	drain
 	qid=$(qid_of basic.out 1)
 	[ -n "$qid" ] || fail "no queue id in $MTA's reply: $(cat "$T/basic.out")"
-	expect_log sluice "$qid: eom login=alice@e2e\.test class=default client=127\.0\.0\.1 rcpts=3 .*msg/1h=1/10 .*rcpt/1h=3/50 .*action=accept" \
+	expect_log sluice "$qid: eom login=alice@e2e\.test origin=sasl class=default client=127\.0\.0\.1 rcpts=3 .*msg/1h=1/10 .*rcpt/1h=3/50 .*action=accept" \
 	    "sluice's log line carries $MTA's queue id $qid, the login, the counts"
 	f=$(sink_file "<e2e-basic-1@e2e.test>")
 	[ -n "$f" ] || fail "alice's message did not reach the sink"
@@ -442,11 +265,11 @@ seed002_burst() {
 	n=$(grep -c '^msg .* mail=451 .*result=refused' "$T/burst.out")
 	[ "$n" = 20 ] || fail "$n of 20 refused at MAIL FROM (early_check)"
 	pass "refused at MAIL FROM, before any data was sent"
-	expect_log sluice "$MAIL_QID: mail login=burst@e2e\.test class=default client=127\.0\.0\.[0-9]+ .*msg/1h=10/10 .*action=tempfail hits=messages" \
+	expect_log sluice "$MAIL_QID: mail login=burst@e2e\.test origin=sasl class=default client=127\.0\.0\.[0-9]+ .*msg/1h=10/10 .*action=tempfail hits=messages" \
 	    "sluice logs the refusals at MAIL ($MAIL_QID)"
 	n=$(grep -c 'eom login=burst@e2e.test .*action=accept' "$T/sluice.log")
 	[ "$n" = 10 ] || fail "sluice logged $n accepted messages for burst, expected 10"
-	clients=$(grep -o 'login=burst@e2e.test class=default client=127\.0\.0\.[0-9]*' \
+	clients=$(grep -o 'login=burst@e2e.test origin=sasl class=default client=127\.0\.0\.[0-9]*' \
 	    "$T/sluice.log" | sort -u | wc -l)
 	[ "$clients" -ge 20 ] || fail "only $clients client addresses seen"
 	pass "counted by login, from $clients different client addresses"
