@@ -230,6 +230,11 @@ struct config {
  */
 struct config	*config_load(const char *path, char *err, size_t errlen);
 
+/* config_load_secrets - read the secrets cfg names (the hop key, into
+ * cfg->hop_key); 0, or -1 with "path: hop_key_file: why" in err */
+int		 config_load_secrets(struct config *, char *err,
+		    size_t errlen);
+
 /* config_parse_string - as config_load, from memory; `name` is for errors */
 struct config	*config_parse_string(const char *text, const char *name,
 		    char *err, size_t errlen);

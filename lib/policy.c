@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "contract.h"
 #include "policy.h"
 
 #include "sender.h"
 
-#define LOCK_BUCKETS	60	/* a lock ends within 1/60 of its lifetime */
 
 /* for_domain - a limit on every login of a domain together */
 static int
@@ -144,7 +144,7 @@ policy_items(const struct config *cfg, const struct policy_msg *m,
 	    c->nheader_recipients, b, m->naddr, soft(cfg->fanout_action));
 	if (n < max)	/* a lock is a count that may not be above 0 */
 		detector_item_set(&items[n++], ITEM_LOCK,
-		    cfg->lock_lifetime_ms / 1000, LOCK_BUCKETS, 0, 0);
+		    cfg->lock_lifetime_ms / 1000, CONTRACT_LOCK_BUCKETS, 0, 0);
 	if (cfg->lock_after.count > 0 && n < max) {
 		n = add(items, n, max, ITEM_REFUSED, &cfg->lock_after, 1, b, 1,
 		    1);
@@ -583,7 +583,7 @@ void
 policy_lock_item(const struct config *cfg, struct store_item *it)
 {
 	detector_item_set(it, ITEM_LOCK, cfg->lock_lifetime_ms / 1000,
-	    LOCK_BUCKETS, UINT64_MAX, 1);
+	    CONTRACT_LOCK_BUCKETS, UINT64_MAX, 1);
 }
 
 /* policy_rcpt_over - is recipient number n over the class's cap? */

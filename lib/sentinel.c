@@ -23,7 +23,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cloexec.h"
+#include "redis_conn.h"
 #include "sentinel.h"
 
 /* one_addr - "host:port" or "[v6]:port", len bytes of s; 0 or -1 */
@@ -166,32 +166,24 @@ static int
 ask_one(const struct sentinel_opts *o, const struct sentinel_addr *s,
     struct sentinel_addr *a, char *why, size_t whylen)
 {
-	struct timeval tv;
+	struct redis_conn_opts co;
+	const char *what;
+	char e[160];
 	redisContext *c;
 	redisReply *r;
 	int rc = -1;
 
-	tv.tv_sec = o->timeout_ms / 1000;
-	tv.tv_usec = (long)(o->timeout_ms % 1000) * 1000;
-	if ((c = redisConnectWithTimeout(s->host, s->port, tv)) == NULL) {
-		snprintf(why, whylen, "%s", strerror(ENOMEM));
+	memset(&co, 0, sizeof(co));
+	co.host = s->host;
+	co.port = s->port;
+	co.password = o->password;
+	co.connect_timeout_ms = co.command_timeout_ms = o->timeout_ms;
+	if ((c = redis_conn_open(&co, &what, e, sizeof(e))) == NULL) {
+		if (strcmp(what, "connect") == 0)
+			snprintf(why, whylen, "%s", e);
+		else
+			snprintf(why, whylen, "%s: %.140s", what, e);
 		return -1;
-	}
-	if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {
-		snprintf(why, whylen, "%s", c->errstr[0] ? c->errstr :
-		    "connection failed");
-		redisFree(c);
-		return -1;
-	}
-	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
-	if (o->password != NULL) {
-		r = redisCommand(c, "AUTH %s", o->password);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, whylen, "AUTH: %s", r != NULL ? r->str :
-			    c->errstr);
-			goto out;
-		}
-		freeReplyObject(r);
 	}
 	r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", o->master);
 	if (r == NULL)
@@ -202,7 +194,6 @@ ask_one(const struct sentinel_opts *o, const struct sentinel_addr *s,
 		snprintf(why, whylen, "does not know master %s", o->master);
 	else if (rc == -1)
 		snprintf(why, whylen, "unexpected reply");
-out:
 	if (r != NULL)
 		freeReplyObject(r);
 	redisFree(c);

@@ -24,10 +24,12 @@
  * because an index means nothing without its width (the memory store
  * also keeps one series per name, window and bucket count).
  *
+ * A Redis Cluster is store_redis_cluster.c, one of these stores per node.
+ *
  * Connections: a mutex-protected pool of idle hiredis contexts; a thread
  * takes one, uses it without the lock, and gives it back; at most
  * pool_max exist at once (threads beyond wait in line, first come first
- * served, while the line moves: see conn_get). A context that saw any
+ * served, while the line moves: see rs_conn_get). A context that saw any
  * I/O or protocol error (refused, timed out, EOF, garbled) is freed,
  * never reused: after a timeout its reply may still arrive and would
  * answer the wrong request. An error reply from Redis leaves the connection usable.
@@ -88,570 +90,24 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cloexec.h"
-#include "cluster.h"
+#include "redis_conn.h"
 #include "sentinel.h"
 #include "store.h"
+#include "store_redis_int.h"
 
 /* the script, from the generated charge_lua.c */
 extern const char charge_lua[];
 extern const size_t charge_lua_len;
 
-#define RS_PREFIX_MAX	64	/* key prefix length */
-/* the longest key: a Cluster scoped txn key, {subject}:txn:<sender>:<hex> */
-#define RS_KEY_MAX	(RS_PREFIX_MAX + 2 * STORE_SENDER_MAX + 2 * STORE_TXN_MAX + 16)
-/* EVALSHA, sha, numkeys, keys (limits and txn), 4 values, the limits'
-   parameters, one extra per limit */
-#define RS_ARGV_MAX	(3 + STORE_MAX_ITEMS + 1 + 4 + 1 + STORE_MAX_ITEMS)
-#define RS_EXTRA_MAX	(STORE_MEMBER_MAX + 8) /* an item's last argument */
-#define RS_NUM_MAX	24	/* a uint64 in decimal, with NUL */
-#define RS_PARAM_LEN	25	/* one limit's parameters, packed (charge.lua
-				   ARGV[5]: '>I4I4ddB') */
-/* a limit's key: <prefix>{<subject>}:<name>[:<sub>]:<window>:<buckets> */
-#define RS_ITEM_KEY_MAX	(RS_PREFIX_MAX + STORE_SENDER_MAX + STORE_NAME_MAX + \
-			 STORE_SUB_MAX + 2 * RS_NUM_MAX + 8)
-/* every string of one call, back to back */
-#define RS_BUF_MAX	(STORE_MAX_ITEMS * (RS_ITEM_KEY_MAX + RS_PARAM_LEN + \
-			 RS_EXTRA_MAX) + RS_KEY_MAX + STORE_SENDER_MAX + \
-			 4 * RS_NUM_MAX)
-#define RS_ASK_MS	1000	/* ask the sentinels at most this often */
-#define RS_WAIT_TIMEOUTS 10	/* a thread waits in line for a connection
-				   at most this many command timeouts (and
-				   one only when the line does not move) */
-#define RS_PREFIX_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-			"0123456789:_.-"
 
-/*
- * a thread waiting for a connection (on its stack): served first come,
- * first served, given a connection or a slot to open one by the thread
- * that frees it (with a plain condition variable, a thread that just
- * arrived could take a connection ahead of those woken for it, and at
- * 1,000 SMTP sessions a few waited past the command timeout while the
- * pool kept serving others)
- */
-struct rs_waiter {
-	struct rs_waiter	*next;
-	pthread_cond_t		 cv;
-	redisContext		*c;		/* handed over, or NULL */
-	unsigned		 gen;		/* of c */
-	int			 served;	/* c, or a slot to open one */
-};
-
-struct redis_store {
-	struct store		 base;		/* first: the interface */
-	char			*host;		/* or NULL with unix_path */
-	int			 port;
-	char			*unix_path;
-	char			*password;	/* NULL: no AUTH */
-	char			*username;	/* NULL: AUTH with password only */
-	char			*prefix;
-	char			 where[300];	/* "redis host:port", for errors */
-	unsigned		 command_ms;	/* for the timeout message */
-	struct timeval		 connect_tv;
-	struct timeval		 command_tv;
-	pthread_mutex_t		 lock;		/* idle[], nidle, nopen, sha,
-					   the waiters */
-	struct rs_waiter	*first;		/* threads waiting for a connection, */
-	struct rs_waiter	*last;		/* served in arrival order */
-	unsigned long		 served;	/* waiters served so far */
-	redisContext		**idle;		/* pool_max slots */
-	size_t			 nidle;
-	size_t			 nopen;		/* idle + in use + connecting */
-	size_t			 pool_max;	/* most connections at once */
-	char			 sha[41];	/* of charge_lua; "" until loaded */
-	/* Sentinel; sentinels NULL: the fixed host, port or unix_path */
-	struct sentinel_addr	*sentinels;
-	size_t			 nsentinels;
-	char			*master;	/* the monitored master's name */
-	char			*sentinel_password; /* NULL: no AUTH */
-	struct sentinel_addr	 primary;	/* lock; port 0: not known */
-	unsigned		 gen;		/* lock; bumped when it moves */
-	uint64_t		 asked_ms;	/* lock; sentinels last asked */
-	int			 asking;	/* lock; a thread asks them now */
-	pthread_cond_t		 answered;	/* it is done */
-	store_redis_notify_fn	 notify;	/* told when the primary moves */
-	void			*notify_ctx;
-	unsigned		 wait_replicas;	/* WAIT after a commit; 0: off */
-};
-
-/* how one try of a call failed */
-enum rs_fail {
-	RS_FAIL_NONE = 0,
-	RS_FAIL_UNSENT,		/* no connection, or READONLY: did not run */
-	RS_FAIL_IO,		/* timeout or lost connection: may have run */
-	RS_FAIL_REPLY		/* an answer we cannot use: final */
-};
-
-/* a connection in use by one thread */
-struct rs_conn {
-	redisContext		*c;
-	int			 pooled;	/* came from the pool: may be stale */
-	unsigned		 gen;		/* rs->gen when it was opened */
-};
-
-/*
- * the arguments of one EVALSHA, on the caller's stack (about 10 KiB): the
- * strings live in buf, written with put_*() (no printf: at ~20 numbers a
- * call, snprintf was the largest single cost of a call on sluice's side)
- */
-struct rs_call {
-	const char		*argv[RS_ARGV_MAX];
-	size_t			 argvlen[RS_ARGV_MAX];
-	int			 argc;
-	char			 sha[41];
-	int			 txn;		/* a txn key is sent: replay-safe */
-	int			 unsent;	/* node_eval: no connection, not sent */
-	unsigned		 wait;		/* replicas a commit must reach; 0:
-					   no WAIT */
-	int			 undurable;	/* node_eval: ran, but WAIT saw
-					   fewer than wait replicas */
-	char			 buf[RS_BUF_MAX];
-};
-
-static void	slots_hand(struct redis_store *);
-
-/* ms_tv - milliseconds as a timeval */
-static struct timeval
-ms_tv(unsigned ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (long)(ms % 1000) * 1000;
-	return tv;
-}
-
-/* fail - fill err with "redis host:port: what[: detail]"; returns -1 */
-static int
-fail(const struct redis_store *rs, char *err, size_t errlen, const char *what,
+/* rs_fail - fill err with "redis host:port: what[: detail]"; returns -1 */
+int
+rs_fail(const struct redis_store *rs, char *err, size_t errlen, const char *what,
     const char *detail)
 {
 	snprintf(err, errlen, "%s: %s%s%s", rs->where, what, detail ? ": " : "",
 	    detail ? detail : "");
 	return -1;
-}
-
-/* fail_ctx - err from a context's error, naming timeouts as such */
-static int
-fail_ctx(const struct redis_store *rs, const redisContext *c, int saved_errno,
-    const char *what, char *err, size_t errlen)
-{
-	char t[64];
-
-	if (c->err == REDIS_ERR_IO && (saved_errno == EAGAIN ||
-	    saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT ||
-	    strstr(c->errstr, "timed out") != NULL ||
-	    strstr(c->errstr, "temporarily unavailable") != NULL)) {
-		if (strcmp(what, "connect") == 0)
-			return fail(rs, err, errlen, what, "timeout");
-		snprintf(t, sizeof(t), "timeout (%u ms)", rs->command_ms);
-		return fail(rs, err, errlen, what, t);
-	}
-	return fail(rs, err, errlen, what, c->errstr[0] ? c->errstr :
-	    "connection failed");
-}
-
-/* conn_stale - did a pooled connection just find the server gone? */
-static int
-conn_stale(const redisContext *c, int saved_errno)
-{
-	return c->err == REDIS_ERR_EOF || (c->err == REDIS_ERR_IO &&
-	    (saved_errno == ECONNRESET || saved_errno == EPIPE));
-}
-
-/* mono_ms - a monotonic clock in ms, never 0 */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
-}
-
-/*
- * rediscover - ask the sentinels where the primary is, unless the primary
- * moved since generation `seen` or they were asked less than RS_ASK_MS
- * ago. 1: it is elsewhere than at `seen` (idle connections to the old one
- * closed); 0: no news; -1 with err: no sentinel answered.
- */
-static int
-rediscover(struct redis_store *rs, unsigned seen, char *err, size_t errlen)
-{
-	struct sentinel_opts so;
-	struct sentinel_addr a, old;
-	char was[SENTINEL_HOST_MAX + 10], now[SENTINEL_HOST_MAX + 10];
-	char msg[2 * SENTINEL_HOST_MAX + 100];
-	uint64_t t = mono_ms();
-	size_t i;
-
-	pthread_mutex_lock(&rs->lock);
-	while (rs->asking)	/* its answer is ours: bounded by its timeouts */
-		pthread_cond_wait(&rs->answered, &rs->lock);
-	if (rs->gen != seen) {
-		pthread_mutex_unlock(&rs->lock);
-		return 1;
-	}
-	if (!sentinel_due(t, rs->asked_ms, RS_ASK_MS)) {
-		pthread_mutex_unlock(&rs->lock);
-		return 0;
-	}
-	rs->asked_ms = t;
-	rs->asking = 1;
-	pthread_mutex_unlock(&rs->lock);
-	so.sentinels = rs->sentinels;
-	so.nsentinels = rs->nsentinels;
-	so.master = rs->master;
-	so.password = rs->sentinel_password;
-	so.timeout_ms = (unsigned)(rs->connect_tv.tv_sec * 1000 +
-	    rs->connect_tv.tv_usec / 1000);
-	i = sentinel_discover(&so, &a, err, errlen) == -1;
-	pthread_mutex_lock(&rs->lock);
-	rs->asking = 0;
-	pthread_cond_broadcast(&rs->answered);
-	if (i) {
-		pthread_mutex_unlock(&rs->lock);
-		return -1;
-	}
-	if (rs->primary.port == a.port && strcmp(rs->primary.host,
-	    a.host) == 0) {
-		pthread_mutex_unlock(&rs->lock);
-		return rs->gen != seen;
-	}
-	old = rs->primary;
-	rs->primary = a;
-	rs->gen++;
-	for (i = 0; i < rs->nidle; i++)
-		redisFree(rs->idle[i]);
-	rs->nopen -= rs->nidle;
-	rs->nidle = 0;
-	slots_hand(rs);
-	pthread_mutex_unlock(&rs->lock);
-	if (rs->notify != NULL) {
-		if (old.port == 0)
-			snprintf(msg, sizeof(msg), "primary of %s is %s",
-			    rs->master, sentinel_addr_text(&a, now,
-			    sizeof(now)));
-		else
-			snprintf(msg, sizeof(msg), "primary of %s moved to %s "
-			    "(was %s)", rs->master, sentinel_addr_text(&a, now,
-			    sizeof(now)), sentinel_addr_text(&old, was,
-			    sizeof(was)));
-		rs->notify(rs->notify_ctx, msg);
-	}
-	return 1;
-}
-
-/* primary_get - where the primary is now, asking the sentinels if unknown */
-static int
-primary_get(struct redis_store *rs, struct sentinel_addr *a, unsigned *gen,
-    char *err, size_t errlen)
-{
-	pthread_mutex_lock(&rs->lock);
-	if (rs->primary.port == 0) {
-		*gen = rs->gen;
-		pthread_mutex_unlock(&rs->lock);
-		if (rediscover(rs, *gen, err, errlen) == -1)
-			return -1;
-		pthread_mutex_lock(&rs->lock);
-	}
-	*a = rs->primary;
-	*gen = rs->gen;
-	pthread_mutex_unlock(&rs->lock);
-	if (a->port == 0)
-		return fail(rs, err, errlen, "connect", "the sentinels were "
-		    "asked less than a second ago and named no primary");
-	return 0;
-}
-
-/* role_check - does this connection reach the primary (ROLE)? 0 or -1 */
-static int
-role_check(struct redis_store *rs, redisContext *c, char *err, size_t errlen)
-{
-	redisReply *r;
-	int e;
-
-	errno = 0;
-	r = redisCommand(c, "ROLE");
-	e = errno;
-	if (r == NULL)
-		return fail_ctx(rs, c, e, "ROLE", err, errlen);
-	if (!sentinel_role_master(r)) {
-		fail(rs, err, errlen, "ROLE", r->type == REDIS_REPLY_ERROR ?
-		    r->str : "not the primary (a replica, or failing over)");
-		freeReplyObject(r);
-		return -1;
-	}
-	freeReplyObject(r);
-	return 0;
-}
-
-/* conn_open - a new connection, timeouts set, authenticated, to the
- * primary (sentinel: confirmed by ROLE), its generation in *gen; NULL +
- * err */
-static redisContext *
-conn_open(struct redis_store *rs, unsigned *gen, char *err, size_t errlen)
-{
-	struct sentinel_addr at;
-	const char *argv[3];
-	size_t argvlen[3];
-	redisContext *c;
-	redisReply *r;
-	int argc = 0, e;
-
-	*gen = 0;
-	if (rs->sentinels != NULL && primary_get(rs, &at, gen, err,
-	    errlen) == -1)
-		return NULL;
-	errno = 0;
-	if (rs->sentinels != NULL)
-		c = redisConnectWithTimeout(at.host, at.port, rs->connect_tv);
-	else if (rs->unix_path != NULL)
-		c = redisConnectUnixWithTimeout(rs->unix_path, rs->connect_tv);
-	else
-		c = redisConnectWithTimeout(rs->host, rs->port, rs->connect_tv);
-	e = errno;
-	if (c == NULL) {
-		fail(rs, err, errlen, "connect", strerror(ENOMEM));
-		return NULL;
-	}
-	if (c->err) {
-		fail_ctx(rs, c, e, "connect", err, errlen);
-		redisFree(c);
-		return NULL;
-	}
-	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
-	if (redisSetTimeout(c, rs->command_tv) != REDIS_OK) {
-		fail(rs, err, errlen, "connect", "cannot set the command timeout");
-		redisFree(c);
-		return NULL;
-	}
-	if (rs->password == NULL)
-		goto role;
-	argv[argc++] = "AUTH";
-	if (rs->username != NULL)
-		argv[argc++] = rs->username;
-	argv[argc++] = rs->password;
-	for (e = 0; e < argc; e++)
-		argvlen[e] = strlen(argv[e]);
-	errno = 0;
-	r = redisCommandArgv(c, argc, argv, argvlen);
-	e = errno;
-	if (r == NULL)
-		fail_ctx(rs, c, e, "AUTH", err, errlen);
-	else if (r->type == REDIS_REPLY_ERROR)
-		fail(rs, err, errlen, "AUTH", r->str);
-	else if (r->type != REDIS_REPLY_STATUS)
-		fail(rs, err, errlen, "AUTH", "unexpected reply");
-	else {
-		freeReplyObject(r);
-		goto role;
-	}
-	if (r != NULL)
-		freeReplyObject(r);
-	redisFree(c);
-	return NULL;
-role:
-	if (rs->sentinels == NULL || role_check(rs, c, err, errlen) == 0)
-		return c;
-	redisFree(c);
-	return NULL;
-}
-
-/* waiter_pop - the longest waiting thread, taken off the queue; lock held */
-static struct rs_waiter *
-waiter_pop(struct redis_store *rs)
-{
-	struct rs_waiter *w = rs->first;
-
-	if (w != NULL && (rs->first = w->next) == NULL)
-		rs->last = NULL;
-	if (w != NULL)
-		rs->served++;
-	return w;
-}
-
-/* tv_after - CLOCK_REALTIME plus n times tv */
-static struct timespec
-tv_after(struct timeval tv, unsigned n)
-{
-	struct timespec t;
-	long long ns;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	ns = (long long)t.tv_nsec + ((long long)tv.tv_sec * 1000000000LL +
-	    (long long)tv.tv_usec * 1000LL) * n;
-	t.tv_sec += (time_t)(ns / 1000000000LL);
-	t.tv_nsec = (long)(ns % 1000000000LL);
-	return t;
-}
-
-/* ts_before - is a earlier than b? */
-static int
-ts_before(struct timespec a, struct timespec b)
-{
-	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec &&
-	    a.tv_nsec < b.tv_nsec);
-}
-
-/* slots_hand - free slots to the waiting threads, in order; lock held */
-static void
-slots_hand(struct redis_store *rs)
-{
-	struct rs_waiter *w;
-
-	while (rs->first != NULL && rs->nopen < rs->pool_max) {
-		w = waiter_pop(rs);
-		rs->nopen++;	/* its slot: it opens a connection */
-		w->served = 1;
-		pthread_cond_signal(&w->cv);
-	}
-}
-
-/* slot_release - one connection fewer; its slot to a waiting thread */
-static void
-slot_release(struct redis_store *rs)
-{
-	pthread_mutex_lock(&rs->lock);
-	rs->nopen--;
-	slots_hand(rs);
-	pthread_mutex_unlock(&rs->lock);
-}
-
-/*
- * conn_get - an idle connection, or a new one while fewer than pool_max
- * exist; else wait in line for one to come free (1,000 SMTP threads share
- * a few connections instead of each opening its own and starving Redis
- * and the relay). A thread gives up when no waiting thread was served
- * for a command timeout (the pool is stuck: Redis is not answering the
- * calls in flight either), or after RS_WAIT_TIMEOUTS of them in all. A
- * line that moves is a busy Redis, not a dead one: failing there made
- * the fallback answer at 1,000 connections. -1 with err.
- */
-static int
-conn_get(struct redis_store *rs, struct rs_conn *cn, char *err, size_t errlen)
-{
-	struct timespec deadline, cap;
-	struct rs_waiter w, **pp, *q;
-	unsigned long seen;
-	int rc;
-
-	cn->c = NULL;
-	pthread_mutex_lock(&rs->lock);
-	if (rs->first == NULL && rs->nidle > 0) {
-		cn->c = rs->idle[--rs->nidle];
-		cn->gen = rs->gen;	/* the idle ones are current */
-	} else if (rs->first == NULL && rs->nopen < rs->pool_max)
-		rs->nopen++;	/* a slot for the connection we open */
-	else {
-		memset(&w, 0, sizeof(w));
-		pthread_cond_init(&w.cv, NULL);
-		if (rs->last != NULL)
-			rs->last->next = &w;
-		else
-			rs->first = &w;
-		rs->last = &w;
-		cap = tv_after(rs->command_tv, RS_WAIT_TIMEOUTS);
-		for (;;) {
-			seen = rs->served;
-			deadline = tv_after(rs->command_tv, 1);
-			if (ts_before(cap, deadline))
-				deadline = cap;
-			rc = 0;
-			while (!w.served && rc == 0)
-				rc = pthread_cond_timedwait(&w.cv, &rs->lock,
-				    &deadline);
-			if (w.served || rs->served == seen ||
-			    !ts_before(deadline, cap))
-				break;
-		}
-		if (!w.served) {	/* timed out: leave the line */
-			for (pp = &rs->first; *pp != &w; pp = &(*pp)->next)
-				;
-			*pp = w.next;
-			rs->last = NULL;
-			for (q = rs->first; q != NULL; q = q->next)
-				rs->last = q;
-		}
-		pthread_cond_destroy(&w.cv);
-		if (!w.served) {
-			pthread_mutex_unlock(&rs->lock);
-			return fail(rs, err, errlen, "connection pool",
-			    "all connections busy past the command timeout");
-		}
-		cn->c = w.c;	/* NULL: a slot to open one */
-		cn->gen = w.gen;
-	}
-	pthread_mutex_unlock(&rs->lock);
-	if ((cn->pooled = cn->c != NULL))
-		return 0;
-	if ((cn->c = conn_open(rs, &cn->gen, err, errlen)) != NULL)
-		return 0;
-	slot_release(rs);
-	return -1;
-}
-
-/* conn_put - give a connection back: to the longest waiting thread, or
- * to the pool; a broken one is freed */
-static void
-conn_put(struct redis_store *rs, struct rs_conn *cn, int broken)
-{
-	redisContext *c = cn->c;
-	struct rs_waiter *w;
-
-	cn->c = NULL;
-	if (c == NULL)
-		return;
-	if (!broken && c->err == 0) {
-		pthread_mutex_lock(&rs->lock);
-		/* a connection to a former primary is not kept */
-		if (cn->gen == rs->gen && (w = waiter_pop(rs)) != NULL) {
-			w->c = c;
-			w->gen = cn->gen;
-			w->served = 1;
-			pthread_cond_signal(&w->cv);
-			c = NULL;
-		} else if (rs->nidle < rs->pool_max && cn->gen == rs->gen) {
-			rs->idle[rs->nidle++] = c;
-			c = NULL;
-		}
-		pthread_mutex_unlock(&rs->lock);
-	}
-	if (c != NULL) {
-		redisFree(c);
-		slot_release(rs);
-	}
-}
-
-/*
- * conn_cmd - one command; NULL with err when the connection failed (it is
- * then freed: cn->c is NULL). A pooled connection the server had closed
- * is replaced once by a fresh one and the command sent again: the first
- * send cannot have run. A reply, even an error reply, is the caller's.
- */
-static redisReply *
-conn_cmd(struct redis_store *rs, struct rs_conn *cn, const char *what,
-    int argc, const char **argv, const size_t *argvlen, char *err,
-    size_t errlen)
-{
-	redisReply *r;
-	int e;
-
-	for (;;) {
-		errno = 0;
-		r = redisCommandArgv(cn->c, argc, argv, argvlen);
-		e = errno;
-		if (r != NULL)
-			return r;
-		if (!cn->pooled || !conn_stale(cn->c, e)) {
-			fail_ctx(rs, cn->c, e, what, err, errlen);
-			conn_put(rs, cn, 1);
-			return NULL;
-		}
-		conn_put(rs, cn, 1);
-		if (conn_get(rs, cn, err, errlen) == -1)
-			return NULL;
-	}
 }
 
 /*
@@ -682,8 +138,8 @@ conn_cmd_wait(struct redis_store *rs, struct rs_conn *cn, const char *what,
 		if (redisAppendCommandArgv(cn->c, argc, argv, argvlen) !=
 		    REDIS_OK || redisAppendCommandArgv(cn->c, 3, wv, wl) !=
 		    REDIS_OK) {
-			fail(rs, err, errlen, what, strerror(ENOMEM));
-			conn_put(rs, cn, 1);
+			rs_fail(rs, err, errlen, what, strerror(ENOMEM));
+			rs_conn_put(rs, cn, 1);
 			return NULL;
 		}
 		if (redisGetReply(cn->c, &p) == REDIS_OK) {
@@ -693,7 +149,7 @@ conn_cmd_wait(struct redis_store *rs, struct rs_conn *cn, const char *what,
 				*acked = w->type == REDIS_REPLY_INTEGER ?
 				    w->integer : -1;
 				if (*acked < 0)	/* e.g. NOPERM: say so */
-					fail(rs, err, errlen, "WAIT",
+					rs_fail(rs, err, errlen, "WAIT",
 					    w->type == REDIS_REPLY_ERROR ?
 					    w->str : "unexpected reply");
 				freeReplyObject(w);
@@ -701,16 +157,16 @@ conn_cmd_wait(struct redis_store *rs, struct rs_conn *cn, const char *what,
 			}
 		}
 		e = errno;
-		if (r != NULL || !cn->pooled || !conn_stale(cn->c, e)) {
+		if (r != NULL || !cn->pooled || !rs_conn_stale(cn->c, e)) {
 			if (r != NULL)
 				freeReplyObject(r);
-			fail_ctx(rs, cn->c, e, r != NULL ? "WAIT" : what, err,
+			rs_fail_ctx(rs, cn->c, e, r != NULL ? "WAIT" : what, err,
 			    errlen);
-			conn_put(rs, cn, 1);
+			rs_conn_put(rs, cn, 1);
 			return NULL;
 		}
-		conn_put(rs, cn, 1);
-		if (conn_get(rs, cn, err, errlen) == -1)
+		rs_conn_put(rs, cn, 1);
+		if (rs_conn_get(rs, cn, err, errlen) == -1)
 			return NULL;
 	}
 }
@@ -724,12 +180,12 @@ script_load(struct redis_store *rs, struct rs_conn *cn, char *sha,
 	size_t argvlen[3] = { 6, 4, charge_lua_len };
 	redisReply *r;
 
-	if ((r = conn_cmd(rs, cn, "SCRIPT LOAD", 3, argv, argvlen, err,
+	if ((r = rs_conn_cmd(rs, cn, "SCRIPT LOAD", 3, argv, argvlen, err,
 	    errlen)) == NULL)
 		return -1;
 	if (r->type != REDIS_REPLY_STRING || r->len != 40 ||
 	    strspn(r->str, "0123456789abcdef") != 40) {
-		fail(rs, err, errlen, "SCRIPT LOAD", r->type ==
+		rs_fail(rs, err, errlen, "SCRIPT LOAD", r->type ==
 		    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 		freeReplyObject(r);
 		return -1;
@@ -743,9 +199,9 @@ script_load(struct redis_store *rs, struct rs_conn *cn, char *sha,
 	return 0;
 }
 
-/* hex_ok - s is [0-9a-f]{1,max} */
-static int
-hex_ok(const char *s, size_t max)
+/* rs_hex_ok - s is [0-9a-f]{1,max} */
+int
+rs_hex_ok(const char *s, size_t max)
 {
 	size_t n = strspn(s, "0123456789abcdef");
 
@@ -824,12 +280,12 @@ arg_lit(struct rs_call *cl, const char *s)
 }
 
 /*
- * call_build - the EVALSHA arguments of a request (sha filled later);
+ * rs_call_build - the EVALSHA arguments of a request (sha filled later);
  * txn_scope: NULL, or a Cluster call's subject, whose slot then holds the
  * transaction key ({subject}:txn:<sender>:<hex>)
  */
-static int
-call_build(const struct redis_store *rs, const struct store_req *req,
+int
+rs_call_build(const struct redis_store *rs, const struct store_req *req,
     const char *txn_scope, struct rs_call *cl, char *err, size_t errlen)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -838,20 +294,20 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	char *p = cl->buf, *q;
 	int txn;
 
-	if (req->sender == NULL || !hex_ok(req->sender, STORE_SENDER_MAX))
-		return fail(rs, err, errlen, "refused",
+	if (req->sender == NULL || !rs_hex_ok(req->sender, STORE_SENDER_MAX))
+		return rs_fail(rs, err, errlen, "refused",
 		    "the sender key is not 1 to 64 hex digits");
 	if (req->txn != NULL && strlen(req->txn) > STORE_TXN_MAX)
-		return fail(rs, err, errlen, "refused",
+		return rs_fail(rs, err, errlen, "refused",
 		    "transaction id too long");
 	if (req->nitems > STORE_MAX_ITEMS)
-		return fail(rs, err, errlen, "refused", "too many limits");
+		return rs_fail(rs, err, errlen, "refused", "too many limits");
 	for (i = 0; i < req->nitems; i++) {
 		if (!name_ok(req->items[i].name))
-			return fail(rs, err, errlen, "refused",
+			return rs_fail(rs, err, errlen, "refused",
 			    "a limit name is not [a-z0-9_]+");
 		if (!store_item_valid(&req->items[i]))
-			return fail(rs, err, errlen, "refused",
+			return rs_fail(rs, err, errlen, "refused",
 			    "a limit's scope or sub is not hexadecimal");
 		if (req->items[i].window > maxwin)
 			maxwin = req->items[i].window;
@@ -955,9 +411,9 @@ call_build(const struct redis_store *rs, const struct store_req *req,
 	return 0;
 }
 
-/* parse_reply - the script's answer into res and the items; 0 or -1 */
-static int
-parse_reply(const struct redis_store *rs, const redisReply *r,
+/* rs_parse_reply - the script's answer into res and the items; 0 or -1 */
+int
+rs_parse_reply(const struct redis_store *rs, const redisReply *r,
     const struct store_req *req, struct store_res *res, char *err,
     size_t errlen)
 {
@@ -967,24 +423,24 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 	for (i = 0; i < req->nitems; i++)
 		nh += req->items[i].history;
 	if (r->type == REDIS_REPLY_ERROR)
-		return fail(rs, err, errlen, "EVALSHA", r->str);
+		return rs_fail(rs, err, errlen, "EVALSHA", r->str);
 	/* 3 values per item, then 2 per history item (typical, learning) */
 	if (r->type != REDIS_REPLY_ARRAY ||
 	    r->elements != 2 + 3 * req->nitems + 2 * nh)
-		return fail(rs, err, errlen, "EVALSHA", "unexpected reply");
+		return rs_fail(rs, err, errlen, "EVALSHA", "unexpected reply");
 	for (i = 0; i < r->elements; i++)
 		if (r->element[i] == NULL ||
 		    r->element[i]->type != REDIS_REPLY_INTEGER)
-			return fail(rs, err, errlen, "EVALSHA",
+			return rs_fail(rs, err, errlen, "EVALSHA",
 			    "unexpected reply");
 	if ((r->element[0]->integer & ~1LL) != 0 ||
 	    (r->element[1]->integer & ~1LL) != 0)
-		return fail(rs, err, errlen, "EVALSHA", "unexpected reply");
+		return rs_fail(rs, err, errlen, "EVALSHA", "unexpected reply");
 	for (i = 0; i < req->nitems; i++)
 		if (r->element[2 + 3 * i]->integer < 0 ||
 		    r->element[3 + 3 * i]->integer < -1 ||
 		    (r->element[4 + 3 * i]->integer & ~1LL) != 0)
-			return fail(rs, err, errlen, "EVALSHA",
+			return rs_fail(rs, err, errlen, "EVALSHA",
 			    "unexpected reply");
 	res->allowed = (int)r->element[0]->integer;
 	res->replayed = (int)r->element[1]->integer;
@@ -1001,7 +457,7 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 		if (req->items[i].history) {
 			if (r->element[h]->integer < 0 ||
 			    (r->element[h + 1]->integer & ~1LL) != 0)
-				return fail(rs, err, errlen, "EVALSHA",
+				return rs_fail(rs, err, errlen, "EVALSHA",
 				    "unexpected reply");
 			req->items[i].typical =
 			    (uint64_t)r->element[h]->integer;
@@ -1013,15 +469,15 @@ parse_reply(const struct redis_store *rs, const redisReply *r,
 }
 
 /*
- * node_eval - send one EVALSHA (after ASKING when asking: a Cluster ASK
+ * rs_node_eval - send one EVALSHA (after ASKING when asking: a Cluster ASK
  * redirection), with WAIT pipelined after it when cl->wait, loading the
  * script once on NOSCRIPT; the reply, even an error reply, in *out. 0,
  * or -1 with err when the link failed (cl->unsent: no connection, so
  * nothing was sent) or fewer than cl->wait replicas acknowledged a
  * script that ran (cl->undurable).
  */
-static int
-node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
+int
+rs_node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
     redisReply **out, char *err, size_t errlen)
 {
 	static const char *ask[1] = { "ASKING" };
@@ -1033,7 +489,7 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 	int reloaded = 0;
 
 	cl->unsent = cl->undurable = 0;
-	if (conn_get(rs, &cn, err, errlen) == -1) {
+	if (rs_conn_get(rs, &cn, err, errlen) == -1) {
 		cl->unsent = 1;
 		return -1;
 	}
@@ -1045,12 +501,12 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 		    script_load(rs, &cn, cl->sha, err, errlen) == -1)
 			break;
 		if (asking) {
-			if ((r = conn_cmd(rs, &cn, "ASKING", 1, ask, asklen,
+			if ((r = rs_conn_cmd(rs, &cn, "ASKING", 1, ask, asklen,
 			    err, errlen)) == NULL)
 				break;
 			freeReplyObject(r);
 		}
-		r = cl->wait == 0 ? conn_cmd(rs, &cn, "EVALSHA", cl->argc,
+		r = cl->wait == 0 ? rs_conn_cmd(rs, &cn, "EVALSHA", cl->argc,
 		    cl->argv, cl->argvlen, err, errlen) : conn_cmd_wait(rs,
 		    &cn, "EVALSHA", cl->argc, cl->argv, cl->argvlen, cl->wait,
 		    &acked, err, errlen);
@@ -1065,7 +521,7 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 			continue;
 		}
 		/* a demoted primary (READONLY) is not kept */
-		conn_put(rs, &cn, r->type == REDIS_REPLY_ERROR &&
+		rs_conn_put(rs, &cn, r->type == REDIS_REPLY_ERROR &&
 		    strncmp(r->str, "READONLY", 8) == 0);
 		if (cl->wait > 0 && r->type != REDIS_REPLY_ERROR &&
 		    acked < (long long)cl->wait) {
@@ -1075,14 +531,14 @@ node_eval(struct redis_store *rs, struct rs_call *cl, int asking,
 			if (acked >= 0) {	/* else err says why */
 				snprintf(d, sizeof(d), "%lld of %u replicas "
 				    "acknowledged the commit", acked, cl->wait);
-				fail(rs, err, errlen, "WAIT", d);
+				rs_fail(rs, err, errlen, "WAIT", d);
 			}
 			return -1;
 		}
 		*out = r;
 		return 0;
 	}
-	conn_put(rs, &cn, 0);
+	rs_conn_put(rs, &cn, 0);
 	return -1;
 }
 
@@ -1095,15 +551,15 @@ charge_once(struct redis_store *rs, const struct store_req *req,
 	enum rs_fail how;
 	redisReply *r;
 
-	if (node_eval(rs, cl, 0, &r, err, errlen) == -1)
+	if (rs_node_eval(rs, cl, 0, &r, err, errlen) == -1)
 		return cl->undurable ? RS_FAIL_REPLY : cl->unsent ?
 		    RS_FAIL_UNSENT : RS_FAIL_IO;
 	if (r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "READONLY", 8) == 0) {
-		fail(rs, err, errlen, "EVALSHA", r->str); /* it ran nothing */
+		rs_fail(rs, err, errlen, "EVALSHA", r->str); /* it ran nothing */
 		how = RS_FAIL_UNSENT;
 	} else
-		how = parse_reply(rs, r, req, res, err, errlen) == 0 ?
+		how = rs_parse_reply(rs, r, req, res, err, errlen) == 0 ?
 		    RS_FAIL_NONE : RS_FAIL_REPLY;
 	freeReplyObject(r);
 	return how;
@@ -1126,7 +582,7 @@ redis_charge(struct store *st, const struct store_req *req,
 	size_t n;
 	int moved, rc = -1, safe;
 
-	if (call_build(rs, req, NULL, cl, err, errlen) == -1)
+	if (rs_call_build(rs, req, NULL, cl, err, errlen) == -1)
 		return -1;
 	/* only an admission (end of message) must survive a failover */
 	cl->wait = req->commit == STORE_COMMIT ? rs->wait_replicas : 0;
@@ -1134,9 +590,9 @@ redis_charge(struct store *st, const struct store_req *req,
 	seen = rs->gen;
 	/* a failover the connections have not noticed yet: look now and then */
 	moved = rs->sentinels != NULL && rs->primary.port != 0 &&
-	    !rs->asking && sentinel_due(mono_ms(), rs->asked_ms, RS_ASK_MS);
+	    !rs->asking && sentinel_due(rs_mono_ms(), rs->asked_ms, RS_ASK_MS);
 	pthread_mutex_unlock(&rs->lock);
-	if (moved && rediscover(rs, seen, why, sizeof(why)) == 1) {
+	if (moved && rs_rediscover(rs, seen, why, sizeof(why)) == 1) {
 		pthread_mutex_lock(&rs->lock);
 		seen = rs->gen;
 		pthread_mutex_unlock(&rs->lock);
@@ -1150,7 +606,7 @@ redis_charge(struct store *st, const struct store_req *req,
 		goto out;
 	moved = 0;
 	if (rs->sentinels != NULL &&
-	    (moved = rediscover(rs, seen, why, sizeof(why))) == -1 &&
+	    (moved = rs_rediscover(rs, seen, why, sizeof(why))) == -1 &&
 	    (n = strlen(err)) + 3 < errlen)
 		snprintf(err + n, errlen - n, "; %s", why);
 	safe = req->commit == STORE_CHECK || cl->txn;
@@ -1194,7 +650,7 @@ reset_del(struct redis_store *rs, struct rs_conn *cn, const redisReply *keys,
 	argv = calloc(keys->elements + 1, sizeof(*argv));
 	argvlen = calloc(keys->elements + 1, sizeof(*argvlen));
 	if (argv == NULL || argvlen == NULL) {
-		fail(rs, err, errlen, "reset", strerror(ENOMEM));
+		rs_fail(rs, err, errlen, "reset", strerror(ENOMEM));
 		goto out;
 	}
 	argv[0] = "DEL";
@@ -1203,14 +659,14 @@ reset_del(struct redis_store *rs, struct rs_conn *cn, const redisReply *keys,
 		argv[i + 1] = keys->element[i]->str;
 		argvlen[i + 1] = keys->element[i]->len;
 	}
-	r = conn_cmd(rs, cn, "DEL", (int)keys->elements + 1, argv, argvlen,
+	r = rs_conn_cmd(rs, cn, "DEL", (int)keys->elements + 1, argv, argvlen,
 	    err, errlen);
 	if (r == NULL)
 		goto out;
 	if (r->type == REDIS_REPLY_INTEGER)
 		rc = 0;
 	else
-		fail(rs, err, errlen, "DEL", r->type == REDIS_REPLY_ERROR ?
+		rs_fail(rs, err, errlen, "DEL", r->type == REDIS_REPLY_ERROR ?
 		    r->str : "unexpected reply");
 	freeReplyObject(r);
 out:
@@ -1220,11 +676,11 @@ out:
 }
 
 /*
- * redis_reset - delete every key of one sender: SCAN the keyspace for the
+ * rs_reset - delete every key of one sender: SCAN the keyspace for the
  * sender's pattern, DEL each page. O(keys in Redis): an admin command.
  */
-static int
-redis_reset(struct store *st, const char *sender, char *err, size_t errlen)
+int
+rs_reset(struct store *st, const char *sender, char *err, size_t errlen)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	char pattern[RS_KEY_MAX], cursor[24] = "0";
@@ -1235,23 +691,23 @@ redis_reset(struct store *st, const char *sender, char *err, size_t errlen)
 	redisReply *r;
 	int i, rc = -1;
 
-	if (sender == NULL || !hex_ok(sender, STORE_SENDER_MAX))
-		return fail(rs, err, errlen, "refused",
+	if (sender == NULL || !rs_hex_ok(sender, STORE_SENDER_MAX))
+		return rs_fail(rs, err, errlen, "refused",
 		    "the sender key is not 1 to 64 hex digits");
 	/* prefix and sender hold no glob characters (checked) */
 	snprintf(pattern, sizeof(pattern), "%s{%s}:*", rs->prefix, sender);
-	if (conn_get(rs, &cn, err, errlen) == -1)
+	if (rs_conn_get(rs, &cn, err, errlen) == -1)
 		return -1;
 	do {
 		for (i = 0; i < 6; i++)
 			argvlen[i] = strlen(argv[i]);
-		if ((r = conn_cmd(rs, &cn, "SCAN", 6, argv, argvlen, err,
+		if ((r = rs_conn_cmd(rs, &cn, "SCAN", 6, argv, argvlen, err,
 		    errlen)) == NULL)
 			return -1;
 		if (!reply_keys_ok(r)) {
-			fail(rs, err, errlen, "SCAN", r->type ==
+			rs_fail(rs, err, errlen, "SCAN", r->type ==
 			    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-			conn_put(rs, &cn, r->type != REDIS_REPLY_ERROR);
+			rs_conn_put(rs, &cn, r->type != REDIS_REPLY_ERROR);
 			freeReplyObject(r);
 			return -1;
 		}
@@ -1260,17 +716,17 @@ redis_reset(struct store *st, const char *sender, char *err, size_t errlen)
 		rc = reset_del(rs, &cn, r->element[1], err, errlen);
 		freeReplyObject(r);
 		if (rc == -1) {
-			conn_put(rs, &cn, 0);
+			rs_conn_put(rs, &cn, 0);
 			return -1;
 		}
 	} while (strcmp(cursor, "0") != 0);
-	conn_put(rs, &cn, 0);
+	rs_conn_put(rs, &cn, 0);
 	return 0;
 }
 
-/* redis_free - close every pooled connection and free the store */
-static void
-redis_free(struct store *st)
+/* rs_free - close every pooled connection and free the store */
+void
+rs_free(struct store *st)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	size_t i;
@@ -1298,11 +754,9 @@ redis_free(struct store *st)
 	free(rs);
 }
 
-static const struct store_ops redis_ops = { redis_charge, redis_reset,
-    redis_free };
+static const struct store_ops redis_ops = { redis_charge, rs_reset,
+    rs_free };
 
-static struct store *rc_new(const struct store_redis_opts *, char *,
-    size_t);
 
 /* dup_opt - strdup that keeps NULL; sets *bad when out of memory */
 static char *
@@ -1392,7 +846,7 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	if (o->cluster)
-		return rc_new(o, err, errlen);
+		return rs_cluster_new(o, err, errlen);
 	if ((why = opts_check(o)) != NULL) {
 		snprintf(err, errlen, "redis: %s", why);
 		return NULL;
@@ -1422,19 +876,19 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
 		snprintf(rs->where, sizeof(rs->where), "redis %.200s:%d",
 		    o->host, o->port);
 	rs->command_ms = o->command_timeout_ms;
-	rs->connect_tv = ms_tv(o->connect_timeout_ms);
-	rs->command_tv = ms_tv(o->command_timeout_ms);
+	rs->connect_ms = o->connect_timeout_ms;
+	rs->command_tv = redis_conn_tv(o->command_timeout_ms);
 	rs->pool_max = o->pool_max;
 	rs->wait_replicas = o->wait_replicas;
 	rs->idle = calloc(rs->pool_max, sizeof(*rs->idle));
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->answered, NULL);
 	if (o->sentinels != NULL && sentinels_set(rs, o, err, errlen) == -1) {
-		redis_free(&rs->base);
+		rs_free(&rs->base);
 		return NULL;
 	}
 	if (bad || rs->idle == NULL) {
-		redis_free(&rs->base);
+		rs_free(&rs->base);
 		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
 		return NULL;
 	}
@@ -1471,331 +925,3 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
  * sender, a copy counted), so the cross-account detectors count a
  * refused attempt; never the other way round.
  */
-
-#define RC_MAX_HOPS	3	/* MOVED or ASK followed in one call */
-#define RC_WAIT_MS	10	/* between TRYAGAIN sends */
-
-struct rc_store {
-	struct store		 base;		/* first: the interface */
-	struct store_redis_opts	 o;		/* node options; host: seed */
-	unsigned		 max_waits;	/* TRYAGAIN sends per call */
-	pthread_mutex_t		 lock;		/* map, node[], stale */
-	pthread_mutex_t		 refresh;	/* one CLUSTER SLOTS at a time */
-	struct cluster_map	*map;
-	struct redis_store	*node[CLUSTER_NODES_MAX]; /* by map index */
-	int			 stale;		/* read the map before routing */
-};
-
-/* rc_node - the store of map node idx, made on first use; NULL + err */
-static struct redis_store *
-rc_node(struct rc_store *rc, int idx, char *err, size_t errlen)
-{
-	struct store_redis_opts o;
-	struct redis_store *rs;
-
-	pthread_mutex_lock(&rc->lock);
-	if (rc->node[idx] == NULL) {
-		o = rc->o;
-		o.host = rc->map->node[idx].host;
-		o.port = rc->map->node[idx].port;
-		o.cluster = 0;
-		rc->node[idx] = (struct redis_store *)store_redis_new(&o, err,
-		    errlen);
-	}
-	rs = rc->node[idx];
-	pthread_mutex_unlock(&rc->lock);
-	return rs;
-}
-
-/* rc_stale - read the slot map again before the next call */
-static void
-rc_stale(struct rc_store *rc)
-{
-	pthread_mutex_lock(&rc->lock);
-	rc->stale = 1;
-	pthread_mutex_unlock(&rc->lock);
-}
-
-/*
- * rc_refresh - the slot map from the first node that answers CLUSTER
- * SLOTS; when wait is 0 and another thread is at it, leave it to that
- * one. 0, or -1 with err.
- */
-static int
-rc_refresh(struct rc_store *rc, int wait, char *err, size_t errlen)
-{
-	static const char *argv[2] = { "CLUSTER", "SLOTS" };
-	static const size_t argvlen[2] = { 7, 5 };
-	struct redis_store *rs;
-	struct rs_conn cn;
-	redisReply *r;
-	char why[256];
-	size_t i, n;
-	int rc2 = -1;
-
-	if (wait)
-		pthread_mutex_lock(&rc->refresh);
-	else if (pthread_mutex_trylock(&rc->refresh) != 0)
-		return 0;
-	pthread_mutex_lock(&rc->lock);
-	n = rc->stale ? rc->map->nnodes : 0;
-	pthread_mutex_unlock(&rc->lock);
-	if (n == 0)
-		rc2 = 0;	/* another thread just read it */
-	for (i = 0; i < n && rc2 == -1; i++) {
-		if ((rs = rc_node(rc, (int)i, err, errlen)) == NULL ||
-		    conn_get(rs, &cn, err, errlen) == -1)
-			continue;
-		if ((r = conn_cmd(rs, &cn, "CLUSTER SLOTS", 2, argv, argvlen,
-		    err, errlen)) == NULL)
-			continue;
-		pthread_mutex_lock(&rc->lock);
-		rc2 = cluster_map_parse(rc->map, r, rc->map->node[i].host, why,
-		    sizeof(why));
-		if (rc2 == 0)
-			rc->stale = 0;
-		pthread_mutex_unlock(&rc->lock);
-		if (rc2 == -1)
-			fail(rs, err, errlen, "cluster", why);
-		conn_put(rs, &cn, 0);
-		freeReplyObject(r);
-	}
-	pthread_mutex_unlock(&rc->refresh);
-	return rc2;
-}
-
-/* rc_route - the node serving a hash tag's slot; -1 with err */
-static int
-rc_route(struct rc_store *rc, const char *tag, char *err, size_t errlen)
-{
-	unsigned slot = cluster_keyslot(tag, strlen(tag));
-	char why[64];
-	int node, stale;
-
-	pthread_mutex_lock(&rc->lock);
-	stale = rc->stale;
-	node = cluster_map_route(rc->map, slot);
-	pthread_mutex_unlock(&rc->lock);
-	if (!stale && node != -1)
-		return node;
-	if (rc_refresh(rc, node == -1, err, errlen) == -1 && node == -1)
-		return -1;
-	pthread_mutex_lock(&rc->lock);
-	node = cluster_map_route(rc->map, slot);
-	pthread_mutex_unlock(&rc->lock);
-	if (node == -1) {
-		snprintf(why, sizeof(why), "slot %u is served by no node", slot);
-		return fail(rc->node[0], err, errlen, "cluster", why);
-	}
-	return node;
-}
-
-/* rc_call - one EVALSHA under one hash tag, redirections followed */
-static int
-rc_call(struct rc_store *rc, const char *tag, struct rs_call *cl,
-    redisReply **out, char *err, size_t errlen)
-{
-	struct timespec pause = { 0, RC_WAIT_MS * 1000000L };
-	struct cluster_hops h;
-	enum cluster_step step;
-	struct redis_store *rs;
-	redisReply *r;
-	int node;
-
-	memset(&h, 0, sizeof(h));
-	h.max_hops = RC_MAX_HOPS;
-	h.max_waits = rc->max_waits;
-	if ((node = rc_route(rc, tag, err, errlen)) == -1)
-		return -1;
-	for (;;) {
-		if ((rs = rc_node(rc, node, err, errlen)) == NULL)
-			return -1;
-		if (node_eval(rs, cl, h.asking, &r, err, errlen) == -1) {
-			rc_stale(rc);	/* a node down: failed over? */
-			return -1;
-		}
-		pthread_mutex_lock(&rc->lock);
-		step = cluster_next(rc->map, &h, r->type == REDIS_REPLY_ERROR ?
-		    r->str : NULL, r->len, &node);
-		if (h.moved)
-			rc->stale = 1;
-		pthread_mutex_unlock(&rc->lock);
-		if (step == CLUSTER_DONE) {
-			*out = r;
-			return 0;
-		}
-		if (step == CLUSTER_FAIL) {
-			rc_stale(rc);
-			fail(rs, err, errlen, "cluster", r->str);
-			freeReplyObject(r);
-			return -1;
-		}
-		freeReplyObject(r);
-		if (step == CLUSTER_WAIT)
-			nanosleep(&pause, NULL);
-	}
-}
-
-/*
- * rc_group - the call for the items of one scope ("": the sender's) in
- * the given commit mode; their outputs written back into req->items.
- */
-static int
-rc_group(struct rc_store *rc, const struct store_req *req, const char *scope,
-    int commit, struct store_res *res, char *err, size_t errlen)
-{
-	struct store_item sub[STORE_MAX_ITEMS];
-	size_t idx[STORE_MAX_ITEMS], n = 0, i;
-	struct redis_store *proto = rc->node[0];
-	struct store_req sr;
-	struct rs_call call;
-	redisReply *r;
-	int rc2;
-
-	for (i = 0; i < req->nitems; i++)
-		if (strcmp(req->items[i].scope, scope) == 0) {
-			idx[n] = i;
-			sub[n++] = req->items[i];
-		}
-	sr = *req;
-	sr.items = sub;
-	sr.nitems = n;
-	sr.commit = commit;
-	/* a subject's own transaction key lives in its slot */
-	rc2 = call_build(proto, &sr, scope[0] != '\0' ? scope : NULL, &call,
-	    err, errlen);
-	call.wait = commit == STORE_COMMIT ? proto->wait_replicas : 0;
-	if (rc2 == 0 && (rc2 = rc_call(rc, scope[0] ? scope : req->sender,
-	    &call, &r, err, errlen)) == 0) {
-		rc2 = parse_reply(proto, r, &sr, res, err, errlen);
-		freeReplyObject(r);
-	}
-	for (i = 0; rc2 == 0 && i < n; i++)
-		req->items[idx[i]] = sub[i];
-	return rc2;
-}
-
-/* rc_charge - one call per hash tag: scoped subjects first, sender last */
-static int
-rc_charge(struct store *st, const struct store_req *req,
-    struct store_res *res, char *err, size_t errlen)
-{
-	struct rc_store *rc = (struct rc_store *)st;
-	const char *scopes[STORE_MAX_ITEMS];
-	size_t ns = 0, nsender = 0, i, k;
-	struct store_res g;
-	int refused = 0;
-
-	if (req->nitems > STORE_MAX_ITEMS)
-		return fail(rc->node[0], err, errlen, "refused",
-		    "too many limits");
-	for (i = 0; i < req->nitems; i++) {
-		if (req->items[i].scope[0] == '\0') {
-			nsender++;
-			continue;
-		}
-		for (k = 0; k < ns; k++)
-			if (strcmp(scopes[k], req->items[i].scope) == 0)
-				break;
-		if (k == ns)
-			scopes[ns++] = req->items[i].scope;
-	}
-	memset(res, 0, sizeof(*res));
-	memset(&g, 0, sizeof(g));
-	for (k = 0; k < ns; k++) {
-		if (rc_group(rc, req, scopes[k], req->commit, &g, err,
-		    errlen) == -1)
-			return -1;
-		if (!g.allowed)
-			refused = 1;
-	}
-	if (nsender > 0 || ns == 0) {
-		if (rc_group(rc, req, "", refused && req->commit != STORE_CHECK ?
-		    STORE_REFUSED : req->commit, &g, err, errlen) == -1)
-			return -1;
-	}
-	res->allowed = g.allowed && !refused;
-	res->replayed = g.replayed;
-	res->source = STORE_SRC_PRIMARY;
-	return 0;
-}
-
-/* rc_reset - forget a sender's counters on the node serving its tag */
-static int
-rc_reset(struct store *st, const char *sender, char *err, size_t errlen)
-{
-	struct rc_store *rc = (struct rc_store *)st;
-	struct redis_store *rs;
-	int node;
-
-	if (sender == NULL || !hex_ok(sender, STORE_SENDER_MAX))
-		return fail(rc->node[0], err, errlen, "refused",
-		    "the sender key is not 1 to 64 hex digits");
-	if ((node = rc_route(rc, sender, err, errlen)) == -1 ||
-	    (rs = rc_node(rc, node, err, errlen)) == NULL)
-		return -1;
-	return redis_reset(&rs->base, sender, err, errlen);
-}
-
-/* rc_free - every node's store, the map, the options */
-static void
-rc_free(struct store *st)
-{
-	struct rc_store *rc = (struct rc_store *)st;
-	size_t i;
-
-	for (i = 0; i < CLUSTER_NODES_MAX; i++)
-		if (rc->node[i] != NULL)
-			redis_free(&rc->node[i]->base);
-	free(rc->map);
-	pthread_mutex_destroy(&rc->lock);
-	pthread_mutex_destroy(&rc->refresh);
-	free(rc);
-}
-
-static const struct store_ops rc_ops = { rc_charge, rc_reset, rc_free };
-
-/* rc_new - a cluster store seeded by o->host:o->port; NULL with err */
-static struct store *
-rc_new(const struct store_redis_opts *o, char *err, size_t errlen)
-{
-	struct store_redis_opts seed = *o;
-	struct rc_store *rc;
-
-	if (o->unix_path != NULL) {
-		snprintf(err, errlen, "redis: a cluster needs a TCP "
-		    "redis_server (host:port of a node)");
-		return NULL;
-	}
-	seed.cluster = 0;
-	if ((rc = calloc(1, sizeof(*rc))) == NULL ||
-	    (rc->map = malloc(sizeof(*rc->map))) == NULL) {
-		free(rc);
-		snprintf(err, errlen, "redis: %s", strerror(ENOMEM));
-		return NULL;
-	}
-	rc->base.ops = &rc_ops;
-	rc->base.kind = "redis";
-	pthread_mutex_init(&rc->lock, NULL);
-	pthread_mutex_init(&rc->refresh, NULL);
-	cluster_map_init(rc->map);
-	rc->stale = 1;
-	rc->max_waits = o->command_timeout_ms / RC_WAIT_MS + 1;
-	if ((rc->node[0] = (struct redis_store *)store_redis_new(&seed, err,
-	    errlen)) == NULL) {
-		rc_free(&rc->base);
-		return NULL;
-	}
-	if (cluster_map_node(rc->map, o->host, o->port) != 0) {
-		snprintf(err, errlen, "redis: cluster node name too long");
-		rc_free(&rc->base);
-		return NULL;
-	}
-	/* the nodes' options: strings owned by the seed's store */
-	rc->o = seed;
-	rc->o.host = NULL;
-	rc->o.password = rc->node[0]->password;
-	rc->o.username = rc->node[0]->username;
-	rc->o.prefix = rc->node[0]->prefix;
-	return &rc->base;
-}

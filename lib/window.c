@@ -34,6 +34,23 @@ window_live(int64_t index, int64_t cur, uint32_t buckets)
 	return index >= cur - (int64_t)buckets;
 }
 
+/* window_end - when a bucket's events stop counting */
+uint64_t
+window_end(int64_t index, uint32_t window_s, uint32_t buckets)
+{
+	return (uint64_t)(index + (int64_t)buckets + 1) *
+	    window_width(window_s, buckets);
+}
+
+/* window_index_until - the bucket that stops counting first at or after t */
+int64_t
+window_index_until(uint64_t t_ms, uint32_t window_s, uint32_t buckets)
+{
+	uint64_t w = window_width(window_s, buckets);
+
+	return (int64_t)((t_ms + w - 1) / w) - (int64_t)buckets - 1;
+}
+
 /* window_retry - seconds until cost more events fit under limit */
 uint32_t
 window_retry(const struct window_bucket *b, size_t n, uint64_t now_ms,

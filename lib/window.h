@@ -38,6 +38,16 @@ int64_t		window_index(uint64_t now_ms, uint64_t width);
 /* window_live - is bucket `index` still counted at bucket `cur`? */
 int		window_live(int64_t index, int64_t cur, uint32_t buckets);
 
+/* window_end - ms when bucket `index` stops counting: (index + B + 1) * w */
+uint64_t	window_end(int64_t index, uint32_t window_s, uint32_t buckets);
+
+/*
+ * window_index_until - the bucket whose events stop counting first at or
+ * after `t_ms`: ceil(t / w) - B - 1 (a lock of a given length)
+ */
+int64_t		window_index_until(uint64_t t_ms, uint32_t window_s,
+		    uint32_t buckets);
+
 /*
  * window_retry - seconds from now_ms until `cost` more events fit under
  * `limit`, given the live buckets (any order); 0 if they fit now;

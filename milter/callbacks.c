@@ -893,7 +893,7 @@ sl_close(SMFICTX *ctx)
  * is NULL (HELO, DATA, EOH, unknown) are turned off too (libmilter does
  * that itself only without this callback). No "no reply" flags:
  * through Postfix on inet: sockets they cost ~40 ms a message (Nagle;
- * DESIGN.md "Measured pitfalls").
+ * milter/tcpconn.c).
  */
 static sfsistat
 sl_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,

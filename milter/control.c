@@ -3,7 +3,8 @@
  * only; with store memory nothing here runs): live per-login classes,
  * the `who` keys that name logins, lock announcements, and the queue
  * clean-up when a login is locked on any relay. The keys and the channel
- * are those of CONTROL_CONTRACT.md, shared with sluicectl:
+ * are those of doc/control-contract.md (lib/contract.h), shared with
+ * sluicectl:
  *
  *   P:classes          hash login|@domain -> class, read whole (HGETALL)
  *   P{H}:who           printable login, written at most hourly per login;
@@ -32,8 +33,8 @@
  * P:locked by the poll - the ids it got accepted here within
  * hold_window are handed to hold_command (hook.c), once per lock.
  *
- * Thread-safety: ctl.lock guards the queue, the snapshot pointer and
- * the stop flag; everything else below "control thread only" is the
+ * Thread-safety: ctl.lock guards the queue and the stop flag, the
+ * snapshot (lib/snapshot.h, as the config's) guards the live classes; everything else below "control thread only" is the
  * control thread's.
  */
 #include <errno.h>
@@ -43,17 +44,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include "classmap.h"
-#include "cloexec.h"
+#include "contract.h"
 #include "control.h"
 #include "localctl.h"
 #include "qidmem.h"
+#include "redis_conn.h"
 #include "recent.h"
 #include "sender.h"
 #include "sluice.h"
@@ -70,7 +71,7 @@
 #define CMD_TIMEOUT_MIN_MS 1000	/* no message waits on these commands */
 #define SHOWN_MAX	200	/* printable login */
 #define REASON_MAX	160
-#define KEY_MAX		160	/* a key: prefix (64) + {H} + suffix */
+#define KEY_MAX		CONTRACT_KEY_MAX
 #define WARN_MAX	20	/* unknown-class warnings per check */
 #define FQ_TTL		86400	/* s a P:fq:QUEUEID key lives (feedback) */
 
@@ -88,8 +89,8 @@ struct job {
 
 /* a snapshot of the live classes, shared with the message threads */
 struct cm_ref {
+	struct snapshot_ref snap;	/* first: the count */
 	struct classmap	*map;
-	unsigned	 refs;	/* readers + 1 while current */
 };
 
 struct held {
@@ -103,12 +104,12 @@ static struct {
 					   locks hold its queued mail (memory
 					   store, Cluster, Sentinel) */
 	pthread_t	 tid;
-	pthread_mutex_t	 lock;		/* jobs, classes, stop, repoll */
+	pthread_mutex_t	 lock;		/* jobs, stop, repoll */
 	struct job	*jobs;		/* ring of JOBS_MAX */
 	size_t		 jhead, jlen;
 	int		 stop, repoll;
 	int		 wake[2];	/* self-pipe: jobs or stop */
-	struct cm_ref	*classes;	/* NULL: no live classes */
+	struct snapshot	 classes;	/* of cm_ref; none: no live classes */
 	struct qidmem	*qids;
 	struct recent	*who;
 	/* the feedback reader's one question (control_qid_get), ctl.lock */
@@ -119,9 +120,8 @@ static struct {
 
 	/* control thread only */
 	char		*host, *unix_path, *user, *password, *prefix;
-	int		 port;
+	struct redis_conn_opts conn;	/* borrows the strings above */
 	char		 where[300];	/* "redis host:port" for the log */
-	struct timeval	 connect_tv, command_tv;
 	redisContext	*cmd, *sub;
 	int		 broken;	/* a command failed: reconnect */
 	int		 down_logged;
@@ -132,7 +132,7 @@ static struct {
 	size_t		 nheld;
 	struct classmap	*warned;	/* unknown classes already logged */
 } ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 },
-    .fq_cond = PTHREAD_COND_INITIALIZER };
+    .fq_cond = PTHREAD_COND_INITIALIZER, .classes = SNAPSHOT_INITIALIZER };
 
 static void	lock_seen(const char *, const char *, enum sender_origin,
 		    const char *, int);
@@ -140,21 +140,6 @@ static int	held_find(const char *);
 static void	held_drop(size_t);
 static int	control_local(const struct config *);
 static redisReply *command(const char *, ...);
-
-/* key_ok - 32 lower-case hex digits, as sender_key() makes them */
-static int
-key_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len != SENDER_KEY_LEN)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
-			return 0;
-	return 1;
-}
 
 /* mono_ms - a monotonic clock in ms, for the poll schedule */
 static uint64_t
@@ -166,19 +151,28 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* cm_free - a class snapshot's last reader let go */
+static void
+cm_free(struct snapshot_ref *s)
+{
+	struct cm_ref *r = (struct cm_ref *)s;	/* s is its first member */
+
+	classmap_free(r->map);
+	free(r);
+}
+
+/* cm_acquire - the live classes, held until cm_release; or NULL */
+static struct cm_ref *
+cm_acquire(void)
+{
+	return (struct cm_ref *)snapshot_acquire(&ctl.classes);
+}
+
 /* cm_release - let go of a class snapshot; freed with its last reader */
 static void
 cm_release(struct cm_ref *r)
 {
-	int last;
-
-	pthread_mutex_lock(&ctl.lock);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&ctl.lock);
-	if (last) {
-		classmap_free(r->map);
-		free(r);
-	}
+	snapshot_release(&ctl.classes, &r->snap);
 }
 
 /* control_who - "LOGIN origin=ORIGIN", a login in a log line */
@@ -203,12 +197,8 @@ control_class_for(const struct config *cfg, enum sender_origin o,
 
 	if (c != NULL)		/* store memory: set through sluicectl */
 		return c;
-	if (ctl.running) {
-		pthread_mutex_lock(&ctl.lock);
-		if ((r = ctl.classes) != NULL)
-			r->refs++;
-		pthread_mutex_unlock(&ctl.lock);
-	}
+	if (ctl.running)
+		r = cm_acquire();
 	if (r != NULL) {
 		if ((name = classmap_find(r->map, w, d)) != NULL)
 			c = config_find_class(cfg, name); /* unknown: NULL */
@@ -344,7 +334,7 @@ control_qid_get(const char *qid, char *key, size_t keylen, char *login,
 		*sp = *sp2 = '\0';
 		snprintf(key, keylen, "%s", ctl.fq_val);
 		snprintf(login, loginlen, "%s", sp2 + 1);
-		found = key_ok(key, strlen(key)) &&
+		found = contract_key_ok(key, strlen(key)) &&
 		    sender_origin_parse(sp + 1, o) == 0;
 	}
 	ctl.fq_gen++;	/* a late answer is dropped */
@@ -431,44 +421,17 @@ control_reloaded(void)
 	wake();
 }
 
-/* rconnect - one connection, timeouts set, authenticated; NULL + logged */
+/* rconnect - one connection, timeouts set, authenticated; NULL + err */
 static redisContext *
 rconnect(char *err, size_t errlen)
 {
+	const char *what;
+	char why[400];
 	redisContext *c;
-	redisReply *r;
 
-	if (ctl.unix_path != NULL)
-		c = redisConnectUnixWithTimeout(ctl.unix_path, ctl.connect_tv);
-	else
-		c = redisConnectWithTimeout(ctl.host, ctl.port, ctl.connect_tv);
-	if (c == NULL || c->err) {
-		snprintf(err, errlen, "connect: %s", c != NULL && c->errstr[0] ?
-		    c->errstr : "out of memory");
-		redisFree(c);
-		return NULL;
-	}
-	(void)cloexec_set(c->fd);	/* hiredis 0.14 does not */
-	if (redisSetTimeout(c, ctl.command_tv) != REDIS_OK) {
-		snprintf(err, errlen, "cannot set the command timeout");
-		redisFree(c);
-		return NULL;
-	}
-	if (ctl.password == NULL)
-		return c;
-	r = ctl.user != NULL ?
-	    redisCommand(c, "AUTH %s %s", ctl.user, ctl.password) :
-	    redisCommand(c, "AUTH %s", ctl.password);
-	if (r != NULL && r->type == REDIS_REPLY_STATUS) {
-		freeReplyObject(r);
-		return c;
-	}
-	snprintf(err, errlen, "AUTH: %s", r == NULL ? c->errstr :
-	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-	if (r != NULL)
-		freeReplyObject(r);
-	redisFree(c);
-	return NULL;
+	if ((c = redis_conn_open(&ctl.conn, &what, why, sizeof(why))) == NULL)
+		snprintf(err, errlen, "%s: %s", what, why);
+	return c;
 }
 
 /* disconnect - drop both connections */
@@ -488,7 +451,7 @@ connect_all(void)
 	char err[512], chan[KEY_MAX];
 	redisReply *r = NULL;
 
-	snprintf(chan, sizeof(chan), "%sevents", ctl.prefix);
+	contract_global(chan, sizeof(chan), ctl.prefix, CONTRACT_EVENTS);
 	if ((ctl.cmd = rconnect(err, sizeof(err))) == NULL ||
 	    (ctl.sub = rconnect(err, sizeof(err))) == NULL)
 		goto fail;
@@ -583,8 +546,9 @@ lock_names(const char *key, char *who, size_t wlen, enum sender_origin *o,
 	*o = SENDER_SASL;	/* no origin written: an older relay's lock */
 	snprintf(who, wlen, "%s", key);		/* at least the key */
 	snprintf(relay, rlen, "unknown");
-	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, key);
-	if ((r = command("HMGET %s login by origin", k)) == NULL)
+	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_LOCKINFO);
+	if ((r = command("HMGET %s %s %s %s", k, CONTRACT_LI_LOGIN,
+	    CONTRACT_LI_BY, CONTRACT_LI_ORIGIN)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
 		if (r->element[2]->type == REDIS_REPLY_STRING &&
@@ -598,7 +562,7 @@ lock_names(const char *key, char *who, size_t wlen, enum sender_origin *o,
 			sender_printable(r->element[1]->str, relay, rlen, 0);
 	}
 	freeReplyObject(r);
-	snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix, key);
+	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_WHO);
 	if (named || (r = command("GET %s", k)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_STRING) {
@@ -678,20 +642,22 @@ lock_seen(const char *key, const char *who, enum sender_origin o,
 static int
 announce(const struct job *j)
 {
-	char k[KEY_MAX], zk[KEY_MAX], chan[KEY_MAX], ev[8 + SENDER_KEY_LEN];
+	char k[KEY_MAX], zk[KEY_MAX], chan[KEY_MAX], ev[CONTRACT_EVENT_MAX];
 	uint64_t now = (uint64_t)time(NULL);
 	unsigned long long ttl = j->until > now ? j->until - now : 1;
 	redisReply *r;
 	int i;
 
-	snprintf(k, sizeof(k), "%s{%s}:lockinfo", ctl.prefix, j->key);
-	snprintf(zk, sizeof(zk), "%slocked", ctl.prefix);
-	snprintf(chan, sizeof(chan), "%sevents", ctl.prefix);
-	snprintf(ev, sizeof(ev), "lock %s", j->key);
-	redisAppendCommand(ctl.cmd, "HSET %s login %s origin %s reason %s by %s "
-	    "at %llu until %llu", k, j->shown, sender_origin_name(j->origin),
-	    j->reason, ctl.hostname,
-	    (unsigned long long)j->at, (unsigned long long)j->until);
+	contract_sender(k, sizeof(k), ctl.prefix, j->key, CONTRACT_LOCKINFO);
+	contract_global(zk, sizeof(zk), ctl.prefix, CONTRACT_LOCKED);
+	contract_global(chan, sizeof(chan), ctl.prefix, CONTRACT_EVENTS);
+	contract_event(ev, sizeof(ev), CONTRACT_EV_LOCK, j->key);
+	redisAppendCommand(ctl.cmd, "HSET %s %s %s %s %s %s %s %s %s %s %llu "
+	    "%s %llu", k, CONTRACT_LI_LOGIN, j->shown, CONTRACT_LI_ORIGIN,
+	    sender_origin_name(j->origin), CONTRACT_LI_REASON, j->reason,
+	    CONTRACT_LI_BY, ctl.hostname, CONTRACT_LI_AT,
+	    (unsigned long long)j->at, CONTRACT_LI_UNTIL,
+	    (unsigned long long)j->until);
 	redisAppendCommand(ctl.cmd, "EXPIRE %s %llu", k, ttl);
 	redisAppendCommand(ctl.cmd, "ZADD %s %llu %s", zk,
 	    (unsigned long long)j->until, j->key);
@@ -735,8 +701,8 @@ jobs_run(void)
 		if (j.kind == JOB_WHO) {
 			/* failed (Redis down, an error): tried again after
 			 * the hour, not at every message meanwhile */
-			snprintf(k, sizeof(k), "%s{%s}:who", ctl.prefix,
-			    j.key);
+			contract_sender(k, sizeof(k), ctl.prefix, j.key,
+			    CONTRACT_WHO);
 			if ((r = command("SET %s %s%s%s EX %d", k, j.shown,
 			    j.origin == SENDER_SASL ? "" : "\t",
 			    j.origin == SENDER_SASL ? "" :
@@ -817,7 +783,7 @@ classes_load(void)
 	char k[KEY_MAX];
 	size_t i;
 
-	snprintf(k, sizeof(k), "%sclasses", ctl.prefix);
+	contract_global(k, sizeof(k), ctl.prefix, CONTRACT_CLASSES);
 	if ((r = command("HGETALL %s", k)) == NULL)
 		return;
 	if (r->type != REDIS_REPLY_ARRAY || (m = classmap_new()) == NULL) {
@@ -834,26 +800,27 @@ classes_load(void)
 	}
 	freeReplyObject(r);
 	classmap_seal(m);
-	old = ctl.classes;	/* only this thread changes it */
+	old = cm_acquire();	/* only this thread swaps it */
 	if (classmap_equal(old != NULL ? old->map : NULL, m)) {
 		classmap_free(m);
 	} else if ((nr = calloc(1, sizeof(*nr))) == NULL) {
 		classmap_free(m);
 	} else {
+		nr->snap.free = cm_free;
 		nr->map = m;
-		nr->refs = 1;
-		pthread_mutex_lock(&ctl.lock);
-		ctl.classes = nr;
-		pthread_mutex_unlock(&ctl.lock);
+		snapshot_install(&ctl.classes, &nr->snap);
 		/* a sender noted under its old class is checked at MAIL
 		 * again (after the swap: a note from before it is dropped) */
 		okcache_clear(rt.okcache);
-		if (old != NULL)
-			cm_release(old);
 		log_info("live classes: %zu overrides from %s", classmap_count(m),
 		    k);
 	}
-	classes_check(ctl.classes != NULL ? ctl.classes->map : NULL);
+	if (old != NULL)
+		cm_release(old);
+	old = cm_acquire();
+	classes_check(old != NULL ? old->map : NULL);
+	if (old != NULL)
+		cm_release(old);
 }
 
 /* key_cmp - for qsort/bsearch over an array of key strings */
@@ -872,7 +839,7 @@ locks_poll(void)
 	redisReply *r;
 	size_t i, n = 0;
 
-	snprintf(k, sizeof(k), "%slocked", ctl.prefix);
+	contract_global(k, sizeof(k), ctl.prefix, CONTRACT_LOCKED);
 	snprintf(min, sizeof(min), "(%llu", (unsigned long long)now);
 	if ((r = command("ZRANGEBYSCORE %s %s +inf", k, min)) == NULL)
 		return;
@@ -880,7 +847,7 @@ locks_poll(void)
 	    (keys = calloc(r->elements, sizeof(*keys))) != NULL)
 		for (i = 0; i < r->elements; i++)
 			if (r->element[i]->type == REDIS_REPLY_STRING &&
-			    key_ok(r->element[i]->str, r->element[i]->len))
+			    contract_key_ok(r->element[i]->str, r->element[i]->len))
 				keys[n++] = r->element[i]->str;
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), key_cmp);
@@ -904,25 +871,22 @@ event(const char *s, size_t len)
 	char key[SENDER_KEY_LEN + 1];
 	int i;
 
-	if (len == 5 && memcmp(s, "class", 5) == 0) {
+	switch (contract_event_parse(s, len, key)) {
+	case CONTRACT_EV_CLASS:
 		classes_load();
-		return;
-	}
-	if (len == 5 + SENDER_KEY_LEN && memcmp(s, "lock ", 5) == 0 &&
-	    key_ok(s + 5, SENDER_KEY_LEN)) {
-		memcpy(key, s + 5, SENDER_KEY_LEN);
-		key[SENDER_KEY_LEN] = '\0';
+		break;
+	case CONTRACT_EV_LOCK:
 		/* its next MAIL is checked (and refused there) again */
 		okcache_forget(rt.okcache, key);
 		lock_seen(key, NULL, SENDER_SASL, NULL, 0);
-	} else if (len == 7 + SENDER_KEY_LEN && memcmp(s, "unlock ", 7) == 0 &&
-	    key_ok(s + 7, SENDER_KEY_LEN)) {
-		memcpy(key, s + 7, SENDER_KEY_LEN);
-		key[SENDER_KEY_LEN] = '\0';
+		break;
+	case CONTRACT_EV_UNLOCK:
 		if ((i = held_find(key)) != -1)
 			held_drop((size_t)i);
+		break;
+	default:	/* "reset H" and anything else: nothing to do here */
+		break;
 	}
-	/* "reset H" and anything else: nothing for a relay to do */
 }
 
 /* events_drain - handle every message already read from the subscription */
@@ -1060,12 +1024,6 @@ control_start(const struct config *cfg, const char *password)
 	}
 	if (cmd_ms < CMD_TIMEOUT_MIN_MS)
 		cmd_ms = CMD_TIMEOUT_MIN_MS;
-	ctl.connect_tv.tv_sec = cfg->redis_connect_timeout_ms / 1000;
-	ctl.connect_tv.tv_usec = (long)(cfg->redis_connect_timeout_ms % 1000) *
-	    1000;
-	ctl.command_tv.tv_sec = cmd_ms / 1000;
-	ctl.command_tv.tv_usec = (long)(cmd_ms % 1000) * 1000;
-	ctl.port = cfg->redis_port;
 	if ((cfg->redis_host != NULL &&
 	    (ctl.host = strdup(cfg->redis_host)) == NULL) ||
 	    (cfg->redis_socket != NULL &&
@@ -1081,12 +1039,19 @@ control_start(const struct config *cfg, const char *password)
 		log_err("control: out of memory");
 		return -1;
 	}
+	ctl.conn.host = ctl.host;
+	ctl.conn.port = cfg->redis_port;
+	ctl.conn.unix_path = ctl.unix_path;
+	ctl.conn.username = ctl.user;
+	ctl.conn.password = ctl.password;
+	ctl.conn.connect_timeout_ms = cfg->redis_connect_timeout_ms;
+	ctl.conn.command_timeout_ms = cmd_ms;
 	if (ctl.unix_path != NULL)
 		snprintf(ctl.where, sizeof(ctl.where), "redis %s",
 		    ctl.unix_path);
 	else
 		snprintf(ctl.where, sizeof(ctl.where), "redis %s:%d", ctl.host,
-		    ctl.port);
+		    ctl.conn.port);
 	if (gethostname(ctl.hostname, sizeof(ctl.hostname) - 1) == -1)
 		snprintf(ctl.hostname, sizeof(ctl.hostname), "unknown");
 	if (pipe(ctl.wake) == -1) {

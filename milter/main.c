@@ -30,64 +30,13 @@
 #include "localctl.h"
 #include "feedback.h"
 #include "hopmark.h"
+#include "redis_conn.h"
 #include "secret.h"
 #include "sluice.h"
 #include "tcpconn.h"
 
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
 #define OKCACHE_SLOTS	16384	/* senders remembered as far from limits (80 B each) */
-
-struct runtime rt;
-
-static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cfg_ref *cfg_current;
-
-/* cfg_acquire - the current config, held until cfg_release */
-struct cfg_ref *
-cfg_acquire(void)
-{
-	struct cfg_ref *r;
-
-	pthread_mutex_lock(&cfg_lock);
-	r = cfg_current;
-	r->refs++;
-	pthread_mutex_unlock(&cfg_lock);
-	return r;
-}
-
-/* cfg_release - let go of a config; freed with its last user */
-void
-cfg_release(struct cfg_ref *r)
-{
-	int last;
-
-	pthread_mutex_lock(&cfg_lock);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&cfg_lock);
-	if (last) {
-		config_free(r->cfg);
-		free(r);
-	}
-}
-
-/* cfg_install - make cfg the current config */
-static int
-cfg_install(struct config *cfg)
-{
-	struct cfg_ref *r, *old;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return -1;
-	r->cfg = cfg;
-	r->refs = 1;
-	pthread_mutex_lock(&cfg_lock);
-	old = cfg_current;
-	cfg_current = r;
-	pthread_mutex_unlock(&cfg_lock);
-	if (old != NULL)
-		cfg_release(old);
-	return 0;
-}
 
 /* usage - print the synopsis and exit */
 static void
@@ -130,21 +79,7 @@ store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
 	    secret_read(cfg->redis_sentinel_password_file, err, errlen)) ==
 	    NULL)
 		return NULL;
-	memset(&ro, 0, sizeof(ro));
-	ro.host = cfg->redis_host;
-	ro.port = cfg->redis_port;
-	ro.unix_path = cfg->redis_socket;
-	ro.password = pw;
-	ro.username = cfg->redis_username;
-	ro.prefix = cfg->redis_prefix;
-	ro.connect_timeout_ms = cfg->redis_connect_timeout_ms;
-	ro.command_timeout_ms = cfg->redis_command_timeout_ms;
-	ro.pool_max = cfg->redis_pool;
-	ro.wait_replicas = cfg->redis_wait_replicas;
-	ro.cluster = cfg->redis_cluster;
-	ro.sentinels = cfg->redis_sentinels;
-	ro.sentinel_master = cfg->redis_sentinel_master;
-	ro.sentinel_password = spw;
+	redis_conn_store_opts(cfg, pw, spw, &ro);
 	ro.notify = store_notify;
 	s = store_redis_new(&ro, err, errlen);
 	secret_free(spw);
@@ -324,27 +259,14 @@ static struct config *
 config_read(const char *path, char *err, size_t errlen)
 {
 	struct config *cfg;
-	char kerr[256];
 
 	if ((cfg = config_load(path, err, errlen)) == NULL)
 		return NULL;
-	if (cfg->hop_key_file != NULL) {
-		if (hopmark_key_load(cfg->hop_key_file, cfg->hop_key, kerr,
-		    sizeof(kerr)) == -1) {
-			snprintf(err, errlen, "%s: hop_key_file: %s", path,
-			    kerr);
-			config_free(cfg);
-			return NULL;
-		}
-		cfg->hop_key_loaded = 1;
-	}
-	if (!hopmark_cluster_valid(cfg->cluster_id)) {
-		snprintf(err, errlen, "%s: cluster_id \"%s\" is not usable",
-		    path, cfg->cluster_id);
+	if (config_load_secrets(cfg, err, errlen) == -1) {
 		config_free(cfg);
 		return NULL;
 	}
-	return cfg;
+	return cfg;	/* cluster_id: config_load checked its characters */
 }
 
 /* reload - load the config again and swap it in; the old one stays on error */
@@ -432,6 +354,7 @@ main(int argc, char *argv[])
 	static sigset_t usr1;
 	sigset_t blocked;
 	struct config *cfg;
+	struct cfg_ref *start;
 	char *pw = NULL;
 	pthread_t tid;
 
@@ -563,23 +486,25 @@ main(int argc, char *argv[])
 		log_err("cannot start the signal thread");
 		return EX_OSERR;
 	}
-	if (metrics_start(cfg_current->cfg, err, sizeof(err)) == -1) {
+	start = cfg_acquire();	/* a reload may come meanwhile */
+	if (metrics_start(start->cfg, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return EX_UNAVAILABLE;
 	}
-	rc = control_start(cfg_current->cfg, pw);
+	rc = control_start(start->cfg, pw);
 	secret_free(pw);
-	if (rc == -1 || feedback_start(cfg_current->cfg) == -1)
+	if (rc == -1 || feedback_start(start->cfg) == -1)
 		return EX_OSERR;
 	if (ctlsock_start(rt.store, err, sizeof(err)) == -1 ||
-	    statefile_start(cfg_current->cfg, rt.store) == -1) {
+	    statefile_start(start->cfg, rt.store) == -1) {
 		log_err("%s", err);
 		return EX_OSERR;
 	}
 	log_info("starting: socket %s, store %s, mode %s, %zu classes",
-	    cfg_current->cfg->socket, rt.store->kind,
-	    cfg_current->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
-	    "enforce", cfg_current->cfg->nclasses);
+	    start->cfg->socket, rt.store->kind,
+	    start->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
+	    "enforce", start->cfg->nclasses);
+	cfg_release(start);
 
 	rc = smfi_main();
 	log_info("stopping");

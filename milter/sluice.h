@@ -9,15 +9,16 @@
 #include "config.h"
 #include "okcache.h"
 #include "metrics.h"
+#include "snapshot.h"
 #include "store.h"
 
-/* a config shared by the connections that started under it */
+/* a config shared by the connections that started under it (runtime.c) */
 struct cfg_ref {
+	struct snapshot_ref snap;	/* first: the count */
 	struct config	*cfg;
-	unsigned	 refs;	/* connections + 1 while current */
 };
 
-/* the daemon's state: set up in main, read by the callbacks */
+/* the daemon's state (runtime.c): set up in main, read by the callbacks */
 struct runtime {
 	const char	*config_path;
 	struct store	*store;		/* owns counters; thread-safe */
@@ -41,6 +42,9 @@ struct cfg_ref	*cfg_acquire(void);
 
 /* cfg_release - let go of a config; freed with its last user */
 void		 cfg_release(struct cfg_ref *);
+
+/* cfg_install - make cfg the current config; -1: out of memory */
+int		 cfg_install(struct config *);
 
 /* callbacks_register - register the libmilter callbacks; -1 on failure */
 int		 callbacks_register(void);

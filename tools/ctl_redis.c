@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include "redis_conn.h"
 #include "secret.h"
 #include "sentinel.h"
 #include "sluicectl.h"
@@ -50,17 +51,6 @@ read_password(const char *path)
 	return pw;
 }
 
-/* ms_tv - milliseconds as a timeval */
-static struct timeval
-ms_tv(unsigned ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (long)(ms % 1000) * 1000;
-	return tv;
-}
-
 /* primary - with redis_sentinels: where the primary is now; exits 3 */
 static void
 primary(struct ctl *x, struct sentinel_addr *a)
@@ -89,23 +79,32 @@ primary(struct ctl *x, struct sentinel_addr *a)
 		ctl_die(x, "sentinels", err);
 }
 
+/* cmd_timeout - an admin command may SCAN a big keyspace: more than a
+ * message gets */
+static unsigned
+cmd_timeout(const struct config *cfg)
+{
+	return cfg->redis_command_timeout_ms < CTL_CMD_TIMEOUT_MS ?
+	    CTL_CMD_TIMEOUT_MS : cfg->redis_command_timeout_ms;
+}
+
 /* ctl_connect - connect and authenticate as the config says; exits on error */
 void
 ctl_connect(struct ctl *x)
 {
 	const struct config *cfg = x->cfg;
-	unsigned cmd_ms = cfg->redis_command_timeout_ms;
+	struct redis_conn_opts o;
 	struct sentinel_addr at;
-	const char *argv[3];
-	redisReply *r;
-	char *pw;
-	int argc = 0;
+	const char *what;
+	char err[512], *pw = NULL;
 
 	x->prefix = cfg->redis_prefix;
+	memset(&o, 0, sizeof(o));
 	if (cfg->redis_sentinels != NULL) {
 		primary(x, &at);
-		x->c = redisConnectWithTimeout(at.host, at.port,
-		    ms_tv(cfg->redis_connect_timeout_ms));
+		o.host = at.host;
+		o.port = at.port;
+		o.role_check = 1;
 	} else if (cfg->redis_socket != NULL)
 		snprintf(x->where, sizeof(x->where), "redis unix:%.200s",
 		    cfg->redis_socket);
@@ -115,32 +114,20 @@ ctl_connect(struct ctl *x)
 	else
 		snprintf(x->where, sizeof(x->where), "redis %.200s:%d",
 		    cfg->redis_host, cfg->redis_port);
-	if (cfg->redis_sentinels != NULL)
-		;	/* connected above */
-	else if (cfg->redis_socket != NULL)
-		x->c = redisConnectUnixWithTimeout(cfg->redis_socket,
-		    ms_tv(cfg->redis_connect_timeout_ms));
-	else
-		x->c = redisConnectWithTimeout(cfg->redis_host,
-		    cfg->redis_port, ms_tv(cfg->redis_connect_timeout_ms));
-	if (x->c == NULL)
-		ctl_die(x, "connect", "out of memory");
-	if (x->c->err)
-		ctl_die(x, "connect", x->c->errstr);
-	/* an admin command may SCAN a big keyspace: allow more than a message */
-	if (cmd_ms < CTL_CMD_TIMEOUT_MS)
-		cmd_ms = CTL_CMD_TIMEOUT_MS;
-	redisSetTimeout(x->c, ms_tv(cmd_ms));
-	if (cfg->redis_password_file == NULL)
-		return;
-	pw = read_password(cfg->redis_password_file);
-	argv[argc++] = "AUTH";
-	if (cfg->redis_username != NULL)
-		argv[argc++] = cfg->redis_username;
-	argv[argc++] = pw;
-	r = ctl_cmdv(x, "AUTH", argc, argv);
+	if (cfg->redis_sentinels == NULL) {
+		o.host = cfg->redis_host;
+		o.port = cfg->redis_port;
+		o.unix_path = cfg->redis_socket;
+	}
+	o.username = cfg->redis_username;
+	if (cfg->redis_password_file != NULL)
+		o.password = pw = read_password(cfg->redis_password_file);
+	o.connect_timeout_ms = cfg->redis_connect_timeout_ms;
+	o.command_timeout_ms = cmd_timeout(cfg);
+	x->c = redis_conn_open(&o, &what, err, sizeof(err));
 	secret_free(pw);
-	freeReplyObject(r);
+	if (x->c == NULL)
+		ctl_die(x, what, err);
 }
 
 /* ctl_store - the daemon's own redis store, for charging a lock exactly */
@@ -152,25 +139,13 @@ ctl_store(struct ctl *x)
 	struct store *st;
 	char err[512], *pw = NULL, *spw = NULL;
 
-	memset(&o, 0, sizeof(o));
 	if (cfg->redis_password_file != NULL)
 		pw = read_password(cfg->redis_password_file);
 	if (cfg->redis_sentinel_password_file != NULL)
 		spw = read_password(cfg->redis_sentinel_password_file);
-	o.sentinels = cfg->redis_sentinels;
-	o.sentinel_master = cfg->redis_sentinel_master;
-	o.sentinel_password = spw;
-	o.host = cfg->redis_host;
-	o.port = cfg->redis_port;
-	o.unix_path = cfg->redis_socket;
-	o.password = pw;
-	o.username = cfg->redis_username;
-	o.prefix = cfg->redis_prefix;
-	o.connect_timeout_ms = cfg->redis_connect_timeout_ms;
-	o.command_timeout_ms = cfg->redis_command_timeout_ms < CTL_CMD_TIMEOUT_MS ?
-	    CTL_CMD_TIMEOUT_MS : cfg->redis_command_timeout_ms;
+	redis_conn_store_opts(cfg, pw, spw, &o);
+	o.command_timeout_ms = cmd_timeout(cfg);
 	o.pool_max = 1;
-	o.cluster = cfg->redis_cluster;
 	st = store_redis_new(&o, err, sizeof(err));
 	secret_free(pw);
 	secret_free(spw);
@@ -298,11 +273,18 @@ ctl_now_ms(struct ctl *x)
 	return ms;
 }
 
-/* ctl_key - P{sender}:rest */
+/* ctl_key - P{sender}:rest (doc/control-contract.md) */
 void
 ctl_key(const struct ctl *x, char *out, const char *sender, const char *rest)
 {
-	snprintf(out, CTL_KEY_MAX, "%s{%s}:%s", x->prefix, sender, rest);
+	contract_sender(out, CTL_KEY_MAX, x->prefix, sender, rest);
+}
+
+/* ctl_global - P:name */
+void
+ctl_global(const struct ctl *x, char *out, const char *name)
+{
+	contract_global(out, CTL_KEY_MAX, x->prefix, name);
 }
 
 /* ctl_counter_key - P{sender}:name:window:buckets, as store_redis.c names it */
@@ -310,69 +292,16 @@ void
 ctl_counter_key(const struct ctl *x, char *out, const char *sender,
     const char *name, uint32_t window, uint32_t buckets)
 {
-	snprintf(out, CTL_KEY_MAX, "%s{%s}:%s:%u:%u", x->prefix, sender, name,
+	contract_counter(out, CTL_KEY_MAX, x->prefix, sender, name, NULL,
 	    window, buckets);
-}
-
-/* num - a decimal uint32 of the whole string, > 0; 0 if not */
-static uint32_t
-num(const char *s)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v > UINT32_MAX)
-		return 0;
-	return (uint32_t)v;
 }
 
 /* ctl_counter_parse - split a counter key; 0, or -1 if it is none of ours */
 int
-ctl_counter_parse(const struct ctl *x, const char *key, struct ctl_counter *k)
+ctl_counter_parse(const struct ctl *x, const char *key,
+    struct contract_counter *k)
 {
-	size_t plen = strlen(x->prefix), n;
-	char rest[128], *f[5], *p;
-	int nf = 0;
-
-	if (strncmp(key, x->prefix, plen) != 0 || key[plen] != '{')
-		return -1;
-	key += plen + 1;
-	n = strspn(key, "0123456789abcdef");
-	if (n == 0 || n >= sizeof(k->sender) || key[n] != '}' ||
-	    key[n + 1] != ':')
-		return -1;
-	memcpy(k->sender, key, n);
-	k->sender[n] = '\0';
-	key += n + 2;
-	if (strlen(key) >= sizeof(rest))
-		return -1;
-	strcpy(rest, key);
-	for (p = rest; nf < 5; p = NULL) {
-		if ((f[nf] = strtok(p, ":")) == NULL)
-			break;
-		nf++;
-	}
-	if (nf != 3 && nf != 4)
-		return -1;
-	if (strlen(f[0]) >= sizeof(k->name))
-		return -1;
-	strcpy(k->name, f[0]);
-	k->sub[0] = '\0';
-	if (nf == 4) {
-		if (strlen(f[1]) >= sizeof(k->sub))
-			return -1;
-		strcpy(k->sub, f[1]);
-	}
-	k->window = num(f[nf - 2]);
-	k->buckets = num(f[nf - 1]);
-	if (k->window == 0 || k->buckets == 0 ||
-	    k->buckets > WINDOW_MAX_BUCKETS)
-		return -1;
-	return 0;
+	return contract_counter_parse(x->prefix, key, k);
 }
 
 /*

@@ -15,7 +15,6 @@
 #include "sluicectl.h"
 #include "window.h"
 
-#define LOCK_BUCKETS	60	/* as lib/policy.c's lock item */
 
 struct top_row {
 	char		 sender[65];
@@ -39,7 +38,7 @@ static void
 top_page(struct ctl *x, const redisReply *keys, void *arg)
 {
 	struct top_acc *a = arg;
-	struct ctl_counter *k;
+	struct contract_counter *k;
 	const char *argv[2] = { "HGETALL", NULL };
 	redisReply *r;
 	size_t i, j, n = 0;
@@ -175,7 +174,7 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 		ctl_die(x, "top", "out of memory");
 	for (i = 0; i < m; i++) {
 		top_pipe_sum(x, &a.rows[i], "rcpt", window);
-		ctl_key(x, wkey, a.rows[i].sender, "who");
+		ctl_key(x, wkey, a.rows[i].sender, CONTRACT_WHO);
 		argv[0] = "GET";
 		argv[1] = wkey;
 		ctl_pipe(x, "GET", 2, argv);
@@ -283,7 +282,7 @@ class_of(struct ctl *x, const char *login, const struct config_class **cls,
 		override[0] = '\0';
 		return;
 	}
-	snprintf(key, sizeof(key), "%sclasses", x->prefix);
+	ctl_global(x, key, CONTRACT_CLASSES);
 	f = fold(w);
 	at = d != NULL ? fold(d) : NULL;
 	if (f == NULL || (d != NULL && at == NULL))
@@ -343,7 +342,7 @@ static void
 rep_page(struct ctl *x, const redisReply *keys, void *arg)
 {
 	struct rep_acc *a = arg;
-	struct ctl_counter k;
+	struct contract_counter k;
 	redisReply *r;
 	uint64_t c;
 	size_t i, j;
@@ -385,7 +384,7 @@ cmd_show(struct ctl *x, const char *login)
 	redisReply *who, *info, *hist;
 	const char *wo;
 	int hist_ok;
-	uint64_t now, cnt, lock_n, until_ms = 0, w;
+	uint64_t now, cnt, lock_n, until_ms = 0;
 	uint32_t lifetime = cfg->lock_lifetime_ms / 1000;
 	int64_t newest;
 	size_t nd = 0, i, j, row = 0;
@@ -428,16 +427,16 @@ cmd_show(struct ctl *x, const char *login)
 	    cls->remote_unknown, cls->nremote_unknown, NULL };
 
 	/* the lock: counted as the daemon's lock item counts it */
-	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
+	ctl_counter_key(x, key, h, CONTRACT_LOCK, lifetime,
+	    CONTRACT_LOCK_BUCKETS);
 	r = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
-	lock_n = ctl_live_sum(r, lifetime, LOCK_BUCKETS, now, &newest);
+	lock_n = ctl_live_sum(r, lifetime, CONTRACT_LOCK_BUCKETS, now, &newest);
 	freeReplyObject(r);
-	w = window_width(lifetime, LOCK_BUCKETS);
 	if (lock_n > 0)
-		until_ms = (uint64_t)(newest + LOCK_BUCKETS + 1) * w;
-	ctl_key(x, key, h, "lockinfo");
+		until_ms = window_end(newest, lifetime, CONTRACT_LOCK_BUCKETS);
+	ctl_key(x, key, h, CONTRACT_LOCKINFO);
 	info = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
-	ctl_key(x, key, h, "who");
+	ctl_key(x, key, h, CONTRACT_WHO);
 	who = ctl_cmd(x, "GET", "GET", key, NULL);
 	/* the learned usual hour (lib/history.h), as the store keeps it */
 	snprintf(pattern, sizeof(pattern), "hist:%u:hist",

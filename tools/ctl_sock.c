@@ -321,25 +321,25 @@ hgetall(struct ctl *x, const char *key)
 {
 	redisReply *r = reply_new(x, REDIS_REPLY_ARRAY);
 	const char *f[2] = { "info", NULL }, *rest;
-	struct ctl_counter k;
+	struct contract_counter k;
 	char h[65], idx[24], cnt[24];
 	size_t i;
 
 	if ((rest = subject_of(x, key, h)) == NULL)
 		return r;
-	if (strcmp(rest, "lockinfo") == 0) {
+	if (strcmp(rest, CONTRACT_LOCKINFO) == 0) {
 		for (i = 0; i < cache.nlocks; i++)
 			if (strcmp(cache.locks[i].f[1], h) == 0) {
 				if (cache.locks[i].len[3] > 0) {
-					reply_push(x, r, "login");
+					reply_push(x, r, CONTRACT_LI_LOGIN);
 					reply_push(x, r, cache.locks[i].f[3]);
 				}
 				if (cache.locks[i].len[4] > 0) {
-					reply_push(x, r, "by");
+					reply_push(x, r, CONTRACT_LI_BY);
 					reply_push(x, r, cache.locks[i].f[4]);
 				}
 				if (cache.locks[i].len[5] > 0) {
-					reply_push(x, r, "reason");
+					reply_push(x, r, CONTRACT_LI_REASON);
 					reply_push(x, r, cache.locks[i].f[5]);
 				}
 				return r;
@@ -382,7 +382,7 @@ scan(struct ctl *x, const char *pattern)
 	reply_push(x, r, "");	/* replaced by keys below */
 	freeReplyObject(r->element[1]);
 	r->element[1] = keys;
-	snprintf(key, sizeof(key), "%s{*}:", x->prefix);
+	ctl_key(x, key, "*", "");
 	all = strncmp(pattern, key, strlen(key)) == 0;
 	if (all) {
 		rest = pattern + strlen(key);
@@ -408,13 +408,8 @@ scan(struct ctl *x, const char *pattern)
 		if ((!all && strcmp(s->subject, h) != 0) ||
 		    strcmp(s->name, want) != 0)
 			continue;
-		if (s->sub[0] != '\0')
-			snprintf(key, sizeof(key), "%s{%s}:%s:%s:%u:%u",
-			    x->prefix, s->subject, s->name, s->sub, s->window,
-			    s->buckets);
-		else
-			ctl_counter_key(x, key, s->subject, s->name, s->window,
-			    s->buckets);
+		contract_counter(key, sizeof(key), x->prefix, s->subject,
+		    s->name, s->sub, s->window, s->buckets);
 		reply_push(x, keys, key);
 	}
 	return r;

@@ -4,9 +4,10 @@
  *
  * Reads the daemon's own config (-c, default /etc/sluice/sluice.conf)
  * for the Redis address, prefix, credentials, classes and lock lifetime,
- * and follows CONTROL_CONTRACT: counters and the lock counter as
- * lib/store_redis.c names them, P{H}:lockinfo, P:locked, P:classes, and
- * one message on the channel P:events per change. Commands and exit
+ * and follows the control contract (doc/control-contract.md, built by
+ * lib/contract.c): counters and the lock counter as lib/store_redis.c
+ * names them, P{H}:lockinfo, P:locked, P:classes, and one message on
+ * the channel P:events per change. Commands and exit
  * codes: sluicectl(8). Logins are hostile input: they only reach Redis
  * as sender_key() hashes, as a folded hash field of P:classes, or as a
  * printable lockinfo value, and are escaped on output.
@@ -30,7 +31,6 @@
 #include "window.h"
 
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
-#define LOCK_BUCKETS	60	/* as lib/policy.c's lock item */
 #define REASON_MAX	200	/* bytes of a --reason */
 #define TOP_MAX		100000	/* largest -n */
 #define LOCKED_MAX	"1000"	/* locked logins listed by status */
@@ -284,14 +284,15 @@ login_full(const struct config *cfg, const char *login, char *out,
 	return p != NULL ? p : login;
 }
 
-/* publish - one event on P:events */
+/* publish - one event on P:events (h NULL for class) */
 static void
-publish(struct ctl *x, const char *event, const char *h)
+publish(struct ctl *x, enum contract_event ev, const char *h)
 {
-	char chan[CTL_KEY_MAX], msg[64];
+	char chan[CTL_KEY_MAX], msg[CONTRACT_EVENT_MAX];
 
-	snprintf(chan, sizeof(chan), "%sevents", x->prefix);
-	snprintf(msg, sizeof(msg), "%s%s%s", event, h ? " " : "", h ? h : "");
+	ctl_global(x, chan, CONTRACT_EVENTS);
+	if (contract_event(msg, sizeof(msg), ev, h) == -1)
+		ctl_die(x, "PUBLISH", "not a sender key");
 	freeReplyObject(ctl_cmd(x, "PUBLISH", "PUBLISH", chan, msg, NULL));
 }
 
@@ -354,7 +355,7 @@ cmd_status(struct ctl *x)
 			    "\r\n"), p + 14);
 	freeReplyObject(r);
 	now = ctl_now_ms(x);
-	snprintf(key, sizeof(key), "%slocked", x->prefix);
+	ctl_global(x, key, CONTRACT_LOCKED);
 	snprintf(since, sizeof(since), "%llu", (unsigned long long)(now /
 	    1000));
 	z = ctl_cmd(x, "ZRANGEBYSCORE", "ZRANGEBYSCORE", key, since, "+inf",
@@ -463,8 +464,8 @@ cmd_status(struct ctl *x)
 		const char *h = m->type == REDIS_REPLY_STRING ? m->str : "";
 		/* login by reason origin */
 		const char *f[4] = { NULL, NULL, NULL, NULL };
-		static const char *const names[4] = { "login", "by", "reason",
-		    "origin" };
+		static const char *const names[4] = { CONTRACT_LI_LOGIN,
+		    CONTRACT_LI_BY, CONTRACT_LI_REASON, CONTRACT_LI_ORIGIN };
 		const char *origin = "sasl";
 		enum sender_origin o;
 		uint64_t until;
@@ -475,9 +476,9 @@ cmd_status(struct ctl *x)
 		until = strtoull(z->element[2 * i + 1]->type ==
 		    REDIS_REPLY_STRING ? z->element[2 * i + 1]->str : "0",
 		    NULL, 10);
-		ctl_key(x, key, h, "lockinfo");
+		ctl_key(x, key, h, CONTRACT_LOCKINFO);
 		info = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
-		ctl_key(x, key, h, "who");
+		ctl_key(x, key, h, CONTRACT_WHO);
 		who = ctl_cmd(x, "GET", "GET", key, NULL);
 		for (j = 0; info->type == REDIS_REPLY_ARRAY &&
 		    j + 1 < info->elements; j += 2)
@@ -524,37 +525,31 @@ cmd_status(struct ctl *x)
 /*
  * lock_for - lock for about `dur_ms` (<= the lifetime), replacing any
  * lock: one event in the live bucket that leaves the window first at or
- * after now + dur, i.e. index ceil((now + dur) / w) - B - 1. The lock
- * then ends between now + dur and now + dur + w (w = lifetime / 60).
- * Atomic, on Redis's clock. Returns the end, in ms.
+ * after now + dur (window_index_until), now being Redis's clock. The
+ * lock then ends between now + dur and now + dur + w (w = lifetime /
+ * 60). The three writes are one script, so no charge comes between
+ * them (MULTI is not in the shipped ACL; the arithmetic is lib/window.c's).
+ * Returns the end, in ms.
  */
 static uint64_t
 lock_for(struct ctl *x, const char *key, uint32_t lifetime, uint64_t dur_ms)
 {
 	static const char script[] =
-	    "if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
-	    "local t = redis.call('TIME')\n"
-	    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-	    "local W, B, D = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-	    "local w = math.floor((W * 1000 + B - 1) / B)\n"
-	    "if w < 1 then w = 1 end\n"
-	    "local idx = math.ceil((now + D) / w) - B - 1\n"
-	    "local ends = (idx + B + 1) * w\n"
 	    "redis.call('DEL', KEYS[1])\n"
-	    "redis.call('HINCRBY', KEYS[1], string.format('%.0f', idx), 1)\n"
-	    "redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ends - now))\n"
-	    "return string.format('%.0f', ends)\n";
-	char w[16], b[16], d[24];
+	    "redis.call('HINCRBY', KEYS[1], ARGV[1], 1)\n"
+	    "return redis.call('PEXPIREAT', KEYS[1], ARGV[2])\n";
+	uint64_t now = ctl_now_ms(x), ends;
+	int64_t idx = window_index_until(now + dur_ms, lifetime,
+	    CONTRACT_LOCK_BUCKETS);
+	char field[24], ts[24];
 	redisReply *r;
-	uint64_t ends;
 
-	snprintf(w, sizeof(w), "%u", lifetime);
-	snprintf(b, sizeof(b), "%u", LOCK_BUCKETS);
-	snprintf(d, sizeof(d), "%llu", (unsigned long long)dur_ms);
-	r = ctl_cmd(x, "EVAL", "EVAL", script, "1", key, w, b, d, NULL);
-	if (r->type != REDIS_REPLY_STRING)
+	ends = window_end(idx, lifetime, CONTRACT_LOCK_BUCKETS);
+	snprintf(field, sizeof(field), "%lld", (long long)idx);
+	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ends);
+	r = ctl_cmd(x, "EVAL", "EVAL", script, "1", key, field, ts, NULL);
+	if (r->type != REDIS_REPLY_INTEGER)
 		ctl_die(x, "EVAL", "unexpected reply");
-	ends = strtoull(r->str, NULL, 10);
 	freeReplyObject(r);
 	return ends;
 }
@@ -583,13 +578,12 @@ lock_full(struct ctl *x, const char *h, const char *key, uint32_t lifetime)
 	}
 	store_free(st);
 	r = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
-	ctl_live_sum(r, lifetime, LOCK_BUCKETS, ctl_now_ms(x), &newest);
+	ctl_live_sum(r, lifetime, CONTRACT_LOCK_BUCKETS, ctl_now_ms(x), &newest);
 	freeReplyObject(r);
 	if (newest < 0)
 		ctl_die(x, "lock", "the lock counter is not there after "
 		    "charging it");
-	return (uint64_t)(newest + LOCK_BUCKETS + 1) *
-	    window_width(lifetime, LOCK_BUCKETS);
+	return window_end(newest, lifetime, CONTRACT_LOCK_BUCKETS);
 }
 
 /* cmd_lock - lock a login on every relay, record why, tell the daemons */
@@ -625,8 +619,9 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 		}
 	}
 	sender_origin_key(x->origin, login, h);
-	ctl_counter_key(x, key, h, "lock", lifetime, LOCK_BUCKETS);
-	w = window_width(lifetime, LOCK_BUCKETS);
+	ctl_counter_key(x, key, h, CONTRACT_LOCK, lifetime,
+	    CONTRACT_LOCK_BUCKETS);
+	w = window_width(lifetime, CONTRACT_LOCK_BUCKETS);
 	if (x->sock)
 		ends = sock_lock(x, h, login, dur_ms, reason);
 	else if (dur != NULL)
@@ -639,18 +634,19 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	snprintf(at, sizeof(at), "%llu", (unsigned long long)(now / 1000));
 	snprintf(until, sizeof(until), "%llu", (unsigned long long)
 	    ((ends + 999) / 1000));
-	ctl_key(x, ikey, h, "lockinfo");
-	snprintf(zkey, sizeof(zkey), "%slocked", x->prefix);
+	ctl_key(x, ikey, h, CONTRACT_LOCKINFO);
+	ctl_global(x, zkey, CONTRACT_LOCKED);
 	if (x->sock)
 		goto done;	/* the daemon keeps who and why itself */
 	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
-	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, "login", who,
-	    "origin", sender_origin_name(x->origin), "reason", reason, "by",
-	    "sluicectl", "at", at, "until", until, NULL));
+	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, CONTRACT_LI_LOGIN,
+	    who, CONTRACT_LI_ORIGIN, sender_origin_name(x->origin),
+	    CONTRACT_LI_REASON, reason, CONTRACT_LI_BY, "sluicectl",
+	    CONTRACT_LI_AT, at, CONTRACT_LI_UNTIL, until, NULL));
 	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ends);
 	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
 	freeReplyObject(ctl_cmd(x, "ZADD", "ZADD", zkey, until, h, NULL));
-	publish(x, "lock", h);
+	publish(x, CONTRACT_EV_LOCK, h);
 done:
 	fmt_time((ends + 999) / 1000, ts, sizeof(ts));
 	if (x->json) {
@@ -688,7 +684,7 @@ static void
 del_page(struct ctl *x, const redisReply *keys, void *arg)
 {
 	struct del_acc *a = arg;
-	struct ctl_counter k;
+	struct contract_counter k;
 	const char *key, *name;
 	redisReply *r;
 	size_t i, j, plen = strlen(x->prefix);
@@ -707,7 +703,7 @@ del_page(struct ctl *x, const redisReply *keys, void *arg)
 		if (a->keep != NULL && a->keep[j] != NULL)
 			continue;
 		if (ctl_counter_parse(x, key, &k) == 0 &&
-		    strcmp(k.name, "lock") == 0) {
+		    strcmp(k.name, CONTRACT_LOCK) == 0) {
 			r = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
 			a->live_locks += ctl_live_sum(r, k.window, k.buckets,
 			    a->now, NULL);
@@ -734,16 +730,16 @@ cmd_unlock(struct ctl *x, const char *login)
 		goto done;
 	}
 	a.now = ctl_now_ms(x);
-	ctl_key(x, pattern, h, "lock:*");
+	ctl_key(x, pattern, h, CONTRACT_LOCK ":*");
 	ctl_scan(x, pattern, del_page, &a);
 	/* else the next refusal would lock again at once */
-	ctl_key(x, pattern, h, "refused:*");
+	ctl_key(x, pattern, h, CONTRACT_REFUSED ":*");
 	ctl_scan(x, pattern, del_page, &a);
-	ctl_key(x, key, h, "lockinfo");
+	ctl_key(x, key, h, CONTRACT_LOCKINFO);
 	freeReplyObject(ctl_cmd(x, "DEL", "DEL", key, NULL));
-	snprintf(key, sizeof(key), "%slocked", x->prefix);
+	ctl_global(x, key, CONTRACT_LOCKED);
 	freeReplyObject(ctl_cmd(x, "ZREM", "ZREM", key, h, NULL));
-	publish(x, "unlock", h);
+	publish(x, CONTRACT_EV_UNLOCK, h);
 done:
 	if (x->json) {
 		printf("{\"login\":");
@@ -765,7 +761,8 @@ done:
 static int
 cmd_reset(struct ctl *x, const char *login)
 {
-	static const char *const keep[] = { "lock", "lockinfo", "who", NULL };
+	static const char *const keep[] = { CONTRACT_LOCK, CONTRACT_LOCKINFO,
+	    CONTRACT_WHO, NULL };
 	char h[SENDER_KEY_LEN + 1], pattern[CTL_KEY_MAX];
 	struct del_acc a;
 
@@ -777,7 +774,7 @@ cmd_reset(struct ctl *x, const char *login)
 	else {
 		ctl_key(x, pattern, h, "*");
 		ctl_scan(x, pattern, del_page, &a);
-		publish(x, "reset", h);
+		publish(x, CONTRACT_EV_RESET, h);
 	}
 	if (x->json) {
 		printf("{\"login\":");
@@ -826,7 +823,7 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 	for (p = f; *p != '\0'; p++)	/* as the daemon folds: ASCII only */
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	snprintf(key, sizeof(key), "%sclasses", x->prefix);
+	ctl_global(x, key, CONTRACT_CLASSES);
 	if (x->sock) {		/* the daemon keeps them, and saves them */
 		if (sock_class(x, f, clear ? "" : cls) == 0 && clear)
 			rc = CTL_NOTFOUND;
@@ -840,7 +837,7 @@ cmd_class(struct ctl *x, const char *login, const char *cls, int clear)
 		r = ctl_cmd(x, "HSET", "HSET", key, f, cls, NULL);
 	freeReplyObject(r);
 	if (rc == CTL_OK)
-		publish(x, "class", NULL);
+		publish(x, CONTRACT_EV_CLASS, NULL);
 done:
 	if (x->json) {
 		printf("{\"login\":");

@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "config.h"
+#include "contract.h"
 #include "sender.h"
 
 /* exit codes, documented in sluicectl(8) */
@@ -18,7 +19,7 @@
 #define CTL_STORE	3	/* Redis unreachable or answering errors */
 #define CTL_CONFIG	78	/* the config cannot be read (EX_CONFIG) */
 
-#define CTL_KEY_MAX	256	/* a Redis key built here */
+#define CTL_KEY_MAX	CONTRACT_KEY_MAX	/* a Redis key built here */
 
 /* a connection to the store, and what the config says about it */
 struct ctl {
@@ -30,15 +31,6 @@ struct ctl {
 	int			 sock;		/* the daemon's control socket,
 						   not Redis (store memory) */
 	enum sender_origin	 origin;	/* --origin: the LOGIN's */
-};
-
-/* one counter of one sender: P{H}:name[:sub]:window:buckets */
-struct ctl_counter {
-	char		 sender[65];
-	char		 name[17];
-	char		 sub[33];
-	uint32_t	 window;
-	uint32_t	 buckets;
 };
 
 struct store;
@@ -57,11 +49,12 @@ redisReply	*ctl_pipe_get(struct ctl *, const char *what);
 uint64_t	 ctl_now_ms(struct ctl *);
 void		 ctl_key(const struct ctl *, char *out, const char *sender,
 		    const char *rest);
+void		 ctl_global(const struct ctl *, char *out, const char *name);
 void		 ctl_counter_key(const struct ctl *, char *out,
 		    const char *sender, const char *name, uint32_t window,
 		    uint32_t buckets);
 int		 ctl_counter_parse(const struct ctl *, const char *key,
-		    struct ctl_counter *);
+		    struct contract_counter *);
 uint64_t	 ctl_live_sum(const redisReply *, uint32_t window,
 		    uint32_t buckets, uint64_t now_ms, int64_t *newest);
 uint64_t	 ctl_counter_get(struct ctl *, const char *sender,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tcp_stall.sh - no delayed-ACK stall over TCP (DESIGN.md, milter/tcpconn.c).
+# tcp_stall.sh - no delayed-ACK stall over TCP (milter/tcpconn.c).
 #
 # sluice runs the production sample config (contrib/sluice.conf: copies,
 # repeats, body_senders, which read the body) with the hop marker on

@@ -62,6 +62,35 @@ test_cover(void **state)
 }
 
 /* test_retry - seconds until the oldest events drop out */
+/* a lock of length d, charged at t: ends in [t + d, t + d + w] */
+static void
+test_until(void **state)
+{
+	static const uint32_t win[] = { 86400, 3600, 61, 7 };
+	uint64_t t, d, w, end;
+	int64_t idx;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(win) / sizeof(win[0]); i++) {
+		w = window_width(win[i], 60);
+		for (t = 1700000000000ULL; t < 1700000000000ULL + 3 * w;
+		    t += w / 3 + 1)
+			for (d = 1000; d <= win[i] * 1000ULL; d += d / 2 + 7) {
+				idx = window_index_until(t + d, win[i], 60);
+				end = window_end(idx, win[i], 60);
+				assert_true(end >= t + d && end <= t + d + w);
+				/* counted until end, not at end */
+				assert_true(window_live(idx,
+				    window_index(end - 1, w), 60));
+				assert_false(window_live(idx,
+				    window_index(end, w), 60));
+				assert_true(window_live(idx,
+				    window_index(t, w), 60));
+			}
+	}
+}
+
 static void
 test_retry(void **state)
 {
@@ -106,6 +135,7 @@ main(void)
 		cmocka_unit_test(test_width),
 		cmocka_unit_test(test_live),
 		cmocka_unit_test(test_cover),
+		cmocka_unit_test(test_until),
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_retry_future),
 	};

@@ -121,7 +121,7 @@ fanout@e2e.test retry@e2e.test locked@e2e.test fast@e2e.test percent@e2e.test $W
 # tcp_no_stall PORT - fast@ sends 30 messages in one session through the
 # usual submission port (sluice on unix:), then 30 through PORT, whose
 # sluice listens on inet: with the hop marker on. A delayed-ACK stall
-# (~40 ms for each pair of small writes, two a message: DESIGN.md) adds
+# (~40 ms for each pair of small writes, two a message: milter/tcpconn.c) adds
 # 40 to 90 ms to every message over inet:, so the fastest of them (which
 # a loaded machine spares best) must be within 25 ms of unix:'s
 tcp_no_stall() {
