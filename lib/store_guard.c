@@ -100,6 +100,7 @@ static int
 guard_fallback(struct guard_store *g, const struct store_req *req,
     struct store_res *res, char *err, size_t errlen)
 {
+	struct store_req lr;
 	size_t i;
 
 	pthread_mutex_lock(&g->lock);
@@ -108,7 +109,12 @@ guard_fallback(struct guard_store *g, const struct store_req *req,
 	memset(res, 0, sizeof(*res));
 	switch (g->opts.fallback) {
 	case STORE_FALLBACK_LOCAL:
-		if (store_charge(g->local, req, res, err, errlen) == -1)
+		/* without the transaction id: the local store loses no reply,
+		 * and would keep every id (~160 B a message, 10 minutes) for
+		 * as long as the primary is down */
+		lr = *req;
+		lr.txn = NULL;
+		if (store_charge(g->local, &lr, res, err, errlen) == -1)
 			return -1;
 		res->source = STORE_SRC_LOCAL;
 		return 0;

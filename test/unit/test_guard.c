@@ -160,6 +160,36 @@ test_local(void **state)
 	store_free(g);
 }
 
+/* test_local_txn - the local fallback keeps no transaction id: the same
+ * id charged twice while the primary is down counts twice (a replay is
+ * the primary's to catch; the local counters lose no reply), so an
+ * outage does not grow the daemon by an id per message */
+static void
+test_local_txn(void **state)
+{
+	struct store_item it;
+	struct store_req req = { "0123456789abcdef0123456789abcdef",
+	    "mx.example/4XbT2k0mZz", STORE_COMMIT, &it, 1 };
+	struct store_res res;
+	struct flaky *f;
+	struct store *g = guard(STORE_FALLBACK_LOCAL, &f);
+	char err[128];
+	int i;
+
+	(void)state;
+	f->down = 1;
+	for (i = 0; i < 2; i++) {
+		store_item_set(&it, "msg", 60, 6, 10, 1);
+		assert_int_equal(store_charge(g, &req, &res, err,
+		    sizeof(err)), 1);
+		assert_true(res.allowed);
+		assert_int_equal(res.source, STORE_SRC_LOCAL);
+		assert_false(res.replayed);
+		assert_int_equal(it.count, (uint64_t)i + 1);
+	}
+	store_free(g);
+}
+
 /* test_tempfail - tempfail fallback refuses, and says so */
 static void
 test_tempfail(void **state)
@@ -185,6 +215,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_breaker),
 		cmocka_unit_test(test_local),
+		cmocka_unit_test(test_local_txn),
 		cmocka_unit_test(test_tempfail),
 	};
 
