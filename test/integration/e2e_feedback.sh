@@ -71,75 +71,13 @@ SUB_PORT=$(free_port)
 while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
 	SUB_PORT=$(free_port)
 done
-mkdir -p "$P/etc/sasl" "$P/spool" "$P/data"
-chown postfix "$P/data"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -nodes -days 2 -subj /CN=relay.e2e.test -keyout "$P/etc/key.pem" \
-    -out "$P/etc/cert.pem" > "$T/openssl.out" 2>&1 ||
-    { cat "$T/openssl.out"; fail "openssl req"; }
-chmod 0600 "$P/etc/key.pem"
-cat > "$P/etc/main.cf" <<EOF
-# e2e_feedback.sh: a throw-away Postfix on loopback
-compatibility_level = 3.6
-queue_directory = $P/spool
-data_directory = $P/data
-maillog_file = $T/postfix.log
-maillog_file_prefixes = $T
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = relay.e2e.test
-mydomain = e2e.test
-myorigin = \$myhostname
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-mynetworks =
-smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-relayhost = [127.0.0.1]:$SINK_PORT
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-smtp_tls_security_level = none
-smtpd_tls_cert_file = $P/etc/cert.pem
-smtpd_tls_key_file = $P/etc/key.pem
-smtpd_sasl_type = cyrus
-cyrus_sasl_config_path = $P/etc/sasl
-smtpd_sasl_path = smtpd
-in_flow_delay = 0
-smtpd_error_sleep_time = 0
-smtpd_soft_error_limit = 1000
-smtpd_hard_error_limit = 1000
-biff = no
-EOF
-{
-	echo
-	echo "# ---- contrib/postfix/main.cf"
-	cat "$SLUICE_SRC/contrib/postfix/main.cf"
-} >> "$P/etc/main.cf"
+# the shared throw-away Postfix (e2e/mta.sh): everything relayed to the sink
+postfix_setup
 postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" \
     "non_smtpd_milters =" || fail "postconf smtpd_milters"
-{
-	echo "127.0.0.1:$IN_PORT inet n - n - - smtpd"
-	postfix_services
-	echo "# ---- contrib/postfix/master.cf"
-	sed "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_PORT\1/" \
-	    "$SLUICE_SRC/contrib/postfix/master.cf"
-} > "$P/etc/master.cf"
-postconf -c "$P/etc" -F '*/*/chroot = n' || fail "postconf -F chroot"
-cat > "$P/etc/sasl/smtpd.conf" <<EOF
-pwcheck_method: auxprop
-auxprop_plugin: sasldb
-mech_list: PLAIN LOGIN
-sasldb_path: $T/sasldb2
-EOF
-postfix -c "$P/etc" check > "$T/postfix-check.out" 2>&1 ||
-    { cat "$T/postfix-check.out"; fail "postfix check"; }
-touch "$P/spool/quick-start"
-export SANDBOX_STOP="postfix -c $P/etc stop"
-sandbox_start pf postfix -c "$P/etc" start-fg
-unset SANDBOX_STOP
-PF_SANDBOX=$SANDBOX_PID
-wait_port "$SUB_PORT" "Postfix (submission)" 300
+echo "127.0.0.1:$IN_PORT inet n - n - - smtpd" >> "$P/etc/master.cf"
+postfix_submission "$SUB_PORT"
+postfix_start "$SUB_PORT"
 pass "Postfix $(postconf -c "$P/etc" -h mail_version) submission on 127.0.0.1:$SUB_PORT relays to rejsink :$SINK_PORT"
 
 # outcomes STATUS - queue ids Postfix's smtp logged with status=STATUS
