@@ -54,7 +54,7 @@
 #include "control.h"
 #include "localctl.h"
 #include "qidmem.h"
-#include "redis_conn.h"
+#include "redis_link.h"
 #include "recent.h"
 #include "sender.h"
 #include "sluice.h"
@@ -64,7 +64,7 @@
 #define HELD_MAX	4096	/* locks this relay has dealt with */
 #define HELD_GRACE	60	/* s a lock is kept without P:locked saying so */
 #define WHO_PERIOD	3600	/* s between two writes of a login's who */
-#define WHO_TTL		86400	/* s a who key lives */
+#define WHO_TTL_S	"86400"	/* s a who key lives */
 #define WHO_KEYS	65536	/* logins remembered for WHO_PERIOD */
 #define BACKOFF_MIN_MS	250
 #define BACKOFF_MAX_MS	10000
@@ -73,7 +73,7 @@
 #define REASON_MAX	160
 #define KEY_MAX		CONTRACT_KEY_MAX
 #define WARN_MAX	20	/* unknown-class warnings per check */
-#define FQ_TTL		86400	/* s a P:fq:QUEUEID key lives (feedback) */
+#define FQ_TTL_S	"86400"	/* s a P:fq:QUEUEID key lives (feedback) */
 
 enum job_kind { JOB_WHO, JOB_LOCK, JOB_QID, JOB_QIDGET };
 
@@ -120,9 +120,11 @@ static struct {
 
 	/* control thread only */
 	char		*host, *unix_path, *user, *password, *prefix;
-	struct redis_conn_opts conn;	/* borrows the strings above */
+	char		*sentinels, *master, *sentinel_password;
+	struct redis_link *link;	/* borrows the strings above */
 	char		 where[300];	/* "redis host:port" for the log */
-	redisContext	*cmd, *sub;
+	int		 connected;	/* link and subscription up */
+	redisContext	*sub;
 	int		 broken;	/* a command failed: reconnect */
 	int		 down_logged;
 	char		 hostname[128];
@@ -350,7 +352,7 @@ qid_get_run(const struct job *j)
 	redisReply *r;
 
 	snprintf(k, sizeof(k), "%sfq:%s", ctl.prefix, j->reason);
-	r = command("GET %s", k);
+	r = command("GET", k, NULL);
 	pthread_mutex_lock(&ctl.lock);
 	if (j->at == ctl.fq_gen) {
 		ctl.fq_found = r != NULL && r->type == REDIS_REPLY_STRING &&
@@ -421,26 +423,14 @@ control_reloaded(void)
 	wake();
 }
 
-/* rconnect - one connection, timeouts set, authenticated; NULL + err */
-static redisContext *
-rconnect(char *err, size_t errlen)
-{
-	const char *what;
-	char why[400];
-	redisContext *c;
-
-	if ((c = redis_conn_open(&ctl.conn, &what, why, sizeof(why))) == NULL)
-		snprintf(err, errlen, "%s: %s", what, why);
-	return c;
-}
-
 /* disconnect - drop both connections */
 static void
 disconnect(void)
 {
-	redisFree(ctl.cmd);
+	redis_link_close(ctl.link);
 	redisFree(ctl.sub);
-	ctl.cmd = ctl.sub = NULL;
+	ctl.sub = NULL;
+	ctl.connected = 0;
 	ctl.broken = 0;
 }
 
@@ -452,8 +442,8 @@ connect_all(void)
 	redisReply *r = NULL;
 
 	contract_global(chan, sizeof(chan), ctl.prefix, CONTRACT_EVENTS);
-	if ((ctl.cmd = rconnect(err, sizeof(err))) == NULL ||
-	    (ctl.sub = rconnect(err, sizeof(err))) == NULL)
+	if (redis_link_connect(ctl.link, err, sizeof(err)) == -1 ||
+	    (ctl.sub = redis_link_sub(ctl.link, err, sizeof(err))) == NULL)
 		goto fail;
 	r = redisCommand(ctl.sub, "SUBSCRIBE %s", chan);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
@@ -463,9 +453,12 @@ connect_all(void)
 		goto fail;
 	}
 	freeReplyObject(r);
+	snprintf(ctl.where, sizeof(ctl.where), "%s",
+	    redis_link_where(ctl.link));
 	log_info("control: connected to %s, listening on %s", ctl.where,
 	    chan);
 	ctl.down_logged = 0;
+	ctl.connected = 1;
 	return 0;
 fail:
 	if (r != NULL)
@@ -473,33 +466,61 @@ fail:
 	disconnect();
 	if (!ctl.down_logged)
 		log_warnx("control: %s: %s; retrying (live classes and locks "
-		    "from other relays wait until it answers)", ctl.where, err);
+		    "from other relays wait until it answers)",
+		    redis_link_where(ctl.link), err);
 	ctl.down_logged = 1;
 	return -1;
 }
 
-/* command - one command on the command connection; NULL marks it broken */
+/*
+ * command - one command, its arguments NULL-terminated, the key second
+ * (routed there in a Cluster); NULL marks the link broken. A primary
+ * turned replica (READONLY) is left too: the next connect finds the new.
+ */
 static redisReply *
-command(const char *fmt, ...)
+command(const char *arg0, ...)
 {
+	const char *argv[16];
+	size_t len[16];
+	char err[512];
 	redisReply *r;
 	va_list ap;
+	int argc = 0, i;
 
-	if (ctl.cmd == NULL || ctl.broken)
+	if (!ctl.connected || ctl.broken)
 		return NULL;
-	va_start(ap, fmt);
-	r = redisvCommand(ctl.cmd, fmt, ap);
+	argv[argc++] = arg0;
+	va_start(ap, arg0);
+	while (argc < 16 && (argv[argc] = va_arg(ap, const char *)) != NULL)
+		argc++;
 	va_end(ap);
+	for (i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	r = redis_link_cmdv(ctl.link, argc > 1 ? argv[1] : NULL, argc, argv,
+	    len, err, sizeof(err));
 	if (r == NULL) {
 		if (!ctl.down_logged)
 			log_warnx("control: %s: %s; reconnecting", ctl.where,
-			    ctl.cmd->errstr[0] ? ctl.cmd->errstr :
-			    "connection lost");
+			    err);
 		ctl.down_logged = 1;
 		ctl.broken = 1;
-	} else if (r->type == REDIS_REPLY_ERROR)
-		log_warnx("control: %s: %s", ctl.where, r->str);
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		log_warnx("control: %s: %s %s: %s", ctl.where, arg0,
+		    argc > 1 ? argv[1] : "", r->str);
+		if (strncmp(r->str, "READONLY", 8) == 0)
+			ctl.broken = 1;
+	}
 	return r;
+}
+
+/* done - drop a command's reply; -1 when the link broke */
+static int
+done(redisReply *r)
+{
+	if (r == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
 }
 
 /* held_find - index of a lock dealt with, or -1 */
@@ -547,8 +568,8 @@ lock_names(const char *key, char *who, size_t wlen, enum sender_origin *o,
 	snprintf(who, wlen, "%s", key);		/* at least the key */
 	snprintf(relay, rlen, "unknown");
 	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_LOCKINFO);
-	if ((r = command("HMGET %s %s %s %s", k, CONTRACT_LI_LOGIN,
-	    CONTRACT_LI_BY, CONTRACT_LI_ORIGIN)) == NULL)
+	if ((r = command("HMGET", k, CONTRACT_LI_LOGIN, CONTRACT_LI_BY,
+	    CONTRACT_LI_ORIGIN, NULL)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
 		if (r->element[2]->type == REDIS_REPLY_STRING &&
@@ -563,7 +584,7 @@ lock_names(const char *key, char *who, size_t wlen, enum sender_origin *o,
 	}
 	freeReplyObject(r);
 	contract_sender(k, sizeof(k), ctl.prefix, key, CONTRACT_WHO);
-	if (named || (r = command("GET %s", k)) == NULL)
+	if (named || (r = command("GET", k, NULL)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_STRING) {
 		/* "login" or "login\torigin" (the TAB is ours: printable
@@ -638,40 +659,32 @@ lock_seen(const char *key, const char *who, enum sender_origin o,
 }
 
 /* announce - lockinfo, P:locked and "lock H" for one of our locks; -1:
- * the connection failed (try again later) */
+ * the connection failed (try again later). Four commands, not one
+ * pipeline: in a Cluster the keys live in different slots. */
 static int
 announce(const struct job *j)
 {
 	char k[KEY_MAX], zk[KEY_MAX], chan[KEY_MAX], ev[CONTRACT_EVENT_MAX];
+	char at[24], until[24], ttl[24];
 	uint64_t now = (uint64_t)time(NULL);
-	unsigned long long ttl = j->until > now ? j->until - now : 1;
-	redisReply *r;
-	int i;
 
 	contract_sender(k, sizeof(k), ctl.prefix, j->key, CONTRACT_LOCKINFO);
 	contract_global(zk, sizeof(zk), ctl.prefix, CONTRACT_LOCKED);
 	contract_global(chan, sizeof(chan), ctl.prefix, CONTRACT_EVENTS);
 	contract_event(ev, sizeof(ev), CONTRACT_EV_LOCK, j->key);
-	redisAppendCommand(ctl.cmd, "HSET %s %s %s %s %s %s %s %s %s %s %llu "
-	    "%s %llu", k, CONTRACT_LI_LOGIN, j->shown, CONTRACT_LI_ORIGIN,
-	    sender_origin_name(j->origin), CONTRACT_LI_REASON, j->reason,
-	    CONTRACT_LI_BY, ctl.hostname, CONTRACT_LI_AT,
-	    (unsigned long long)j->at, CONTRACT_LI_UNTIL,
-	    (unsigned long long)j->until);
-	redisAppendCommand(ctl.cmd, "EXPIRE %s %llu", k, ttl);
-	redisAppendCommand(ctl.cmd, "ZADD %s %llu %s", zk,
-	    (unsigned long long)j->until, j->key);
-	redisAppendCommand(ctl.cmd, "PUBLISH %s %s", chan, ev);
-	for (i = 0; i < 4; i++) {
-		if (redisGetReply(ctl.cmd, (void **)&r) != REDIS_OK) {
-			ctl.broken = 1;
-			return -1;
-		}
-		if (r->type == REDIS_REPLY_ERROR)	/* logged, not retried */
-			log_warnx("control: announcing the lock of %s: %s",
-			    j->shown, r->str);
-		freeReplyObject(r);
-	}
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)j->at);
+	snprintf(until, sizeof(until), "%llu", (unsigned long long)j->until);
+	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)(j->until >
+	    now ? j->until - now : 1));
+	/* an error reply is logged (command), not retried */
+	if (done(command("HSET", k, CONTRACT_LI_LOGIN, j->shown,
+	    CONTRACT_LI_ORIGIN, sender_origin_name(j->origin),
+	    CONTRACT_LI_REASON, j->reason, CONTRACT_LI_BY, ctl.hostname,
+	    CONTRACT_LI_AT, at, CONTRACT_LI_UNTIL, until, NULL)) == -1 ||
+	    done(command("EXPIRE", k, ttl, NULL)) == -1 ||
+	    done(command("ZADD", zk, until, j->key, NULL)) == -1 ||
+	    done(command("PUBLISH", chan, ev, NULL)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -693,7 +706,6 @@ jobs_run(void)
 {
 	char k[KEY_MAX], val[SENDER_KEY_LEN + SHOWN_MAX + 16];
 	char fq[KEY_MAX + REASON_MAX];
-	redisReply *r;
 	struct job j;
 	size_t i;
 
@@ -703,11 +715,12 @@ jobs_run(void)
 			 * the hour, not at every message meanwhile */
 			contract_sender(k, sizeof(k), ctl.prefix, j.key,
 			    CONTRACT_WHO);
-			if ((r = command("SET %s %s%s%s EX %d", k, j.shown,
+			snprintf(val, sizeof(val), "%s%s%s", j.shown,
 			    j.origin == SENDER_SASL ? "" : "\t",
 			    j.origin == SENDER_SASL ? "" :
-			    sender_origin_name(j.origin), WHO_TTL)) != NULL)
-				freeReplyObject(r);
+			    sender_origin_name(j.origin));
+			(void)done(command("SET", k, val, "EX", WHO_TTL_S,
+			    NULL));
 			continue;
 		}
 		if (j.kind == JOB_QID) {
@@ -715,9 +728,8 @@ jobs_run(void)
 			    j.reason);
 			snprintf(val, sizeof(val), "%s %s %s", j.key,
 			    sender_origin_name(j.origin), j.shown);
-			if ((r = command("SET %s %s EX %d", fq, val,
-			    FQ_TTL)) != NULL)
-				freeReplyObject(r);
+			(void)done(command("SET", fq, val, "EX", FQ_TTL_S,
+			    NULL));
 			continue;
 		}
 		if (j.kind == JOB_QIDGET) {
@@ -725,10 +737,10 @@ jobs_run(void)
 			continue;
 		}
 		lock_seen(j.key, j.shown, j.origin, ctl.hostname, 0);
-		if (ctl.cmd == NULL || ctl.broken || announce(&j) == -1)
+		if (!ctl.connected || ctl.broken || announce(&j) == -1)
 			pending_add(&j);
 	}
-	for (i = 0; i < ctl.npending && ctl.cmd != NULL && !ctl.broken; i++)
+	for (i = 0; i < ctl.npending && ctl.connected && !ctl.broken; i++)
 		if (announce(&ctl.pending[i]) == -1)
 			break;
 	if (i > 0) {
@@ -784,7 +796,7 @@ classes_load(void)
 	size_t i;
 
 	contract_global(k, sizeof(k), ctl.prefix, CONTRACT_CLASSES);
-	if ((r = command("HGETALL %s", k)) == NULL)
+	if ((r = command("HGETALL", k, NULL)) == NULL)
 		return;
 	if (r->type != REDIS_REPLY_ARRAY || (m = classmap_new()) == NULL) {
 		freeReplyObject(r);
@@ -841,7 +853,7 @@ locks_poll(void)
 
 	contract_global(k, sizeof(k), ctl.prefix, CONTRACT_LOCKED);
 	snprintf(min, sizeof(min), "(%llu", (unsigned long long)now);
-	if ((r = command("ZRANGEBYSCORE %s %s +inf", k, min)) == NULL)
+	if ((r = command("ZRANGEBYSCORE", k, min, "+inf", NULL)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
 	    (keys = calloc(r->elements, sizeof(*keys))) != NULL)
@@ -973,7 +985,7 @@ control_main(void *arg)
 
 	(void)arg;
 	while (!stopping(&repoll)) {
-		if (ctl.cmd == NULL && connect_all() == -1) {
+		if (!ctl.connected && connect_all() == -1) {
 			jobs_run();	/* our locks still hold queues here */
 			wait_for(backoff);
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
@@ -1003,57 +1015,53 @@ control_main(void *arg)
 	return NULL;
 }
 
-/* control_start - the control thread, with store redis */
-int
-control_start(const struct config *cfg, const char *password)
+/* ctl_strdup - a copy kept by the control thread; -1 when out of memory */
+static int
+ctl_strdup(char **dst, const char *src)
 {
-	unsigned cmd_ms = cfg->redis_command_timeout_ms;
-	int fl, i;
+	return src == NULL || (*dst = strdup(src)) != NULL ? 0 : -1;
+}
 
-	if (cfg->store != CONFIG_STORE_REDIS || cfg->redis_cluster ||
-	    cfg->redis_sentinels != NULL) {
-		/* no channel: with the memory store there is no other relay;
-		 * its connections follow neither Cluster nor Sentinel (yet),
-		 * and locks still reach every relay in the store call itself */
-		if (cfg->store == CONFIG_STORE_REDIS)
-			log_warnx("control channel off with %s: no live "
-			    "classes; queued mail is held on this relay's own "
-			    "locks only", cfg->redis_cluster ? "redis_cluster" :
-			    "redis_sentinels");
-		return control_local(cfg);
-	}
+/* link_make - the control thread's copies of the config's Redis settings,
+ * and its link; -1 when out of memory */
+static int
+link_make(const struct config *cfg, const char *password,
+    const char *sentinel_password)
+{
+	struct redis_link_opts o;
+	unsigned cmd_ms = cfg->redis_command_timeout_ms;
+
 	if (cmd_ms < CMD_TIMEOUT_MIN_MS)
 		cmd_ms = CMD_TIMEOUT_MIN_MS;
-	if ((cfg->redis_host != NULL &&
-	    (ctl.host = strdup(cfg->redis_host)) == NULL) ||
-	    (cfg->redis_socket != NULL &&
-	    (ctl.unix_path = strdup(cfg->redis_socket)) == NULL) ||
-	    (cfg->redis_username != NULL &&
-	    (ctl.user = strdup(cfg->redis_username)) == NULL) ||
-	    (password != NULL && (ctl.password = strdup(password)) == NULL) ||
-	    (ctl.prefix = strdup(cfg->redis_prefix)) == NULL ||
-	    (ctl.jobs = calloc(JOBS_MAX, sizeof(*ctl.jobs))) == NULL ||
-	    (ctl.qids = qidmem_new(cfg->hold_max_per_login,
-	    cfg->hold_max_ids)) == NULL ||
-	    (ctl.who = recent_new(WHO_KEYS)) == NULL) {
-		log_err("control: out of memory");
+	if (ctl_strdup(&ctl.host, cfg->redis_host) == -1 ||
+	    ctl_strdup(&ctl.unix_path, cfg->redis_socket) == -1 ||
+	    ctl_strdup(&ctl.user, cfg->redis_username) == -1 ||
+	    ctl_strdup(&ctl.password, password) == -1 ||
+	    ctl_strdup(&ctl.sentinels, cfg->redis_sentinels) == -1 ||
+	    ctl_strdup(&ctl.master, cfg->redis_sentinel_master) == -1 ||
+	    ctl_strdup(&ctl.sentinel_password, sentinel_password) == -1 ||
+	    ctl_strdup(&ctl.prefix, cfg->redis_prefix) == -1)
 		return -1;
-	}
-	ctl.conn.host = ctl.host;
-	ctl.conn.port = cfg->redis_port;
-	ctl.conn.unix_path = ctl.unix_path;
-	ctl.conn.username = ctl.user;
-	ctl.conn.password = ctl.password;
-	ctl.conn.connect_timeout_ms = cfg->redis_connect_timeout_ms;
-	ctl.conn.command_timeout_ms = cmd_ms;
-	if (ctl.unix_path != NULL)
-		snprintf(ctl.where, sizeof(ctl.where), "redis %s",
-		    ctl.unix_path);
-	else
-		snprintf(ctl.where, sizeof(ctl.where), "redis %s:%d", ctl.host,
-		    ctl.conn.port);
-	if (gethostname(ctl.hostname, sizeof(ctl.hostname) - 1) == -1)
-		snprintf(ctl.hostname, sizeof(ctl.hostname), "unknown");
+	redis_link_opts_config(cfg, ctl.password, ctl.sentinel_password,
+	    cmd_ms, &o);
+	o.conn.host = ctl.host;
+	o.conn.unix_path = ctl.unix_path;
+	o.conn.username = ctl.user;
+	o.sentinels = ctl.sentinels;
+	o.master = ctl.master;
+	if ((ctl.link = redis_link_new(&o)) == NULL)
+		return -1;
+	snprintf(ctl.where, sizeof(ctl.where), "%s",
+	    redis_link_where(ctl.link));
+	return 0;
+}
+
+/* wake_pipe - the self-pipe, both ends non-blocking; -1 + logged */
+static int
+wake_pipe(void)
+{
+	int fl, i;
+
 	if (pipe(ctl.wake) == -1) {
 		log_err("control: pipe: %s", strerror(errno));
 		return -1;
@@ -1063,6 +1071,36 @@ control_start(const struct config *cfg, const char *password)
 		fcntl(ctl.wake[i], F_SETFL, fl | O_NONBLOCK);
 		fcntl(ctl.wake[i], F_SETFD, FD_CLOEXEC);
 	}
+	return 0;
+}
+
+/* control_start - the control thread, with store redis */
+int
+control_start(const struct config *cfg, const char *password,
+    const char *sentinel_password)
+{
+	if (cfg->store != CONFIG_STORE_REDIS || cfg->redis_cluster) {
+		/* no channel: with the memory store there is no other relay;
+		 * with Cluster (yet) locks still reach every relay in the
+		 * store call itself */
+		if (cfg->store == CONFIG_STORE_REDIS)
+			log_warnx("control channel off with redis_cluster: no "
+			    "live classes; queued mail is held on this "
+			    "relay's own locks only");
+		return control_local(cfg);
+	}
+	if (link_make(cfg, password, sentinel_password) == -1 ||
+	    (ctl.jobs = calloc(JOBS_MAX, sizeof(*ctl.jobs))) == NULL ||
+	    (ctl.qids = qidmem_new(cfg->hold_max_per_login,
+	    cfg->hold_max_ids)) == NULL ||
+	    (ctl.who = recent_new(WHO_KEYS)) == NULL) {
+		log_err("control: out of memory");
+		return -1;
+	}
+	if (gethostname(ctl.hostname, sizeof(ctl.hostname) - 1) == -1)
+		snprintf(ctl.hostname, sizeof(ctl.hostname), "unknown");
+	if (wake_pipe() == -1)
+		return -1;
 	if (pthread_create(&ctl.tid, NULL, control_main, NULL) != 0) {
 		log_err("control: cannot start the control thread");
 		return -1;
@@ -1116,4 +1154,7 @@ control_stop(void)
 	pthread_join(ctl.tid, NULL);
 	if (ctl.password != NULL)
 		explicit_bzero(ctl.password, strlen(ctl.password));
+	if (ctl.sentinel_password != NULL)
+		explicit_bzero(ctl.sentinel_password,
+		    strlen(ctl.sentinel_password));
 }

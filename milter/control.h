@@ -9,10 +9,12 @@
 
 /*
  * control_start - with store redis, start the control thread (its own
- * Redis connections; password borrowed only during the call); a no-op
+ * Redis connections: the server, the primary behind Sentinel, or a
+ * Cluster's nodes; the passwords borrowed only during the call); a no-op
  * with store memory. -1 when the thread cannot start.
  */
-int		 control_start(const struct config *, const char *password);
+int		 control_start(const struct config *, const char *password,
+		    const char *sentinel_password);
 
 /* control_stop - stop the control thread and wait for it; no-op if none */
 void		 control_stop(void);

@@ -61,29 +61,24 @@ store_notify(void *ctx, const char *msg)
 	log_info("redis: %s", msg);
 }
 
-/* store_open - the store the config asks for; pw: Redis password or NULL */
+/* store_open - the store the config asks for; pw, spw: the Redis and
+ * Sentinel passwords or NULL */
 static struct store *
-store_open(const struct config *cfg, const char *pw, char *err, size_t errlen)
+store_open(const struct config *cfg, const char *pw, const char *spw,
+    char *err, size_t errlen)
 {
 	struct store_redis_opts ro;
 	struct store_guard_opts go;
 	struct store *s;
-	char *spw = NULL;
 
 	if (cfg->store == CONFIG_STORE_MEMORY) {
 		if ((s = store_memory_new(NULL, NULL)) == NULL)
 			snprintf(err, errlen, "out of memory");
 		return s;
 	}
-	if (cfg->redis_sentinel_password_file != NULL && (spw =
-	    secret_read(cfg->redis_sentinel_password_file, err, errlen)) ==
-	    NULL)
-		return NULL;
 	redis_conn_store_opts(cfg, pw, spw, &ro);
 	ro.notify = store_notify;
-	s = store_redis_new(&ro, err, errlen);
-	secret_free(spw);
-	if (s == NULL)
+	if ((s = store_redis_new(&ro, err, errlen)) == NULL)
 		return NULL;
 	memset(&go, 0, sizeof(go));
 	go.fallback = (enum store_fallback)cfg->fallback;
@@ -355,7 +350,7 @@ main(int argc, char *argv[])
 	sigset_t blocked;
 	struct config *cfg;
 	struct cfg_ref *start;
-	char *pw = NULL;
+	char *pw = NULL, *spw = NULL;
 	pthread_t tid;
 
 	while ((ch = getopt(argc, argv, "c:fhnp:vV")) != -1) {
@@ -416,7 +411,15 @@ main(int argc, char *argv[])
 		config_free(cfg);
 		return EX_CONFIG;
 	}
-	if ((rt.store = store_open(cfg, pw, err, sizeof(err))) == NULL) {
+	if (cfg->store == CONFIG_STORE_REDIS &&
+	    cfg->redis_sentinel_password_file != NULL && (spw =
+	    secret_read(cfg->redis_sentinel_password_file, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "sluice: store: %s\n", err);
+		config_free(cfg);
+		return EX_CONFIG;
+	}
+	if ((rt.store = store_open(cfg, pw, spw, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "sluice: store: %s\n", err);
 		config_free(cfg);
 		return EX_CONFIG;
@@ -491,8 +494,9 @@ main(int argc, char *argv[])
 		log_err("%s", err);
 		return EX_UNAVAILABLE;
 	}
-	rc = control_start(start->cfg, pw);
+	rc = control_start(start->cfg, pw, spw);
 	secret_free(pw);
+	secret_free(spw);
 	if (rc == -1 || feedback_start(start->cfg) == -1)
 		return EX_OSERR;
 	if (ctlsock_start(rt.store, err, sizeof(err)) == -1 ||

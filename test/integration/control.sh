@@ -52,13 +52,6 @@ for r in a b; do
 	    grep -q "control: connected to redis" "$T/$r.log"
 done
 
-# eom_class NAME LOGIN CLASS - the last line of LOGIN on NAME names CLASS
-eom_class() {
-	grep ": [a-z]* login=$2 " "$T/$1.log" | tail -n 1 |
-	    grep -q "class=$3 " || fail "relay $1: $2 not in class $3: $(grep \
-	    ": [a-z]* login=$2 " "$T/$1.log" | tail -n 1)"
-}
-
 ### (a) live classes
 bench a -c 1 -n 1 --login heavy@example.test
 eom_class a heavy@example.test default

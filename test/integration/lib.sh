@@ -216,6 +216,14 @@ wait_until() {
 	done
 }
 
+# eom_class NAME LOGIN CLASS - the last decision line of LOGIN in NAME's
+# log names CLASS
+eom_class() {
+	grep ": [a-z]* login=$2 " "$T/$1.log" | tail -n 1 |
+	    grep -q "class=$3 " || fail "relay $1: $2 not in class $3: $(grep \
+	    ": [a-z]* login=$2 " "$T/$1.log" | tail -n 1)"
+}
+
 # expect_log NAME REGEX WHAT - the daemon's log has a matching line
 expect_log() {
 	grep -Eq -- "$2" "$T/$1.log" || fail "$3: no log line matching /$2/"

@@ -1,0 +1,397 @@
+/*
+ * redis_link.c - one link to the Redis of a config: a server, the
+ * primary behind Sentinel, or a Redis Cluster (redis_link.h).
+ *
+ * Public: redis_link_opts_config, redis_link_new, redis_link_connect,
+ * redis_link_where, redis_link_sub, redis_link_cmdv, redis_link_nodes,
+ * redis_link_node_cmdv, redis_link_close, redis_link_free.
+ *
+ * Connections are opened by redis_conn_open (timeouts, close-on-exec,
+ * AUTH, ROLE behind Sentinel), the primary is found by
+ * sentinel_discover, and a Cluster's slots and redirections follow
+ * lib/cluster.c (cluster_map_parse, cluster_next), as the store's
+ * Cluster code does with its pools.
+ *
+ * Memory: the link owns its connections and slot map, and borrows the
+ * strings of its options. Not thread-safe: one thread uses a link.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cluster.h"
+#include "config.h"
+#include "redis_link.h"
+#include "sentinel.h"
+
+#define LINK_MAX_HOPS	3	/* MOVED or ASK followed in one command */
+#define LINK_WAIT_MS	10	/* between TRYAGAIN sends */
+
+struct redis_link {
+	struct redis_link_opts o;
+	char		 where[SENTINEL_HOST_MAX + 2 * SENTINEL_NAME_MAX];
+	struct sentinel_addr at;	/* the primary the sentinels named */
+	redisContext	*c;		/* not a Cluster */
+	struct cluster_map *map;	/* a Cluster */
+	redisContext	*node[CLUSTER_NODES_MAX];	/* by map index */
+	int		 prim[CLUSTER_NODES_MAX];	/* nodes serving slots */
+	size_t		 nprim;
+	int		 stale;		/* read the slot map before routing */
+};
+
+/* redis_link_opts_config - a config's Redis settings as link options */
+void
+redis_link_opts_config(const struct config *cfg, const char *password,
+    const char *sentinel_password, unsigned command_timeout_ms,
+    struct redis_link_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->conn.host = cfg->redis_host;
+	o->conn.port = cfg->redis_port;
+	o->conn.unix_path = cfg->redis_socket;
+	o->conn.username = cfg->redis_username;
+	o->conn.password = password;
+	o->conn.connect_timeout_ms = cfg->redis_connect_timeout_ms;
+	o->conn.command_timeout_ms = command_timeout_ms;
+	o->cluster = cfg->redis_cluster;
+	o->sentinels = cfg->redis_sentinels;
+	o->master = cfg->redis_sentinel_master;
+	o->sentinel_password = sentinel_password;
+}
+
+/* redis_link_new - an unconnected link */
+struct redis_link *
+redis_link_new(const struct redis_link_opts *o)
+{
+	struct redis_link *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->o = *o;
+	l->o.conn.role_check = 0;
+	if (o->cluster && (l->map = malloc(sizeof(*l->map))) == NULL) {
+		free(l);
+		return NULL;
+	}
+	if (l->map != NULL)
+		cluster_map_init(l->map);
+	l->stale = 1;
+	if (o->sentinels != NULL)
+		snprintf(l->where, sizeof(l->where), "redis master %.64s",
+		    o->master);
+	else if (o->conn.unix_path != NULL)
+		snprintf(l->where, sizeof(l->where), "redis unix:%.200s",
+		    o->conn.unix_path);
+	else
+		snprintf(l->where, sizeof(l->where), strchr(o->conn.host, ':') ?
+		    "redis %s[%.200s]:%d" : "redis %s%.200s:%d", o->cluster ?
+		    "cluster " : "", o->conn.host, o->conn.port);
+	return l;
+}
+
+/* open_at - a connection to host:port with the link's options */
+static redisContext *
+open_at(const struct redis_link *l, const char *host, int port, int role,
+    char *err, size_t errlen)
+{
+	struct redis_conn_opts o = l->o.conn;
+	const char *what;
+	char why[400];
+	redisContext *c;
+
+	o.host = host;
+	o.port = port;
+	o.unix_path = host == NULL ? l->o.conn.unix_path : NULL;
+	o.role_check = role;
+	if ((c = redis_conn_open(&o, &what, why, sizeof(why))) == NULL)
+		snprintf(err, errlen, "%s: %s", what, why);
+	return c;
+}
+
+/* discover - where the sentinels say the primary is; 0 or -1 + err */
+static int
+discover(struct redis_link *l, char *err, size_t errlen)
+{
+	struct sentinel_addr sl[SENTINEL_MAX];
+	struct sentinel_opts so;
+	char at[SENTINEL_HOST_MAX + 10];
+	int n;
+
+	if ((n = sentinel_parse_list(l->o.sentinels, sl, SENTINEL_MAX, err,
+	    errlen)) == -1)
+		return -1;
+	memset(&so, 0, sizeof(so));
+	so.sentinels = sl;
+	so.nsentinels = (size_t)n;
+	so.master = l->o.master;
+	so.password = l->o.sentinel_password;
+	so.timeout_ms = l->o.conn.connect_timeout_ms;
+	if (sentinel_discover(&so, &l->at, err, errlen) == -1)
+		return -1;
+	snprintf(l->where, sizeof(l->where), "redis master %.64s at %s",
+	    l->o.master, sentinel_addr_text(&l->at, at, sizeof(at)));
+	return 0;
+}
+
+/* node_ctx - map node i's connection, opened on first use; NULL + err */
+static redisContext *
+node_ctx(struct redis_link *l, int i, char *err, size_t errlen)
+{
+	if (l->node[i] == NULL)
+		l->node[i] = open_at(l, l->map->node[i].host,
+		    l->map->node[i].port, 0, err, errlen);
+	return l->node[i];
+}
+
+/* node_send - one command on map node i (ASKING first if asked); NULL +
+ * err when its connection failed (then dropped) */
+static redisReply *
+node_send(struct redis_link *l, int i, int asking, int argc,
+    const char **argv, const size_t *argvlen, char *err, size_t errlen)
+{
+	redisContext *c;
+	redisReply *r = NULL;
+	int e;
+
+	if ((c = node_ctx(l, i, err, errlen)) == NULL)
+		return NULL;
+	errno = 0;
+	if (asking && (r = redisCommand(c, "ASKING")) != NULL) {
+		freeReplyObject(r);
+		r = redisCommandArgv(c, argc, argv, argvlen);
+	} else if (!asking)
+		r = redisCommandArgv(c, argc, argv, argvlen);
+	e = errno;
+	if (r == NULL) {
+		redis_conn_why(c, e, argv[0], l->o.conn.command_timeout_ms,
+		    err, errlen);
+		redisFree(c);
+		l->node[i] = NULL;
+	}
+	return r;
+}
+
+/* primaries - the nodes the slot map gives slots to */
+static void
+primaries(struct redis_link *l)
+{
+	int seen[CLUSTER_NODES_MAX] = { 0 };
+	size_t s;
+	int i;
+
+	l->nprim = 0;
+	for (s = 0; s < CLUSTER_SLOTS; s++)
+		if ((i = cluster_map_route(l->map, (unsigned)s)) != -1 &&
+		    !seen[i]) {
+			seen[i] = 1;
+			l->prim[l->nprim++] = i;
+		}
+}
+
+/* refresh - the slot map from the first node answering CLUSTER SLOTS */
+static int
+refresh(struct redis_link *l, char *err, size_t errlen)
+{
+	static const char *argv[2] = { "CLUSTER", "SLOTS" };
+	static const size_t argvlen[2] = { 7, 5 };
+	redisReply *r;
+	size_t i;
+	int rc = -1;
+
+	snprintf(err, errlen, "no cluster node known");
+	for (i = 0; i < l->map->nnodes && rc == -1; i++) {
+		if ((r = node_send(l, (int)i, 0, 2, argv, argvlen, err,
+		    errlen)) == NULL)
+			continue;
+		rc = cluster_map_parse(l->map, r, l->map->node[i].host, err,
+		    errlen);
+		freeReplyObject(r);
+	}
+	if (rc == 0) {
+		l->stale = 0;
+		primaries(l);
+	}
+	return rc;
+}
+
+/* redis_link_connect - connect as the options say */
+int
+redis_link_connect(struct redis_link *l, char *err, size_t errlen)
+{
+	redis_link_close(l);
+	if (l->map != NULL) {
+		if (l->o.conn.unix_path != NULL || l->o.conn.host == NULL) {
+			snprintf(err, errlen, "a cluster needs a TCP "
+			    "redis_server (host:port of a node)");
+			return -1;
+		}
+		if (cluster_map_node(l->map, l->o.conn.host,
+		    l->o.conn.port) == -1) {
+			snprintf(err, errlen, "cluster node name too long");
+			return -1;
+		}
+		return refresh(l, err, errlen);
+	}
+	if (l->o.sentinels != NULL) {
+		if (discover(l, err, errlen) == -1)
+			return -1;
+		l->c = open_at(l, l->at.host, l->at.port, 1, err, errlen);
+	} else
+		l->c = open_at(l, l->o.conn.host, l->o.conn.port, 0, err,
+		    errlen);
+	return l->c != NULL ? 0 : -1;
+}
+
+/* redis_link_where - where the link goes, for messages */
+const char *
+redis_link_where(const struct redis_link *l)
+{
+	return l->where;
+}
+
+/* redis_link_sub - a connection for SUBSCRIBE */
+redisContext *
+redis_link_sub(struct redis_link *l, char *err, size_t errlen)
+{
+	int i;
+
+	if (l->map == NULL)
+		return l->o.sentinels != NULL ? open_at(l, l->at.host,
+		    l->at.port, 1, err, errlen) : open_at(l, l->o.conn.host,
+		    l->o.conn.port, 0, err, errlen);
+	i = l->nprim > 0 ? l->prim[0] : 0;
+	return open_at(l, l->map->node[i].host, l->map->node[i].port, 0, err,
+	    errlen);
+}
+
+/* one_cmdv - a command on the one connection; NULL + err closes it */
+static redisReply *
+one_cmdv(struct redis_link *l, int argc, const char **argv,
+    const size_t *argvlen, char *err, size_t errlen)
+{
+	redisReply *r;
+	int e;
+
+	if (l->c == NULL) {
+		snprintf(err, errlen, "not connected");
+		return NULL;
+	}
+	errno = 0;
+	r = redisCommandArgv(l->c, argc, argv, argvlen);
+	e = errno;
+	if (r == NULL) {
+		redis_conn_why(l->c, e, argv[0], l->o.conn.command_timeout_ms,
+		    err, errlen);
+		redis_link_close(l);
+	}
+	return r;
+}
+
+/* cluster_cmdv - a command routed by its key's slot, redirections
+ * followed; an error reply that is not one is the caller's */
+static redisReply *
+cluster_cmdv(struct redis_link *l, const char *key, int argc,
+    const char **argv, const size_t *argvlen, char *err, size_t errlen)
+{
+	struct timespec pause = { 0, LINK_WAIT_MS * 1000000L };
+	struct cluster_hops h;
+	enum cluster_step step;
+	redisReply *r;
+	int node;
+
+	memset(&h, 0, sizeof(h));
+	h.max_hops = LINK_MAX_HOPS;
+	h.max_waits = l->o.conn.command_timeout_ms / LINK_WAIT_MS + 1;
+	if (l->stale && refresh(l, err, errlen) == -1)
+		return NULL;
+	node = key != NULL ? cluster_map_route(l->map,
+	    cluster_keyslot(key, strlen(key))) : l->nprim > 0 ? l->prim[0] : -1;
+	if (node == -1) {
+		snprintf(err, errlen, "no cluster node serves the slot of %s",
+		    key != NULL ? key : "any key");
+		l->stale = 1;
+		return NULL;
+	}
+	for (;;) {
+		if ((r = node_send(l, node, h.asking, argc, argv, argvlen, err,
+		    errlen)) == NULL) {
+			l->stale = 1;	/* a node down: failed over? */
+			return NULL;
+		}
+		step = cluster_next(l->map, &h, r->type == REDIS_REPLY_ERROR ?
+		    r->str : NULL, r->len, &node);
+		if (h.moved || step == CLUSTER_FAIL)
+			l->stale = 1;
+		if (step == CLUSTER_DONE || step == CLUSTER_FAIL)
+			return r;
+		freeReplyObject(r);
+		if (step == CLUSTER_WAIT)
+			nanosleep(&pause, NULL);
+	}
+}
+
+/* redis_link_cmdv - one command where its key lives */
+redisReply *
+redis_link_cmdv(struct redis_link *l, const char *key, int argc,
+    const char **argv, const size_t *argvlen, char *err, size_t errlen)
+{
+	if (l->map != NULL)
+		return cluster_cmdv(l, key, argc, argv, argvlen, err, errlen);
+	return one_cmdv(l, argc, argv, argvlen, err, errlen);
+}
+
+/* redis_link_nodes - primaries to visit for a whole-keyspace command */
+size_t
+redis_link_nodes(struct redis_link *l)
+{
+	return l->map != NULL ? l->nprim : 1;
+}
+
+/* redis_link_node_cmdv - one command on the i-th primary */
+redisReply *
+redis_link_node_cmdv(struct redis_link *l, size_t i, int argc,
+    const char **argv, const size_t *argvlen, char *err, size_t errlen)
+{
+	redisReply *r;
+
+	if (l->map == NULL)
+		return one_cmdv(l, argc, argv, argvlen, err, errlen);
+	if (i >= l->nprim) {
+		snprintf(err, errlen, "no cluster node %zu", i);
+		return NULL;
+	}
+	if ((r = node_send(l, l->prim[i], 0, argc, argv, argvlen, err,
+	    errlen)) == NULL)
+		l->stale = 1;
+	return r;
+}
+
+/* redis_link_close - drop every connection */
+void
+redis_link_close(struct redis_link *l)
+{
+	size_t i;
+
+	redisFree(l->c);	/* NULL: nothing */
+	l->c = NULL;
+	for (i = 0; i < CLUSTER_NODES_MAX; i++) {
+		redisFree(l->node[i]);
+		l->node[i] = NULL;
+	}
+	l->stale = 1;
+}
+
+/* redis_link_free - close and free */
+void
+redis_link_free(struct redis_link *l)
+{
+	if (l == NULL)
+		return;
+	redis_link_close(l);
+	free(l->map);
+	free(l);
+}
