@@ -4,7 +4,8 @@
  *
  * Public: redis_link_opts_config, redis_link_new, redis_link_connect,
  * redis_link_where, redis_link_sub, redis_link_cmdv, redis_link_nodes,
- * redis_link_node_cmdv, redis_link_close, redis_link_free.
+ * redis_link_node_cmdv, redis_link_append, redis_link_reply,
+ * redis_link_close, redis_link_free.
  *
  * Connections are opened by redis_conn_open (timeouts, close-on-exec,
  * AUTH, ROLE behind Sentinel), the primary is found by
@@ -31,6 +32,14 @@
 #define LINK_MAX_HOPS	3	/* MOVED or ASK followed in one command */
 #define LINK_WAIT_MS	10	/* between TRYAGAIN sends */
 
+/* a pipelined command: sent on the one connection, or (a Cluster) done
+ * at once, its reply kept: a redirection there is followed on the spot */
+struct pend {
+	redisReply	*r;		/* a Cluster's reply, or NULL */
+	int		 failed;	/* a Cluster's command failed */
+	char		 err[256];
+};
+
 struct redis_link {
 	struct redis_link_opts o;
 	char		 where[SENTINEL_HOST_MAX + 2 * SENTINEL_NAME_MAX];
@@ -41,6 +50,8 @@ struct redis_link {
 	int		 prim[CLUSTER_NODES_MAX];	/* nodes serving slots */
 	size_t		 nprim;
 	int		 stale;		/* read the slot map before routing */
+	struct pend	*q;		/* pipelined commands, oldest first */
+	size_t		 qhead, qlen, qcap;
 };
 
 /* redis_link_opts_config - a config's Redis settings as link options */
@@ -118,20 +129,24 @@ discover(struct redis_link *l, char *err, size_t errlen)
 {
 	struct sentinel_addr sl[SENTINEL_MAX];
 	struct sentinel_opts so;
-	char at[SENTINEL_HOST_MAX + 10];
+	char at[SENTINEL_HOST_MAX + 10], why[400];
 	int n;
 
-	if ((n = sentinel_parse_list(l->o.sentinels, sl, SENTINEL_MAX, err,
-	    errlen)) == -1)
+	if ((n = sentinel_parse_list(l->o.sentinels, sl, SENTINEL_MAX, why,
+	    sizeof(why))) == -1) {
+		snprintf(err, errlen, "sentinels: %s", why);
 		return -1;
+	}
 	memset(&so, 0, sizeof(so));
 	so.sentinels = sl;
 	so.nsentinels = (size_t)n;
 	so.master = l->o.master;
 	so.password = l->o.sentinel_password;
 	so.timeout_ms = l->o.conn.connect_timeout_ms;
-	if (sentinel_discover(&so, &l->at, err, errlen) == -1)
+	if (sentinel_discover(&so, &l->at, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "sentinels: %s", why);
 		return -1;
+	}
 	snprintf(l->where, sizeof(l->where), "redis master %.64s at %s",
 	    l->o.master, sentinel_addr_text(&l->at, at, sizeof(at)));
 	return 0;
@@ -370,11 +385,76 @@ redis_link_node_cmdv(struct redis_link *l, size_t i, int argc,
 	return r;
 }
 
+/* redis_link_append - queue one command; its reply comes, in order, from
+ * redis_link_reply */
+int
+redis_link_append(struct redis_link *l, const char *key, int argc,
+    const char **argv, const size_t *argvlen, char *err, size_t errlen)
+{
+	struct pend *p, *nq;
+
+	if (l->qhead + l->qlen == l->qcap) {
+		if ((nq = realloc(l->q, (l->qcap * 2 + 16) * sizeof(*nq))) ==
+		    NULL) {
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+			return -1;
+		}
+		l->q = nq;
+		l->qcap = l->qcap * 2 + 16;
+	}
+	p = &l->q[l->qhead + l->qlen];
+	memset(p, 0, sizeof(*p));
+	if (l->map != NULL) {
+		p->r = cluster_cmdv(l, key, argc, argv, argvlen, p->err,
+		    sizeof(p->err));
+		p->failed = p->r == NULL;
+	} else if (l->c == NULL || redisAppendCommandArgv(l->c, argc, argv,
+	    argvlen) != REDIS_OK) {
+		snprintf(err, errlen, "%s", l->c == NULL ? "not connected" :
+		    strerror(ENOMEM));
+		return -1;
+	}
+	l->qlen++;
+	return 0;
+}
+
+/* redis_link_reply - the reply of the oldest queued command */
+redisReply *
+redis_link_reply(struct redis_link *l, char *err, size_t errlen)
+{
+	struct pend *p;
+	void *r = NULL;
+
+	if (l->qlen == 0) {
+		snprintf(err, errlen, "no reply queued");
+		return NULL;
+	}
+	p = &l->q[l->qhead++];
+	if (--l->qlen == 0)
+		l->qhead = 0;
+	if (l->map != NULL) {
+		if (p->failed)
+			snprintf(err, errlen, "%s", p->err);
+		return p->r;
+	}
+	if (l->c == NULL || redisGetReply(l->c, &r) != REDIS_OK) {
+		snprintf(err, errlen, "%s", l->c != NULL && l->c->errstr[0] ?
+		    l->c->errstr : "connection lost");
+		return NULL;
+	}
+	return r;
+}
+
 /* redis_link_close - drop every connection */
 void
 redis_link_close(struct redis_link *l)
 {
 	size_t i;
+
+	for (i = 0; i < l->qlen; i++)
+		if (l->q[l->qhead + i].r != NULL)
+			freeReplyObject(l->q[l->qhead + i].r);
+	l->qhead = l->qlen = 0;
 
 	redisFree(l->c);	/* NULL: nothing */
 	l->c = NULL;
@@ -392,6 +472,7 @@ redis_link_free(struct redis_link *l)
 	if (l == NULL)
 		return;
 	redis_link_close(l);
+	free(l->q);
 	free(l->map);
 	free(l);
 }

@@ -76,6 +76,18 @@ redisReply	*redis_link_node_cmdv(struct redis_link *, size_t i,
 		    int argc, const char **argv, const size_t *argvlen,
 		    char *err, size_t errlen);
 
+/*
+ * redis_link_append - queue one command (pipelined on one server; in a
+ * Cluster sent at once, its redirections followed); 0, or -1 with err.
+ * redis_link_reply - the oldest queued command's reply; NULL with err
+ * when a connection failed.
+ */
+int		 redis_link_append(struct redis_link *, const char *key,
+		    int argc, const char **argv, const size_t *argvlen,
+		    char *err, size_t errlen);
+redisReply	*redis_link_reply(struct redis_link *, char *err,
+		    size_t errlen);
+
 /* redis_link_close - drop the connections (connect again later) */
 void		 redis_link_close(struct redis_link *);
 

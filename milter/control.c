@@ -102,7 +102,7 @@ static struct {
 	int		 running;	/* set before the milter threads start */
 	int		 local;		/* no control thread: this relay's own
 					   locks hold its queued mail (memory
-					   store, Cluster, Sentinel) */
+					   store) */
 	pthread_t	 tid;
 	pthread_mutex_t	 lock;		/* jobs, stop, repoll */
 	struct job	*jobs;		/* ring of JOBS_MAX */
@@ -1079,16 +1079,8 @@ int
 control_start(const struct config *cfg, const char *password,
     const char *sentinel_password)
 {
-	if (cfg->store != CONFIG_STORE_REDIS || cfg->redis_cluster) {
-		/* no channel: with the memory store there is no other relay;
-		 * with Cluster (yet) locks still reach every relay in the
-		 * store call itself */
-		if (cfg->store == CONFIG_STORE_REDIS)
-			log_warnx("control channel off with redis_cluster: no "
-			    "live classes; queued mail is held on this "
-			    "relay's own locks only");
-		return control_local(cfg);
-	}
+	if (cfg->store != CONFIG_STORE_REDIS)
+		return control_local(cfg);	/* no other relay */
 	if (link_make(cfg, password, sentinel_password) == -1 ||
 	    (ctl.jobs = calloc(JOBS_MAX, sizeof(*ctl.jobs))) == NULL ||
 	    (ctl.qids = qidmem_new(cfg->hold_max_per_login,

@@ -1,28 +1,31 @@
 /*
  * ctl_redis.c - sluicectl's connection to Redis, key names and counters.
  *
- * One blocking hiredis context per run, opened from the same config
- * settings as the daemon (redis_server, redis_password_file,
- * redis_username, redis_prefix, timeouts). Any I/O error or error reply
+ * One link per run (lib/redis_link.c: the server, the primary the
+ * sentinels name, or a Cluster, each command sent to the node of its
+ * key and SCAN run on every primary), opened from the same config
+ * settings as the daemon (redis_server, redis_sentinels, redis_cluster,
+ * redis_password_file, redis_username, redis_prefix, timeouts). Any I/O error or error reply
  * ends the run with exit code 3 (CTL_STORE) and one line on stderr: an
  * administrator's command either did all it says or says why not.
  *
  * Counters are read with window.h's arithmetic (window_width,
  * window_index, window_live), the rule charge.lua also follows, on
  * Redis's clock (TIME), so sluicectl counts what the daemons count.
- * Single-threaded; the context belongs to struct ctl.
+ * Single-threaded; the link and its passwords belong to struct ctl.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
 #include "redis_conn.h"
+#include "redis_link.h"
 #include "secret.h"
-#include "sentinel.h"
 #include "sluicectl.h"
 #include "store.h"
 #include "window.h"
@@ -51,34 +54,6 @@ read_password(const char *path)
 	return pw;
 }
 
-/* primary - with redis_sentinels: where the primary is now; exits 3 */
-static void
-primary(struct ctl *x, struct sentinel_addr *a)
-{
-	const struct config *cfg = x->cfg;
-	struct sentinel_addr l[SENTINEL_MAX];
-	struct sentinel_opts so;
-	char err[512], *pw = NULL;
-	int n;
-
-	snprintf(x->where, sizeof(x->where), "redis master %.64s",
-	    cfg->redis_sentinel_master);
-	if ((n = sentinel_parse_list(cfg->redis_sentinels, l, SENTINEL_MAX,
-	    err, sizeof(err))) == -1)
-		ctl_die(x, "sentinels", err);
-	if (cfg->redis_sentinel_password_file != NULL)
-		pw = read_password(cfg->redis_sentinel_password_file);
-	so.sentinels = l;
-	so.nsentinels = (size_t)n;
-	so.master = cfg->redis_sentinel_master;
-	so.password = pw;
-	so.timeout_ms = cfg->redis_connect_timeout_ms;
-	n = sentinel_discover(&so, a, err, sizeof(err));
-	secret_free(pw);
-	if (n == -1)
-		ctl_die(x, "sentinels", err);
-}
-
 /* cmd_timeout - an admin command may SCAN a big keyspace: more than a
  * message gets */
 static unsigned
@@ -88,46 +63,33 @@ cmd_timeout(const struct config *cfg)
 	    CTL_CMD_TIMEOUT_MS : cfg->redis_command_timeout_ms;
 }
 
-/* ctl_connect - connect and authenticate as the config says; exits on error */
+/* ctl_connect - connect and authenticate as the config says (the server,
+ * the primary the sentinels name, or a Cluster's slot map); exits on error */
 void
 ctl_connect(struct ctl *x)
 {
 	const struct config *cfg = x->cfg;
-	struct redis_conn_opts o;
-	struct sentinel_addr at;
-	const char *what;
-	char err[512], *pw = NULL;
+	struct redis_link_opts o;
+	char err[512];
 
 	x->prefix = cfg->redis_prefix;
-	memset(&o, 0, sizeof(o));
-	if (cfg->redis_sentinels != NULL) {
-		primary(x, &at);
-		o.host = at.host;
-		o.port = at.port;
-		o.role_check = 1;
-	} else if (cfg->redis_socket != NULL)
-		snprintf(x->where, sizeof(x->where), "redis unix:%.200s",
-		    cfg->redis_socket);
-	else if (strchr(cfg->redis_host, ':') != NULL)
-		snprintf(x->where, sizeof(x->where), "redis [%.200s]:%d",
-		    cfg->redis_host, cfg->redis_port);
-	else
-		snprintf(x->where, sizeof(x->where), "redis %.200s:%d",
-		    cfg->redis_host, cfg->redis_port);
-	if (cfg->redis_sentinels == NULL) {
-		o.host = cfg->redis_host;
-		o.port = cfg->redis_port;
-		o.unix_path = cfg->redis_socket;
-	}
-	o.username = cfg->redis_username;
 	if (cfg->redis_password_file != NULL)
-		o.password = pw = read_password(cfg->redis_password_file);
-	o.connect_timeout_ms = cfg->redis_connect_timeout_ms;
-	o.command_timeout_ms = cmd_timeout(cfg);
-	x->c = redis_conn_open(&o, &what, err, sizeof(err));
-	secret_free(pw);
-	if (x->c == NULL)
-		ctl_die(x, what, err);
+		x->pw = read_password(cfg->redis_password_file);
+	if (cfg->redis_sentinels != NULL &&
+	    cfg->redis_sentinel_password_file != NULL)
+		x->spw = read_password(cfg->redis_sentinel_password_file);
+	redis_link_opts_config(cfg, x->pw, x->spw, cmd_timeout(cfg), &o);
+	if ((x->link = redis_link_new(&o)) == NULL) {
+		fprintf(stderr, "sluicectl: out of memory\n");
+		exit(CTL_STORE);
+	}
+	snprintf(x->where, sizeof(x->where), "%s", redis_link_where(x->link));
+	if (redis_link_connect(x->link, err, sizeof(err)) == -1) {
+		/* err names its step: "connect: ...", "sentinels: ..." */
+		fprintf(stderr, "sluicectl: %s: %s\n", x->where, err);
+		exit(CTL_STORE);
+	}
+	snprintf(x->where, sizeof(x->where), "%s", redis_link_where(x->link));
 }
 
 /* ctl_store - the daemon's own redis store, for charging a lock exactly */
@@ -156,25 +118,41 @@ ctl_store(struct ctl *x)
 	return st;
 }
 
-/* ctl_close - close the connection */
+/* ctl_close - close the connections, forget the passwords */
 void
 ctl_close(struct ctl *x)
 {
-	if (x->c != NULL)
-		redisFree(x->c);
-	x->c = NULL;
+	redis_link_free(x->link);
+	x->link = NULL;
+	secret_free(x->pw);
+	secret_free(x->spw);
+	x->pw = x->spw = NULL;
 }
 
 /* check - a reply, or exit 3 naming the connection or the error reply */
 static redisReply *
-check(struct ctl *x, const char *what, redisReply *r)
+check(struct ctl *x, const char *what, redisReply *r, const char *err)
 {
 	if (r == NULL)
-		ctl_die(x, what, x->c->errstr[0] ? x->c->errstr :
-		    "connection lost");
+		ctl_die(x, what, err[0] ? err : "connection lost");
 	if (r->type == REDIS_REPLY_ERROR)
 		ctl_die(x, what, r->str);
 	return r;
+}
+
+/* key_of - the key a command names, for a Cluster's routing; NULL: any
+ * node will do (keyless, or a channel: PUBLISH reaches every node) */
+static const char *
+key_of(int argc, const char **argv)
+{
+	if (strcasecmp(argv[0], "EVAL") == 0 ||
+	    strcasecmp(argv[0], "EVALSHA") == 0)
+		return argc > 3 && strcmp(argv[2], "0") != 0 ? argv[3] : NULL;
+	if (argc < 2 || strcasecmp(argv[0], "PUBLISH") == 0 ||
+	    strcasecmp(argv[0], "INFO") == 0 ||
+	    strcasecmp(argv[0], "SCAN") == 0)
+		return NULL;
+	return argv[1];
 }
 
 /* ctl_cmdv - one command; the reply is the caller's; exits on error */
@@ -182,6 +160,7 @@ redisReply *
 ctl_cmdv(struct ctl *x, const char *what, int argc, const char **argv)
 {
 	size_t len[ARGS_MAX * 4];
+	char err[512] = "";
 	int i;
 
 	if (x->sock)
@@ -190,7 +169,8 @@ ctl_cmdv(struct ctl *x, const char *what, int argc, const char **argv)
 		ctl_die(x, what, "too many arguments");
 	for (i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
-	return check(x, what, redisCommandArgv(x->c, argc, argv, len));
+	return check(x, what, redis_link_cmdv(x->link, key_of(argc, argv),
+	    argc, argv, len, err, sizeof(err)), err);
 }
 
 /* ctl_cmd - ctl_cmdv with the arguments listed, NULL-terminated */
@@ -220,6 +200,7 @@ void
 ctl_pipe(struct ctl *x, const char *what, int argc, const char **argv)
 {
 	size_t len[ARGS_MAX];
+	char err[512];
 	int i;
 
 	if (x->sock) {
@@ -233,14 +214,16 @@ ctl_pipe(struct ctl *x, const char *what, int argc, const char **argv)
 		ctl_die(x, what, "too many arguments");
 	for (i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
-	if (redisAppendCommandArgv(x->c, argc, argv, len) != REDIS_OK)
-		ctl_die(x, what, "out of memory");
+	if (redis_link_append(x->link, key_of(argc, argv), argc, argv, len,
+	    err, sizeof(err)) == -1)
+		ctl_die(x, what, err);
 }
 
 /* ctl_pipe_get - the next queued reply; exits on error */
 redisReply *
 ctl_pipe_get(struct ctl *x, const char *what)
 {
+	char err[512] = "";
 	void *r = NULL;
 
 	if (x->sock) {
@@ -251,9 +234,8 @@ ctl_pipe_get(struct ctl *x, const char *what)
 			sockq.n = sockq.next = 0;
 		return r;
 	}
-	if (redisGetReply(x->c, &r) != REDIS_OK)
-		r = NULL;
-	return check(x, what, r);
+	return check(x, what, redis_link_reply(x->link, err, sizeof(err)),
+	    err);
 }
 
 /* ctl_now_ms - Redis's clock, the one every daemon counts with */
@@ -358,28 +340,51 @@ ctl_counter_get(struct ctl *x, const char *sender, const char *name,
 	return n;
 }
 
-/* ctl_scan - call fn with each page of keys matching pattern */
+/* scan_page - one SCAN page of one primary (a Cluster's node-th) */
+static redisReply *
+scan_page(struct ctl *x, size_t node, const char *cursor,
+    const char *pattern)
+{
+	const char *argv[6] = { "SCAN", cursor, "MATCH", pattern, "COUNT",
+	    "1000" };
+	size_t len[6];
+	char err[512] = "";
+	int i;
+
+	if (x->sock)
+		return ctl_cmdv(x, "SCAN", 6, argv);
+	for (i = 0; i < 6; i++)
+		len[i] = strlen(argv[i]);
+	return check(x, "SCAN", redis_link_node_cmdv(x->link, node, 6, argv,
+	    len, err, sizeof(err)), err);
+}
+
+/* ctl_scan - call fn with each page of keys matching pattern, on every
+ * primary */
 void
 ctl_scan(struct ctl *x, const char *pattern, ctl_scan_fn *fn, void *arg)
 {
-	char cursor[32] = "0";
+	size_t i, node, nodes = x->sock ? 1 : redis_link_nodes(x->link);
+	char cursor[32];
 	redisReply *r;
-	size_t i;
 
-	do {
-		r = ctl_cmd(x, "SCAN", "SCAN", cursor, "MATCH", pattern,
-		    "COUNT", "1000", NULL);
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof(cursor) ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY)
-			ctl_die(x, "SCAN", "unexpected reply");
-		for (i = 0; i < r->element[1]->elements; i++)
-			if (r->element[1]->element[i]->type !=
-			    REDIS_REPLY_STRING)
+	for (node = 0; node < nodes; node++) {
+		snprintf(cursor, sizeof(cursor), "0");
+		do {
+			r = scan_page(x, node, cursor, pattern);
+			if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+			    r->element[0]->type != REDIS_REPLY_STRING ||
+			    r->element[0]->len >= sizeof(cursor) ||
+			    r->element[1]->type != REDIS_REPLY_ARRAY)
 				ctl_die(x, "SCAN", "unexpected reply");
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		fn(x, r->element[1], arg);
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+			for (i = 0; i < r->element[1]->elements; i++)
+				if (r->element[1]->element[i]->type !=
+				    REDIS_REPLY_STRING)
+					ctl_die(x, "SCAN", "unexpected reply");
+			memcpy(cursor, r->element[0]->str,
+			    r->element[0]->len + 1);
+			fn(x, r->element[1], arg);
+			freeReplyObject(r);
+		} while (strcmp(cursor, "0") != 0);
+	}
 }

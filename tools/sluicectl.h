@@ -24,7 +24,9 @@
 /* a connection to the store, and what the config says about it */
 struct ctl {
 	const struct config	*cfg;
-	redisContext		*c;
+	struct redis_link	*link;		/* the server, the primary
+						   behind Sentinel, a Cluster */
+	char			*pw, *spw;	/* the link's passwords */
 	const char		*prefix;	/* cfg->redis_prefix */
 	char			 where[300];	/* "redis host:port" */
 	int			 json;		/* --json output */

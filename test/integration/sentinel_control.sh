@@ -7,7 +7,7 @@
 # the new primary and a class change by sluicectl still applies.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sentinel_lib.sh"
-: "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
+. "$(dirname "$0")/control_lib.sh"
 
 trap 'stop_all; cleanup' EXIT
 
@@ -15,8 +15,6 @@ sentinel_topology
 pass "primary :$p1, replica :$p2, 3 sentinels with quorum 2"
 
 for r in a b; do
-	printf '#!/bin/sh\necho "$*" >> %s\n' "$T/held-$r.out" > "$T/hold-$r.sh"
-	chmod +x "$T/hold-$r.sh"
 	write_config $r "store redis" \
 	    "redis_sentinels 127.0.0.1:$s1, 127.0.0.1:$s2 127.0.0.1:$s3" \
 	    "redis_sentinel_master mymaster" "redis_server 127.0.0.1:1" \
@@ -33,56 +31,16 @@ done
 grep -q 'control channel off' "$T/a.log" && fail "relay a: control channel off"
 pass "both relays' control channels found the primary :$p1 through the sentinels"
 
-# ctl_class CONF LOGIN CLASS - sluicectl class; both relays apply it
-ctl_class() {
-	na=$(grep -c "live classes:" "$T/a.log" || true)
-	nb=$(grep -c "live classes:" "$T/b.log" || true)
-	"$SLUICECTL" -c "$T/a.conf" class "$1" "$2" > "$T/ctl.out" 2>&1 ||
-	    fail "sluicectl class $1 $2: $(cat "$T/ctl.out")"
-	wait_until 10 "relay a: sluicectl class $1 $2 was not applied" \
-	    sh -c "[ \$(grep -c 'live classes:' '$T/a.log') -gt $na ]"
-	wait_until 10 "relay b: sluicectl class $1 $2 was not applied" \
-	    sh -c "[ \$(grep -c 'live classes:' '$T/b.log') -gt $nb ]"
-}
 ### a class set by sluicectl applies on both relays
-ctl_class heavy@example.test bulk
-for r in a b; do
-	bench $r -c 1 -n 4 --login heavy@example.test
-	expect_field accept 4 "relay $r: heavy@example.test has bulk's 50/1h (default 3/1h)"
-	eom_class $r heavy@example.test bulk
-done
+class_on_both heavy@example.test bulk
 pass "sluicectl class through the sentinels applies on both relays"
 
 ### a lock on relay A: refused on B, B holds its queued mail
-bench b -c 1 -n 2 --login hijacked@example.test --qid-prefix B1
-expect_field accept 2 "relay B accepts 2 messages of hijacked@example.test"
-bench a -c 1 -n 20 --login hijacked@example.test --qid-prefix A1
-expect_log a 'login=hijacked@example.test origin=sasl client=127\.0\.0\.1 locked on every relay' \
-    "relay A: the lock rule locks the login"
-wait_until 10 "relay B never ran hold_command" test -s "$T/held-b.out"
-[ "$(cat "$T/held-b.out")" = "-h B10000000001 B10000000002" ] ||
-    fail "relay B hold: $(cat "$T/held-b.out")"
-expect_log b "login=hijacked@example.test origin=sasl locked on relay $(hostname): held 2 queued messages \(hold_command exit 0\)" \
-    "relay B holds the 2 messages it accepted, naming relay A"
-bench b -c 1 -n 1 --login hijacked@example.test
-expect_field tempfail 1 "relay B refuses the login locked on A"
-expect_log b ': mail login=hijacked@example.test .*action=tempfail hits=locked' \
-    "relay B's log names the lock"
+lock_on_a_refused_on_b
 
 ### sluicectl lock and show through the sentinels
-: > "$T/held-a.out"; : > "$T/held-b.out"
-bench a -c 1 -n 1 --login byhand@example.test --qid-prefix A2
-bench b -c 1 -n 1 --login byhand@example.test --qid-prefix B2
-"$SLUICECTL" -c "$T/b.conf" lock byhand@example.test --for 1h > "$T/ctl.out" 2>&1 ||
-    fail "sluicectl lock: $(cat "$T/ctl.out")"
-wait_until 10 "relay A: no hold after sluicectl lock" test -s "$T/held-a.out"
-wait_until 10 "relay B: no hold after sluicectl lock" test -s "$T/held-b.out"
-[ "$(cat "$T/held-a.out")" = "-h A20000000001" ] &&
-    [ "$(cat "$T/held-b.out")" = "-h B20000000001" ] ||
-    fail "holds after sluicectl lock: A '$(cat "$T/held-a.out")' B '$(cat "$T/held-b.out")'"
-pass "sluicectl lock through the sentinels: each relay held its own id"
-"$SLUICECTL" -c "$T/a.conf" show byhand@example.test > "$T/ctl.out" 2>&1 ||
-    fail "sluicectl show: $(cat "$T/ctl.out")"
+ctl_lock_holds
+ctl show byhand@example.test
 grep -Eq '^locked +yes' "$T/ctl.out" ||
     fail "sluicectl show does not say locked: $(cat "$T/ctl.out")"
 pass "sluicectl show through the sentinels: locked"
