@@ -149,6 +149,51 @@ contract_event(char *out, size_t outlen, enum contract_event ev,
 	return fits(snprintf(out, outlen, "%s %s", ev_names[ev], key), outlen);
 }
 
+/* contract_fq_key - P:fq:QUEUEID */
+int
+contract_fq_key(char *out, size_t outlen, const char *prefix,
+    const char *qid)
+{
+	const char *p;
+
+	if (qid[0] == '\0')
+		return -1;
+	for (p = qid; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return -1;
+	return fits(snprintf(out, outlen, "%s%s:%s", prefix, CONTRACT_FQ,
+	    qid), outlen);
+}
+
+/* contract_fq_value - "H ORIGIN LOGIN" */
+int
+contract_fq_value(char *out, size_t outlen, const char *sender,
+    const char *origin, const char *login)
+{
+	if (!contract_key_ok(sender, strlen(sender)))
+		return -1;
+	return fits(snprintf(out, outlen, "%s %s %s", sender, origin, login),
+	    outlen);
+}
+
+/* contract_fq_parse - "H ORIGIN LOGIN" split in place */
+int
+contract_fq_parse(char *value, const char **sender, const char **origin,
+    const char **login)
+{
+	char *sp, *sp2;
+
+	if ((sp = strchr(value, ' ')) == NULL ||
+	    (sp2 = strchr(sp + 1, ' ')) == NULL ||
+	    !contract_key_ok(value, (size_t)(sp - value)) || sp2 == sp + 1)
+		return -1;
+	*sp = *sp2 = '\0';
+	*sender = value;
+	*origin = sp + 1;
+	*login = sp2 + 1;
+	return 0;
+}
+
 /* contract_event_parse - an event and its sender key; NONE if not ours */
 enum contract_event
 contract_event_parse(const char *s, size_t len, char *key)

@@ -19,6 +19,9 @@
 #define CONTRACT_CLASSES	"classes"	/* hash login|@domain -> class */
 #define CONTRACT_LOCKED		"locked"	/* sorted set H -> until */
 #define CONTRACT_EVENTS		"events"	/* the channel */
+#define CONTRACT_FQ		"fq"		/* P:fq:QUEUEID -> "H ORIGIN
+						   LOGIN" (feedback) */
+#define CONTRACT_FQ_TTL		86400		/* s a P:fq key lives */
 
 /* names after P{H}: */
 #define CONTRACT_WHO		"who"		/* printable login */
@@ -73,6 +76,24 @@ int	contract_counter(char *out, size_t outlen, const char *prefix,
 /* contract_counter_parse - split a counter key; 0, or -1 if none of ours */
 int	contract_counter_parse(const char *prefix, const char *key,
 	    struct contract_counter *);
+
+/* contract_fq_key - P:fq:QUEUEID; -1 if it does not fit or qid is empty
+ * or holds a space or control byte */
+int	contract_fq_key(char *out, size_t outlen, const char *prefix,
+	    const char *qid);
+
+/* contract_fq_value - "H ORIGIN LOGIN" (origin: its name, sender.h);
+ * -1 if it does not fit or H is not a sender key */
+int	contract_fq_value(char *out, size_t outlen, const char *sender,
+	    const char *origin, const char *login);
+
+/*
+ * contract_fq_parse - split a P:fq value in place: *sender (a sender
+ * key), *origin (a name, not checked here), *login (the rest, may hold
+ * spaces). 0, or -1 if it is none of ours.
+ */
+int	contract_fq_parse(char *value, const char **sender,
+	    const char **origin, const char **login);
 
 /* contract_event - the message for ev (key NULL for CLASS); -1: bad */
 int	contract_event(char *out, size_t outlen, enum contract_event ev,

@@ -73,7 +73,6 @@
 #define REASON_MAX	160
 #define KEY_MAX		CONTRACT_KEY_MAX
 #define WARN_MAX	20	/* unknown-class warnings per check */
-#define FQ_TTL_S	"86400"	/* s a P:fq:QUEUEID key lives (feedback) */
 
 enum job_kind { JOB_WHO, JOB_LOCK, JOB_QID, JOB_QIDGET };
 
@@ -311,7 +310,7 @@ control_qid_get(const char *qid, char *key, size_t keylen, char *login,
 {
 	struct timespec until;
 	struct job j;
-	char *sp, *sp2;
+	const char *h, *on, *l;
 	int found = 0;
 
 	if (!ctl.running || strlen(qid) >= REASON_MAX)
@@ -330,14 +329,11 @@ control_qid_get(const char *qid, char *key, size_t keylen, char *login,
 	while (!ctl.fq_done && pthread_cond_timedwait(&ctl.fq_cond,
 	    &ctl.lock, &until) == 0)
 		;
-	if (ctl.fq_done && ctl.fq_found &&
-	    (sp = strchr(ctl.fq_val, ' ')) != NULL &&
-	    (sp2 = strchr(sp + 1, ' ')) != NULL) {
-		*sp = *sp2 = '\0';
-		snprintf(key, keylen, "%s", ctl.fq_val);
-		snprintf(login, loginlen, "%s", sp2 + 1);
-		found = contract_key_ok(key, strlen(key)) &&
-		    sender_origin_parse(sp + 1, o) == 0;
+	if (ctl.fq_done && ctl.fq_found && contract_fq_parse(ctl.fq_val, &h,
+	    &on, &l) == 0 && sender_origin_parse(on, o) == 0) {
+		snprintf(key, keylen, "%s", h);
+		snprintf(login, loginlen, "%s", l);
+		found = 1;
 	}
 	ctl.fq_gen++;	/* a late answer is dropped */
 	pthread_mutex_unlock(&ctl.lock);
@@ -349,10 +345,10 @@ static void
 qid_get_run(const struct job *j)
 {
 	char k[KEY_MAX + REASON_MAX];
-	redisReply *r;
+	redisReply *r = NULL;
 
-	snprintf(k, sizeof(k), "%sfq:%s", ctl.prefix, j->reason);
-	r = command("GET", k, NULL);
+	if (contract_fq_key(k, sizeof(k), ctl.prefix, j->reason) == 0)
+		r = command("GET", k, NULL);
 	pthread_mutex_lock(&ctl.lock);
 	if (j->at == ctl.fq_gen) {
 		ctl.fq_found = r != NULL && r->type == REDIS_REPLY_STRING &&
@@ -705,7 +701,7 @@ static void
 jobs_run(void)
 {
 	char k[KEY_MAX], val[SENDER_KEY_LEN + SHOWN_MAX + 16];
-	char fq[KEY_MAX + REASON_MAX];
+	char fq[KEY_MAX + REASON_MAX], ttl[16];
 	struct job j;
 	size_t i;
 
@@ -724,12 +720,13 @@ jobs_run(void)
 			continue;
 		}
 		if (j.kind == JOB_QID) {
-			snprintf(fq, sizeof(fq), "%sfq:%s", ctl.prefix,
-			    j.reason);
-			snprintf(val, sizeof(val), "%s %s %s", j.key,
-			    sender_origin_name(j.origin), j.shown);
-			(void)done(command("SET", fq, val, "EX", FQ_TTL_S,
-			    NULL));
+			snprintf(ttl, sizeof(ttl), "%d", CONTRACT_FQ_TTL);
+			if (contract_fq_key(fq, sizeof(fq), ctl.prefix,
+			    j.reason) == 0 && contract_fq_value(val,
+			    sizeof(val), j.key, sender_origin_name(j.origin),
+			    j.shown) == 0)
+				(void)done(command("SET", fq, val, "EX",
+				    ttl, NULL));
 			continue;
 		}
 		if (j.kind == JOB_QIDGET) {

@@ -1,8 +1,9 @@
-/* test_contract.c - the control contract's key names and events */
+/* test_contract.c - the control contract's key names, events and P:fq */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -107,6 +108,38 @@ test_events(void **state)
 	    NULL), -1);
 }
 
+static void
+test_fq(void **state)
+{
+	char k[CONTRACT_KEY_MAX], v[200], small[12];
+	const char *h, *o, *l;
+
+	(void)state;
+	assert_int_equal(contract_fq_key(k, sizeof(k), "sluice:", "4Xy7Zq1"), 0);
+	assert_string_equal(k, "sluice:fq:4Xy7Zq1");
+	assert_int_equal(contract_fq_key(k, sizeof(k), "p:", ""), -1);
+	assert_int_equal(contract_fq_key(k, sizeof(k), "p:", "a b"), -1);
+	assert_int_equal(contract_fq_key(k, sizeof(k), "p:", "a\nb"), -1);
+	assert_int_equal(contract_fq_key(small, sizeof(small), "sluice:",
+	    "4Xy7Zq1"), -1);
+	assert_int_equal(contract_fq_value(v, sizeof(v), H, "header",
+	    "bob smith@example.test"), 0);
+	assert_string_equal(v, H " header bob smith@example.test");
+	assert_int_equal(contract_fq_value(v, sizeof(v), "xyz", "sasl", "a"),
+	    -1);
+	/* and back: the login keeps its spaces */
+	assert_int_equal(contract_fq_parse(v, &h, &o, &l), 0);
+	assert_string_equal(h, H);
+	assert_string_equal(o, "header");
+	assert_string_equal(l, "bob smith@example.test");
+	snprintf(v, sizeof(v), "%s", H " sasl");
+	assert_int_equal(contract_fq_parse(v, &h, &o, &l), -1);
+	snprintf(v, sizeof(v), "%s", "nothex sasl bob");
+	assert_int_equal(contract_fq_parse(v, &h, &o, &l), -1);
+	snprintf(v, sizeof(v), "%s", H "  bob");
+	assert_int_equal(contract_fq_parse(v, &h, &o, &l), -1);
+}
+
 int
 main(void)
 {
@@ -114,6 +147,7 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_counter_parse),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_fq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
