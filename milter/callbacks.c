@@ -630,7 +630,7 @@ domain_key(struct conn *c, enum sender_origin o, const char *login)
 	const char *at = strrchr(login, '@');
 
 	c->msg.dcls = o == SENDER_ENVELOPE || at == NULL ? NULL :
-	    config_domain_class_for(c->ref->cfg, login);
+	    control_domain_class_for(c->ref->cfg, login);
 	c->msg.dkey[0] = '\0';
 	if (c->msg.dcls != NULL)
 		sender_origin_key(o, at, c->msg.dkey);

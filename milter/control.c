@@ -119,6 +119,30 @@ control_class_for(const struct config *cfg, enum sender_origin o,
 	return c != NULL ? c : config_class_find(cfg, w, d);
 }
 
+/* control_domain_class_for - the class of a login's domain totals: a live
+ * "@domain" override (sluicectl class @domain CLASS), then the
+ * domain_class_map file, then default; NULL for a bare login */
+const struct config_class *
+control_domain_class_for(const struct config *cfg, const char *login)
+{
+	const char *at = login != NULL ? strrchr(login, '@') : NULL;
+	const struct config_class *c;
+	struct cm_ref *r = NULL;
+	const char *name;
+
+	if (at == NULL || at[1] == '\0')
+		return NULL;	/* a bare login has no domain */
+	c = ctlsock_class_for(cfg, at);	/* store memory: by sluicectl */
+	if (c == NULL && ctl.running)
+		r = ctl_cm_acquire();
+	if (r != NULL) {
+		if ((name = classmap_find(r->map, at, NULL)) != NULL)
+			c = config_find_class(cfg, name); /* unknown: NULL */
+		ctl_cm_release(r);
+	}
+	return c != NULL ? c : config_domain_class_for(cfg, login);
+}
+
 /* wake - nudge the control thread (never blocks) */
 static void
 wake(void)

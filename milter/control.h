@@ -27,6 +27,12 @@ void		 control_reloaded(void);
 const struct config_class *control_class_for(const struct config *,
 		    enum sender_origin, const char *login);
 
+/* control_domain_class_for - the class giving a login's domain its
+ * domain_* limits: live "@domain" override, then domain_class_map, then
+ * default; NULL for a bare login */
+const struct config_class *control_domain_class_for(const struct config *,
+		    const char *login);
+
 /* control_who - "LOGIN origin=ORIGIN" (shown: printable), for log lines */
 void		 control_who(const char *shown, enum sender_origin, char *out,
 		    size_t outlen);

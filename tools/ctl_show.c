@@ -319,6 +319,30 @@ class_of(struct ctl *x, const char *login, const struct config_class **cls,
 	*source = *cls != &x->cfg->classes[0] ? "class map" : "default";
 }
 
+/* domain_class_of - the class of a login's domain totals, as the daemons
+ * take it: an "@domain" override of P:classes naming a known class, then
+ * domain_class_map, then default; NULL for a bare login */
+static const struct config_class *
+domain_class_of(struct ctl *x, const char *login)
+{
+	const char *at = strrchr(login, '@');
+	const struct config_class *c = NULL;
+	char key[CTL_KEY_MAX], *f;
+	redisReply *r;
+
+	if (at == NULL || at[1] == '\0')
+		return NULL;
+	ctl_global(x, key, CONTRACT_CLASSES);
+	if ((f = fold(at)) == NULL)
+		ctl_die(x, "show", "out of memory");
+	r = ctl_cmd(x, "HGET", "HGET", key, f, NULL);
+	if (r->type == REDIS_REPLY_STRING)
+		c = config_find_class(x->cfg, r->str);
+	freeReplyObject(r);
+	free(f);
+	return c != NULL ? c : config_domain_class_for(x->cfg, login);
+}
+
 /* a dimension of a class: what show lists */
 struct dim {
 	const char		*label;	/* in the output */
@@ -407,7 +431,7 @@ cmd_show(struct ctl *x, const char *login)
 	dims[nd++] = (struct dim){ "internal", "int_rcpt",
 	    cls->internal_recipients, cls->ninternal_recipients, NULL };
 	/* the domain totals: counters of "@domain", shared by its logins */
-	if ((dcls = config_domain_class_for(cfg, login)) != NULL) {
+	if ((dcls = domain_class_of(x, login)) != NULL) {
 		sender_key(strrchr(login, '@'), dh);
 		dims[nd++] = (struct dim){ "domain_msg", "dom_msg",
 		    dcls->domain_messages, dcls->ndomain_messages, dh };

@@ -12,7 +12,8 @@ LUA="$(dirname "$0")/domains.lua"
 printf 'customer.example customer\nother.example customer\n' \
     > "$T/domains"
 CONF=("domain_class_map $T/domains" 'class default {' 'messages 5/1h' '}'
-    'class customer {' 'messages 5/1h' 'domain_messages 40/1h' '}')
+    'class customer {' 'messages 5/1h' 'domain_messages 40/1h' '}'
+    'class tight {' 'messages 5/1h' 'domain_messages 3/1h' '}')
 
 # mt NAME DOMAIN FIRST LAST ROUNDS OUT - one miltertest run into OUT
 mt() {
@@ -26,6 +27,28 @@ mt() {
 sum() {
 	cat "$@" | sed -n 's/^accepted=\([0-9]*\) refused=\([0-9]*\)$/\1 \2/p' |
 	    awk '{ a += $1; r += $2 } END { print a + 0, r + 0 }'
+}
+
+# live_domain_class NAME - a domain's class set live by sluicectl class
+# @domain: its domain totals follow at once, without a reload
+live_domain_class() {
+	mt "$1" third.example 1 1 2 "$T/$1.5" || fail "$1: miltertest failed"
+	[ "$(sum "$T/$1.5")" = "2 0" ] || fail "$1: third.example before: $(sum "$T/$1.5")"
+	n0=$(grep -c 'live classes:' "$T/$1.log" || true)
+	"$SLUICECTL" -c "$T/$1.conf" class @third.example tight > "$T/ctl.out" 2>&1 ||
+	    fail "$1: sluicectl class @third.example tight: $(cat "$T/ctl.out")"
+	case $1 in mem) ;; *) wait_until 10 "$1: the class was not applied" \
+	    sh -c "[ \$(grep -c 'live classes:' '$T/$1.log') -gt $n0 ]" ;; esac
+	mt "$1" third.example 2 4 2 "$T/$1.6" || fail "$1: miltertest failed"
+	got=$(sum "$T/$1.6")
+	[ "$got" = "3 3" ] || { cat "$T/$1.6"; fail "$1: third.example after sluicectl class: $got, expected 3 3"; }
+	expect_log "$1" 'login=u[0-9]@third\.example origin=sasl class=tight .*dom_msg/1h=3/3 action=tempfail hits=domain_messages$' \
+	    "$1: sluicectl class @third.example tight: its domain gets tight's 3/1h at once (3 of 6 accepted)"
+	"$SLUICECTL" -c "$T/$1.conf" show u2@third.example > "$T/ctl.out" 2>&1 ||
+	    fail "$1: sluicectl show: $(cat "$T/ctl.out")"
+	grep -Eq '^domain_msg +1h +3 +3$' "$T/ctl.out" ||
+	    { cat "$T/ctl.out"; fail "$1: show: the domain's 3 of 3"; }
+	pass "$1: sluicectl show counts the domain against tight's 3/1h"
 }
 
 run_case() {
@@ -56,6 +79,7 @@ run_case() {
 	[ "$got" = "6 0" ] || fail "$name: other.example: $got, expected 6 0"
 	expect_log "$name" 'eom login=u3@other\.example .*dom_msg/1h=6/40 .*action=accept' \
 	    "$name: other.example unaffected (6 of its own 40)"
+	live_domain_class "$name"
 	stop_sluice "$name"
 }
 
