@@ -97,10 +97,12 @@ redis_link_new(const struct redis_link_opts *o)
 	else if (o->conn.unix_path != NULL)
 		snprintf(l->where, sizeof(l->where), "redis unix:%.200s",
 		    o->conn.unix_path);
-	else
+	else if (o->conn.host != NULL)
 		snprintf(l->where, sizeof(l->where), strchr(o->conn.host, ':') ?
 		    "redis %s[%.200s]:%d" : "redis %s%.200s:%d", o->cluster ?
 		    "cluster " : "", o->conn.host, o->conn.port);
+	else
+		snprintf(l->where, sizeof(l->where), "redis (no server)");
 	return l;
 }
 
