@@ -2,15 +2,19 @@
  * cluster.c - Redis Cluster without I/O: key slots, the slot map from
  * CLUSTER SLOTS, MOVED / ASK / TRYAGAIN replies, and what to do next.
  *
- * The store (store_redis.c) owns the connections; this file only decides.
+ * The store (store_redis_cluster.c) and redis_link.c own the
+ * connections; this file decides, and cluster_follow sends through their
+ * function.
  * A slot is CRC16/XMODEM of the key modulo 16384; when the key holds a
  * '{' followed later by a '}' with at least one byte between them, only
  * those bytes are hashed (the first '{' and the first '}' after it; an
  * empty tag "{}" hashes the whole key), exactly as Redis's keyHashSlot.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -251,4 +255,37 @@ cluster_next(struct cluster_map *m, struct cluster_hops *h, const char *err,
 		h->asking = 1;
 	*node = idx;
 	return CLUSTER_RETRY;
+}
+
+/* cluster_follow - send, then follow the redirections */
+enum cluster_step
+cluster_follow(struct cluster_map *m, pthread_mutex_t *lock,
+    struct cluster_hops *h, int node, unsigned wait_ms,
+    cluster_send_fn *send, void *arg, struct redisReply **out, char *err,
+    size_t errlen)
+{
+	struct timespec pause = { (time_t)(wait_ms / 1000),
+	    (long)(wait_ms % 1000) * 1000000L };
+	enum cluster_step step;
+	redisReply *r;
+
+	for (;;) {
+		if ((r = send(arg, node, h->asking, err, errlen)) == NULL) {
+			*out = NULL;
+			return CLUSTER_FAIL;
+		}
+		if (lock != NULL)
+			pthread_mutex_lock(lock);
+		step = cluster_next(m, h, r->type == REDIS_REPLY_ERROR ?
+		    r->str : NULL, r->len, &node);
+		if (lock != NULL)
+			pthread_mutex_unlock(lock);
+		if (step == CLUSTER_DONE || step == CLUSTER_FAIL) {
+			*out = r;
+			return step;
+		}
+		freeReplyObject(r);
+		if (step == CLUSTER_WAIT)
+			nanosleep(&pause, NULL);
+	}
 }

@@ -2,6 +2,7 @@
 #ifndef SLUICE_CLUSTER_H
 #define SLUICE_CLUSTER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,9 +11,11 @@
  * I/O: the hash slot of a key (CRC16/XMODEM of the key, or of its hash
  * tag, modulo 16384, as Redis defines it), a slot map read from a
  * CLUSTER SLOTS reply, the MOVED / ASK / TRYAGAIN error replies parsed,
- * and the decision what to do next with an error reply. Nodes are kept
- * in the map by address, append-only, so an index stays valid for the
- * map's life. Not thread-safe: the caller locks.
+ * and the decision what to do next with an error reply, and the loop
+ * that follows those decisions through the caller's send function. Nodes
+ * are kept in the map by address, append-only, so an index stays valid
+ * for the map's life. Not thread-safe: the caller locks (cluster_follow
+ * takes the caller's lock).
  */
 
 #define CLUSTER_SLOTS		16384
@@ -100,5 +103,23 @@ enum cluster_step {
  */
 enum cluster_step cluster_next(struct cluster_map *, struct cluster_hops *h,
 		    const char *err, size_t errlen, int *node);
+
+/* cluster_send_fn - send the caller's command to map node `node` (ASKING
+ * first when asking); its reply, or NULL with err when that failed */
+typedef struct redisReply *cluster_send_fn(void *arg, int node, int asking,
+		    char *err, size_t errlen);
+
+/*
+ * cluster_follow - send to node, then where the replies redirect
+ * (cluster_next), waiting wait_ms between TRYAGAIN sends; the one loop
+ * the store and redis_link share. lock (NULL: none) guards the map
+ * around each decision; the send itself runs unlocked. CLUSTER_DONE:
+ * *out is the answer. CLUSTER_FAIL: *out is the error reply given up on,
+ * or NULL when a send failed (err filled). h->moved: read the map again.
+ */
+enum cluster_step cluster_follow(struct cluster_map *, pthread_mutex_t *lock,
+		    struct cluster_hops *h, int node, unsigned wait_ms,
+		    cluster_send_fn *send, void *arg, struct redisReply **out,
+		    char *err, size_t errlen);
 
 #endif

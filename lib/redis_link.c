@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -308,15 +307,32 @@ one_cmdv(struct redis_link *l, int argc, const char **argv,
 	return r;
 }
 
+/* one command on the nodes cluster_follow picks */
+struct link_send {
+	struct redis_link *l;
+	int		 argc;
+	const char	**argv;
+	const size_t	*argvlen;
+};
+
+/* link_send - cluster_send_fn: the command on map node `node` */
+static redisReply *
+link_send(void *arg, int node, int asking, char *err, size_t errlen)
+{
+	struct link_send *s = arg;
+
+	return node_send(s->l, node, asking, s->argc, s->argv, s->argvlen,
+	    err, errlen);
+}
+
 /* cluster_cmdv - a command routed by its key's slot, redirections
  * followed; an error reply that is not one is the caller's */
 static redisReply *
 cluster_cmdv(struct redis_link *l, const char *key, int argc,
     const char **argv, const size_t *argvlen, char *err, size_t errlen)
 {
-	struct timespec pause = { 0, LINK_WAIT_MS * 1000000L };
+	struct link_send s = { l, argc, argv, argvlen };
 	struct cluster_hops h;
-	enum cluster_step step;
 	redisReply *r;
 	int node;
 
@@ -333,22 +349,10 @@ cluster_cmdv(struct redis_link *l, const char *key, int argc,
 		l->stale = 1;
 		return NULL;
 	}
-	for (;;) {
-		if ((r = node_send(l, node, h.asking, argc, argv, argvlen, err,
-		    errlen)) == NULL) {
-			l->stale = 1;	/* a node down: failed over? */
-			return NULL;
-		}
-		step = cluster_next(l->map, &h, r->type == REDIS_REPLY_ERROR ?
-		    r->str : NULL, r->len, &node);
-		if (h.moved || step == CLUSTER_FAIL)
-			l->stale = 1;
-		if (step == CLUSTER_DONE || step == CLUSTER_FAIL)
-			return r;
-		freeReplyObject(r);
-		if (step == CLUSTER_WAIT)
-			nanosleep(&pause, NULL);
-	}
+	if (cluster_follow(l->map, NULL, &h, node, LINK_WAIT_MS, link_send,
+	    &s, &r, err, errlen) != CLUSTER_DONE || h.moved)
+		l->stale = 1;	/* a node down (failed over?), given up, moved */
+	return r;	/* given up: the error reply is the caller's */
 }
 
 /* redis_link_cmdv - one command where its key lives */

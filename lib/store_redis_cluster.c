@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -142,15 +141,33 @@ rc_route(struct rc_store *rc, const char *tag, char *err, size_t errlen)
 	return node;
 }
 
+/* one EVALSHA on the nodes cluster_follow picks */
+struct rc_send {
+	struct rc_store		*rc;
+	struct rs_call		*cl;
+	struct redis_store	*last;	/* the node that answered last */
+};
+
+/* rc_send - cluster_send_fn: the EVALSHA on map node `node` */
+static redisReply *
+rc_send(void *arg, int node, int asking, char *err, size_t errlen)
+{
+	struct rc_send *s = arg;
+	redisReply *r;
+
+	if ((s->last = rc_node(s->rc, node, err, errlen)) == NULL ||
+	    rs_node_eval(s->last, s->cl, asking, &r, err, errlen) == -1)
+		return NULL;
+	return r;
+}
+
 /* rc_call - one EVALSHA under one hash tag, redirections followed */
 static int
 rc_call(struct rc_store *rc, const char *tag, struct rs_call *cl,
     redisReply **out, char *err, size_t errlen)
 {
-	struct timespec pause = { 0, RC_WAIT_MS * 1000000L };
+	struct rc_send s = { rc, cl, NULL };
 	struct cluster_hops h;
-	enum cluster_step step;
-	struct redis_store *rs;
 	redisReply *r;
 	int node;
 
@@ -159,33 +176,19 @@ rc_call(struct rc_store *rc, const char *tag, struct rs_call *cl,
 	h.max_waits = rc->max_waits;
 	if ((node = rc_route(rc, tag, err, errlen)) == -1)
 		return -1;
-	for (;;) {
-		if ((rs = rc_node(rc, node, err, errlen)) == NULL)
-			return -1;
-		if (rs_node_eval(rs, cl, h.asking, &r, err, errlen) == -1) {
-			rc_stale(rc);	/* a node down: failed over? */
-			return -1;
-		}
-		pthread_mutex_lock(&rc->lock);
-		step = cluster_next(rc->map, &h, r->type == REDIS_REPLY_ERROR ?
-		    r->str : NULL, r->len, &node);
+	if (cluster_follow(rc->map, &rc->lock, &h, node, RC_WAIT_MS, rc_send,
+	    &s, &r, err, errlen) == CLUSTER_DONE) {
 		if (h.moved)
-			rc->stale = 1;
-		pthread_mutex_unlock(&rc->lock);
-		if (step == CLUSTER_DONE) {
-			*out = r;
-			return 0;
-		}
-		if (step == CLUSTER_FAIL) {
 			rc_stale(rc);
-			rs_fail(rs, err, errlen, "cluster", r->str);
-			freeReplyObject(r);
-			return -1;
-		}
-		freeReplyObject(r);
-		if (step == CLUSTER_WAIT)
-			nanosleep(&pause, NULL);
+		*out = r;
+		return 0;
 	}
+	rc_stale(rc);	/* a node down (failed over?), or given up */
+	if (r != NULL) {
+		rs_fail(s.last, err, errlen, "cluster", r->str);
+		freeReplyObject(r);
+	}
+	return -1;
 }
 
 /*

@@ -269,6 +269,80 @@ test_route(void **state)
 	    &node), CLUSTER_FAIL);
 }
 
+/* a scripted node: the replies cluster_follow gets, one per send */
+struct script {
+	const char	*const *replies;	/* RESP; NULL: the send fails */
+	size_t		 n, sent;
+	int		 node[8], asking[8];	/* where each send went */
+};
+
+/* script_send - cluster_send_fn: the next scripted reply */
+static redisReply *
+script_send(void *arg, int node, int asking, char *err, size_t errlen)
+{
+	struct script *s = arg;
+	const char *r;
+
+	assert_true(s->sent < s->n);
+	s->node[s->sent] = node;
+	s->asking[s->sent] = asking;
+	if ((r = s->replies[s->sent++]) == NULL) {
+		snprintf(err, errlen, "connection lost");
+		return NULL;
+	}
+	return resp(r);
+}
+
+/* test_follow - the loop both callers share: MOVED, ASK and TRYAGAIN
+ * followed to the answer; a failed send and too many waits give up */
+static void
+test_follow(void **state)
+{
+	static const char *const moved[] = { "-MOVED 50 127.0.0.1:7001\r\n",
+	    "-ASK 50 127.0.0.1:7009\r\n", "-TRYAGAIN x\r\n", "+OK\r\n" };
+	static const char *const lost[] = { "-MOVED 50 127.0.0.1:7001\r\n",
+	    NULL };
+	static const char *const waits[] = { "-TRYAGAIN x\r\n",
+	    "-TRYAGAIN x\r\n", "-TRYAGAIN x\r\n" };
+	struct script s = { moved, 4, 0, { 0 }, { 0 } };
+	struct cluster_hops h = { 0, 0, 3, 1, 0, 0 };
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct cluster_map m;
+	redisReply *r = resp(SLOTS3);
+	char err[128];
+
+	(void)state;
+	cluster_map_init(&m);
+	assert_int_equal(cluster_map_parse(&m, r, "h", err, sizeof(err)), 0);
+	freeReplyObject(r);
+	assert_int_equal(cluster_follow(&m, &lock, &h, 0, 1, script_send, &s,
+	    &r, err, sizeof(err)), CLUSTER_DONE);
+	assert_string_equal(r->str, "OK");
+	freeReplyObject(r);
+	assert_int_equal(s.sent, 4);
+	assert_int_equal(m.node[s.node[1]].port, 7001);
+	assert_int_equal(m.node[s.node[2]].port, 7009);
+	assert_true(s.asking[2] && s.asking[3] && !s.asking[1]);
+	assert_true(h.moved);
+	/* a failed send: given up, no reply, err says why */
+	memset(&h, 0, sizeof(h));
+	h.max_hops = 3;
+	s = (struct script){ lost, 2, 0, { 0 }, { 0 } };
+	assert_int_equal(cluster_follow(&m, NULL, &h, 0, 1, script_send, &s,
+	    &r, err, sizeof(err)), CLUSTER_FAIL);
+	assert_null(r);
+	assert_string_equal(err, "connection lost");
+	/* max_waits 1: the second TRYAGAIN is the error given up on */
+	memset(&h, 0, sizeof(h));
+	h.max_waits = 1;
+	s = (struct script){ waits, 3, 0, { 0 }, { 0 } };
+	assert_int_equal(cluster_follow(&m, NULL, &h, 0, 1, script_send, &s,
+	    &r, err, sizeof(err)), CLUSTER_FAIL);
+	assert_int_equal(s.sent, 2);
+	assert_string_equal(r->str, "TRYAGAIN x");
+	freeReplyObject(r);
+}
+
 /* test_store_opts - a cluster store needs a TCP seed; connects lazily */
 static void
 test_store_opts(void **state)
@@ -400,6 +474,7 @@ main(void)
 		cmocka_unit_test(test_map_full),
 		cmocka_unit_test(test_redirects),
 		cmocka_unit_test(test_route),
+		cmocka_unit_test(test_follow),
 		cmocka_unit_test(test_store_opts),
 		cmocka_unit_test(test_live),
 	};
