@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "control.h"
+#include "decide.h"
 #include "feedback.h"
 #include "follow.h"
 #include "mtalog.h"
@@ -65,25 +66,17 @@ lock(const struct config *cfg, const char *key, const char *login,
     const char *reason)
 {
 	char named[SENDER_NAME_MAX + 1];
-	struct store_item lk;
-	struct store_req req;
-	struct store_res res;
 	char err[256];
+	int rc = decide_lock(cfg, rt.store, key, err, sizeof(err));
 
-	policy_lock_item(cfg, &lk);
-	memset(&req, 0, sizeof(req));
-	req.sender = key;
-	req.commit = STORE_COMMIT;
-	req.items = &lk;
-	req.nitems = 1;
-	if (store_charge(rt.store, &req, &res, err, sizeof(err)) != 0) {
+	if (rc == -1) {
 		log_err("feedback: %s: cannot lock login=%s: %s", qid, shown,
 		    err);
 		return;
 	}
 	if (rt.okcache != NULL)
 		okcache_forget(rt.okcache, key);
-	if (lk.count != 1)
+	if (rc == 0)
 		return;		/* already locked */
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("feedback: %s: login=%s locked on every relay: %s", qid,
