@@ -437,3 +437,27 @@ decide_early_due(const struct decide_env *e, const char *key)
 	return e->okcache == NULL || e->cfg->early_check_cache_ms == 0 ||
 	    !okcache_fine(e->okcache, key, store_clock_real(NULL));
 }
+
+/* decide_loops_watched - does any loop check need inbound mail's content? */
+int
+decide_loops_watched(const struct config *cfg)
+{
+	return cfg->hop_key_loaded || cfg->max_received != 0 ||
+	    cfg->copies.count != 0;
+}
+
+/* decide_body_watched - does any check read the body's fingerprint? */
+int
+decide_body_watched(const struct config *cfg)
+{
+	size_t i;
+
+	if (cfg->hop_key_loaded || cfg->copies.count != 0)
+		return 1;
+	for (i = 0; i < cfg->nclasses; i++)
+		if (cfg->classes[i].nrepeats != 0 ||
+		    cfg->classes[i].nbody_senders != 0 ||
+		    cfg->classes[i].nnear_repeats != 0)
+			return 1;
+	return 0;
+}

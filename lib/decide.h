@@ -127,6 +127,14 @@ int	decide_lock(const struct config *, struct store *, const char *key,
 /* decide_early_due - is the MAIL check worth a store call for key? */
 int	decide_early_due(const struct decide_env *, const char *key);
 
+/* decide_loops_watched - does any loop check need inbound mail's
+ * content (else inbound mail is accepted at MAIL)? */
+int	decide_loops_watched(const struct config *);
+
+/* decide_body_watched - does any check read the body's fingerprint (else
+ * the MTA need not send it)? */
+int	decide_body_watched(const struct config *);
+
 /* decide_logvals - the queue id and login of msg as log values */
 void	decide_logvals(const struct decide_msg *, struct decide_logvals *);
 

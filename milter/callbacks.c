@@ -378,37 +378,13 @@ sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 	return SMFIS_CONTINUE;
 }
 
-/* loops_watched - does any loop check need inbound mail's content? */
-static int
-loops_watched(const struct config *cfg)
-{
-	return cfg->hop_key_loaded || cfg->max_received != 0 ||
-	    cfg->copies.count != 0;
-}
-
-/* body_watched - does any check read the body's fingerprint? */
-static int
-body_watched(const struct config *cfg)
-{
-	size_t i;
-
-	if (cfg->hop_key_loaded || cfg->copies.count != 0)
-		return 1;
-	for (i = 0; i < cfg->nclasses; i++)
-		if (cfg->classes[i].nrepeats != 0 ||
-		    cfg->classes[i].nbody_senders != 0 ||
-		    cfg->classes[i].nnear_repeats != 0)
-			return 1;
-	return 0;
-}
-
 /* msg_begin - a counted message starts: its streaming state */
 static void
 msg_begin(struct conn *c)
 {
 	c->msg.counted = 1;
 	addr_count_init(&c->msg.addr);
-	c->msg.fp_on = body_watched(c->ref->cfg);
+	c->msg.fp_on = decide_body_watched(c->ref->cfg);
 	fp_init(&c->msg.fp);
 	hopmark_seen_init(&c->msg.hops);
 	ident_from_init(&c->msg.from);
@@ -524,10 +500,10 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 		return deferred_begin(c, argv != NULL ? argv[0] : NULL);
 	if (login[0] == '\0') {
 		/* inbound: never counted (seed 000); only looked at for loops */
-		if (!loops_watched(c->ref->cfg))
+		if (!decide_loops_watched(c->ref->cfg))
 			return SMFIS_ACCEPT;
 		c->msg.inbound = 1;
-		c->msg.fp_on = body_watched(c->ref->cfg);
+		c->msg.fp_on = decide_body_watched(c->ref->cfg);
 		fp_init(&c->msg.fp);
 		hopmark_seen_init(&c->msg.hops);
 		return SMFIS_CONTINUE;
@@ -693,7 +669,7 @@ sl_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	ref = cfg_acquire();
-	if (!body_watched(ref->cfg))
+	if (!decide_body_watched(ref->cfg))
 		want |= SMFIP_NOBODY;
 	cfg_release(ref);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);

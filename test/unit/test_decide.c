@@ -347,6 +347,36 @@ test_hop_warnings(void **state)
 	store_free(s);
 }
 
+/* test_watched - which configs need inbound mail and the body */
+static void
+test_watched(void **state)
+{
+	static const struct {
+		const char	*conf;
+		int		 loops, body;
+	} cases[] = {
+		{ "max_received 0\n", 0, 0 },
+		{ "", 1, 0 },	/* max_received 50 */
+		{ "max_received 0\ncopies 3/1h\n", 1, 1 },
+		{ "max_received 0\ncluster_id shropshire\n", 1, 1 },
+		{ "max_received 0\nclass default {\n    repeats 5/1h\n}\n",
+		    0, 1 },
+	};
+	struct config *cfg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfg = parse(cases[i].conf);
+		if (decide_loops_watched(cfg) != cases[i].loops ||
+		    decide_body_watched(cfg) != cases[i].body)
+			fail_msg("case %zu: loops %d body %d", i,
+			    decide_loops_watched(cfg),
+			    decide_body_watched(cfg));
+		config_free(cfg);
+	}
+}
+
 int
 main(void)
 {
@@ -354,6 +384,7 @@ main(void)
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_store_failed),
 		cmocka_unit_test(test_hop_warnings),
+		cmocka_unit_test(test_watched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
