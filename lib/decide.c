@@ -354,12 +354,14 @@ decide(const struct decide_env *e, const struct decide_msg *s,
 	decide_logvals(s, &o->v);
 	work_init(cfg, s, &w, o);
 	/* refused whatever the store says (loops, fan-out, From:, the
-	 * recipient cap): charge nothing, record the refusal for lock_after */
-	refuse = s->commit && policy_refused_locally(cfg, &w.m, w.why,
-	    s->deferred ? s->cls : NULL, s->nrcpt);
+	 * recipient cap): charge nothing; record the refusal for lock_after
+	 * unless only a loop refused it (then only a limit the store finds
+	 * over is recorded, as at MAIL) */
+	refuse = s->commit ? policy_refused_locally(cfg, &w.m, w.why,
+	    s->deferred ? s->cls : NULL, s->nrcpt) : 0;
 	w.req.commit = s->commit && !refuse ? STORE_COMMIT :
-	    cfg->lock_after.count == 0 ? STORE_CHECK : s->commit ?
-	    STORE_REFUSED : STORE_CHECK_RECORD;
+	    cfg->lock_after.count == 0 ? STORE_CHECK :
+	    refuse == POLICY_LOCAL_OWN ? STORE_REFUSED : STORE_CHECK_RECORD;
 	w.req.nitems = policy_items(cfg, &w.m, w.items, STORE_MAX_ITEMS);
 	if ((rc = charge(e, s, &w, o)) == -1)
 		return -1;

@@ -28,6 +28,8 @@ static uint64_t clock_ms = NOW_S * 1000;
 		"class default {\n    messages 1/1h\n}\n"
 #define LOOPS	"store memory\ncluster_id shropshire\nhop_limit 3\n" \
 		"class default {\n    messages 10/1h\n}\n"
+#define LOOPLOCK "store memory\ncluster_id shropshire\nhop_limit 3\n" \
+		"lock_after 1/1h\nclass default {\n    messages 10/1h\n}\n"
 #define OBSERVE	"store memory\nlog_accepts no\nmode observe\ncluster_id shropshire\n" \
 		"class default {\n    messages 1/1h\n    max_recipients 2\n}\n"
 #define FROM	"store memory\nidentity_action reject\n" \
@@ -95,6 +97,16 @@ static const struct step steps[] = {
 	    0, 1, 1, NULL, NULL, "Q1: eom login=carol@example.test "
 	    "origin=sasl class=default client=192.0.2.1 rcpts=1 addrs=1 "
 	    "msg/1h=1/10 action=accept" },
+	/* a login's mail caught in a loop: refused, never charged, and not
+	 * counted toward lock_after (a forwarding loop is no hijack) */
+	{ LOOPLOCK, "carol@example.test", 3, 1, 1, NULL, 3, 0, VERDICT_REJECT,
+	    0, 1, 0, 0, NULL, "554", "Q1: eom login=carol@example.test "
+	    "origin=sasl class=default client=192.0.2.1 rcpts=1 addrs=1 "
+	    "msg/1h=0/10 refused/1h=0/1 action=reject hits=loop" },
+	{ NULL, "carol@example.test", 1, 1, 1, NULL, 0, 0, VERDICT_ACCEPT, 0,
+	    0, 1, 1, NULL, NULL, "Q1: eom login=carol@example.test "
+	    "origin=sasl class=default client=192.0.2.1 rcpts=1 addrs=1 "
+	    "msg/1h=1/10 refused/1h=0/1 action=accept" },
 	/* observe: over the limit, accepted (marked), would= in the line */
 	{ OBSERVE, "carol@example.test", 1, 1, 1, NULL, 0, 0, VERDICT_ACCEPT,
 	    0, 0, 1, 1, NULL, NULL, "" },
