@@ -5,7 +5,7 @@
  * file feeds (lib/mtalog.c), with a cursor that survives a restart.
  *
  * Public: journal_new, journal_read, journal_commit, journal_lag,
- * journal_stats, journal_free; without I/O: journal_field,
+ * journal_stats, journal_has_files, journal_free; without I/O: journal_field,
  * journal_line, journal_match_next, journal_state_format,
  * journal_state_parse.
  *
@@ -398,6 +398,14 @@ journal_stats(const struct journal *jr, uint64_t *nlines,
 {
 	*nlines = jr->lines;
 	*skipped = jr->skipped;
+}
+
+/* journal_has_files - any file open, runtime or persistent */
+int
+journal_has_files(struct journal *jr)
+{
+	return sd_journal_has_runtime_files(jr->j) > 0 ||
+	    sd_journal_has_persistent_files(jr->j) > 0;
 }
 
 /* journal_free - close everything */

@@ -45,6 +45,10 @@ uint64_t	 journal_lag(const struct journal *);
 void		 journal_stats(const struct journal *, uint64_t *lines,
 		    uint64_t *skipped);
 
+/* journal_has_files - does it see a file of the system journal (0:
+ * none readable, e.g. not in group systemd-journal) */
+int		 journal_has_files(struct journal *);
+
 /* journal_free - close and release; NULL is fine */
 void		 journal_free(struct journal *);
 

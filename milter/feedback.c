@@ -284,6 +284,10 @@ open_source(const struct config *cfg)
 			    cfg->feedback_journal_dir != NULL ?
 			    cfg->feedback_journal_dir : "of the system",
 			    match[0] != '\0' ? match : "any field");
+		if (fb.journal != NULL && cfg->feedback_journal_dir == NULL &&
+		    !journal_has_files(fb.journal))
+			log_warnx("feedback: no file of the system journal "
+			    "readable (is the user in group systemd-journal?)");
 	}
 	if (fb.follow == NULL && fb.journal == NULL) {
 		log_err("feedback: %s", err);

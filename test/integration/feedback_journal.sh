@@ -126,4 +126,35 @@ defer JNO0000000005 | jwrite c.journal
 wait_until 10 "an entry of a file added while running" metric_is "$D" 3
 pass "an entry in a journal file added while running is read"
 stop_sluice sluice
+
+# the lag: 30,000 entries (~7 MiB of lines) at once; a read hands over
+# 4 MiB and waits feedback_poll (5 s here): sluice_feedback_lag_bytes
+# shows the rest (what SluiceFeedbackLagging watches), then 0
+sed -i 's/^feedback_poll .*/feedback_poll 5s/' "$T/sluice.conf"
+start_sluice sluice
+wait_until 10 "restarted" metric_is sluice_feedback_lines_total 0
+python3 - "$BOOT" <<'PY' | jwrite d.journal
+import sys, time
+t = int(time.time() * 1e6)
+out = sys.stdout
+for i in range(30000):
+    out.write("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n"
+              "_BOOT_ID=%s\nSYSLOG_PID=4242\nSYSLOG_IDENTIFIER=postfix/smtp\n"
+              "MESSAGE=LAG%010X: to=<u@remote.test>, relay=mx.remote.test"
+              "[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=4.7.1, "
+              "status=deferred (host mx.remote.test[192.0.2.1] said: 451 "
+              "4.7.1 slow down (in reply to RCPT TO command) %s)\n\n"
+              % (t + i, t + i, sys.argv[1], i, "x" * 40))
+PY
+lagging() {
+	l=$(metric sluice_feedback_lag_bytes)
+	[ -n "$l" ] && [ "$l" -gt 1048576 ]
+}
+wait_until 15 "no lag shown after a 4 MiB read" lagging
+pass "lag shown while behind: sluice_feedback_lag_bytes = $l (> 1 MiB)"
+wait_until 20 "the reader did not catch up" metric_is sluice_feedback_lag_bytes 0
+expect_metric sluice_feedback_lines_total 30000 "caught up: every entry read once"
+expect_metric 'sluice_feedback_outcomes_total{outcome="unmatched"}' 30000 \
+    "their queue ids are not of mail accepted here: unmatched"
+stop_sluice sluice
 echo "all feedback_journal checks passed"
