@@ -77,7 +77,8 @@ journal_line(const char *ident, size_t il, const char *pid, size_t pl,
 		memcpy(buf, ident, il);
 		n = il;
 		buf[n++] = '[';
-		memcpy(buf + n, pid, pl);
+		if (pl > 0)
+			memcpy(buf + n, pid, pl);
 		n += pl;
 		memcpy(buf + n, "]: ", 3);
 		n += 3;

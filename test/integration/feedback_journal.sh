@@ -130,16 +130,22 @@ stop_sluice sluice
 # the lag: 30,000 entries (~7 MiB of lines) at once; a read hands over
 # 4 MiB and waits feedback_poll (5 s here): sluice_feedback_lag_bytes
 # shows the rest (what SluiceFeedbackLagging watches), then 0
+# (from another Postfix instance: a feedback_journal_match of their own)
 sed -i 's/^feedback_poll .*/feedback_poll 5s/' "$T/sluice.conf"
+echo 'feedback_journal_match "SYSLOG_IDENTIFIER=postfix-out/smtp SYSLOG_IDENTIFIER=postfix-out/lmtp"' \
+    >> "$T/sluice.conf"
 start_sluice sluice
 wait_until 10 "restarted" metric_is sluice_feedback_lines_total 0
+expect_log sluice "entries with SYSLOG_IDENTIFIER=postfix-out/smtp SYSLOG_IDENTIFIER=postfix-out/lmtp" \
+    "feedback_journal_match (quoted words) is used"
+defer JNO0000000006 | jwrite d.journal	# postfix/smtp: not matched now
 python3 - "$BOOT" <<'PY' | jwrite d.journal
 import sys, time
 t = int(time.time() * 1e6)
 out = sys.stdout
 for i in range(30000):
     out.write("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n"
-              "_BOOT_ID=%s\nSYSLOG_PID=4242\nSYSLOG_IDENTIFIER=postfix/smtp\n"
+              "_BOOT_ID=%s\nSYSLOG_PID=4242\nSYSLOG_IDENTIFIER=postfix-out/smtp\n"
               "MESSAGE=LAG%010X: to=<u@remote.test>, relay=mx.remote.test"
               "[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=4.7.1, "
               "status=deferred (host mx.remote.test[192.0.2.1] said: 451 "
@@ -153,7 +159,7 @@ lagging() {
 wait_until 15 "no lag shown after a 4 MiB read" lagging
 pass "lag shown while behind: sluice_feedback_lag_bytes = $l (> 1 MiB)"
 wait_until 20 "the reader did not catch up" metric_is sluice_feedback_lag_bytes 0
-expect_metric sluice_feedback_lines_total 30000 "caught up: every entry read once"
+expect_metric sluice_feedback_lines_total 30000 "caught up: each postfix-out/smtp entry read once, no postfix/smtp one"
 expect_metric 'sluice_feedback_outcomes_total{outcome="unmatched"}' 30000 \
     "their queue ids are not of mail accepted here: unmatched"
 stop_sluice sluice
