@@ -218,6 +218,8 @@ start(struct journal *jr)
 	sd_journal_seek_tail(jr->j);
 	if (sd_journal_previous(jr->j) > 0)
 		save_current(jr);
+	else	/* empty: a next from the tail would skip to the newest */
+		sd_journal_seek_head(jr->j);
 }
 
 /* journal_new - open, filter, find where to begin */

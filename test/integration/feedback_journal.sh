@@ -163,4 +163,19 @@ expect_metric sluice_feedback_lines_total 30000 "caught up: each postfix-out/smt
 expect_metric 'sluice_feedback_outcomes_total{outcome="unmatched"}' 30000 \
     "their queue ids are not of mail accepted here: unmatched"
 stop_sluice sluice
+
+# a journal directory empty at the first start (nothing to seek the tail
+# of): what comes later is read from its first entry
+mkdir -p "$T/empty"
+MPORT=$(free_port)
+write_config e "store memory" "metrics_listen 127.0.0.1:$MPORT" \
+    "feedback_log journal" "feedback_journal_dir $T/empty" \
+    "feedback_state $T/e-feedback.state" "feedback_poll 200ms"
+start_sluice e
+wait_until 10 "metrics page of e" metric_is sluice_feedback_lines_total 0
+{ defer JEM0000000001; defer JEM0000000002; } | J=$T/empty jwrite e.journal
+wait_until 10 "the entries of a journal empty at start" \
+    metric_is sluice_feedback_lines_total 2
+pass "a journal empty at the first start: its first entries are read"
+stop_sluice e
 echo "all feedback_journal checks passed"
