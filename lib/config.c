@@ -275,6 +275,10 @@ static const struct key keys[] = {
 	    NULL, NULL },
 	{ "feedback_max_ids", K_UINT, "100000", OFF(feedback_max_ids), 1,
 	    10000000, NULL, NULL },
+	{ "feedback_journal_dir", K_STR, NULL, OFF(feedback_journal_dir), 0,
+	    0, NULL, NULL },
+	{ "feedback_journal_match", K_STR, NULL, OFF(feedback_journal_match),
+	    0, 0, NULL, NULL },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

@@ -397,12 +397,17 @@ static void
 domain_key(struct conn *c, enum sender_origin o, const char *login)
 {
 	const char *at = strrchr(login, '@');
+	char shown[LOGIN_SHOW_MAX];
 
 	c->msg.dcls = o == SENDER_ENVELOPE || at == NULL ? NULL :
 	    config_domain_class_for(c->ref->cfg, login);
 	c->msg.dkey[0] = '\0';
-	if (c->msg.dcls != NULL)
+	if (c->msg.dcls != NULL) {
 		sender_origin_key(o, at, c->msg.dkey);
+		/* its name, for sluicectl top --domains */
+		sender_printable(at, shown, sizeof(shown), 0);
+		control_seen(c->msg.dkey, shown, o);
+	}
 }
 
 /*

@@ -102,13 +102,7 @@ lines_with() {
 
 # metric NAME - a value from the metrics page
 metric() {
-	python3 - "$METRICS_PORT" "$1" <<'PY'
-import sys, urllib.request
-page = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1]).read().decode()
-for line in page.splitlines():
-    if line.startswith(sys.argv[2] + " "):
-        print(line.split()[-1])
-PY
+	page_metric "$METRICS_PORT" "$1"
 }
 
 step "a normal account: 8 messages, 2 of them to an unknown recipient"

@@ -9,7 +9,11 @@
 : "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 chmod 0711 "$T"
 
+# the domain class of ctl_cases' tabdom.test (top --domains)
+printf 'tabdom.test bulk\n' > "$T/domains"
+chmod 0644 "$T/domains"
 write_config a "store memory" "control_socket $T/run/ctl.sock" \
+    "domain_class_map $T/domains" \
     "state_file $T/lib/state" "state_save_interval 1s" \
     "lock_after 3/1h" "lock_lifetime 1d" \
 'class default {
@@ -18,6 +22,8 @@ write_config a "store memory" "control_socket $T/run/ctl.sock" \
 }
 class bulk {
     messages 1000/1h
+    domain_messages 1000/1h
+    domain_recipients 10000/1h
 }'
 chmod 0644 "$T/a.conf"
 start_sluice a

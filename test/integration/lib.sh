@@ -237,3 +237,15 @@ miltertest_run() {
 	      fail "miltertest $(basename "$script") failed"; }
 	pass "miltertest $(basename "$script")"
 }
+
+# page_metric PORT SAMPLE - one value of the metrics page on 127.0.0.1:PORT
+# ("name" or 'name{label="v"}'); nothing when absent
+page_metric() {
+	python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+page = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1]).read().decode()
+for line in page.splitlines():
+    if line.startswith(sys.argv[2] + " "):
+        print(line.split()[-1])
+PY
+}

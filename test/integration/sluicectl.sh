@@ -12,8 +12,11 @@ port=$(redis_port)
 P="t-ctl-$$:"
 rcli() { redis-cli -p "$port" "$@"; }
 
+# the domain class of ctl_cases' tabdom.test (top --domains)
+printf 'tabdom.test bulk\n' > "$T/domains"
 write_config a "store redis" "redis_server 127.0.0.1:$port" \
     "redis_prefix $P" "lock_after 50/1h" "lock_lifetime 1m" \
+    "domain_class_map $T/domains" \
 'class default {
     messages 5/1h 20/1d
     recipients 100/1h
@@ -21,6 +24,8 @@ write_config a "store redis" "redis_server 127.0.0.1:$port" \
 }
 class bulk {
     messages 1000/1h
+    domain_messages 1000/1h
+    domain_recipients 10000/1h
 }'
 start_sluice a
 
