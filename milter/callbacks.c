@@ -397,7 +397,7 @@ static void
 domain_key(struct conn *c, enum sender_origin o, const char *login)
 {
 	const char *at = strrchr(login, '@');
-	char shown[LOGIN_SHOW_MAX];
+	char shown[DECIDE_SHOW_MAX];
 
 	c->msg.dcls = o == SENDER_ENVELOPE || at == NULL ? NULL :
 	    config_domain_class_for(c->ref->cfg, login);
