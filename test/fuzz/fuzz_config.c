@@ -1,6 +1,7 @@
 /*
  * fuzz_config.c - libFuzzer target for the configuration parser,
- * lib/config.c (sluice.conf and the class map).
+ * lib/config.c, config_parse.c, config_class.c (sluice.conf and the
+ * class map).
  *
  * Input: the text of sluice.conf up to the first NUL; after it, the
  * map's bytes (NULs and all), written to ./map in a private directory
