@@ -146,6 +146,47 @@ count_of(struct fx *fx, const char *sender, const char *name,
 	return it.count;
 }
 
+#define ANY		(-1)	/* a field of a call the row does not check */
+#define RETRY_SOME	1	/* a retry > 0 */
+
+/* one store call on a sender's "msg" item (1h in 12 buckets), and what
+ * it must answer */
+struct call {
+	const char	*txn;		/* or NULL */
+	int		 commit;
+	uint64_t	 cost;
+	int		 allowed;
+	int		 replayed;	/* 0, 1 or ANY */
+	int		 count;		/* or ANY */
+	int		 retry;		/* 0, RETRY_SOME or ANY */
+};
+
+/* calls_run - the calls in order on one sender, each checked */
+static void
+calls_run(struct fx *fx, const char *key, uint64_t limit,
+    const struct call *c, size_t n)
+{
+	struct store_item it;
+	struct store_res res;
+	size_t i;
+
+	for (i = 0; i < n; i++, c++) {
+		it = item("msg", 3600, 12, limit, c->cost);
+		if (!run(fx, key, c->txn, c->commit, &it, 1, &res) !=
+		    !c->allowed)
+			fail_msg("call %zu: not %s", i, c->allowed ? "allowed" :
+			    "refused");
+		if (c->replayed != ANY)
+			assert_int_equal(res.replayed, c->replayed);
+		if (c->count != ANY)
+			assert_int_equal(it.count, c->count);
+		if (c->retry == 0)
+			assert_int_equal(it.retry, 0);
+		else if (c->retry == RETRY_SOME)
+			assert_true(it.retry > 0);
+	}
+}
+
 /* ---- redis helpers ---- */
 
 /* admin - a command on the side connection; the reply must be non-NULL */
@@ -433,28 +474,26 @@ test_atomic(void **state)
 static void
 test_check_only(void **state)
 {
+	static const struct call calls[] = {
+		/* txn commit cost allowed replayed count retry */
+		{ NULL, 0, 1, 1, ANY, 0, ANY },		/* nothing yet */
+		{ NULL, 1, 3, 1, ANY, 3, ANY },
+		{ NULL, 0, 2, 1, ANY, 3, 0 },		/* 3 + 2 <= 5 */
+		{ NULL, 0, 3, 0, ANY, 3, RETRY_SOME },	/* 3 + 3 > 5 */
+		{ NULL, 0, 2, 1, ANY, ANY, ANY },
+	};
 	struct fx *fx = *state;
-	struct store_item it;
 	char key[SENDER_KEY_LEN + 1];
 	redisReply *r;
 
 	key_of("check@example.test", key);
-	assert_true(msg1(fx, key, 0, 5, 1, &it));	/* nothing yet */
-	assert_int_equal(it.count, 0);
+	calls_run(fx, key, 5, calls, 1);
 	if (fx->redis) {	/* and a check writes nothing */
 		r = our_keys(fx);
 		assert_int_equal(r->elements, 0);
 		freeReplyObject(r);
 	}
-	assert_true(msg1(fx, key, 1, 5, 3, &it));
-	assert_int_equal(it.count, 3);
-	assert_true(msg1(fx, key, 0, 5, 2, &it));	/* 3 + 2 <= 5 */
-	assert_int_equal(it.count, 3);
-	assert_int_equal(it.retry, 0);
-	assert_false(msg1(fx, key, 0, 5, 3, &it));	/* 3 + 3 > 5 */
-	assert_int_equal(it.count, 3);
-	assert_true(it.retry > 0);
-	assert_true(msg1(fx, key, 0, 5, 2, &it));
+	calls_run(fx, key, 5, calls + 1, sizeof(calls) / sizeof(calls[0]) - 1);
 	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 3);
 }
 
@@ -574,44 +613,35 @@ test_hostile_logins(void **state)
 static void
 test_txn(void **state)
 {
+	static const char odd[] = "{m1}:\r\n* \xff";
+	static const struct call calls[] = {
+		/* txn commit cost allowed replayed count retry */
+		{ "m1", 1, 1, 1, 0, 1, ANY },
+		{ "m1", 1, 1, 1, 1, 1, ANY },
+		{ odd, 1, 1, 1, 0, 2, ANY },		/* full now */
+		{ "m3", 1, 1, 0, 0, 2, RETRY_SOME },
+		/* a replay is allowed even when the limit is reached, and
+		 * says 0 */
+		{ "m1", 1, 1, 1, 1, 2, 0 },
+		{ odd, 1, 1, 1, 1, ANY, ANY },
+		/* a refused txn was not remembered; a check is never a
+		 * replay */
+		{ "m3", 1, 1, 0, ANY, ANY, ANY },
+		{ "m1", 0, 1, 0, 0, ANY, ANY },
+	};
 	struct fx *fx = *state;
-	struct store_item it = item("msg", 3600, 12, 2, 1);
+	struct store_item it = item("msg", 3600, 12, 100, 1);
 	struct store_res res;
 	struct store_req req;
 	char key[SENDER_KEY_LEN + 1], long_txn[STORE_TXN_MAX + 2], err[256];
-	const char *odd = "{m1}:\r\n* \xff";
 
 	key_of("txn@example.test", key);
-	assert_true(run(fx, key, "m1", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 0);
-	assert_int_equal(it.count, 1);
-	assert_true(run(fx, key, "m1", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 1);
-	assert_int_equal(it.count, 1);
-	assert_true(run(fx, key, odd, 1, &it, 1, &res));	/* full now */
-	assert_int_equal(res.replayed, 0);
-	assert_int_equal(it.count, 2);
-	assert_false(run(fx, key, "m3", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 0);
-	assert_int_equal(it.count, 2);
-	assert_true(it.retry > 0);
-	/* a replay is allowed even when the limit is reached, and says 0 */
-	assert_true(run(fx, key, "m1", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 1);
-	assert_int_equal(it.count, 2);
-	assert_int_equal(it.retry, 0);
-	assert_true(run(fx, key, odd, 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 1);
-	/* a refused txn was not remembered; a check is never a replay */
-	assert_false(run(fx, key, "m3", 1, &it, 1, &res));
-	assert_false(run(fx, key, "m1", 0, &it, 1, &res));
-	assert_int_equal(res.replayed, 0);
+	calls_run(fx, key, 2, calls, sizeof(calls) / sizeof(calls[0]));
 	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 2);
 
 	/* the longest id is fine, one more byte is an error */
 	memset(long_txn, 'z', sizeof(long_txn));
 	long_txn[STORE_TXN_MAX] = '\0';
-	it.limit = 100;
 	assert_true(run(fx, key, long_txn, 1, &it, 1, &res));
 	assert_true(run(fx, key, long_txn, 1, &it, 1, &res));
 	assert_int_equal(res.replayed, 1);
