@@ -35,6 +35,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "sender.h"
 #include "store.h"
 #include "window.h"
@@ -63,16 +64,6 @@ static uint64_t
 fake_clock(void *ctx)
 {
 	return ((struct fx *)ctx)->now;
-}
-
-/* mono_ms - a monotonic clock, ms, for measuring waits */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* sleep_ms - sleep that long */
@@ -1186,11 +1177,11 @@ test_redis_down(void **state)
 	key_of("down", key);
 	for (i = 0; i < 3; i++) {
 		req = (struct store_req){ key, NULL, 1, &it, 1 };
-		t = mono_ms();
+		t = clock_mono_ms();
 		err[0] = '\0';
 		assert_int_equal(store_charge(st, &req, &res, err,
 		    sizeof(err)), -1);
-		assert_true(mono_ms() - t < 300);
+		assert_true(clock_mono_ms() - t < 300);
 		if (strncmp(err, want, strlen(want)) != 0)
 			fail_msg("error \"%s\" does not start \"%s\"", err,
 			    want);
@@ -1236,9 +1227,9 @@ test_redis_connect_timeout(void **state)
 	st = redis_store(&o);
 	key_of("timeout", key);
 	req = (struct store_req){ key, NULL, 1, &it, 1 };
-	t = mono_ms();
+	t = clock_mono_ms();
 	rc = store_charge(st, &req, &res, err, sizeof(err));
-	t = mono_ms() - t;
+	t = clock_mono_ms() - t;
 	store_free(st);
 	for (i = 0; i < 8; i++)
 		close(fill[i]);
@@ -1270,17 +1261,17 @@ test_redis_pause(void **state)
 	key_of("pause@example.test", key);
 	assert_true(msg1(fx, key, 1, 10, 1, &it));	/* pooled, loaded */
 	admin_ok(fx, "CLIENT PAUSE 1000 ALL");
-	paused = mono_ms();
+	paused = clock_mono_ms();
 	it = item("msg", 3600, 12, 10, 1);
 	req = (struct store_req){ key, "lost-reply", 1, &it, 1 };
-	t = mono_ms();
+	t = clock_mono_ms();
 	assert_int_equal(store_charge(fx->st, &req, &res, err, sizeof(err)),
 	    -1);
-	t = mono_ms() - t;
+	t = clock_mono_ms() - t;
 	if (strstr(err, "timeout") == NULL)
 		fail_msg("not a timeout: %s", err);
 	assert_true(t >= CMD_MS - 20 && t < CMD_MS + 500);
-	t = mono_ms() - paused;
+	t = clock_mono_ms() - paused;
 	sleep_ms(t < 1100 ? (unsigned)(1100 - t) : 0);
 	/* the MTA retries: charged once whether or not the lost one ran */
 	it = item("msg", 3600, 12, 10, 1);
@@ -1339,11 +1330,11 @@ test_redis_pool_line(void **state)
 	o.command_timeout_ms = 10000;
 	fx->st = redis_store(&o);
 	for (i = 0; i < 3; i++) {	/* one call's time, median of 3 */
-		t = mono_ms();
+		t = clock_mono_ms();
 		w[0] = (struct worker){ fx, key, 1, 0, 0 };
 		slow_thread(&w[0]);
 		assert_int_equal(w[0].errors, 0);
-		d[i] = mono_ms() - t;
+		d[i] = clock_mono_ms() - t;
 	}
 	t = d[0] > d[1] ? (d[1] > d[2] ? d[1] : d[0] > d[2] ? d[2] : d[0]) :
 	    (d[0] > d[2] ? d[0] : d[1] > d[2] ? d[2] : d[1]);
@@ -1429,13 +1420,13 @@ test_redis_pause_retry(void **state)
 
 	/* paused past the command timeout: the retry answers, counted once */
 	admin_ok(fx, "CLIENT PAUSE 1500 WRITE");
-	t = mono_ms();
+	t = clock_mono_ms();
 	it = item("msg", 3600, 12, 10, 1);
 	req = (struct store_req){ key, "mx.example/4XyZ1", STORE_COMMIT, &it,
 	    1 };
 	if (store_charge(st, &req, &res, err, sizeof(err)) != 0)
 		fail_msg("the retried commit failed: %s", err);
-	t = mono_ms() - t;
+	t = clock_mono_ms() - t;
 	assert_true(t >= 1000 && t < 3500);	/* timed out, then waited */
 	assert_true(res.allowed);
 	sleep_ms(200);
