@@ -188,8 +188,7 @@ step "behind a real Postfix"
 sink_start
 SASLDB_GROUP=postfix sasldb alice@e2e.test
 P=$T/pf
-SUB_PORT=$(free_port)
-while [ "$SUB_PORT" = "$SINK_PORT" ]; do SUB_PORT=$(free_port); done
+SUB_PORT=$(free_port_but "$SINK_PORT")
 # the shared throw-away Postfix (e2e/mta.sh) with the package's snippets:
 # its main.cf with the socket of the package, its master.cf's submission
 sed 's|unix:sluice/sluice.sock|unix:/run/sluice/sluice.sock|' \

@@ -54,6 +54,18 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# free_port_but PORT... - a free port that is none of PORT (ports picked
+# but not yet bound: free_port may hand one out again)
+free_port_but() {
+	while :; do
+		_port=$(free_port)
+		case " $* " in
+		*" $_port "*) ;;
+		*) echo "$_port"; return 0 ;;
+		esac
+	done
+}
+
 # redis_port - the port of the CTest fixture's redis-server
 redis_port() {
 	cat "${SLUICE_TEST_REDIS_DIR:?no redis fixture}/port"
