@@ -249,3 +249,24 @@ miltertest_run() {
 	      fail "miltertest $(basename "$script") failed"; }
 	pass "miltertest $(basename "$script")"
 }
+
+# ctl ARGS... - run sluicectl with $CTL_CONF (default relay a's config,
+# $T/a.conf): $T/ctl.out, $T/ctl.err, exit code in RC
+ctl() {
+	RC=0
+	"$SLUICECTL" -c "${CTL_CONF:-$T/a.conf}" "$@" > "$T/ctl.out" \
+	    2> "$T/ctl.err" || RC=$?
+}
+
+# expect_rc N WHAT - the last ctl exited with N
+expect_rc() {
+	[ "$RC" = "$1" ] || { cat "$T/ctl.out" "$T/ctl.err" >&2;
+	    fail "$2: exit $RC, expected $1"; }
+}
+
+# js EXPR - a Python expression over the last ctl's JSON output, as d
+js() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+	    "$T/ctl.out" "$1" || { cat "$T/ctl.out" >&2;
+	    fail "sluicectl $* printed no valid JSON"; }
+}
