@@ -1,5 +1,6 @@
 /*
- * config_table.h - the shape of config.c's key tables, shared with
+ * config_table.h - the shape of the key tables (keys[] in config.c,
+ * class_keys[] in config_class.c), shared with config_parse.c and
  * config_dump.c only (not a public interface: callers use config.h).
  */
 #ifndef SLUICE_CONFIG_TABLE_H

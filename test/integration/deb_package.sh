@@ -188,70 +188,20 @@ step "behind a real Postfix"
 sink_start
 SASLDB_GROUP=postfix sasldb alice@e2e.test
 P=$T/pf
-SUB_PORT=$(free_port)
-while [ "$SUB_PORT" = "$SINK_PORT" ]; do SUB_PORT=$(free_port); done
-mkdir -p "$P/etc/sasl" "$P/spool" "$P/data"
-chown postfix "$P/data"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -nodes -days 2 -subj /CN=relay.e2e.test -keyout "$P/etc/key.pem" \
-    -out "$P/etc/cert.pem" > "$T/openssl.out" 2>&1 || fail "openssl req"
-chmod 0600 "$P/etc/key.pem"
-cat > "$P/etc/main.cf" <<EOF2
-# deb_package.sh: a throw-away Postfix on loopback, milter: the package's
-compatibility_level = 3.6
-queue_directory = $P/spool
-data_directory = $P/data
-maillog_file = $T/postfix.log
-maillog_file_prefixes = $T
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = relay.e2e.test
-mydomain = e2e.test
-mydestination =
-alias_maps =
-alias_database =
-mynetworks =
-relayhost = [127.0.0.1]:$SINK_PORT
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-smtp_tls_security_level = none
-smtpd_tls_cert_file = $P/etc/cert.pem
-smtpd_tls_key_file = $P/etc/key.pem
-smtpd_sasl_type = cyrus
-cyrus_sasl_config_path = $P/etc/sasl
-smtpd_sasl_path = smtpd
-in_flow_delay = 0
-biff = no
-EOF2
-{
-	echo "# ---- /usr/share/sluice/postfix/main.cf, the socket of the package"
-	sed 's|unix:sluice/sluice.sock|unix:/run/sluice/sluice.sock|' \
-	    /usr/share/sluice/postfix/main.cf
-	echo
-} >> "$P/etc/main.cf"
-{
-	postfix_services
-	sed "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_PORT\1/" \
-	    /usr/share/sluice/postfix/master.cf
-} > "$P/etc/master.cf"
-postconf -c "$P/etc" -F '*/*/chroot = n' || fail "postconf -F chroot"
-cat > "$P/etc/sasl/smtpd.conf" <<EOF2
-pwcheck_method: auxprop
-auxprop_plugin: sasldb
-mech_list: PLAIN LOGIN
-sasldb_path: $T/sasldb2
-EOF2
-postfix -c "$P/etc" check > "$T/postfix-check.out" 2>&1 ||
-    { cat "$T/postfix-check.out"; fail "postfix check"; }
-touch "$P/spool/quick-start"
+SUB_PORT=$(free_port_but "$SINK_PORT")
+# the shared throw-away Postfix (e2e/mta.sh) with the package's snippets:
+# its main.cf with the socket of the package, its master.cf's submission
+sed 's|unix:sluice/sluice.sock|unix:/run/sluice/sluice.sock|' \
+    /usr/share/sluice/postfix/main.cf > "$T/package-main.cf"
+PF_MAIN_CF=$T/package-main.cf
+PF_MASTER_CF=/usr/share/sluice/postfix/master.cf
+postfix_setup
+postfix_submission "$SUB_PORT"
 # doc/packaging.md: the MTA's user joins the group (inside the sandbox:
 # its /etc is an overlay, the machine's /etc/group is not touched)
-export SANDBOX_STOP="postfix -c $P/etc stop"
-SANDBOX_SLUICE_DIR=$RUN sandbox_start pf sh -c \
-    "usermod -aG sluice postfix && exec postfix -c $P/etc start-fg"
-unset SANDBOX_STOP
-PF_SANDBOX=$SANDBOX_PID
-wait_port "$SUB_PORT" "Postfix (submission)" 300
+PF_SLUICE_DIR=$RUN
+PF_BEFORE="usermod -aG sluice postfix"
+postfix_start "$SUB_PORT"
 id -nG postfix | grep -qw sluice && fail "the machine's postfix user joined sluice"
 smtpc one.out --port "$SUB_PORT" --starttls --auth "alice@e2e.test:pw-alice@e2e.test" \
     --from alice@e2e.test --to r1@remote.test --tag deb

@@ -67,10 +67,7 @@ wait_until 10 "sluice did not start its feedback reader" \
 pass "sluice reads $T/postfix.log (postfix) in its own thread"
 
 IN_PORT=$(free_port)
-SUB_PORT=$(free_port)
-while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
-	SUB_PORT=$(free_port)
-done
+SUB_PORT=$(free_port_but "$IN_PORT" "$SINK_PORT")
 # the shared throw-away Postfix (e2e/mta.sh): everything relayed to the sink
 postfix_setup
 postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" \

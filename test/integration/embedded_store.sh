@@ -37,18 +37,7 @@ start_a() {
 	wait_until 10 "no control socket" test -S "$T/run/ctl.sock"
 }
 
-ctl() {
-	RC=0
-	"$SLUICECTL" -c "$T/a.conf" "$@" > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
-}
-expect_rc() {
-	[ "$RC" = "$1" ] || { cat "$T/ctl.out" "$T/ctl.err" >&2;
-	    fail "$2: exit $RC, expected $1"; }
-}
-js() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-	    "$T/ctl.out" "$1" || { cat "$T/ctl.out" >&2; fail "no valid JSON"; }
-}
+# ctl, expect_rc, js: lib.sh
 expect_js() {
 	got=$(js "$1")
 	[ "$got" = "$2" ] || { cat "$T/ctl.out" >&2;

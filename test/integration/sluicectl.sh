@@ -29,25 +29,7 @@ class bulk {
 }'
 start_sluice a
 
-# ctl ARGS... - run sluicectl with relay a's config: $T/ctl.out,
-# $T/ctl.err, exit code in RC
-ctl() {
-	RC=0
-	"$SLUICECTL" -c "$T/a.conf" "$@" > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
-}
-
-# expect_rc N WHAT - the last ctl exited with N
-expect_rc() {
-	[ "$RC" = "$1" ] || { cat "$T/ctl.out" "$T/ctl.err" >&2;
-	    fail "$2: exit $RC, expected $1"; }
-}
-
-# js EXPR - a Python expression over the last ctl's JSON output, as d
-js() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-	    "$T/ctl.out" "$1" || { cat "$T/ctl.out" >&2;
-	    fail "sluicectl $* printed no valid JSON"; }
-}
+# ctl, expect_rc, js: lib.sh
 
 # expect_js EXPR VALUE WHAT - assert on the last JSON output
 expect_js() {
