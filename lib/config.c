@@ -44,15 +44,18 @@
 #include "config_table.h"
 #include "domains.h"
 #include "identity.h"
+#include "journal.h"
 #include "netlist.h"
 #include "sentinel.h"
 #include "store.h"
 #include "window.h"
 
 static const struct charset cs_token = { ALNUM "-._",
-    "letters, digits and - . _" };
+    "letters, digits and - . _", NULL };
 static const struct charset cs_prefix = { ALNUM ":_.-",
-    "letters, digits and : _ . -" };
+    "letters, digits and : _ . -", NULL };
+static const struct charset cs_journal = { NULL, "FIELD=VALUE words",
+    journal_match_check };
 
 /* the values of each K_ENUM, at the index of the enum value they stand for */
 static const char *const modes[] = {
@@ -264,7 +267,7 @@ static const struct key keys[] = {
 	{ "feedback_journal_dir", K_STR, NULL, OFF(feedback_journal_dir), 0,
 	    0, NULL, NULL },
 	{ "feedback_journal_match", K_STR, NULL, OFF(feedback_journal_match),
-	    0, 0, NULL, NULL },
+	    0, 0, NULL, &cs_journal },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

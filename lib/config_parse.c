@@ -396,7 +396,7 @@ set_sentinels(struct parse *p, const struct key *k, const char *v)
 int
 config_set_key(struct parse *p, const struct key *k, const char *v)
 {
-	char *base = (char *)p->cfg, list[256];
+	char *base = (char *)p->cfg, list[256], why[128];
 	const char *end;
 	uint64_t n;
 	size_t len = strlen(v);
@@ -416,9 +416,13 @@ config_set_key(struct parse *p, const struct key *k, const char *v)
 			return perr(p, "%s: expected %llu to %llu characters, "
 			    "got %zu", k->name, (unsigned long long)k->min,
 			    (unsigned long long)k->max, len);
-		if (k->chars != NULL && strspn(v, k->chars->set) != len)
+		if (k->chars != NULL && k->chars->set != NULL &&
+		    strspn(v, k->chars->set) != len)
 			return perr(p, "%s: only %s are allowed, got \"%s\"",
 			    k->name, k->chars->desc, v);
+		if (k->chars != NULL && k->chars->check != NULL &&
+		    k->chars->check(v, why, sizeof(why)) == -1)
+			return perr(p, "%s", why);
 		return set_str(p, (char **)(void *)(base + k->off), v);
 	case K_WORD:
 		if (in_list(k->names, v) == -1) {

@@ -28,10 +28,13 @@ enum ktype {
 	K_DOMAINS	/* domain names, one or more words: struct domains * */
 };
 
-/* bytes a K_STR may hold, and how to say so in an error */
+/* what a K_STR may hold: its bytes (and how to say so in an error), or
+ * a rule of its own */
 struct charset {
-	const char	*set;
+	const char	*set;		/* the allowed bytes, or NULL */
 	const char	*desc;
+	int		(*check)(const char *, char *, size_t);
+					/* or: 0, or -1 with "KEY: why" */
 };
 
 struct key {

@@ -6,7 +6,8 @@
  *
  * Public: journal_new, journal_read, journal_commit, journal_lag,
  * journal_stats, journal_has_files, journal_free; without I/O: journal_field,
- * journal_line, journal_match_next, journal_state_format,
+ * journal_line, journal_match_next, journal_match_check,
+ * journal_state_format,
  * journal_state_parse.
  *
  * The journal is a directory of files (journald's, or
@@ -85,6 +86,26 @@ journal_line(const char *ident, size_t il, const char *pid, size_t pl,
 	}
 	memcpy(buf + n, msg, ml);
 	return n + ml;
+}
+
+/* journal_match_check - a match list of at most JOURNAL_MATCH_MAX
+ * FIELD=VALUE words? 0, or -1 with the reason in err */
+int
+journal_match_check(const char *list, char *err, size_t errlen)
+{
+	const char *w;
+	size_t pos = 0, wl;
+	unsigned n = 0;
+	int r;
+
+	while ((r = journal_match_next(list, &pos, &w, &wl)) != 0)
+		if (r == -1 || ++n > JOURNAL_MATCH_MAX) {
+			snprintf(err, errlen, "feedback_journal_match: %s",
+			    r == -1 ? "expected FIELD=VALUE words" :
+			    "too many words");
+			return -1;
+		}
+	return 0;
 }
 
 /* journal_match_next - one FIELD=VALUE word */
@@ -178,18 +199,14 @@ static int
 add_matches(struct journal *jr, const char *list, char *err, size_t errlen)
 {
 	const char *w;
-	size_t pos = 0, wl, n = 0;
+	size_t pos = 0, wl;
 	int r;
 
 	if (list == NULL)
 		return 0;
+	if (journal_match_check(list, err, errlen) == -1)
+		return -1;
 	while ((r = journal_match_next(list, &pos, &w, &wl)) != 0) {
-		if (r == -1 || ++n > JOURNAL_MATCH_MAX) {
-			snprintf(err, errlen, "feedback_journal_match: %s",
-			    r == -1 ? "expected FIELD=VALUE words" :
-			    "too many words");
-			return -1;
-		}
 		if ((r = sd_journal_add_match(jr->j, w, wl)) < 0) {
 			snprintf(err, errlen, "feedback_journal_match: %s",
 			    strerror(-r));

@@ -79,6 +79,11 @@ size_t		 journal_line(const char *ident, size_t il, const char *pid,
 int		 journal_match_next(const char *list, size_t *pos,
 		    const char **word, size_t *wlen);
 
+/* journal_match_check - at most JOURNAL_MATCH_MAX FIELD=VALUE words?
+ * 0, or -1 with "feedback_journal_match: WHY" in err */
+int		 journal_match_check(const char *list, char *err,
+		    size_t errlen);
+
 /* journal_state_format - the state bytes of cursor: exactly
  * JOURNAL_STATE_BYTES; -1 when the cursor is too long */
 int		 journal_state_format(const char *cursor,
