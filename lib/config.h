@@ -194,6 +194,8 @@ struct config {
 	int		 feedback_action; /* enum config_feedback */
 	uint32_t	 feedback_poll_ms; /* read the log this often */
 	uint32_t	 feedback_max_ids; /* queue ids remembered */
+	char		*feedback_journal_dir; /* journal files, NULL: system */
+	char		*feedback_journal_match; /* FIELD=VALUE..., or NULL */
 	unsigned char	 hop_key[32];	/* read from hop_key_file by the
 					   daemon before the config is used */
 	int		 hop_key_loaded;

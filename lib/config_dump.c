@@ -22,11 +22,11 @@
 
 #include "config.h"
 #include "config_dump.h"
+#include "config_parse.h"
 #include "config_table.h"
 #include "domains.h"
 #include "netlist.h"
 
-#define LINE_MAX_LEN	4096	/* longest line config.c reads */
 #define VALUE_MAX	(LINE_MAX_LEN + 1) /* a value of such a line */
 
 /* field - the address of a key's field in the config */

@@ -1,5 +1,6 @@
 /*
- * config_table.h - the shape of config.c's key tables, shared with
+ * config_table.h - the shape of the key tables (keys[] in config.c,
+ * class_keys[] in config_class.c), shared with config_parse.c and
  * config_dump.c only (not a public interface: callers use config.h).
  */
 #ifndef SLUICE_CONFIG_TABLE_H
@@ -27,10 +28,13 @@ enum ktype {
 	K_DOMAINS	/* domain names, one or more words: struct domains * */
 };
 
-/* bytes a K_STR may hold, and how to say so in an error */
+/* what a K_STR may hold: its bytes (and how to say so in an error), or
+ * a rule of its own */
 struct charset {
-	const char	*set;
+	const char	*set;		/* the allowed bytes, or NULL */
 	const char	*desc;
+	int		(*check)(const char *, char *, size_t);
+					/* or: 0, or -1 with "KEY: why" */
 };
 
 struct key {

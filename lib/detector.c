@@ -22,6 +22,11 @@ static const struct {
 	size_t		 action;	/* offset of its int in struct config,
 					   or FIXED */
 	int		 loop;		/* a mail loop: 5.4.6 / 4.4.6 */
+	int		 unowned;	/* not the login's own doing: its
+					   refusals never count toward
+					   lock_after (loops; a domain's
+					   total, which its other logins
+					   fill) */
 } detectors[DET_COUNT] = {
 	[DET_MESSAGES] = { "messages", ITEM_MESSAGES, FIXED, 0 },
 	[DET_RECIPIENTS] = { "recipients", ITEM_RECIPIENTS, FIXED, 0 },
@@ -32,15 +37,15 @@ static const struct {
 	[DET_WAVE] = { "wave", ITEM_WAVE,
 	    offsetof(struct config, wave_action), 0 },
 	[DET_COPIES] = { "copies", ITEM_COPIES,
-	    offsetof(struct config, copies_action), 1 },
+	    offsetof(struct config, copies_action), 1, 1 },
 	[DET_NEAR] = { "near", ITEM_NEAR,
 	    offsetof(struct config, near_action), 0 },
 	[DET_CLIENTS] = { "clients", ITEM_CLIENTS,
 	    offsetof(struct config, clients_action), 0 },
 	[DET_LOOP] = { "loop", ITEM_NONE,
-	    offsetof(struct config, loop_action), 1 },
+	    offsetof(struct config, loop_action), 1, 1 },
 	[DET_RECEIVED] = { "received", ITEM_NONE,
-	    offsetof(struct config, loop_action), 1 },
+	    offsetof(struct config, loop_action), 1, 1 },
 	[DET_LOCKED] = { "locked", ITEM_LOCK,
 	    offsetof(struct config, lock_action), 0 },
 	[DET_LIMIT] = { "limit", ITEM_NONE, FIXED, 0 },
@@ -50,9 +55,10 @@ static const struct {
 	    offsetof(struct config, identity_action), 0 },
 	[DET_EXTERNAL] = { "external_recipients", ITEM_EXT_RCPT, FIXED, 0 },
 	[DET_INTERNAL] = { "internal_recipients", ITEM_INT_RCPT, FIXED, 0 },
-	[DET_DOMAIN_MESSAGES] = { "domain_messages", ITEM_DOM_MSG, FIXED, 0 },
+	[DET_DOMAIN_MESSAGES] = { "domain_messages", ITEM_DOM_MSG, FIXED, 0,
+	    1 },
 	[DET_DOMAIN_RECIPIENTS] = { "domain_recipients", ITEM_DOM_RCPT, FIXED,
-	    0 },
+	    0, 1 },
 	[DET_HISTORY] = { "history", ITEM_HISTORY,
 	    offsetof(struct config, history_action), 0 },
 	/* in a message's items only with feedback_action tempfail; lock
@@ -101,6 +107,13 @@ int
 detector_is_loop(enum detector d)
 {
 	return (unsigned)d < DET_COUNT && detectors[d].loop;
+}
+
+/* detector_unowned - are its refusals kept out of lock_after? */
+int
+detector_unowned(enum detector d)
+{
+	return (unsigned)d < DET_COUNT && detectors[d].unowned;
 }
 
 /* detector_of_item - the detector an item kind fires, or DET_COUNT */

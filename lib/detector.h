@@ -70,6 +70,10 @@ int	detector_action(const struct config *, enum detector);
 /* detector_is_loop - answered with the routing-loop codes (5.4.6/4.4.6)? */
 int	detector_is_loop(enum detector);
 
+/* detector_unowned - are its refusals kept out of lock_after (a mail
+ * loop, a domain's total: not the login's own doing)? */
+int	detector_unowned(enum detector);
+
 /* detector_of_item - the detector an item of this kind fires; DET_COUNT
  * for none (the refusal count, an item not policy's) */
 enum detector detector_of_item(unsigned kind);

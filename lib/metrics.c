@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "metrics.h"
 
 /* bucket bounds: microseconds, and as written in le="..." (seconds) */
@@ -141,16 +142,6 @@ metrics_store_observe(struct metrics *m, uint64_t us, int rc)
 		add(&m->store_failed, 1);
 }
 
-/* now_us - monotonic clock in microseconds */
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* metrics_store_charge - store_charge, timed and counted */
 int
 metrics_store_charge(struct metrics *m, struct store *s,
@@ -162,9 +153,9 @@ metrics_store_charge(struct metrics *m, struct store *s,
 
 	if (!counting(m))
 		return store_charge(s, req, res, err, errlen);
-	t0 = now_us();
+	t0 = clock_mono_us();
 	rc = store_charge(s, req, res, err, errlen);
-	metrics_store_observe(m, now_us() - t0, rc);
+	metrics_store_observe(m, clock_mono_us() - t0, rc);
 	return rc;
 }
 

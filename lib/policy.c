@@ -379,7 +379,8 @@ note_hit(struct policy_decision *d, enum detector det, int action,
 	if (!(d->hitset & (1u << det)) && d->nhits < DET_COUNT) {
 		d->hitset |= 1u << det;
 		d->hits[d->nhits].detector = (uint8_t)det;
-		d->hits[d->nhits++].observe = action == CONFIG_ACTION_OBSERVE;
+		d->hits[d->nhits].observe = action == CONFIG_ACTION_OBSERVE;
+		d->hits[d->nhits++].refuses = v >= VERDICT_TEMPFAIL;
 	}
 	if (v > d->verdict || (v == d->verdict && d->note[0] == '\0')) {
 		if (v > d->verdict) {
@@ -559,7 +560,21 @@ policy_refused_locally(const struct config *cfg, const struct policy_msg *m,
 	if (why != NULL && why[0] != '\0')
 		policy_from_mismatch(cfg, why, &d);
 	policy_rcpt_cap_eom(cfg, cap, nrcpt, &d);
-	return d.verdict >= VERDICT_TEMPFAIL;
+	return d.verdict < VERDICT_TEMPFAIL ? 0 : policy_refusal_owned(&d) ?
+	    POLICY_LOCAL_OWN : POLICY_LOCAL_UNOWNED;
+}
+
+/* policy_refusal_owned - did a detector of the login's own doing refuse? */
+int
+policy_refusal_owned(const struct policy_decision *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nhits; i++)
+		if (d->hits[i].refuses &&
+		    !detector_unowned((enum detector)d->hits[i].detector))
+			return 1;
+	return 0;
 }
 
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked login? */

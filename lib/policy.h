@@ -58,6 +58,8 @@ struct policy_msg {
 struct policy_hit {
 	uint8_t			 detector;  /* enum detector */
 	uint8_t			 observe;   /* its action is observe */
+	uint8_t			 refuses;   /* its verdict refuses (tempfail
+					       or reject, observe or not) */
 };
 
 /* the outcome of one decision, for the reply, the log line, the metrics */
@@ -108,11 +110,20 @@ void	policy_rcpt_cap_eom(const struct config *,
  * message (tempfail or reject, observe mode included): a loop, the
  * Received: count, the To/Cc cap, the From: identity (why: its finding,
  * or "" / NULL), the recipient cap of cap's class at end of message (cap
- * NULL: none)? Such a message is not charged (STORE_REFUSED).
+ * NULL: none)? Such a message is not charged. POLICY_LOCAL_OWN: a check
+ * of the login's own doing refused it (the refusal counts toward
+ * lock_after: STORE_REFUSED); POLICY_LOCAL_UNOWNED: only loop checks did
+ * (it does not: a forwarding loop is not a hijacked account); 0: none.
  */
+#define POLICY_LOCAL_OWN	1
+#define POLICY_LOCAL_UNOWNED	2
 int	policy_refused_locally(const struct config *,
 	    const struct policy_msg *, const char *why,
 	    const struct config_class *cap, uint64_t nrcpt);
+
+/* policy_refusal_owned - does a refusing hit of d count toward lock_after
+ * (not a loop, not a domain's total)? */
+int	policy_refusal_owned(const struct policy_decision *);
 
 /* policy_lock_due - did this refusal trip the lock rule of an unlocked
  * login? */

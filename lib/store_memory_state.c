@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "state.h"
 #include "store.h"
 #include "store_memory_int.h"
@@ -107,16 +108,6 @@ dump_sender(struct state_buf *b, const struct mem_sender *snd)
  * (STATE_SEC_MEMORY); *subjects counts them, *max_hold_us is the longest
  * a stripe stayed locked; -1 when out of memory
  */
-/* mono_us - a monotonic clock, microseconds */
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 int
 store_memory_dump(struct store *st, struct state_buf *b, size_t *subjects,
     uint64_t *max_hold_us)
@@ -133,13 +124,13 @@ store_memory_dump(struct store *st, struct state_buf *b, size_t *subjects,
 		k = c % MEM_STRIPES;
 		state_reserve(b, RESERVE);	/* no realloc under the lock */
 		pthread_mutex_lock(&ms->locks[k]);
-		t0 = mono_us();
+		t0 = clock_mono_us();
 		for (snd = ms->chains[c]; snd != NULL; snd = snd->next)
 			if (snd->expires > now) {
 				dump_sender(b, snd);
 				n++;
 			}
-		t = mono_us() - t0;
+		t = clock_mono_us() - t0;
 		pthread_mutex_unlock(&ms->locks[k]);
 		if (t > *max_hold_us)
 			*max_hold_us = t;

@@ -20,6 +20,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "redis_conn.h"
 #include "sentinel.h"
 #include "store.h"
@@ -50,10 +51,7 @@ rs_conn_stale(const redisContext *c, int saved_errno)
 uint64_t
 rs_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	return clock_mono_ms() + 1;
 }
 
 /*

@@ -1,6 +1,8 @@
 /*
  * callbacks.c - libmilter callbacks: copy what the MTA says into lib/
- * structs, ask lib/, turn the answer into an SMTP reply.
+ * structs, ask lib/ (decide.c: a message summary in, a decision and its
+ * actions out), turn the answer into an SMTP reply (verdict_reply), log
+ * lines, the lock's hooks and the notes for holds and delivery feedback.
  *
  * Memory: one struct conn per SMTP connection (smfi_setpriv), created at
  * connect and freed at close; it holds the config the connection started
@@ -25,6 +27,7 @@
 
 #include "addr.h"
 #include "control.h"
+#include "decide.h"
 #include "domains.h"
 #include "feedback.h"
 #include "fingerprint.h"
@@ -35,8 +38,6 @@
 #include "sender.h"
 #include "sluice.h"
 #include "tcpconn.h"
-
-#define LOGIN_SHOW_MAX	200	/* bytes of a login shown in a log line */
 
 #define MSGID_MAX	256	/* bytes of a Message-ID kept */
 
@@ -52,7 +53,7 @@ struct msg {
 					       NULL: a bare login */
 	char			 dkey[SENDER_KEY_LEN + 1]; /* its domain's
 					       key (of "@domain"), or "" */
-	char			 login[LOGIN_SHOW_MAX]; /* printable copy */
+	char			 login[DECIDE_SHOW_MAX]; /* printable copy */
 	char			*raw;	    /* the login as sent, for the lock
 					       command; owned, freed at reset */
 	int			 deferred;  /* keyed at EOM: trusted relay or
@@ -64,7 +65,6 @@ struct msg {
 	char			*hdr;	    /* trusted_header value; owned */
 	uint64_t		 nrcpt;	    /* recipients accepted */
 	uint64_t		 nrcpt_ext; /* of them, outside local_domains */
-	uint64_t		 nrefused;  /* recipients refused at RCPT */
 	int			 fp_on;	    /* a detector reads the body */
 	/* from here on: set up by msg_begin() or the inbound path before
 	 * use, never cleared by msg_reset() (about 13 KiB) */
@@ -151,55 +151,6 @@ client_local(const struct sockaddr *sa, const char *host)
 	return 0;
 }
 
-/* items_text - "msg/1h=5/100 rcpt/1h=15/500" for a log line */
-static void
-items_text(const struct store_item *it, size_t n, char *out, size_t outlen)
-{
-	char win[16], lim[40];
-	size_t i, o = 0;
-	int w;
-
-	out[0] = '\0';
-	for (i = 0; i < n && o < outlen; i++) {
-		if (it[i].kind == ITEM_LOCK && it[i].count == 0)
-			continue;	/* not locked: nothing to say */
-		config_format_window(it[i].window, win, sizeof(win));
-		if (it[i].kind != ITEM_HISTORY)
-			snprintf(lim, sizeof(lim), "/%llu",
-			    (unsigned long long)it[i].limit);
-		else if (it[i].learning)	/* the current vs the usual */
-			snprintf(lim, sizeof(lim), " typical=learning");
-		else
-			snprintf(lim, sizeof(lim), " typical=%.1f",
-			    (double)it[i].typical / 1000);
-		w = snprintf(out + o, outlen - o, "%s%s/%s=%llu%s",
-		    o ? " " : "", it[i].name, win,
-		    (unsigned long long)it[i].count, lim);
-		if (w < 0)
-			break;
-		o += (size_t)w;
-	}
-}
-
-/* the client-derived values of a log line, each one field's value */
-struct logvals {
-	char	 qid[64];		/* the queue id, or NOQUEUE */
-	char	 login[LOGIN_SHOW_MAX];	/* the login, or "-" (inbound) */
-};
-
-/* logvals_of - the values of c's current message, for a log line */
-static const struct logvals *
-logvals_of(const struct conn *c, const char *qid, struct logvals *v)
-{
-	sender_logvalue(qid[0] ? qid : "NOQUEUE", v->qid, sizeof(v->qid));
-	if (c->msg.inbound)
-		snprintf(v->login, sizeof(v->login), "-");
-	else
-		sender_logvalue(c->msg.raw != NULL ? c->msg.raw :
-		    c->msg.login, v->login, sizeof(v->login));
-	return v;
-}
-
 /* verdict_reply - the one place a decision becomes an SMTP answer */
 static sfsistat
 verdict_reply(SMFICTX *ctx, const struct config *cfg,
@@ -230,51 +181,6 @@ verdict_reply(SMFICTX *ctx, const struct config *cfg,
 	return d->verdict == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
-/* log_decision - one line per decision */
-static void
-log_decision(const struct conn *c, const char *qid, const char *stage,
-    const struct store_item *items, size_t n, const struct store_res *res,
-    const struct policy_decision *d, const char *err)
-{
-	char counts[512], hits[160];
-	struct logvals v;
-	const char *src = "";
-
-	if (d->verdict == VERDICT_ACCEPT && !c->ref->cfg->log_accepts &&
-	    res->source == STORE_SRC_PRIMARY)
-		return;
-	items_text(items, n, counts, sizeof(counts));
-	policy_hits_text(d, hits, sizeof(hits));
-	logvals_of(c, qid, &v);
-	switch (res->source) {
-	case STORE_SRC_PRIMARY:
-		break;
-	case STORE_SRC_LOCAL:
-		src = " store=local-fallback";
-		break;
-	case STORE_SRC_ACCEPT:
-		src = " store=accept-fallback";
-		break;
-	case STORE_SRC_TEMPFAIL:
-		src = " store=tempfail-fallback";
-		break;
-	}
-	log_info("%s: %s login=%s%s%s class=%s client=%s%s%s rcpts=%llu "
-	    "addrs=%llu %s%s action=%s%s%s%s%s%s",
-	    v.qid, stage, v.login,
-	    c->msg.inbound ? "" : " origin=",
-	    c->msg.inbound ? "" : sender_origin_name(c->msg.origin),
-	    c->msg.inbound ? "inbound" : c->msg.cls->name,
-	    c->client, c->msg.via != NULL ? " via=" : "",
-	    c->msg.via != NULL ? c->msg.via : "",
-	    (unsigned long long)c->msg.nrcpt,
-	    (unsigned long long)(c->msg.counted ? c->msg.addr.distinct : 0),
-	    counts, src,
-	    d->observed ? "accept would=" : "", policy_verdict_name(d->verdict),
-	    hits[0] ? " hits=" : "", hits,
-	    err && err[0] ? " store_error=" : "", err ? err : "");
-}
-
 /*
  * breaker_watch - log when the store's circuit breaker changes state: the
  * line an administrator needs when Redis fails (each message's own line
@@ -302,253 +208,140 @@ breaker_watch(const char *err)
 }
 
 /*
- * lock_login - the lock rule tripped: lock the login on every relay (one
- * more store call, once per lock), log it, run the lock command once
+ * lock_login - the decision locks the login on every relay (one more
+ * store call, once per lock): log it, tell the others, run the lock
+ * command once
  */
 static void
-lock_login(struct conn *c, const char *qid, const struct store_item *items,
-    size_t n)
+lock_login(struct conn *c, const struct decide_out *o)
 {
 	const struct config *cfg = c->ref->cfg;
-	struct store_item lk;
-	struct store_req req;
-	struct store_res res;
-	char err[256], reason[160], win[16], who[LOGIN_SHOW_MAX + 32];
+	char err[256], who[DECIDE_SHOW_MAX + 32];
 	char named[SENDER_NAME_MAX + 1];
-	struct logvals v;
-	size_t i;
+	int rc;
 
-	logvals_of(c, qid, &v);
-	control_who(v.login, c->msg.origin, who, sizeof(who));
-	snprintf(reason, sizeof(reason), "refused too often");
-	for (i = 0; i < n; i++)
-		if (items[i].kind == ITEM_REFUSED)
-			snprintf(reason, sizeof(reason), "refused %llu times "
-			    "in %s (lock_after %llu/%s)",
-			    (unsigned long long)items[i].count,
-			    config_format_window(items[i].window, win,
-			    sizeof(win)), (unsigned long long)items[i].limit,
-			    win);
-		else if (items[i].kind == ITEM_HISTORY && items[i].over)
-			snprintf(reason, sizeof(reason), "%llu messages in "
-			    "one %s, more than %u times its usual %.1f "
-			    "(history_action lock)",
-			    (unsigned long long)items[i].count + 1,
-			    config_format_window(items[i].window, win,
-			    sizeof(win)), items[i].factor,
-			    (double)items[i].typical / 1000);
-	policy_lock_item(cfg, &lk);
-	memset(&req, 0, sizeof(req));
-	req.sender = c->msg.key;
-	req.commit = STORE_COMMIT;
-	req.items = &lk;
-	req.nitems = 1;
-	if (store_charge(rt.store, &req, &res, err, sizeof(err)) != 0) {
-		log_err("%s: cannot lock login=%s: %s", v.qid, who, err);
+	control_who(o->v.login, c->msg.origin, who, sizeof(who));
+	rc = decide_lock(cfg, rt.store, c->msg.key, err, sizeof(err));
+	if (rc == -1) {
+		log_err("%s: cannot lock login=%s: %s", o->v.qid, who, err);
 		return;
 	}
 	okcache_forget(rt.okcache, c->msg.key);
-	if (lk.count != 1)
+	if (rc == 0)
 		return;		/* another relay locked it first */
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("%s: login=%s client=%s locked on every relay: %s",
-	    v.qid, who, c->client, reason);
-	control_locked(cfg, c->msg.key, c->msg.login, c->msg.origin, reason);
+	    o->v.qid, who, c->client, o->reason);
+	control_locked(cfg, c->msg.key, c->msg.login, c->msg.origin,
+	    o->reason);
 	/* LOGIN names the origin unless SASL: a hook that disables accounts
 	 * never disables one for a forged envelope sender */
 	if (cfg->lock_command != NULL && c->msg.raw != NULL &&
 	    sender_qualified(c->msg.origin, c->msg.raw, named,
 	    sizeof(named)) != NULL)
-		hook_run(cfg->lock_command, named, who, reason,
+		hook_run(cfg->lock_command, named, who, o->reason,
 		    sender_origin_name(c->msg.origin),
 		    cfg->lock_command_timeout_ms);
 }
 
-/*
- * okcache_update - after a store answer: a sender far from every limit
- * may skip the next MAIL checks for a while; any other answer ends that
- */
+/* env_of - what lib/ decides with, for this connection */
 static void
-okcache_update(const struct conn *c, const char *key, int commit,
-    const struct store_item *items, size_t n, const struct store_res *res,
-    const struct policy_decision *d)
+env_of(const struct conn *c, struct decide_env *e)
 {
-	const struct config *cfg = c->ref->cfg;
+	e->cfg = c->ref->cfg;
+	e->store = rt.store;
+	e->okcache = rt.okcache;
+	e->okepoch = c->okepoch;
+	e->metrics = &sluice_metrics;
+}
 
-	if (rt.okcache == NULL || cfg->early_check_cache_ms == 0)
+/* summary_of - the current message as lib/ reads it; at end of message
+ * (commit) the body's fingerprint is finished into *fpr */
+static void
+summary_of(SMFICTX *ctx, struct conn *c, int commit, struct fp_result *fpr,
+    struct decide_msg *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->commit = commit;
+	s->inbound = c->msg.inbound;
+	s->deferred = c->msg.deferred;
+	s->cls = c->msg.cls;
+	s->origin = c->msg.origin;
+	s->key = c->msg.key;
+	s->login = c->msg.login;
+	s->raw = c->msg.raw;
+	s->dcls = c->msg.dcls;
+	s->dkey = c->msg.dkey;
+	s->client = c->client;
+	s->via = c->msg.via;
+	s->qid = macro(ctx, "i");
+	s->mta = macro(ctx, "j");
+	s->nrcpt = c->msg.nrcpt;
+	s->nrcpt_ext = c->msg.nrcpt_ext;
+	s->naddr = c->msg.counted ? c->msg.addr.distinct : 0;
+	s->received = c->msg.received;
+	s->msgid = c->msg.msgid;
+	s->hops = &c->msg.hops;
+	s->from = c->msg.identity ? &c->msg.from : NULL;
+	s->now = (uint64_t)time(NULL);
+	if (!commit)
 		return;
-	if (commit && res->source == STORE_SRC_PRIMARY && res->allowed &&
-	    d->verdict == VERDICT_ACCEPT && okcache_fine_items(items, n))
-		okcache_note(rt.okcache, key, store_clock_real(NULL) +
-		    cfg->early_check_cache_ms, c->okepoch);
-	else if (commit || d->verdict != VERDICT_ACCEPT)
-		okcache_forget(rt.okcache, key);
+	if (c->msg.fp_on)
+		fp_final(&c->msg.fp, fpr);
+	else	/* nothing reads the body: nothing to finish */
+		memset(fpr, 0, sizeof(*fpr));
+	s->body = fpr;
 }
 
-/* early_due - is the MAIL check worth a store call for this sender? */
-static int
-early_due(const struct config *cfg, const char *key)
-{
-	if (!cfg->early_check)
-		return 0;
-	return rt.okcache == NULL || cfg->early_check_cache_ms == 0 ||
-	    !okcache_fine(rt.okcache, key, store_clock_real(NULL));
-}
-
-/* check - ask the store about the current message; the answer for libmilter */
-static sfsistat
-check(SMFICTX *ctx, struct conn *c, int commit, const char *stage)
+/* carry_out - what an answered decision asks for beyond the reply */
+static void
+carry_out(SMFICTX *ctx, struct conn *c, const struct decide_out *o)
 {
 	const struct config *cfg = c->ref->cfg;
-	struct store_item items[STORE_MAX_ITEMS];
-	struct policy_msg m = { c->msg.cls, commit ? c->msg.nrcpt : 1,
-	    c->msg.counted ? c->msg.addr.distinct : 0, NULL, NULL, 0,
-	    c->msg.received, 0, 0,
-	    NULL, commit ? c->msg.nrcpt_ext : 0,
-	    commit ? c->msg.nrcpt - c->msg.nrcpt_ext : 0, c->msg.dcls,
-	    c->msg.dkey[0] ? c->msg.dkey : NULL };
-	struct policy_decision d;
-	struct hopmark_eval ev;
-	struct fp_result fpr;
-	char body[33], copy[SENDER_KEY_LEN + 1] = "", idbody[MSGID_MAX + 40];
-	char client[SENDER_KEY_LEN + 1];
-	char mark[HOPMARK_VALUE_MAX + 1], txn[STORE_TXN_MAX + 1];
-	uint64_t now = (uint64_t)time(NULL);
-	sfsistat st;
-	struct store_req req;
-	struct store_res res;
 	const char *qid = macro(ctx, "i");
-	char err[256] = "", why[200] = "";
-	struct logvals lv;
-	int rc, refuse;
 
-	if (commit && c->msg.identity && ident_check(cfg->identities,
-	    c->msg.raw, &c->msg.from, why, sizeof(why)) != IDENT_MISMATCH)
-		why[0] = '\0';
-	memset(&req, 0, sizeof(req));
-	req.sender = c->msg.key;
-	req.items = items;
-	/* "MTA/queue id": a commit retried after a lost reply charges once
-	 * (Redis only: the memory store loses no reply; not in a Cluster:
-	 * no retry there, and an always-new key makes a migrating slot
-	 * answer TRYAGAIN) */
-	if (commit && qid[0] && macro(ctx, "j")[0] &&
-	    cfg->store == CONFIG_STORE_REDIS && !cfg->redis_cluster &&
-	    snprintf(txn, sizeof(txn), "%s/%s", macro(ctx, "j"), qid) <
-	    (int)sizeof(txn))
-		req.txn = txn;
-	memset(&ev, 0, sizeof(ev));
-	if (m.cls != NULL && m.cls->nclient_addresses > 0) {
-		/* counted by a hash: no address is kept in the store */
-		sender_key(c->client, client);
-		m.client = client;
-	}
-	if (commit) {
-		if (c->msg.fp_on)
-			fp_final(&c->msg.fp, &fpr);
-		else	/* nothing reads the body: nothing to finish */
-			memset(&fpr, 0, sizeof(fpr));
-		fp_hex(fpr.exact, body);
-		if (fpr.bytes > 0)	/* an empty body repeats nothing */
-			m.body = body;
-		m.simhash = fpr.simhash;
-		m.words = fpr.words;
-		/* one message, wherever it comes from: Message-ID + body
-		 * (inbound mail is counted by it, so only when copies are) */
-		if (cfg->copies.count > 0) {
-			snprintf(idbody, sizeof(idbody), "%s\n%s",
-			    c->msg.msgid, body);
-			sender_key(idbody, copy);
-			m.copy = copy;
-		}
-		if (cfg->hop_key_loaded) {
-			hopmark_seen_eval(&c->msg.hops, cfg->hop_key,
-			    cfg->cluster_id, now, cfg->hop_lifetime_ms / 1000,
-			    c->msg.msgid, fpr.exact, &ev);
-			m.passes = ev.hops;
-			if (ev.bad_mac > 0)
-				log_warnx("%s: %u %s header(s) with a bad MAC "
-				    "ignored (forged or damaged)",
-				    qid[0] ? qid : "NOQUEUE", ev.bad_mac,
-				    cfg->hop_header);
-			if (ev.future > 0)
-				log_warnx("%s: %u %s header(s) dated in the "
-				    "future ignored: is a relay's clock wrong?",
-				    qid[0] ? qid : "NOQUEUE", ev.future,
-				    cfg->hop_header);
-			if (ev.toomany > 0)
-				log_warnx("%s: %u %s header(s) beyond the %d "
-				    "read ignored", qid[0] ? qid : "NOQUEUE",
-				    ev.toomany, cfg->hop_header,
-				    HOPMARK_SEEN_MAX);
-		}
-	}
-	if (c->msg.inbound) {
-		m.cls = NULL;
-		req.sender = copy;	/* no sender: the message itself */
-	}
-	/* refused whatever the store says (loops, fan-out, From:, the
-	 * recipient cap): charge nothing, record the refusal for lock_after */
-	refuse = commit && policy_refused_locally(cfg, &m, why,
-	    c->msg.deferred ? c->msg.cls : NULL, c->msg.nrcpt);
-	req.commit = commit && !refuse ? STORE_COMMIT :
-	    cfg->lock_after.count == 0 ? STORE_CHECK : commit ? STORE_REFUSED :
-	    STORE_CHECK_RECORD;
-	req.nitems = policy_items(cfg, &m, items, STORE_MAX_ITEMS);
-	if (req.nitems == 0 && c->msg.inbound) {
-		/* nothing to count: decide on the loop checks alone */
-		memset(&res, 0, sizeof(res));
-		res.allowed = 1;
-		rc = 0;
-		goto decide;
-	}
-	rc = metrics_store_charge(&sluice_metrics, rt.store, &req, &res, err,
-	    sizeof(err));
-	breaker_watch(err);
-	if (rc == -1) {
-		/* not even the fallback could answer: let the mail through */
-		logvals_of(c, qid, &lv);
-		log_err("%s: %s login=%s origin=%s: store failed: %s; "
-		    "accepting", lv.qid, stage, lv.login,
-		    sender_origin_name(c->msg.origin), err);
-		return SMFIS_CONTINUE;
-	}
-	if (req.commit == STORE_REFUSED)
-		res.allowed = 1;	/* refused here, for reasons named below,
-					   not for a limit the store did not name */
-decide:
-	policy_decide(cfg, &m, items, req.nitems, &res, &d);
-	if (why[0] != '\0')
-		policy_from_mismatch(cfg, why, &d);
-	if (commit && c->msg.deferred)
-		policy_rcpt_cap_eom(cfg, c->msg.cls, c->msg.nrcpt, &d);
-	if (!c->msg.inbound)
-		okcache_update(c, c->msg.key, commit, items, req.nitems,
-		    &res, &d);
-	if (commit || d.verdict != VERDICT_ACCEPT)
-		metrics_count_decision(&sluice_metrics, &d);
-	if ((commit && !c->msg.inbound) || d.verdict != VERDICT_ACCEPT)
-		log_decision(c, qid, stage, items, req.nitems, &res, &d,
-		    rc == 1 ? err : NULL);
-	st = verdict_reply(ctx, cfg, &d, commit);
-	if (st != SMFIS_CONTINUE && !c->msg.inbound &&
-	    (policy_lock_due(items, req.nitems) || d.lock))
-		lock_login(c, qid, items, req.nitems);
-	if (commit && st == SMFIS_CONTINUE && !c->msg.inbound)
-	{
+	if (o->lock)
+		lock_login(c, o);
+	if (o->note) {
 		control_accepted(cfg, c->msg.key, qid);	/* for a later hold */
 		feedback_accepted(qid, c->msg.key, c->msg.raw != NULL ?
 		    c->msg.raw : c->msg.login, c->msg.origin); /* bounces */
 	}
-	if (commit && st == SMFIS_CONTINUE && cfg->hop_key_loaded &&
-	    hopmark_make(cfg->hop_key, cfg->cluster_id, ev.hops + 1, now,
-	    c->msg.msgid, fpr.exact, mark, sizeof(mark)) == 0 &&
-	    smfi_insheader(ctx, 0, cfg->hop_header, mark) != MI_SUCCESS)
-		log_warnx("%s: cannot add the %s header", qid[0] ? qid :
-		    "NOQUEUE", cfg->hop_header);
-	return st;
+	if (o->mark[0] != '\0' && smfi_insheader(ctx, 0, cfg->hop_header,
+	    (char *)(uintptr_t)o->mark) != MI_SUCCESS)
+		log_warnx("%s: cannot add the %s header", o->v.qid,
+		    cfg->hop_header);
 }
 
+/* check - lib/ decides the current message; the answer for libmilter */
+static sfsistat
+check(SMFICTX *ctx, struct conn *c, int commit)
+{
+	struct decide_env e;
+	struct decide_msg s;
+	struct decide_out o;
+	struct fp_result fpr;
+	sfsistat st;
+	unsigned i;
+	int rc;
+
+	env_of(c, &e);
+	summary_of(ctx, c, commit, &fpr, &s);
+	rc = decide(&e, &s, &o);
+	for (i = 0; i < o.nwarn; i++)
+		log_warnx("%s", o.warn[i]);
+	if (o.stored)
+		breaker_watch(o.err);
+	if (rc == -1) {
+		log_err("%s", o.line);
+		return SMFIS_CONTINUE;
+	}
+	if (o.line[0] != '\0')
+		log_info("%s", o.line);
+	st = verdict_reply(ctx, c->ref->cfg, &o.d, commit);
+	carry_out(ctx, c, &o);
+	return st;
+}
 /* msg_reset - forget the current message, keep the connection */
 static void
 msg_reset(struct conn *c)
@@ -585,37 +378,13 @@ sl_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 	return SMFIS_CONTINUE;
 }
 
-/* loops_watched - does any loop check need inbound mail's content? */
-static int
-loops_watched(const struct config *cfg)
-{
-	return cfg->hop_key_loaded || cfg->max_received != 0 ||
-	    cfg->copies.count != 0;
-}
-
-/* body_watched - does any check read the body's fingerprint? */
-static int
-body_watched(const struct config *cfg)
-{
-	size_t i;
-
-	if (cfg->hop_key_loaded || cfg->copies.count != 0)
-		return 1;
-	for (i = 0; i < cfg->nclasses; i++)
-		if (cfg->classes[i].nrepeats != 0 ||
-		    cfg->classes[i].nbody_senders != 0 ||
-		    cfg->classes[i].nnear_repeats != 0)
-			return 1;
-	return 0;
-}
-
 /* msg_begin - a counted message starts: its streaming state */
 static void
 msg_begin(struct conn *c)
 {
 	c->msg.counted = 1;
 	addr_count_init(&c->msg.addr);
-	c->msg.fp_on = body_watched(c->ref->cfg);
+	c->msg.fp_on = decide_body_watched(c->ref->cfg);
 	fp_init(&c->msg.fp);
 	hopmark_seen_init(&c->msg.hops);
 	ident_from_init(&c->msg.from);
@@ -628,12 +397,17 @@ static void
 domain_key(struct conn *c, enum sender_origin o, const char *login)
 {
 	const char *at = strrchr(login, '@');
+	char shown[DECIDE_SHOW_MAX];
 
 	c->msg.dcls = o == SENDER_ENVELOPE || at == NULL ? NULL :
 	    control_domain_class_for(c->ref->cfg, login);
 	c->msg.dkey[0] = '\0';
-	if (c->msg.dcls != NULL)
+	if (c->msg.dcls != NULL) {
 		sender_origin_key(o, at, c->msg.dkey);
+		/* its name, for sluicectl top --domains */
+		sender_printable(at, shown, sizeof(shown), 0);
+		control_seen(c->msg.dkey, shown, o);
+	}
 }
 
 /*
@@ -719,6 +493,7 @@ static sfsistat
 sl_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
+	struct decide_env e;
 	const char *login;
 
 	if (c == NULL)
@@ -730,10 +505,10 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 		return deferred_begin(c, argv != NULL ? argv[0] : NULL);
 	if (login[0] == '\0') {
 		/* inbound: never counted (seed 000); only looked at for loops */
-		if (!loops_watched(c->ref->cfg))
+		if (!decide_loops_watched(c->ref->cfg))
 			return SMFIS_ACCEPT;
 		c->msg.inbound = 1;
-		c->msg.fp_on = body_watched(c->ref->cfg);
+		c->msg.fp_on = decide_body_watched(c->ref->cfg);
 		fp_init(&c->msg.fp);
 		hopmark_seen_init(&c->msg.hops);
 		return SMFIS_CONTINUE;
@@ -741,7 +516,8 @@ sl_envfrom(SMFICTX *ctx, char **argv)
 	msg_begin(c);
 	msg_key(c, SENDER_SASL, login);
 	c->msg.identity = 1;
-	return early_due(c->ref->cfg, c->msg.key) ? check(ctx, c, 0, "mail") :
+	env_of(c, &e);
+	return decide_early_due(&e, c->msg.key) ? check(ctx, c, 0) :
 	    SMFIS_CONTINUE;
 }
 
@@ -760,37 +536,26 @@ static sfsistat
 sl_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
-	struct policy_reply r;
-	struct logvals v;
+	struct decide_env e;
+	struct decide_msg s;
+	struct decide_out o;
+	sfsistat st = SMFIS_CONTINUE;
 
 	if (c == NULL || !c->msg.counted)
 		return SMFIS_CONTINUE;
-	if (c->msg.deferred) {	/* never refused here: counted at EOM */
-		rcpt_add(c, argv);
-		return SMFIS_CONTINUE;
+	/* deferred: never refused here, counted at EOM */
+	if (!c->msg.deferred) {
+		env_of(c, &e);
+		summary_of(ctx, c, 0, NULL, &s);
+		if (decide_rcpt(&e, &s, &o)) {
+			log_info("%s", o.line);
+			/* a tempfail refuses this recipient only */
+			st = verdict_reply(ctx, c->ref->cfg, &o.d, 0);
+		}
 	}
-	if (!policy_rcpt_over(c->msg.cls, c->msg.nrcpt + 1, &r)) {
+	if (st == SMFIS_CONTINUE)
 		rcpt_add(c, argv);
-		return SMFIS_CONTINUE;
-	}
-	c->msg.nrefused++;
-	metrics_count_hit(&sluice_metrics, DET_MAX_RECIPIENTS);
-	logvals_of(c, macro(ctx, "i"), &v);
-	log_info("%s: rcpt login=%s origin=%s class=%s client=%s rcpts=%llu "
-	    "action=%s hits=%s", v.qid, v.login,
-	    sender_origin_name(c->msg.origin), c->msg.cls->name, c->client,
-	    (unsigned long long)c->msg.nrcpt,
-	    c->ref->cfg->mode == CONFIG_MODE_OBSERVE ?
-	    "accept would=tempfail" : "tempfail",
-	    detector_name(DET_MAX_RECIPIENTS));
-	if (c->ref->cfg->mode == CONFIG_MODE_OBSERVE) {
-		rcpt_add(c, argv);
-		return SMFIS_CONTINUE;
-	}
-	if (smfi_setreply(ctx, r.rcode, r.xcode, r.text) != MI_SUCCESS)
-		log_warnx("smfi_setreply refused \"%s %s %s\"", r.rcode,
-		    r.xcode, r.text);
-	return SMFIS_TEMPFAIL;	/* refuses this recipient only */
+	return st;
 }
 
 /* sl_header - one header: To/Cc fan-out, MIME headers for the body */
@@ -855,7 +620,7 @@ sl_eom(SMFICTX *ctx)
 		c->msg.counted = 0;
 		c->msg.inbound = 1;
 	}
-	st = check(ctx, c, 1, "eom");
+	st = check(ctx, c, 1);
 	msg_reset(c);
 	return st;
 }
@@ -909,7 +674,7 @@ sl_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	ref = cfg_acquire();
-	if (!body_watched(ref->cfg))
+	if (!decide_body_watched(ref->cfg))
 		want |= SMFIP_NOBODY;
 	cfg_release(ref);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);

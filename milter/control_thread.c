@@ -24,6 +24,7 @@
 #include <hiredis/hiredis.h>
 
 #include "classmap.h"
+#include "clock.h"
 #include "contract.h"
 #include "control.h"
 #include "control_int.h"
@@ -471,16 +472,6 @@ stopping(int *repoll)
 	return stop;
 }
 
-/* mono_ms - a monotonic clock in ms, for the poll schedule */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ctl_thread_main - the control thread */
 void *
 ctl_thread_main(void *arg)
@@ -506,7 +497,7 @@ ctl_thread_main(void *arg)
 		if (events_drain() == -1)
 			ctl.broken = 1;
 		jobs_run();
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (!ctl.broken && (repoll || now >= next)) {
 			classes_load();
 			locks_poll();

@@ -187,26 +187,21 @@ locks_visit(void *ctx, const struct store_series *v)
 	    w + 999) / 1000);
 }
 
-/* run - one request; the reply in o; NULL, or the error "CODE TEXT" */
-static const char *
-run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
-{
-	static const char *const lock_names[] = { "lock", "refused", NULL };
-	static const char *const keep_lock[] = { "lock", NULL };
-	const char *verb = l->f[0];
-	struct store *st = cs.store;
-	struct store_item it;
-	struct view_acc va;
-	struct cfg_ref *ref;
-	char err[256], who[CTLNAMES_SHOWN_MAX];
-	uint64_t ends, dur, at_s, bytes, ms, hold;
-	size_t n;
-	char *end;
-	int rc;
+/*
+ * What a request handler returns besides NULL (done) and an error
+ * "CODE TEXT": not_mine, the verb or its arguments are another's;
+ * store_failed, the store said no and its message is in err.
+ */
+static const char not_mine[] = "not mine", store_failed[] = "store";
 
-	memset(&va, 0, sizeof(va));
-	va.o = o;
-	if (strcmp(verb, "status") == 0 && l->n == 1) {
+/* run_status - "status" and "now" */
+static const char *
+run_status(const struct ctlproto_line *l, struct out *o)
+{
+	struct store *st = cs.store;
+	uint64_t at_s, bytes, ms, hold;
+
+	if (strcmp(l->f[0], "status") == 0 && l->n == 1) {
 		out_kv(o, "store", st->kind);
 		out_u64(o, "now", store_now(st));
 		statefile_status(&at_s, &bytes, &ms, &hold);
@@ -216,42 +211,59 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 		out_u64(o, "saved_hold_us", hold);
 		return NULL;
 	}
-	if (strcmp(verb, "now") == 0 && l->n == 1) {
+	if (strcmp(l->f[0], "now") == 0 && l->n == 1) {
 		out_u64(o, "now", store_now(st));
 		return NULL;
 	}
-	if (strcmp(verb, "series") == 0 && l->n >= 2 && l->n <= 4) {
+	return not_mine;
+}
+
+/* run_view - "series [KEY [NAME [WINDOW]]]" and "locks" */
+static const char *
+run_view(const struct ctlproto_line *l, struct out *o, char *err,
+    size_t errlen)
+{
+	struct view_acc va;
+
+	if (strcmp(l->f[0], "series") == 0 && l->n >= 2 && l->n <= 4) {
 		if (l->len[1] > 0 && !key_arg(l->f[1]))
 			return "usage bad key";
+		memset(&va, 0, sizeof(va));
+		va.o = o;
 		va.name = l->n >= 3 ? l->f[2] : NULL;
 		va.window = l->n == 4 ? (uint32_t)strtoul(l->f[3], NULL, 10) : 0;
-		if (store_view(st, l->len[1] ? l->f[1] : NULL, view_line, &va,
-		    err, sizeof(err)) == -1)
-			goto store;
+		if (store_view(cs.store, l->len[1] ? l->f[1] : NULL, view_line,
+		    &va, err, errlen) == -1)
+			return store_failed;
 		return NULL;
 	}
-	if (strcmp(verb, "locks") == 0 && l->n == 1) {
+	if (strcmp(l->f[0], "locks") == 0 && l->n == 1) {
 		struct locks_acc la = { o };
 
-		if (store_view(st, NULL, locks_visit, &la, err, sizeof(err)) ==
+		if (store_view(cs.store, NULL, locks_visit, &la, err, errlen) ==
 		    -1)
-			goto store;
+			return store_failed;
 		return NULL;
 	}
-	if (l->n >= 2 && l->len[1] > 0 && l->len[1] < CTLNAMES_SHOWN_MAX &&
-	    strlen(l->f[1]) == l->len[1] && strncmp(verb, "class", 5) == 0)
-		;	/* a login or @domain, checked as the map checks it */
-	else if (l->n < 2 || !key_arg(l->f[1]))
-		return "usage unknown command or bad arguments";
+	return not_mine;
+}
+
+/* run_names - "who", "info", "classget", "class" of one KEY or login */
+static const char *
+run_names(const struct ctlproto_line *l, struct out *o)
+{
+	const char *verb = l->f[0];
+	char who[CTLNAMES_SHOWN_MAX], u[24];
+	struct ctl_lockinfo ls;
+	struct cfg_ref *ref;
+	int rc, known;
+
 	if (strcmp(verb, "who") == 0 && l->n == 2) {
 		ctlnames_who(l->f[1], who, sizeof(who));
 		out_kv(o, "who", who);
 		return NULL;
 	}
 	if (strcmp(verb, "info") == 0 && l->n == 2) {
-		struct ctl_lockinfo ls;
-		char u[24];
-
 		if (ctlnames_lock(l->f[1], &ls)) {
 			out_kv(o, "login", ls.login);
 			out_kv(o, "reason", ls.reason);
@@ -271,15 +283,35 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 	}
 	if (strcmp(verb, "class") == 0 && l->n == 3) {
 		ref = cfg_acquire();
-		n = l->len[2] == 0 || config_find_class(ref->cfg, l->f[2]) != NULL;
+		known = l->len[2] == 0 ||
+		    config_find_class(ref->cfg, l->f[2]) != NULL;
 		cfg_release(ref);
-		if (!n)
+		if (!known)
 			return "usage no such class in the daemon's config";
 		if ((rc = ctlnames_class_set(l->f[1], l->f[2])) == -1)
 			return "store too many class overrides, or out of memory";
 		out_u64(o, "changed", (uint64_t)rc);
 		return NULL;
 	}
+	return not_mine;
+}
+
+/* run_locks - "lock KEY DUR_MS LOGIN REASON", "unlock KEY", "reset KEY" */
+static const char *
+run_locks(const struct ctlproto_line *l, struct out *o, char *err,
+    size_t errlen)
+{
+	static const char *const lock_names[] = { "lock", "refused", NULL };
+	static const char *const keep_lock[] = { "lock", NULL };
+	const char *verb = l->f[0];
+	struct store *st = cs.store;
+	struct store_item it;
+	struct view_acc va;
+	struct cfg_ref *ref;
+	uint64_t ends, dur;
+	size_t n;
+	char *end;
+
 	if (strcmp(verb, "lock") == 0 && l->n == 5) {
 		dur = strtoull(l->f[2], &end, 10);
 		if (*end != '\0' || l->len[3] == 0 || l->len[4] == 0)
@@ -287,35 +319,61 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 		ref = cfg_acquire();
 		policy_lock_item(ref->cfg, &it);
 		cfg_release(ref);
-		if (store_lock(st, &it, l->f[1], dur, &ends, err,
-		    sizeof(err)) == -1)
-			goto store;
+		if (store_lock(st, &it, l->f[1], dur, &ends, err, errlen) == -1)
+			return store_failed;
 		ctlsock_locked(l->f[1], l->f[3], "sluicectl", l->f[4],
 		    (ends + 999) / 1000);
 		out_u64(o, "ends", ends);
 		return NULL;
 	}
 	if (strcmp(verb, "unlock") == 0 && l->n == 2) {
-		store_view(st, l->f[1], view_line, &va, err, sizeof(err));
+		memset(&va, 0, sizeof(va));
+		va.o = o;
+		store_view(st, l->f[1], view_line, &va, err, errlen);
 		o->len = 0;		/* only the count is wanted */
-		if (store_drop(st, l->f[1], lock_names, 0, &n, err,
-		    sizeof(err)) == -1)
-			goto store;
+		if (store_drop(st, l->f[1], lock_names, 0, &n, err, errlen) ==
+		    -1)
+			return store_failed;
 		ctlnames_unlock(l->f[1]);
 		out_u64(o, "was", va.lock_events);
 		return NULL;
 	}
 	if (strcmp(verb, "reset") == 0 && l->n == 2) {
-		if (store_drop(st, l->f[1], keep_lock, 1, &n, err,
-		    sizeof(err)) == -1)
-			goto store;
+		if (store_drop(st, l->f[1], keep_lock, 1, &n, err, errlen) == -1)
+			return store_failed;
 		out_u64(o, "deleted", n);
 		return NULL;
 	}
-	return "usage unknown command or bad arguments";
-store:
-	snprintf(ebuf, elen, "store %s", err);
-	return ebuf;
+	return not_mine;
+}
+
+/* run - one request; the reply in o; NULL, or the error "CODE TEXT" */
+static const char *
+run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
+{
+	char err[256];
+	const char *r;
+
+	if ((r = run_status(l, o)) == not_mine)
+		r = run_view(l, o, err, sizeof(err));
+	if (r == not_mine) {
+		if (l->n >= 2 && l->len[1] > 0 &&
+		    l->len[1] < CTLNAMES_SHOWN_MAX &&
+		    strlen(l->f[1]) == l->len[1] &&
+		    strncmp(l->f[0], "class", 5) == 0)
+			;	/* a login or @domain, checked as the map does */
+		else if (l->n < 2 || !key_arg(l->f[1]))
+			return "usage unknown command or bad arguments";
+		if ((r = run_names(l, o)) == not_mine)
+			r = run_locks(l, o, err, sizeof(err));
+	}
+	if (r == not_mine)
+		return "usage unknown command or bad arguments";
+	if (r == store_failed) {
+		snprintf(ebuf, elen, "store %s", err);
+		return ebuf;
+	}
+	return r;
 }
 
 /* io_wait - poll one fd for events until the deadline; 1 ready, 0 not */
@@ -404,6 +462,41 @@ peer_ok(int fd, struct ucred *cr)
 	return cr->uid == 0 || cr->uid == geteuid() || cr->gid == getegid();
 }
 
+/*
+ * read_request - the request line into buf, within the deadline; its
+ * length without the newline, or -1 (the client was told or logged why)
+ */
+static ssize_t
+read_request(int fd, char *buf, size_t size, const struct ucred *cr,
+    const struct timespec *deadline)
+{
+	size_t got = 0;
+	ssize_t n;
+	char *nl = NULL;
+
+	while (nl == NULL) {
+		if (got == size) {
+			reply_err(fd, "usage request longer than 4096 bytes",
+			    deadline);
+			return -1;
+		}
+		if (!io_wait(fd, POLLIN, deadline)) {
+			log_warnx("control socket: client uid %u sent no "
+			    "request within %d ms: dropped", (unsigned)cr->uid,
+			    IO_TIMEOUT_MS);
+			return -1;
+		}
+		if ((n = recv(fd, buf + got, size - got, MSG_DONTWAIT)) == -1 &&
+		    (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return -1;
+		nl = memchr(buf + got, '\n', (size_t)n);
+		got += (size_t)n;
+	}
+	return nl - buf;
+}
+
 /* client - one sluicectl run: check, read a line, answer, close */
 static void *
 client(void *arg)
@@ -415,9 +508,7 @@ client(void *arg)
 	struct out o = { NULL, 0, 0, 0 };
 	const char *e;
 	struct ucred cr;
-	size_t got = 0;
-	ssize_t n;
-	char *nl = NULL;
+	ssize_t len;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += IO_TIMEOUT_MS / 1000;
@@ -429,29 +520,10 @@ client(void *arg)
 		    (unsigned)cr.gid);
 		goto out;
 	}
-	while (nl == NULL) {
-		if (got == sizeof(buf)) {
-			reply_err(fd, "usage request longer than 4096 bytes",
-			    &deadline);
-			goto out;
-		}
-		if (!io_wait(fd, POLLIN, &deadline)) {
-			log_warnx("control socket: client uid %u sent no "
-			    "request within %d ms: dropped", (unsigned)cr.uid,
-			    IO_TIMEOUT_MS);
-			goto out;
-		}
-		if ((n = recv(fd, buf + got, sizeof(buf) - got, MSG_DONTWAIT))
-		    == -1 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			goto out;
-		nl = memchr(buf + got, '\n', (size_t)n);
-		got += (size_t)n;
-	}
-	if ((l = malloc(sizeof(*l))) == NULL)
+	if ((len = read_request(fd, buf, sizeof(buf), &cr, &deadline)) == -1 ||
+	    (l = malloc(sizeof(*l))) == NULL)
 		goto out;
-	if (ctlproto_request(buf, (size_t)(nl - buf), l, ebuf + 6,
+	if (ctlproto_request(buf, (size_t)len, l, ebuf + 6,
 	    sizeof(ebuf) - 6) == -1) {
 		memcpy(ebuf, "usage ", 6);
 		reply_err(fd, ebuf, &deadline);

@@ -1,6 +1,6 @@
 /*
  * feedback.c - delivery feedback: one thread follows the MTA's log
- * (lib/follow.c), finds the remote outcomes in it (lib/mtalog.c), maps
+ * (a file: lib/follow.c; or the systemd journal: lib/journal.c), finds the remote outcomes in it (lib/mtalog.c), maps
  * each queue id to the login that got it accepted here (lib/qidlogin.c)
  * and charges the login's remote_rejects / remote_deferrals /
  * remote_unknown windows in the store, cluster-wide. When one goes over:
@@ -22,8 +22,10 @@
 #include <time.h>
 
 #include "control.h"
+#include "decide.h"
 #include "feedback.h"
 #include "follow.h"
+#include "journal.h"
 #include "mtalog.h"
 #include "policy.h"
 #include "qidlogin.h"
@@ -39,7 +41,8 @@ static struct {
 	pthread_cond_t	 cond;
 	int		 stop;
 	struct qidlogin	*qids;
-	struct follow	*follow;
+	struct follow	*follow;	/* the log file, or */
+	struct journal	*journal;	/* the journal (feedback_log journal) */
 	enum mtalog_format format;
 	const struct config *cfg;	/* reader: during one batch */
 	uint64_t	 fbm[METRICS_FEEDBACK]; /* for the metrics page */
@@ -65,25 +68,17 @@ lock(const struct config *cfg, const char *key, const char *login,
     const char *reason)
 {
 	char named[SENDER_NAME_MAX + 1];
-	struct store_item lk;
-	struct store_req req;
-	struct store_res res;
 	char err[256];
+	int rc = decide_lock(cfg, rt.store, key, err, sizeof(err));
 
-	policy_lock_item(cfg, &lk);
-	memset(&req, 0, sizeof(req));
-	req.sender = key;
-	req.commit = STORE_COMMIT;
-	req.items = &lk;
-	req.nitems = 1;
-	if (store_charge(rt.store, &req, &res, err, sizeof(err)) != 0) {
+	if (rc == -1) {
 		log_err("feedback: %s: cannot lock login=%s: %s", qid, shown,
 		    err);
 		return;
 	}
 	if (rt.okcache != NULL)
 		okcache_forget(rt.okcache, key);
-	if (lk.count != 1)
+	if (rc == 0)
 		return;		/* already locked */
 	metrics_count_lock(&sluice_metrics);
 	log_warnx("feedback: %s: login=%s locked on every relay: %s", qid,
@@ -169,6 +164,31 @@ charge(const struct config *cfg, const struct mtalog_rec *r,
 	}
 }
 
+/* the journal's entries of the delivery agents, by feedback_format */
+#define MATCH_POSTFIX	"SYSLOG_IDENTIFIER=postfix/smtp " \
+			"SYSLOG_IDENTIFIER=postfix/lmtp"
+#define MATCH_SENDMAIL	"SYSLOG_IDENTIFIER=sm-mta SYSLOG_IDENTIFIER=sendmail"
+
+/* src_commit - the current line is done (state saved), either source */
+static void
+src_commit(void)
+{
+	if (fb.journal != NULL)
+		journal_commit(fb.journal);
+	else
+		follow_commit(fb.follow);
+}
+
+/* src_stats - lines read and skipped, either source */
+static void
+src_stats(uint64_t *lines, uint64_t *skipped)
+{
+	if (fb.journal != NULL)
+		journal_stats(fb.journal, lines, skipped);
+	else
+		follow_stats(fb.follow, lines, skipped);
+}
+
 /* line - one line of the log */
 static void
 line(void *ctx, const char *s, size_t len)
@@ -192,7 +212,7 @@ line(void *ctx, const char *s, size_t len)
 	    METRICS_FB_DEFERRED]++;
 	if (r.unknown)
 		fb.fbm[METRICS_FB_UNKNOWN]++;
-	follow_commit(fb.follow);	/* never counted twice */
+	src_commit();	/* never counted twice */
 	charge(fb.cfg, &r, key, login, o);
 }
 
@@ -210,15 +230,18 @@ reader(void *arg)
 	for (;;) {
 		ref = cfg_acquire();
 		fb.cfg = ref->cfg;
-		if (follow_read(fb.follow, line, NULL, err, sizeof(err)) == -1) {
+		if ((fb.journal != NULL ? journal_read(fb.journal, line, NULL,
+		    err, sizeof(err)) : follow_read(fb.follow, line, NULL, err,
+		    sizeof(err))) == -1) {
 			if (errs++ == 0)
 				log_err("feedback: %s", err);
 		} else
 			errs = 0;
 		fb.cfg = NULL;
 		cfg_release(ref);
-		follow_stats(fb.follow, &fb.fbm[METRICS_FB_LINES], &skipped);
-		fb.fbm[METRICS_FB_LAG] = follow_lag(fb.follow);
+		src_stats(&fb.fbm[METRICS_FB_LINES], &skipped);
+		fb.fbm[METRICS_FB_LAG] = fb.journal != NULL ?
+		    journal_lag(fb.journal) : follow_lag(fb.follow);
 		metrics_feedback(&sluice_metrics, fb.fbm);
 		deadline_in(&until, poll_ms);
 		pthread_mutex_lock(&fb.lock);
@@ -234,12 +257,43 @@ reader(void *arg)
 	return NULL;
 }
 
+/* open_source - the log file, or the journal (feedback_log journal) */
+static int
+open_source(const struct config *cfg)
+{
+	const char *match = cfg->feedback_journal_match;
+	char err[256];
+
+	if (strcmp(cfg->feedback_log, "journal") != 0) {
+		fb.follow = follow_new(cfg->feedback_log, cfg->feedback_state,
+		    err, sizeof(err));
+	} else {
+		if (match == NULL)
+			match = cfg->feedback_format == CONFIG_MTALOG_SENDMAIL ?
+			    MATCH_SENDMAIL : MATCH_POSTFIX;
+		if ((fb.journal = journal_new(cfg->feedback_journal_dir,
+		    match, cfg->feedback_state, err, sizeof(err))) != NULL)
+			log_info("feedback: journal %s, entries with %s",
+			    cfg->feedback_journal_dir != NULL ?
+			    cfg->feedback_journal_dir : "of the system",
+			    match[0] != '\0' ? match : "any field");
+		if (fb.journal != NULL && cfg->feedback_journal_dir == NULL &&
+		    !journal_has_files(fb.journal))
+			log_warnx("feedback: no file of the system journal "
+			    "readable (is the user in group systemd-journal?)");
+	}
+	if (fb.follow == NULL && fb.journal == NULL) {
+		log_err("feedback: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* feedback_start - the reader, if feedback_log is set */
 int
 feedback_start(const struct config *cfg)
 {
 	static unsigned poll_ms;
-	char err[256];
 	long n;
 
 	if (cfg->feedback_log == NULL)
@@ -248,11 +302,8 @@ feedback_start(const struct config *cfg)
 		log_err("feedback: out of memory");
 		return -1;
 	}
-	if ((fb.follow = follow_new(cfg->feedback_log, cfg->feedback_state,
-	    err, sizeof(err))) == NULL) {
-		log_err("feedback: %s", err);
+	if (open_source(cfg) == -1)
 		return -1;
-	}
 	if (cfg->feedback_state != NULL) {
 		snprintf(fb.idfile, sizeof(fb.idfile), "%s.ids",
 		    cfg->feedback_state);
@@ -296,13 +347,15 @@ feedback_stop(void)
 	pthread_mutex_unlock(&fb.lock);
 	pthread_join(fb.tid, NULL);
 	fb.running = 0;
-	follow_stats(fb.follow, &lines, &skipped);
+	src_stats(&lines, &skipped);
 	log_info("feedback: stopped after %llu lines (%llu too long, %llu "
 	    "outcomes of mail not accepted here)", (unsigned long long)lines,
 	    (unsigned long long)skipped,
 	    (unsigned long long)fb.fbm[METRICS_FB_UNMATCHED]);
 	follow_free(fb.follow);
 	fb.follow = NULL;
+	journal_free(fb.journal);
+	fb.journal = NULL;
 	/* after the milter threads are done (smfi_main returned) */
 	if (fb.idfile[0] != '\0' && qidlogin_save(fb.qids, fb.idfile) == -1)
 		log_warnx("feedback: cannot save the queue ids to %s: %s",

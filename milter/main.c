@@ -340,86 +340,87 @@ tcp_check(const char *spec)
 		    "each connection", spec);
 }
 
-int
-main(int argc, char *argv[])
-{
-	const char *path = DEFAULT_CONFIG, *sock = NULL;
-	char err[CONFIG_ERR_MAX];
-	int ch, foreground = 0, check_only = 0, verbose = 0, rc;
-	static sigset_t usr1;
-	sigset_t blocked;
-	struct config *cfg;
-	struct cfg_ref *start;
-	char *pw = NULL, *spw = NULL;
-	pthread_t tid;
+/* the command line */
+struct args {
+	const char	*path;		/* -c, or DEFAULT_CONFIG */
+	const char	*sock;		/* -p, or NULL */
+	int		 foreground;	/* -f */
+	int		 check_only;	/* -n */
+	int		 verbose;	/* -v */
+};
 
+/* parse_args - the options into a; exits on -h, -V and misuse */
+static void
+parse_args(int argc, char *argv[], struct args *a)
+{
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	a->path = DEFAULT_CONFIG;
 	while ((ch = getopt(argc, argv, "c:fhnp:vV")) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			a->path = optarg;
 			break;
 		case 'f':
-			foreground = 1;
+			a->foreground = 1;
 			break;
 		case 'h':
 			usage(0);
 			break;
 		case 'n':
-			check_only = 1;
+			a->check_only = 1;
 			break;
 		case 'p':
-			sock = optarg;
+			a->sock = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			a->verbose = 1;
 			break;
 		case 'V':
 			printf("sluice %s\n", SLUICE_VERSION);
-			return 0;
+			exit(0);
 		default:
 			usage(EX_USAGE);
 		}
 	}
-	if (optind != argc || (verbose && !check_only))
+	if (optind != argc || (a->verbose && !a->check_only))
 		usage(EX_USAGE);
+}
 
-	if ((cfg = config_read(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "sluice: %s\n", err);
-		return EX_CONFIG;
-	}
-	if (sock != NULL) {
-		free(cfg->socket);
-		if ((cfg->socket = strdup(sock)) == NULL)
-			return EX_OSERR;
-	}
-	if (check_only) {
-		/* -v: the dump is itself a config, so no other line on stdout */
-		rc = 0;
-		if (verbose)
-			rc = config_dump(cfg, stdout);
-		else
-			printf("sluice: %s: configuration OK\n", path);
-		config_free(cfg);
-		return rc == 0 && fflush(stdout) == 0 ? 0 : EX_IOERR;
-	}
-	rt.config_path = path;
-	/* read before dropping privileges; the control thread needs it too */
-	if (cfg->store == CONFIG_STORE_REDIS && cfg->redis_password_file !=
-	    NULL && (pw = secret_read(cfg->redis_password_file, err,
-	    sizeof(err))) == NULL) {
+/* check_config - -n: say the config is fine, or (-v) print it; exit code */
+static int
+check_config(struct config *cfg, const struct args *a)
+{
+	int rc = 0;
+
+	/* -v: the dump is itself a config, so no other line on stdout */
+	if (a->verbose)
+		rc = config_dump(cfg, stdout);
+	else
+		printf("sluice: %s: configuration OK\n", a->path);
+	config_free(cfg);
+	return rc == 0 && fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+/* store_setup - the Redis and Sentinel passwords, the store, the MAIL
+ * cache; exit code */
+static int
+store_setup(struct config *cfg, char **pw, char **spw)
+{
+	char err[CONFIG_ERR_MAX];
+
+	/* read before dropping privileges; the control thread needs them */
+	if (cfg->store == CONFIG_STORE_REDIS && ((cfg->redis_password_file !=
+	    NULL && (*pw = secret_read(cfg->redis_password_file, err,
+	    sizeof(err))) == NULL) || (cfg->redis_sentinel_password_file !=
+	    NULL && (*spw = secret_read(cfg->redis_sentinel_password_file, err,
+	    sizeof(err))) == NULL))) {
 		fprintf(stderr, "sluice: store: %s\n", err);
 		config_free(cfg);
 		return EX_CONFIG;
 	}
-	if (cfg->store == CONFIG_STORE_REDIS &&
-	    cfg->redis_sentinel_password_file != NULL && (spw =
-	    secret_read(cfg->redis_sentinel_password_file, err,
-	    sizeof(err))) == NULL) {
-		fprintf(stderr, "sluice: store: %s\n", err);
-		config_free(cfg);
-		return EX_CONFIG;
-	}
-	if ((rt.store = store_open(cfg, pw, spw, err, sizeof(err))) == NULL) {
+	if ((rt.store = store_open(cfg, *pw, *spw, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "sluice: store: %s\n", err);
 		config_free(cfg);
 		return EX_CONFIG;
@@ -430,12 +431,17 @@ main(int argc, char *argv[])
 		fprintf(stderr, "sluice: out of memory\n");
 		return EX_OSERR;
 	}
-	log_open(cfg->syslog_facility, cfg->syslog, foreground);
-	raise_nofile();
-	statefile_load(cfg, rt.store);
-	/* mail matters more than sluicectl: without the socket, go on */
-	if (ctlsock_open(cfg, err, sizeof(err)) == -1)
-		log_err("%s: sluicectl cannot reach this daemon", err);
+	return 0;
+}
+
+/*
+ * milter_setup - the milter socket opened and owned, a daemon with its
+ * pid file, privileges dropped, the config installed; exit code
+ */
+static int
+milter_setup(struct config *cfg, int foreground)
+{
+	char err[CONFIG_ERR_MAX];
 
 	if (smfi_setconn(cfg->socket) != MI_SUCCESS ||
 	    callbacks_register() == -1) {
@@ -469,14 +475,22 @@ main(int argc, char *argv[])
 		log_err("%s", err);
 		return EX_NOPERM;
 	}
-	if (cfg_install(cfg) == -1)
-		return EX_OSERR;
+	return cfg_install(cfg) == -1 ? EX_OSERR : 0;
+}
 
-	/*
-	 * Block the signals in every thread from here on: libmilter's own
-	 * thread waits for HUP, TERM and INT, ours for USR1. A thread that
-	 * left TERM unblocked would die of it instead of stopping cleanly.
-	 */
+/*
+ * signals_start - block the signals in every thread from here on:
+ * libmilter's own thread waits for HUP, TERM and INT, ours for USR1. A
+ * thread that left TERM unblocked would die of it instead of stopping
+ * cleanly. Exit code.
+ */
+static int
+signals_start(void)
+{
+	static sigset_t usr1;
+	sigset_t blocked;
+	pthread_t tid;
+
 	sigemptyset(&blocked);
 	sigaddset(&blocked, SIGHUP);
 	sigaddset(&blocked, SIGTERM);
@@ -489,6 +503,18 @@ main(int argc, char *argv[])
 		log_err("cannot start the signal thread");
 		return EX_OSERR;
 	}
+	return 0;
+}
+
+/* threads_start - metrics, control, feedback, sluicectl, state (pw,
+ * spw: the passwords, freed here); exit code */
+static int
+threads_start(char *pw, char *spw)
+{
+	char err[CONFIG_ERR_MAX];
+	struct cfg_ref *start;
+	int rc;
+
 	start = cfg_acquire();	/* a reload may come meanwhile */
 	if (metrics_start(start->cfg, err, sizeof(err)) == -1) {
 		log_err("%s", err);
@@ -509,6 +535,43 @@ main(int argc, char *argv[])
 	    start->cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
 	    "enforce", start->cfg->nclasses);
 	cfg_release(start);
+	return 0;
+}
+
+/* main - start up in the order above, run libmilter's loop, stop */
+int
+main(int argc, char *argv[])
+{
+	char err[CONFIG_ERR_MAX];
+	struct config *cfg;
+	struct args a;
+	char *pw = NULL, *spw = NULL;
+	int rc;
+
+	parse_args(argc, argv, &a);
+	if ((cfg = config_read(a.path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (a.sock != NULL) {
+		free(cfg->socket);
+		if ((cfg->socket = strdup(a.sock)) == NULL)
+			return EX_OSERR;
+	}
+	if (a.check_only)
+		return check_config(cfg, &a);
+	rt.config_path = a.path;
+	if ((rc = store_setup(cfg, &pw, &spw)) != 0)
+		return rc;
+	log_open(cfg->syslog_facility, cfg->syslog, a.foreground);
+	raise_nofile();
+	statefile_load(cfg, rt.store);
+	/* mail matters more than sluicectl: without the socket, go on */
+	if (ctlsock_open(cfg, err, sizeof(err)) == -1)
+		log_err("%s: sluicectl cannot reach this daemon", err);
+	if ((rc = milter_setup(cfg, a.foreground)) != 0 ||
+	    (rc = signals_start()) != 0 || (rc = threads_start(pw, spw)) != 0)
+		return rc;
 
 	rc = smfi_main();
 	log_info("stopping");

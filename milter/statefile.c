@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "control.h"
 #include "localctl.h"
 #include "qidmem.h"
@@ -89,22 +90,12 @@ qids_load(const unsigned char *p, size_t len)
 	return n;
 }
 
-/* mono_us - a monotonic clock in microseconds */
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* save - one snapshot and one write; logs a failure once until it heals */
 static void
 save(void)
 {
 	struct state_buf b = { NULL, 0, 0, 0 };
-	uint64_t t0 = mono_us(), t2, hold = 0;
+	uint64_t t0 = clock_mono_us(), t2, hold = 0;
 	char err[512];
 	size_t n = 0;
 	int rc;
@@ -117,7 +108,7 @@ save(void)
 		    sizeof(err));
 	else
 		snprintf(err, sizeof(err), "state: out of memory");
-	t2 = mono_us();
+	t2 = clock_mono_us();
 	pthread_mutex_lock(&sf.lock);
 	if (rc == 0) {
 		sf.at_s = (uint64_t)time(NULL);

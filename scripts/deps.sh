@@ -6,6 +6,9 @@ set -eu
 # build, unit and integration tests
 PKGS="build-essential cmake pkg-config libmilter-dev libhiredis-dev
 libsodium-dev libcmocka-dev libmicrohttpd-dev redis-server redis-tools miltertest python3"
+# the feedback reader's journal source (sd-journal), and real journal files
+# written from Export Format text for its test (feedback_journal.sh)
+PKGS="$PKGS libsystemd-dev systemd-journal-remote"
 # fuzzing (test/fuzz/run.sh): clang and its libFuzzer runtime, which
 # clang-14 only recommends
 PKGS="$PKGS clang libclang-rt-14-dev"

@@ -3,7 +3,9 @@
  *
  * top SCANs every message counter of one window (P{*}:msg:W:B), sums
  * each one's live buckets (ctl_live_sum: window.h's rule on Redis's
- * clock), ranks the senders, and names the first N from P{H}:who. show
+ * clock), ranks the senders, and names the first N from P{H}:who; top
+ * --domains the same with the domain totals (P{*}:dom_msg:W:B of the
+ * "@domain" keys, named by the who the daemon writes for them). show
  * reads every counter of one login's class by its exact key, its
  * repeat sub-counters by a SCAN of P{H}:rep:*, and its lock. Nothing
  * here writes to Redis. Single-threaded; memory freed before returning.
@@ -26,6 +28,7 @@ struct top_row {
 };
 
 struct top_acc {
+	const char	*item;		/* "msg" or "dom_msg" */
 	uint32_t	 window;
 	uint64_t	 now;
 	struct top_row	*rows;
@@ -48,7 +51,7 @@ top_page(struct ctl *x, const redisReply *keys, void *arg)
 		ctl_die(x, "top", "out of memory");
 	for (i = 0; i < keys->elements; i++) {
 		if (ctl_counter_parse(x, keys->element[i]->str, &k[n]) == -1 ||
-		    strcmp(k[n].name, "msg") != 0 || k[n].sub[0] != '\0' ||
+		    strcmp(k[n].name, a->item) != 0 || k[n].sub[0] != '\0' ||
 		    k[n].window != a->window)
 			continue;
 		argv[1] = keys->element[i]->str;
@@ -141,21 +144,24 @@ top_get_sum(struct ctl *x, const struct top_row *row, uint32_t window,
 	return c;
 }
 
-/* cmd_top - heaviest senders in one messages window */
+/* cmd_top - heaviest senders (or domains) in one messages window */
 int
-cmd_top(struct ctl *x, uint32_t window, size_t n)
+cmd_top(struct ctl *x, uint32_t window, size_t n, int domains)
 {
 	struct top_acc a;
 	char pattern[CTL_KEY_MAX], wkey[CTL_KEY_MAX], ws[32];
-	const char *argv[2];
+	const char *argv[2], *rcpt = domains ? "dom_rcpt" : "rcpt";
+	const char *noun = domains ? "domains" : "senders";
 	redisReply **who;
 	size_t i, m;
-	int kinds = kinds_on(x->cfg);
+	int kinds = !domains && kinds_on(x->cfg);
 
 	memset(&a, 0, sizeof(a));
+	a.item = domains ? "dom_msg" : "msg";
 	a.window = window;
 	a.now = ctl_now_ms(x);
-	snprintf(pattern, sizeof(pattern), "%s{*}:msg:%u:*", x->prefix, window);
+	snprintf(pattern, sizeof(pattern), "%s{*}:%s:%u:*", x->prefix, a.item,
+	    window);
 	ctl_scan(x, pattern, top_page, &a);
 	/* one sender may have two series (window_buckets changed): add up */
 	qsort(a.rows, a.n, sizeof(*a.rows), by_sender);
@@ -173,7 +179,7 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 	if ((who = calloc(m + 1, sizeof(*who))) == NULL)
 		ctl_die(x, "top", "out of memory");
 	for (i = 0; i < m; i++) {
-		top_pipe_sum(x, &a.rows[i], "rcpt", window);
+		top_pipe_sum(x, &a.rows[i], rcpt, window);
 		ctl_key(x, wkey, a.rows[i].sender, CONTRACT_WHO);
 		argv[0] = "GET";
 		argv[1] = wkey;
@@ -195,12 +201,12 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 	}
 	fmt_window(window, ws, sizeof(ws));
 	if (x->json) {
-		printf("{\"window\":%u,\"now\":%llu,\"senders_counted\":%zu,"
-		    "\"senders\":[", window, (unsigned long long)(a.now / 1000),
-		    a.n);
+		printf("{\"window\":%u,\"now\":%llu,\"%s_counted\":%zu,"
+		    "\"%s\":[", window, (unsigned long long)(a.now / 1000),
+		    noun, a.n, noun);
 		for (i = 0; i < m; i++) {
-			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "",
-			    a.rows[i].sender);
+			printf("%s{\"key\":\"%s\",\"%s\":", i ? "," : "",
+			    a.rows[i].sender, domains ? "domain" : "login");
 			origin = NULL;
 			json_str(stdout, who_str(who[i]) ?
 			    ctl_who(who[i]->str, &origin) : NULL);
@@ -218,10 +224,11 @@ cmd_top(struct ctl *x, uint32_t window, size_t n)
 		}
 		printf("]}\n");
 	} else {
-		printf("messages in the last %s: %zu senders, showing %zu\n",
-		    ws, a.n, m);
+		printf("messages in the last %s: %zu %s, showing %zu\n",
+		    ws, a.n, noun, m);
 		if (m > 0)
-			printf("%-40s %-8s %10s %10s%s\n", "LOGIN", "ORIGIN",
+			printf("%-40s %-8s %10s %10s%s\n", domains ? "DOMAIN" :
+			    "LOGIN", "ORIGIN",
 			    "MESSAGES", "RECIPIENTS",
 			    kinds ? "   EXTERNAL   INTERNAL" : "");
 		for (i = 0; i < m; i++) {

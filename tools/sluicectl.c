@@ -42,6 +42,7 @@
 #define O_REASON	0x08
 #define O_CLEAR		0x10
 #define O_ORIGIN	0x20
+#define O_DOMAINS	0x40
 
 struct args {
 	const char	*config;
@@ -62,7 +63,8 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: sluicectl [-c config] [--json] command [arguments]\n"
 	    "  status                          store, config, locked logins\n"
-	    "  top [--window W] [-n N]         heaviest senders now\n"
+	    "  top [--window W] [-n N] [--domains]\n"
+	    "                                  heaviest senders (domains) now\n"
 	    "  show LOGIN                      counts, class and lock of a login\n"
 	    "  lock LOGIN [--for D] [--reason TEXT]\n"
 	    "                                  lock on every relay\n"
@@ -156,8 +158,9 @@ parse_args(int argc, char **argv, struct args *a)
 			a->json = 1;
 			continue;
 		}
-		if (strcmp(arg, "--clear") == 0) {
-			a->seen |= O_CLEAR;
+		if (strcmp(arg, "--clear") == 0 ||
+		    strcmp(arg, "--domains") == 0) {
+			a->seen |= arg[2] == 'c' ? O_CLEAR : O_DOMAINS;
 			continue;
 		}
 		/* options with a value: "--opt V" or "--opt=V" */
@@ -864,7 +867,7 @@ static const struct command {
 	unsigned	 opts;
 } commands[] = {
 	{ "status", 0, 0, 0 },
-	{ "top", 0, 0, O_WINDOW | O_N },
+	{ "top", 0, 0, O_WINDOW | O_N | O_DOMAINS },
 	{ "show", 1, 1, O_ORIGIN },
 	{ "lock", 1, 1, O_FOR | O_REASON | O_ORIGIN },
 	{ "unlock", 1, 1, O_ORIGIN },
@@ -887,7 +890,7 @@ main(int argc, char **argv)
 	char full[SENDER_LOGIN_MAX + 1];
 	size_t i, j;
 	char *end;
-	int rc;
+	int rc, domains;
 
 	parse_args(argc, argv, &a);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -922,13 +925,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "sluicectl: %s\n", err);
 		return CTL_CONFIG;
 	}
-	/* the top window: asked for, else the shortest messages window */
+	/* the top window: asked for, else the shortest messages (or
+	 * domain_messages) window */
 	window = (uint32_t)(wms / 1000);
-	for (i = 0; wms == 0 && i < cfg->nclasses; i++)
-		for (j = 0; j < cfg->classes[i].nmessages; j++)
-			if (window == 0 || cfg->classes[i].messages[j].window <
-			    window)
-				window = cfg->classes[i].messages[j].window;
+	domains = (a.seen & O_DOMAINS) != 0;
+	for (i = 0; wms == 0 && i < cfg->nclasses; i++) {
+		const struct config_class *c = &cfg->classes[i];
+		const struct config_limit *l = domains ? c->domain_messages :
+		    c->messages;
+
+		for (j = 0; j < (domains ? c->ndomain_messages :
+		    c->nmessages); j++)
+			if (window == 0 || l[j].window < window)
+				window = l[j].window;
+	}
 	memset(&x, 0, sizeof(x));
 	x.cfg = cfg;
 	x.json = a.json;
@@ -943,11 +953,12 @@ main(int argc, char **argv)
 		rc = cmd_status(&x);
 	else if (strcmp(cmd->name, "top") == 0) {
 		if (window == 0) {
-			fprintf(stderr, "sluicectl: no class has a messages "
-			    "limit: give --window\n");
+			fprintf(stderr, "sluicectl: no class has a %s limit: "
+			    "give --window\n", domains ? "domain_messages" :
+			    "messages");
 			rc = CTL_USAGE;
 		} else
-			rc = cmd_top(&x, window, n);
+			rc = cmd_top(&x, window, n, domains);
 	} else if (strcmp(cmd->name, "show") == 0)
 		rc = cmd_show(&x, a.pos[0]);
 	else if (strcmp(cmd->name, "lock") == 0)

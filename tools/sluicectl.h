@@ -79,7 +79,8 @@ redisReply	*ctl_sock_cmd(struct ctl *, const char *what, int argc,
 const char	*ctl_who(char *who, const char **origin);
 
 /* ctl_show.c */
-int		 cmd_top(struct ctl *, uint32_t window, size_t n);
+int		 cmd_top(struct ctl *, uint32_t window, size_t n,
+		    int domains);
 int		 cmd_show(struct ctl *, const char *login);
 void		 class_of(struct ctl *, const char *login,
 		    const struct config_class **, const char **source,

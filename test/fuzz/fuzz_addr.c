@@ -15,18 +15,9 @@
 #include <string.h>
 
 #include "addr.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static struct addr_count whole, split;
-
-/* check - abort, so libFuzzer keeps the input, unless cond holds */
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* LLVMFuzzerTestOneInput - count one value whole, in pieces, twice */
 int
@@ -44,9 +35,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	addr_count_init(&whole);
 	addr_count_header(&whole, v, size);
-	check(whole.distinct <= whole.total);
-	check(whole.total <= seps + 1);
-	check(whole.nseen <= ADDR_SEEN_MAX);
+	CHECK(whole.distinct <= whole.total);
+	CHECK(whole.total <= seps + 1);
+	CHECK(whole.nseen <= ADDR_SEEN_MAX);
 
 	addr_count_init(&split);
 	addr_count_begin(&split);
@@ -58,18 +49,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		addr_count_push(&split, v + off, n);
 	}
 	addr_count_end(&split);
-	check(split.total == whole.total);
-	check(split.distinct == whole.distinct);
-	check(split.unbalanced == whole.unbalanced && whole.unbalanced <= 1);
+	CHECK(split.total == whole.total);
+	CHECK(split.distinct == whole.distinct);
+	CHECK(split.unbalanced == whole.unbalanced && whole.unbalanced <= 1);
 
 	t1 = whole.total;
 	d1 = whole.distinct;
 	addr_count_header(&whole, v, size);
-	check(whole.total == 2 * t1);
+	CHECK(whole.total == 2 * t1);
 	if (d1 == whole.nseen)	/* the set held every address */
-		check(whole.distinct == d1);
+		CHECK(whole.distinct == d1);
 	else
-		check(whole.distinct >= d1 && whole.distinct <= 2 * d1);
+		CHECK(whole.distinct >= d1 && whole.distinct <= 2 * d1);
 
 	/* the header-name check on the same bytes, NUL-terminated */
 	name = malloc(size + 1);

@@ -1,6 +1,7 @@
 /*
  * fuzz_config.c - libFuzzer target for the configuration parser,
- * lib/config.c (sluice.conf and the class map).
+ * lib/config.c, config_parse.c, config_class.c (sluice.conf and the
+ * class map).
  *
  * Input: the text of sluice.conf up to the first NUL; after it, the
  * map's bytes (NULs and all), written to ./map in a private directory
@@ -26,31 +27,7 @@
 
 #include "config.h"
 #include "config_dump.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-
-/* CHECK - say which property broke and abort, so libFuzzer keeps the input */
-#define CHECK(cond)	do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: property broken: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
-
-static char workdir[] = "/tmp/sluice-fuzz-config.XXXXXX";
-
-/* cleanup - remove the private directory at exit */
-static void
-cleanup(void)
-{
-	char path[sizeof(workdir) + 4];
-
-	snprintf(path, sizeof(path), "%s/map", workdir);
-	unlink(path);
-	rmdir(workdir);
-}
+#include "fuzz.h"
 
 /* LLVMFuzzerInitialize - work in a private directory for ./map */
 int
@@ -59,9 +36,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(workdir) == NULL || chdir(workdir) == -1)
-		abort();
-	atexit(cleanup);
+	fuzz_workdir("config");
 	return 0;
 }
 

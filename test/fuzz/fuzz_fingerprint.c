@@ -14,8 +14,7 @@
 #include <string.h>
 
 #include "fingerprint.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* run - one pass over the body; chunk 0: whole, 1: bytes, else random */
 static void

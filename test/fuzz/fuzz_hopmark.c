@@ -22,13 +22,12 @@
 #include <string.h>
 
 #include "hopmark.h"
+#include "fuzz.h"
 
 #define NOW	1700000000ULL
 #define LIFE	86400U
 #define CLUSTER	"fuzz.c1"
 #define ID_MAX	1024		/* longest Message-ID tried */
-
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned char key[HOPMARK_KEY_LEN] = {
 	0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,

@@ -16,19 +16,10 @@
 #include <string.h>
 
 #include "identity.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static char out[IDENT_FROM_MAX][IDENT_ADDR_MAX + 1];
 static struct ident_from from;
-
-/* check - abort, so libFuzzer keeps the input, unless cond holds */
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* LLVMFuzzerTestOneInput - read one value; check the invariants */
 int
@@ -43,22 +34,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < size; k++)
 		seps += v[k] == ',' || v[k] == ';';
 	n = ident_extract(v, size, out, IDENT_FROM_MAX, &bad);
-	check((size_t)n + bad <= seps + 1);
+	CHECK((size_t)n + bad <= seps + 1);
 	for (i = 0; i < n && i < IDENT_FROM_MAX; i++) {
 		at = strrchr(out[i], '@');
-		check(at != NULL && at != out[i] && at[1] != '\0');
+		CHECK(at != NULL && at != out[i] && at[1] != '\0');
 		for (k = 0; out[i][k] != '\0'; k++)
-			check(out[i][k] < 'A' || out[i][k] > 'Z');
+			CHECK(out[i][k] < 'A' || out[i][k] > 'Z');
 	}
 	ident_from_init(&from);
 	ident_from_header(&from, v, size);
-	check(from.naddr == n && from.bad == bad);
+	CHECK(from.naddr == n && from.bad == bad);
 	if (ident_check(NULL, "alice@example.com", &from, why, sizeof(why)) ==
 	    IDENT_OK)
 		for (i = 0; i < n; i++)
-			check(strcmp(out[i], "alice@example.com") == 0);
+			CHECK(strcmp(out[i], "alice@example.com") == 0);
 	ident_from_header(&from, v, size);
-	check(ident_check(NULL, "alice@example.com", &from, why,
+	CHECK(ident_check(NULL, "alice@example.com", &from, why,
 	    sizeof(why)) == IDENT_MISMATCH);
 	return 0;
 }

@@ -27,35 +27,11 @@
 
 #include "config.h"
 #include "sender.h"
+#include "fuzz.h"
 
 #define SHOW_MAX	200	/* as LOGIN_SHOW_MAX in milter/callbacks.c */
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-
 static struct config *cfg;
-
-/* CHECK - say which property broke and abort, so libFuzzer keeps the input */
-#define CHECK(cond)	do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: property broken: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
-
-static char workdir[] = "/tmp/sluice-fuzz-sender.XXXXXX";
-
-/* cleanup - remove the private directory at exit */
-static void
-cleanup(void)
-{
-	char path[sizeof(workdir) + 4];
-
-	snprintf(path, sizeof(path), "%s/map", workdir);
-	unlink(path);
-	rmdir(workdir);
-}
 
 /* LLVMFuzzerInitialize - a config with a class map, in a private dir */
 int
@@ -66,8 +42,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(workdir) == NULL || chdir(workdir) == -1 ||
-	    (fp = fopen("map", "w")) == NULL)
+	fuzz_workdir("sender");
+	if ((fp = fopen("map", "w")) == NULL)
 		abort();
 	fputs("alice@example.com bulk\n@bulk.example bulk\n"
 	    "(null) bulk\n", fp);
@@ -76,7 +52,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "messages 10/1h\n}\n", "fuzz.conf", err, sizeof(err));
 	if (cfg == NULL)
 		abort();
-	atexit(cleanup);
 	return 0;
 }
 

@@ -24,3 +24,16 @@ function open(ip, host)
 	check(mt.getreply(c) == SMFIR_CONTINUE, "connect not continued")
 	return c
 end
+
+-- finish - end of headers and the body, each unless the filter
+-- negotiated it away (as an MTA does), then end of message; the reply
+function finish(c, body)
+	if not mt.test_option(c, SMFIP_NOEOH) then
+		check(mt.eoh(c) == nil, "eoh")
+	end
+	if not mt.test_option(c, SMFIP_NOBODY) then
+		check(mt.bodystring(c, body) == nil, "body")
+	end
+	check(mt.eom(c) == nil, "eom")
+	return mt.getreply(c)
+end

@@ -4,7 +4,8 @@
 #
 # ctl_cases NAME - run the table against relay NAME ($T/NAME.conf); its
 # class default must allow 2 messages an hour and 100 recipients, and a
-# class bulk must allow 3.
+# class bulk must allow 3 and be the domain class of tabdom.test, with
+# domain_messages and domain_recipients in 1h (top --domains).
 # The logins are tab-* so the callers' own cases are not disturbed.
 
 # row WHAT RC CHECK ARGS... - run sluicectl ARGS; exit RC; CHECK is
@@ -51,6 +52,12 @@ ctl_cases() {
 	row "table: show --json of a hostile login parses" 0 'js:d["login"] == "tab-ev\"il\\\x01\xff@table.test", d["limits"][0]["count"]=(True, 1)' --json show "$evil"
 	row "table: top lists tab-alice" 0 're:^(tab-alice@table\.test|[0-9a-f]{32}) +sasl +2 +6$' top -n 100
 	row "table: top --json" 0 'js:[(s["messages"], s["recipients"]) for s in d["senders"] if s["recipients"] == 6][:1]=[(2, 6)]' --json top -n 100
+	# the domain totals: two logins of tabdom.test, 3 messages in all
+	bench "$1" -c 1 -n 2 -r 3 --login 'tab-d1@tabdom.test'
+	bench "$1" -c 1 -n 1 -r 2 --login 'tab-d2@tabdom.test'
+	row "table: top --domains sums @tabdom.test" 0 're:^@tabdom\.test +sasl +3 +8$' top --domains -n 100
+	row "table: top --domains --json" 0 'js:[(s["domain"], s["origin"], s["messages"], s["recipients"]) for s in d["domains"] if s["domain"] == "@tabdom.test"]=[('"'"'@tabdom.test'"'"', '"'"'sasl'"'"', 3, 8)]' --json top --domains -n 100
+	row "table: top --domains lists no login, no domain without totals" 0 'js:[s["domain"] for s in d["domains"] if s["domain"] != "@tabdom.test"]=[]' --json top --domains -n 100
 	row "table: lock" 0 're:^locked tab-alice@table.test on every relay until ' lock tab-alice@table.test --reason 'table test'
 	bench "$1" -c 1 -n 1 --login 'tab-alice@table.test'
 	grep -q '451 4.7.1 This account is locked' "$T/bench.out" ||

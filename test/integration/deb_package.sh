@@ -188,70 +188,20 @@ step "behind a real Postfix"
 sink_start
 SASLDB_GROUP=postfix sasldb alice@e2e.test
 P=$T/pf
-SUB_PORT=$(free_port)
-while [ "$SUB_PORT" = "$SINK_PORT" ]; do SUB_PORT=$(free_port); done
-mkdir -p "$P/etc/sasl" "$P/spool" "$P/data"
-chown postfix "$P/data"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -nodes -days 2 -subj /CN=relay.e2e.test -keyout "$P/etc/key.pem" \
-    -out "$P/etc/cert.pem" > "$T/openssl.out" 2>&1 || fail "openssl req"
-chmod 0600 "$P/etc/key.pem"
-cat > "$P/etc/main.cf" <<EOF2
-# deb_package.sh: a throw-away Postfix on loopback, milter: the package's
-compatibility_level = 3.6
-queue_directory = $P/spool
-data_directory = $P/data
-maillog_file = $T/postfix.log
-maillog_file_prefixes = $T
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = relay.e2e.test
-mydomain = e2e.test
-mydestination =
-alias_maps =
-alias_database =
-mynetworks =
-relayhost = [127.0.0.1]:$SINK_PORT
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-smtp_tls_security_level = none
-smtpd_tls_cert_file = $P/etc/cert.pem
-smtpd_tls_key_file = $P/etc/key.pem
-smtpd_sasl_type = cyrus
-cyrus_sasl_config_path = $P/etc/sasl
-smtpd_sasl_path = smtpd
-in_flow_delay = 0
-biff = no
-EOF2
-{
-	echo "# ---- /usr/share/sluice/postfix/main.cf, the socket of the package"
-	sed 's|unix:sluice/sluice.sock|unix:/run/sluice/sluice.sock|' \
-	    /usr/share/sluice/postfix/main.cf
-	echo
-} >> "$P/etc/main.cf"
-{
-	postfix_services
-	sed "s/^submission\([[:space:]]\)/127.0.0.1:$SUB_PORT\1/" \
-	    /usr/share/sluice/postfix/master.cf
-} > "$P/etc/master.cf"
-postconf -c "$P/etc" -F '*/*/chroot = n' || fail "postconf -F chroot"
-cat > "$P/etc/sasl/smtpd.conf" <<EOF2
-pwcheck_method: auxprop
-auxprop_plugin: sasldb
-mech_list: PLAIN LOGIN
-sasldb_path: $T/sasldb2
-EOF2
-postfix -c "$P/etc" check > "$T/postfix-check.out" 2>&1 ||
-    { cat "$T/postfix-check.out"; fail "postfix check"; }
-touch "$P/spool/quick-start"
+SUB_PORT=$(free_port_but "$SINK_PORT")
+# the shared throw-away Postfix (e2e/mta.sh) with the package's snippets:
+# its main.cf with the socket of the package, its master.cf's submission
+sed 's|unix:sluice/sluice.sock|unix:/run/sluice/sluice.sock|' \
+    /usr/share/sluice/postfix/main.cf > "$T/package-main.cf"
+PF_MAIN_CF=$T/package-main.cf
+PF_MASTER_CF=/usr/share/sluice/postfix/master.cf
+postfix_setup
+postfix_submission "$SUB_PORT"
 # doc/packaging.md: the MTA's user joins the group (inside the sandbox:
 # its /etc is an overlay, the machine's /etc/group is not touched)
-export SANDBOX_STOP="postfix -c $P/etc stop"
-SANDBOX_SLUICE_DIR=$RUN sandbox_start pf sh -c \
-    "usermod -aG sluice postfix && exec postfix -c $P/etc start-fg"
-unset SANDBOX_STOP
-PF_SANDBOX=$SANDBOX_PID
-wait_port "$SUB_PORT" "Postfix (submission)" 300
+PF_SLUICE_DIR=$RUN
+PF_BEFORE="usermod -aG sluice postfix"
+postfix_start "$SUB_PORT"
 id -nG postfix | grep -qw sluice && fail "the machine's postfix user joined sluice"
 smtpc one.out --port "$SUB_PORT" --starttls --auth "alice@e2e.test:pw-alice@e2e.test" \
     --from alice@e2e.test --to r1@remote.test --tag deb
@@ -278,8 +228,9 @@ in_ct() {
 # under_systemd - boot systemd in a container of this machine's own file
 # system (e2e/nspawn_boot.sh), start the installed unit, and check it does
 # what the daemon needs under all its hardening: the runtime directory,
-# the pid file, the hop key read as user sluice, a lock hook run, metrics,
-# reload, stop
+# the pid file, the hop key read as user sluice, a lock hook run, delivery
+# feedback read from the system journal (feedback_log journal, with the
+# drop-in doc/feedback.md gives), metrics, reload, stop
 under_systemd() {
 	C=$T/ct
 	mkdir -p "$C/root" "$C/etc"
@@ -291,6 +242,10 @@ under_systemd() {
 		echo "hop_key_file /etc/sluice/hop.key"
 		echo "lock_after 2/1h"
 		echo "lock_command /etc/sluice/lock-hook"
+		# delivery feedback from the container's own journal
+		echo "feedback_log journal"
+		echo "feedback_state /var/lib/sluice/feedback.state"
+		echo "feedback_poll 200ms"
 		echo "class default {"
 		echo "    messages 1/1h"
 		echo "}"
@@ -317,6 +272,11 @@ under_systemd() {
 	done
 	pass "systemd $(in_ct systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p') is PID 1 of a container of this machine's (read-only) file system: $(in_ct systemctl is-system-running)"
 	[ "$(in_ct systemctl is-enabled sluice)" = enabled ] || fail "sluice.service is not enabled"
+	# as doc/feedback.md says (systemctl edit sluice): the journal's group
+	in_ct mkdir -p /run/systemd/system/sluice.service.d
+	printf '[Service]\nSupplementaryGroups=systemd-journal\n' |
+	    in_ct sh -c 'cat > /run/systemd/system/sluice.service.d/journal.conf'
+	in_ct systemctl daemon-reload
 	in_ct systemctl start sluice || { in_ct journalctl -u sluice --no-pager; fail "systemctl start sluice"; }
 	[ "$(in_ct systemctl is-active sluice)" = active ] || fail "sluice.service is not active"
 	i=0
@@ -361,8 +321,29 @@ under_systemd() {
 	grep -q '^locked@deb.test ' <(in_ct cat /run/sluice/lock-hook.out) ||
 	    fail "lock hook wrote: $(in_ct cat /run/sluice/lock-hook.out)"
 	pass "lock_command ran under the unit (posix_spawn past the syscall filter, no new privileges) and wrote to ReadWritePaths /run/sluice: $(in_ct cat /run/sluice/lock-hook.out)"
+	# Postfix's bounce of the accepted message, logged to the container's
+	# journal with syslog(3) (logger), as Postfix under systemd logs it
+	qid=$(in_ct journalctl -u sluice --no-pager -o cat |
+	    sed -n 's/^\([0-9A-F]*\): eom login=locked@deb\.test .*action=accept.*/\1/p' |
+	    head -n 1)
+	[ -n "$qid" ] || fail "no queue id of the accepted message in the journal"
+	in_ct logger -t postfix/local "$qid: to=<l@deb.test>, relay=local, delay=0, dsn=5.1.1, status=bounced (unknown user)"
+	in_ct logger -t postfix/smtp "$qid: to=<u@remote.test>, relay=mx.remote.test[192.0.2.1]:25, delay=1, dsn=5.1.1, status=bounced (host said: 550 5.1.1 no such user)"
+	i=0
+	until in_ct python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9188/metrics", timeout=10).read().decode())' |
+	    grep -q '^sluice_feedback_outcomes_total{outcome="bounced"} 1$'; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { in_ct journalctl -u sluice --no-pager | tail -n 20;
+		    fail "the bounce in the system journal was not counted"; }
+		sleep 0.1
+	done
 	in_ct python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9188/metrics", timeout=10).read().decode())' \
 	    > "$T/ct-metrics.txt" || fail "the metrics page in the container"
+	grep -q '^sluice_feedback_lines_total 1$' "$T/ct-metrics.txt" ||
+	    fail "feedback lines: $(grep '^sluice_feedback_lines_total' "$T/ct-metrics.txt")"
+	in_ct grep -q '^journal s=' /var/lib/sluice/feedback.state ||
+	    fail "no journal cursor in /var/lib/sluice/feedback.state"
+	pass "feedback_log journal under the unit (group systemd-journal, its hardening): the postfix/smtp bounce of $qid that logger wrote to the system journal is counted, postfix/local is not read; the cursor is in feedback_state"
 	grep -q '^sluice_locks_total 1$' "$T/ct-metrics.txt" || fail "sluice_locks_total is not 1"
 	in_ct systemctl reload sluice || fail "systemctl reload sluice"
 	i=0

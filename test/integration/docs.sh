@@ -22,9 +22,9 @@ sed -n '/^static const struct key keys\[\] = {/,/^};/p' "$S/lib/config.c" |
     sed -n 's/^[[:space:]]*{ "\([a-z_0-9]*\)",.*/\1/p' | sort > "$T/table"
 [ -s "$T/table" ] || fail "no keys found in lib/config.c keys[]"
 diff "$T/table" "$T/dumped" || fail "sluice -n -v and keys[] disagree"
-sed -n '/class_keys\[\] = {/,/^};/p' "$S/lib/config.c" |
+sed -n '/class_keys\[\] = {/,/^};/p' "$S/lib/config_class.c" |
     sed -n 's/^[[:space:]]*{ "\([a-z_0-9]*\)",.*/\1/p' > "$T/class_keys"
-[ -s "$T/class_keys" ] || fail "no keys found in lib/config.c class_keys[]"
+[ -s "$T/class_keys" ] || fail "no keys found in lib/config_class.c class_keys[]"
 
 # documented: a .TP paragraph whose tag starts with the key in bold
 awk 'prev == ".TP" && $1 ~ /^\.B[IR]?$/ { k = $2; gsub(/"/, "", k);

@@ -19,15 +19,7 @@ local function send(c, login)
 	if not mt.test_option(c, SMFIP_NOHDRS) then
 		check(mt.header(c, "From", "<" .. login .. ">") == nil, "header")
 	end
-	if not mt.test_option(c, SMFIP_NOEOH) then
-		check(mt.eoh(c) == nil, "eoh")
-	end
-	if not mt.test_option(c, SMFIP_NOBODY) then
-		check(mt.bodystring(c, "hello from " .. login .. "\r\n") == nil,
-		    "body")
-	end
-	check(mt.eom(c) == nil, "eom")
-	local r = mt.getreply(c)
+	local r = finish(c, "hello from " .. login .. "\r\n")
 	if accepted(r) then
 		return true
 	end

@@ -67,10 +67,7 @@ wait_until 10 "sluice did not start its feedback reader" \
 pass "sluice reads $T/postfix.log (postfix) in its own thread"
 
 IN_PORT=$(free_port)
-SUB_PORT=$(free_port)
-while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
-	SUB_PORT=$(free_port)
-done
+SUB_PORT=$(free_port_but "$IN_PORT" "$SINK_PORT")
 # the shared throw-away Postfix (e2e/mta.sh): everything relayed to the sink
 postfix_setup
 postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" \
@@ -102,13 +99,7 @@ lines_with() {
 
 # metric NAME - a value from the metrics page
 metric() {
-	python3 - "$METRICS_PORT" "$1" <<'PY'
-import sys, urllib.request
-page = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1]).read().decode()
-for line in page.splitlines():
-    if line.startswith(sys.argv[2] + " "):
-        print(line.split()[-1])
-PY
+	page_metric "$METRICS_PORT" "$1"
 }
 
 step "a normal account: 8 messages, 2 of them to an unknown recipient"

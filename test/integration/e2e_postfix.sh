@@ -199,15 +199,8 @@ grep -q "milter socket inet:$MILTER_B_PORT@127.0.0.1: TCP_NODELAY and TCP_QUICKA
 pass "sluice B on inet: says TCP_NODELAY and TCP_QUICKACK on each connection"
 
 IN_PORT=$(free_port)
-SUB_PORT=$(free_port)
-while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
-	SUB_PORT=$(free_port)
-done
-SUB_B_PORT=$(free_port)
-while [ "$SUB_B_PORT" = "$IN_PORT" ] || [ "$SUB_B_PORT" = "$SINK_PORT" ] ||
-    [ "$SUB_B_PORT" = "$SUB_PORT" ]; do
-	SUB_B_PORT=$(free_port)
-done
+SUB_PORT=$(free_port_but "$IN_PORT" "$SINK_PORT")
+SUB_B_PORT=$(free_port_but "$IN_PORT" "$SINK_PORT" "$SUB_PORT")
 postfix_setup
 postconf -c "$P/etc" -e "smtpd_milters = unix:$SOCK" \
     "non_smtpd_milters = unix:$SOCK" || fail "postconf smtpd_milters"

@@ -14,13 +14,8 @@
 MTA=Postfix
 step "setup: smtp-sink, hop key, two sluices, two Postfix instances"
 sink_start
-A_PORT=$(free_port)
-B_PORT=$(free_port)
-while [ "$B_PORT" = "$A_PORT" ] || [ "$B_PORT" = "$SINK_PORT" ] ||
-    [ "$A_PORT" = "$SINK_PORT" ]; do
-	A_PORT=$(free_port)
-	B_PORT=$(free_port)
-done
+A_PORT=$(free_port_but "$SINK_PORT")
+B_PORT=$(free_port_but "$A_PORT" "$SINK_PORT")
 
 mkdir -p "$T/sluice"
 chown postfix "$T/sluice"

@@ -133,15 +133,8 @@ expect_log sluiceb "milter socket inet:$MILTER_B_PORT@127\.0\.0\.1: TCP_NODELAY 
     "sluice B on inet: says TCP_NODELAY and TCP_QUICKACK on each connection"
 
 IN_PORT=$(free_port)
-SUB_PORT=$(free_port)
-while [ "$SUB_PORT" = "$IN_PORT" ] || [ "$SUB_PORT" = "$SINK_PORT" ]; do
-	SUB_PORT=$(free_port)
-done
-SUB_B_PORT=$(free_port)
-while [ "$SUB_B_PORT" = "$IN_PORT" ] || [ "$SUB_B_PORT" = "$SINK_PORT" ] ||
-    [ "$SUB_B_PORT" = "$SUB_PORT" ]; do
-	SUB_B_PORT=$(free_port)
-done
+SUB_PORT=$(free_port_but "$IN_PORT" "$SINK_PORT")
+SUB_B_PORT=$(free_port_but "$IN_PORT" "$SINK_PORT" "$SUB_PORT")
 # inbound (no AUTH; mail for local.e2e.test is relayed on), submission
 # (AUTH required: M=a), and sluice as an administrator adds it; a second
 # MSA port whose only filter is sluice B, on TCP (inet:, loopback) with

@@ -9,7 +9,11 @@
 : "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 chmod 0711 "$T"
 
+# the domain class of ctl_cases' tabdom.test (top --domains)
+printf 'tabdom.test bulk\n' > "$T/domains"
+chmod 0644 "$T/domains"
 write_config a "store memory" "control_socket $T/run/ctl.sock" \
+    "domain_class_map $T/domains" \
     "state_file $T/lib/state" "state_save_interval 1s" \
     "lock_after 3/1h" "lock_lifetime 1d" \
 'class default {
@@ -18,6 +22,8 @@ write_config a "store memory" "control_socket $T/run/ctl.sock" \
 }
 class bulk {
     messages 1000/1h
+    domain_messages 1000/1h
+    domain_recipients 10000/1h
 }'
 chmod 0644 "$T/a.conf"
 start_sluice a
@@ -31,18 +37,7 @@ start_a() {
 	wait_until 10 "no control socket" test -S "$T/run/ctl.sock"
 }
 
-ctl() {
-	RC=0
-	"$SLUICECTL" -c "$T/a.conf" "$@" > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
-}
-expect_rc() {
-	[ "$RC" = "$1" ] || { cat "$T/ctl.out" "$T/ctl.err" >&2;
-	    fail "$2: exit $RC, expected $1"; }
-}
-js() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-	    "$T/ctl.out" "$1" || { cat "$T/ctl.out" >&2; fail "no valid JSON"; }
-}
+# ctl, expect_rc, js: lib.sh
 expect_js() {
 	got=$(js "$1")
 	[ "$got" = "$2" ] || { cat "$T/ctl.out" >&2;

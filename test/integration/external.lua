@@ -23,15 +23,7 @@ local function send(c, login, rcpts)
 	if not mt.test_option(c, SMFIP_NOHDRS) then
 		check(mt.header(c, "From", "<" .. login .. ">") == nil, "header")
 	end
-	if not mt.test_option(c, SMFIP_NOEOH) then
-		check(mt.eoh(c) == nil, "eoh")
-	end
-	if not mt.test_option(c, SMFIP_NOBODY) then
-		check(mt.bodystring(c, "hello " .. #rcpts .. "\r\n") == nil,
-		    "body")
-	end
-	check(mt.eom(c) == nil, "eom")
-	local r = mt.getreply(c)
+	local r = finish(c, "hello " .. #rcpts .. "\r\n")
 	if accepted(r) then
 		return "ok"
 	end

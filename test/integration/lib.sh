@@ -54,6 +54,18 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# free_port_but PORT... - a free port that is none of PORT (ports picked
+# but not yet bound: free_port may hand one out again)
+free_port_but() {
+	while :; do
+		_port=$(free_port)
+		case " $* " in
+		*" $_port "*) ;;
+		*) echo "$_port"; return 0 ;;
+		esac
+	done
+}
+
 # redis_port - the port of the CTest fixture's redis-server
 redis_port() {
 	cat "${SLUICE_TEST_REDIS_DIR:?no redis fixture}/port"
@@ -244,4 +256,37 @@ miltertest_run() {
 	    { cat "$T/miltertest.out" >&2;
 	      fail "miltertest $(basename "$script") failed"; }
 	pass "miltertest $(basename "$script")"
+}
+
+# page_metric PORT SAMPLE - one value of the metrics page on 127.0.0.1:PORT
+# ("name" or 'name{label="v"}'); nothing when absent
+page_metric() {
+	python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+page = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1]).read().decode()
+for line in page.splitlines():
+    if line.startswith(sys.argv[2] + " "):
+        print(line.split()[-1])
+PY
+}
+
+# ctl ARGS... - run sluicectl with $CTL_CONF (default relay a's config,
+# $T/a.conf): $T/ctl.out, $T/ctl.err, exit code in RC
+ctl() {
+	RC=0
+	"$SLUICECTL" -c "${CTL_CONF:-$T/a.conf}" "$@" > "$T/ctl.out" \
+	    2> "$T/ctl.err" || RC=$?
+}
+
+# expect_rc N WHAT - the last ctl exited with N
+expect_rc() {
+	[ "$RC" = "$1" ] || { cat "$T/ctl.out" "$T/ctl.err" >&2;
+	    fail "$2: exit $RC, expected $1"; }
+}
+
+# js EXPR - a Python expression over the last ctl's JSON output, as d
+js() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+	    "$T/ctl.out" "$1" || { cat "$T/ctl.out" >&2;
+	    fail "sluicectl $* printed no valid JSON"; }
 }

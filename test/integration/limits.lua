@@ -36,14 +36,7 @@ local function send(c, login, from, nrcpt)
 		check(mt.header(c, "From", from) == nil, "header")
 		check(mt.header(c, "Subject", "test") == nil, "header")
 	end
-	if not mt.test_option(c, SMFIP_NOEOH) then
-		check(mt.eoh(c) == nil, "eoh")
-	end
-	if not mt.test_option(c, SMFIP_NOBODY) then
-		check(mt.bodystring(c, "hello\r\n") == nil, "body")
-	end
-	check(mt.eom(c) == nil, "eom")
-	r = mt.getreply(c)
+	r = finish(c, "hello\r\n")
 	if accepted(r) then
 		return "ok", refused
 	end

@@ -31,14 +31,7 @@ local function send(c, o)
 		check(mt.header(c, h[1], h[2]) == nil, "header " .. h[1])
 	end
 	check(mt.header(c, "Subject", "test") == nil, "header")
-	if not mt.test_option(c, SMFIP_NOEOH) then
-		check(mt.eoh(c) == nil, "eoh")
-	end
-	if not mt.test_option(c, SMFIP_NOBODY) then
-		check(mt.bodystring(c, "hello\r\n") == nil, "body")
-	end
-	check(mt.eom(c) == nil, "eom")
-	return mt.getreply(c)
+	return finish(c, "hello\r\n")
 end
 
 -- SASL: a login made of fields, accepted (log_accepts), with a queue id

@@ -66,14 +66,7 @@ local function send(c, body, i)
 		check(mt.header(c, "From", "<" .. login .. ">") == nil, "header")
 		check(mt.header(c, "Subject", "Mailbox notice") == nil, "header")
 	end
-	if not mt.test_option(c, SMFIP_NOEOH) then
-		check(mt.eoh(c) == nil, "eoh")
-	end
-	if not mt.test_option(c, SMFIP_NOBODY) then
-		check(mt.bodystring(c, body) == nil, "body")
-	end
-	check(mt.eom(c) == nil, "eom")
-	r = mt.getreply(c)
+	r = finish(c, body)
 	if accepted(r) then
 		return "ok"
 	end

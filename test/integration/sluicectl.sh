@@ -12,8 +12,11 @@ port=$(redis_port)
 P="t-ctl-$$:"
 rcli() { redis-cli -p "$port" "$@"; }
 
+# the domain class of ctl_cases' tabdom.test (top --domains)
+printf 'tabdom.test bulk\n' > "$T/domains"
 write_config a "store redis" "redis_server 127.0.0.1:$port" \
     "redis_prefix $P" "lock_after 50/1h" "lock_lifetime 1m" \
+    "domain_class_map $T/domains" \
 'class default {
     messages 5/1h 20/1d
     recipients 100/1h
@@ -21,28 +24,12 @@ write_config a "store redis" "redis_server 127.0.0.1:$port" \
 }
 class bulk {
     messages 1000/1h
+    domain_messages 1000/1h
+    domain_recipients 10000/1h
 }'
 start_sluice a
 
-# ctl ARGS... - run sluicectl with relay a's config: $T/ctl.out,
-# $T/ctl.err, exit code in RC
-ctl() {
-	RC=0
-	"$SLUICECTL" -c "$T/a.conf" "$@" > "$T/ctl.out" 2> "$T/ctl.err" || RC=$?
-}
-
-# expect_rc N WHAT - the last ctl exited with N
-expect_rc() {
-	[ "$RC" = "$1" ] || { cat "$T/ctl.out" "$T/ctl.err" >&2;
-	    fail "$2: exit $RC, expected $1"; }
-}
-
-# js EXPR - a Python expression over the last ctl's JSON output, as d
-js() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-	    "$T/ctl.out" "$1" || { cat "$T/ctl.out" >&2;
-	    fail "sluicectl $* printed no valid JSON"; }
-}
+# ctl, expect_rc, js: lib.sh
 
 # expect_js EXPR VALUE WHAT - assert on the last JSON output
 expect_js() {

@@ -1302,6 +1302,12 @@ test_bad(void **state)
 		{ "cluster_id \"two words\"\n", "t.conf:1: cluster_id: only "
 		    "letters, digits and - . _ are allowed" },
 		{ "hop_header X-Hop:\n", "t.conf:1: hop_header: only letters" },
+		{ "log_accepts no\nfeedback_journal_match postfix/smtp\n",
+		    "t.conf:2: feedback_journal_match: expected FIELD=VALUE "
+		    "words" },
+		{ "feedback_journal_match \"A=1 B=2 C=3 D=4 E=5 F=6 G=7 H=8 I=9 "
+		    "J=10 K=11 L=12 M=13 N=14 O=15 P=16 Q=17\"\n", "t.conf:1: "
+		    "feedback_journal_match: too many words" },
 		{ "identity_map \"ids\rx\"\n", "t.conf:1: identity_map: "
 		    "control characters are not allowed" },
 		{ "hop_header \"X\rY\"\n", "t.conf:1: hop_header: control "

@@ -70,120 +70,115 @@ teardown(void **state)
 	return 0;
 }
 
-/* test_tail - new lines only, a partial line waits for its newline */
+/* one step of a scripted case: what happens to the log, what is read */
+struct step {
+	enum {
+		END,		/* the script is over */
+		PUT,		/* append text to the log */
+		OPEN,		/* follow_new with the state file */
+		OPEN_NO_STATE,	/* follow_new without one: from the end */
+		READ,		/* follow_read: the lines text, '|'-joined */
+		NO_LAG,		/* follow_lag says 0 */
+		CLOSE,		/* follow_free (a restart: CLOSE, then OPEN) */
+		ROTATE,		/* the log renamed to .1 */
+		DROP_ROTATED,	/* .1 removed */
+		TRUNCATE	/* the log cut to 0 bytes, same inode */
+	} op;
+	const char	*text;
+};
+
+/* a scripted case: its name and its steps */
+struct script {
+	const char	*name;
+	struct step	 steps[24];
+};
+
+static const struct script scripts[] = {
+	/* new lines only, a partial line waits for its newline */
+	{ "test_tail", { { PUT, "old 1\nold 2\n" }, { OPEN_NO_STATE, NULL },
+	    { READ, "" }, { PUT, "a\nb" }, { READ, "|a" }, { NO_LAG, NULL },
+	    { PUT, "c\n" }, { READ, "|bc" }, { CLOSE, NULL } } },
+	/* logrotate's default: the old file to .1, a new one; "3" is
+	 * written before the rotation */
+	{ "test_rename", { { PUT, "" }, { OPEN, NULL }, { READ, "" },
+	    { PUT, "1\n2\n" }, { READ, "|1|2" }, { PUT, "3\n" },
+	    { ROTATE, NULL }, { PUT, "4\n" }, { READ, "|3|4" },
+	    { PUT, "5\n" }, { READ, "|5" }, { CLOSE, NULL } } },
+	/* the file copied away and cut to 0, written again */
+	{ "test_copytruncate", { { PUT, "" }, { OPEN, NULL }, { READ, "" },
+	    { PUT, "1\n2\n" }, { READ, "|1|2" }, { TRUNCATE, NULL },
+	    { PUT, "3\n" }, { READ, "|3" }, { CLOSE, NULL } } },
+	/* a restart goes on where the last run stopped: same file ("3"
+	 * while we were down), a file rotated meanwhile (the rest of .1
+	 * first), a file truncated meanwhile and written again to the same
+	 * size (the start of the file tells it from the one we read) */
+	{ "test_resume", { { PUT, "" }, { OPEN, NULL }, { READ, "" },
+	    { PUT, "1\n2\n" }, { READ, "|1|2" }, { CLOSE, NULL },
+	    { PUT, "3\n" }, { OPEN, NULL }, { READ, "|3" }, { CLOSE, NULL },
+	    { PUT, "4\n" }, { ROTATE, NULL }, { PUT, "5\n" }, { OPEN, NULL },
+	    { READ, "|4|5" }, { CLOSE, NULL },
+	    { DROP_ROTATED, NULL }, { TRUNCATE, NULL }, { PUT, "6\n" },
+	    { OPEN, NULL }, { READ, "|6" }, { CLOSE, NULL } } },
+};
+
+/* test_script - run one script of scripts[] */
 static void
-test_tail(void **state)
+test_script(void **state)
 {
-	struct follow *f;
+	const struct script *sc = *state;
+	const struct step *s;
+	struct follow *f = NULL;
 	char err[256];
 
-	(void)state;
-	put(logp, "old 1\nold 2\n");
-	f = follow_new(logp, NULL, err, sizeof(err));
-	assert_non_null(f);
-	assert_string_equal(rd(f), "");	/* no state: from the end */
-	put(logp, "a\nb");
-	assert_string_equal(rd(f), "|a");
-	assert_int_equal(follow_lag(f), 0);
-	put(logp, "c\n");
-	assert_string_equal(rd(f), "|bc");
-	follow_free(f);
-	teardown(state);
-	setup(state);
+	for (s = sc->steps; s->op != END; s++) {
+		switch (s->op) {
+		case PUT:
+			put(logp, s->text);
+			break;
+		case OPEN:
+		case OPEN_NO_STATE:
+			f = follow_new(logp, s->op == OPEN ? statep : NULL, err,
+			    sizeof(err));
+			assert_non_null(f);
+			break;
+		case READ:
+			assert_string_equal(rd(f), s->text);
+			break;
+		case NO_LAG:
+			assert_int_equal(follow_lag(f), 0);
+			break;
+		case CLOSE:
+			follow_free(f);
+			f = NULL;
+			break;
+		case ROTATE:
+			assert_int_equal(rename(logp, rot), 0);
+			break;
+		case DROP_ROTATED:
+			unlink(rot);
+			break;
+		case TRUNCATE:
+			assert_int_equal(truncate(logp, 0), 0);
+			break;
+		case END:
+			break;
+		}
+	}
+	assert_null(f);		/* every script closes what it opened */
 }
 
-/* test_rename - logrotate's default: the old file to .1, a new one */
-static void
-test_rename(void **state)
+/* open_empty - an empty log followed with the state file, read once */
+static struct follow *
+open_empty(void)
 {
 	struct follow *f;
 	char err[256];
 
-	(void)state;
 	put(logp, "");
 	f = follow_new(logp, statep, err, sizeof(err));
 	assert_non_null(f);
 	assert_string_equal(rd(f), "");
-	put(logp, "1\n2\n");
-	assert_string_equal(rd(f), "|1|2");
-	put(logp, "3\n");		/* written before the rotation */
-	assert_int_equal(rename(logp, rot), 0);
-	put(logp, "4\n");
-	assert_string_equal(rd(f), "|3|4");
-	put(logp, "5\n");
-	assert_string_equal(rd(f), "|5");
-	follow_free(f);
-	teardown(state);
-	setup(state);
-}
-
-/* test_copytruncate - the file copied away and cut to 0, written again */
-static void
-test_copytruncate(void **state)
-{
-	struct follow *f;
-	char err[256];
-	FILE *t;
-
-	(void)state;
-	put(logp, "");
-	f = follow_new(logp, statep, err, sizeof(err));
-	assert_non_null(f);
-	assert_string_equal(rd(f), "");
-	put(logp, "1\n2\n");
-	assert_string_equal(rd(f), "|1|2");
-	t = fopen(logp, "w");	/* truncate, same inode */
-	assert_non_null(t);
-	fclose(t);
-	put(logp, "3\n");
-	assert_string_equal(rd(f), "|3");
-	follow_free(f);
-	teardown(state);
-	setup(state);
-}
-
-/* test_resume - a restart goes on where the last run stopped: same
- * file, a file rotated meanwhile (the rest of .1 first), a file
- * truncated meanwhile; follow_commit marks a line done */
-static void
-test_resume(void **state)
-{
-	struct follow *f;
-	char err[256];
-
-	(void)state;
-	put(logp, "");
-	f = follow_new(logp, statep, err, sizeof(err));
-	assert_non_null(f);
-	assert_string_equal(rd(f), "");
-	put(logp, "1\n2\n");
-	assert_string_equal(rd(f), "|1|2");
-	follow_free(f);
-	put(logp, "3\n");		/* while we were down */
-	f = follow_new(logp, statep, err, sizeof(err));
-	assert_non_null(f);
-	assert_string_equal(rd(f), "|3");
-	follow_free(f);
-
-	put(logp, "4\n");		/* down, then rotated */
-	assert_int_equal(rename(logp, rot), 0);
-	put(logp, "5\n");
-	f = follow_new(logp, statep, err, sizeof(err));
-	assert_non_null(f);
-	assert_string_equal(rd(f), "|4|5");
-	follow_free(f);
-
-	unlink(rot);
-	/* copytruncate while down, and written again to the same size:
-	 * the start of the file tells it from the one we read */
-	assert_int_equal(truncate(logp, 0), 0);
-	put(logp, "6\n");
-	f = follow_new(logp, statep, err, sizeof(err));
-	assert_non_null(f);
-	assert_string_equal(rd(f), "|6");
-	follow_free(f);
-	teardown(state);
-	setup(state);
+	return f;
 }
 
 /* state_off - the offset the state file holds */
@@ -236,8 +231,6 @@ test_commit(void **state)
 	follow_free(cf);
 	assert_int_equal(at_x, 4);	/* right after "x\n" */
 	assert_int_equal(state_off(), 6);	/* the batch: after b */
-	teardown(state);
-	setup(state);
 }
 
 /* test_long - a line over FOLLOW_LINE_MAX is skipped and counted */
@@ -245,14 +238,11 @@ static void
 test_long(void **state)
 {
 	struct follow *f;
-	char err[256], *big;
+	char *big;
 	uint64_t lines, skipped;
 
 	(void)state;
-	put(logp, "");
-	f = follow_new(logp, statep, err, sizeof(err));
-	assert_non_null(f);
-	assert_string_equal(rd(f), "");
+	f = open_empty();
 	big = malloc(3 * FOLLOW_LINE_MAX + 2);
 	assert_non_null(big);
 	memset(big, 'z', 3 * FOLLOW_LINE_MAX);
@@ -267,21 +257,22 @@ test_long(void **state)
 	assert_int_equal(lines, 2);
 	assert_int_equal(skipped, 1);
 	follow_free(f);
-	teardown(state);
-	setup(state);
 }
+
+/* the scripts of scripts[], by name (initial_state is not const) */
+#define SCRIPT(i)	{ scripts[i].name, test_script, setup, teardown, \
+	(void *)(uintptr_t)&scripts[i] }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tail),
-		cmocka_unit_test(test_rename),
-		cmocka_unit_test(test_copytruncate),
-		cmocka_unit_test(test_resume),
-		cmocka_unit_test(test_commit),
-		cmocka_unit_test(test_long),
+		SCRIPT(0), SCRIPT(1), SCRIPT(2), SCRIPT(3),
+		cmocka_unit_test_setup_teardown(test_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	_Static_assert(sizeof(scripts) / sizeof(scripts[0]) == 4,
+	    "every script has its SCRIPT() in main");
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

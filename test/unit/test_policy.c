@@ -455,11 +455,19 @@ test_refused_locally(void **state)
 	cfg.fanout_action = CONFIG_ACTION_TAG;	/* accepted, tagged */
 	assert_false(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
 	m.naddr = 1;
-	m.passes = 5;			/* hop_limit */
-	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	m.passes = 5;			/* hop_limit: not the login's doing */
+	assert_int_equal(policy_refused_locally(&cfg, &m, NULL, NULL, 3),
+	    POLICY_LOCAL_UNOWNED);
+	m.naddr = 6;			/* and its own fan-out: that is */
+	cfg.fanout_action = CONFIG_ACTION_REJECT;
+	assert_int_equal(policy_refused_locally(&cfg, &m, NULL, NULL, 3),
+	    POLICY_LOCAL_OWN);
+	cfg.fanout_action = CONFIG_ACTION_TAG;
+	m.naddr = 1;
 	m.passes = 0;
 	m.received = 51;		/* max_received */
-	assert_true(policy_refused_locally(&cfg, &m, NULL, NULL, 3));
+	assert_int_equal(policy_refused_locally(&cfg, &m, NULL, NULL, 3),
+	    POLICY_LOCAL_UNOWNED);
 	m.received = 0;
 	cfg.identity_action = CONFIG_ACTION_TAG;
 	assert_false(policy_refused_locally(&cfg, &m, "not alice's", NULL,

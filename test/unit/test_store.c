@@ -35,6 +35,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "sender.h"
 #include "store.h"
 #include "window.h"
@@ -63,16 +64,6 @@ static uint64_t
 fake_clock(void *ctx)
 {
 	return ((struct fx *)ctx)->now;
-}
-
-/* mono_ms - a monotonic clock, ms, for measuring waits */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* sleep_ms - sleep that long */
@@ -144,6 +135,47 @@ count_of(struct fx *fx, const char *sender, const char *name,
 
 	run(fx, sender, NULL, 0, &it, 1, NULL);
 	return it.count;
+}
+
+#define ANY		(-1)	/* a field of a call the row does not check */
+#define RETRY_SOME	1	/* a retry > 0 */
+
+/* one store call on a sender's "msg" item (1h in 12 buckets), and what
+ * it must answer */
+struct call {
+	const char	*txn;		/* or NULL */
+	int		 commit;
+	uint64_t	 cost;
+	int		 allowed;
+	int		 replayed;	/* 0, 1 or ANY */
+	int		 count;		/* or ANY */
+	int		 retry;		/* 0, RETRY_SOME or ANY */
+};
+
+/* calls_run - the calls in order on one sender, each checked */
+static void
+calls_run(struct fx *fx, const char *key, uint64_t limit,
+    const struct call *c, size_t n)
+{
+	struct store_item it;
+	struct store_res res;
+	size_t i;
+
+	for (i = 0; i < n; i++, c++) {
+		it = item("msg", 3600, 12, limit, c->cost);
+		if (!run(fx, key, c->txn, c->commit, &it, 1, &res) !=
+		    !c->allowed)
+			fail_msg("call %zu: not %s", i, c->allowed ? "allowed" :
+			    "refused");
+		if (c->replayed != ANY)
+			assert_int_equal(res.replayed, c->replayed);
+		if (c->count != ANY)
+			assert_int_equal(it.count, c->count);
+		if (c->retry == 0)
+			assert_int_equal(it.retry, 0);
+		else if (c->retry == RETRY_SOME)
+			assert_true(it.retry > 0);
+	}
 }
 
 /* ---- redis helpers ---- */
@@ -433,28 +465,26 @@ test_atomic(void **state)
 static void
 test_check_only(void **state)
 {
+	static const struct call calls[] = {
+		/* txn commit cost allowed replayed count retry */
+		{ NULL, 0, 1, 1, ANY, 0, ANY },		/* nothing yet */
+		{ NULL, 1, 3, 1, ANY, 3, ANY },
+		{ NULL, 0, 2, 1, ANY, 3, 0 },		/* 3 + 2 <= 5 */
+		{ NULL, 0, 3, 0, ANY, 3, RETRY_SOME },	/* 3 + 3 > 5 */
+		{ NULL, 0, 2, 1, ANY, ANY, ANY },
+	};
 	struct fx *fx = *state;
-	struct store_item it;
 	char key[SENDER_KEY_LEN + 1];
 	redisReply *r;
 
 	key_of("check@example.test", key);
-	assert_true(msg1(fx, key, 0, 5, 1, &it));	/* nothing yet */
-	assert_int_equal(it.count, 0);
+	calls_run(fx, key, 5, calls, 1);
 	if (fx->redis) {	/* and a check writes nothing */
 		r = our_keys(fx);
 		assert_int_equal(r->elements, 0);
 		freeReplyObject(r);
 	}
-	assert_true(msg1(fx, key, 1, 5, 3, &it));
-	assert_int_equal(it.count, 3);
-	assert_true(msg1(fx, key, 0, 5, 2, &it));	/* 3 + 2 <= 5 */
-	assert_int_equal(it.count, 3);
-	assert_int_equal(it.retry, 0);
-	assert_false(msg1(fx, key, 0, 5, 3, &it));	/* 3 + 3 > 5 */
-	assert_int_equal(it.count, 3);
-	assert_true(it.retry > 0);
-	assert_true(msg1(fx, key, 0, 5, 2, &it));
+	calls_run(fx, key, 5, calls + 1, sizeof(calls) / sizeof(calls[0]) - 1);
 	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 3);
 }
 
@@ -574,44 +604,35 @@ test_hostile_logins(void **state)
 static void
 test_txn(void **state)
 {
+	static const char odd[] = "{m1}:\r\n* \xff";
+	static const struct call calls[] = {
+		/* txn commit cost allowed replayed count retry */
+		{ "m1", 1, 1, 1, 0, 1, ANY },
+		{ "m1", 1, 1, 1, 1, 1, ANY },
+		{ odd, 1, 1, 1, 0, 2, ANY },		/* full now */
+		{ "m3", 1, 1, 0, 0, 2, RETRY_SOME },
+		/* a replay is allowed even when the limit is reached, and
+		 * says 0 */
+		{ "m1", 1, 1, 1, 1, 2, 0 },
+		{ odd, 1, 1, 1, 1, ANY, ANY },
+		/* a refused txn was not remembered; a check is never a
+		 * replay */
+		{ "m3", 1, 1, 0, ANY, ANY, ANY },
+		{ "m1", 0, 1, 0, 0, ANY, ANY },
+	};
 	struct fx *fx = *state;
-	struct store_item it = item("msg", 3600, 12, 2, 1);
+	struct store_item it = item("msg", 3600, 12, 100, 1);
 	struct store_res res;
 	struct store_req req;
 	char key[SENDER_KEY_LEN + 1], long_txn[STORE_TXN_MAX + 2], err[256];
-	const char *odd = "{m1}:\r\n* \xff";
 
 	key_of("txn@example.test", key);
-	assert_true(run(fx, key, "m1", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 0);
-	assert_int_equal(it.count, 1);
-	assert_true(run(fx, key, "m1", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 1);
-	assert_int_equal(it.count, 1);
-	assert_true(run(fx, key, odd, 1, &it, 1, &res));	/* full now */
-	assert_int_equal(res.replayed, 0);
-	assert_int_equal(it.count, 2);
-	assert_false(run(fx, key, "m3", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 0);
-	assert_int_equal(it.count, 2);
-	assert_true(it.retry > 0);
-	/* a replay is allowed even when the limit is reached, and says 0 */
-	assert_true(run(fx, key, "m1", 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 1);
-	assert_int_equal(it.count, 2);
-	assert_int_equal(it.retry, 0);
-	assert_true(run(fx, key, odd, 1, &it, 1, &res));
-	assert_int_equal(res.replayed, 1);
-	/* a refused txn was not remembered; a check is never a replay */
-	assert_false(run(fx, key, "m3", 1, &it, 1, &res));
-	assert_false(run(fx, key, "m1", 0, &it, 1, &res));
-	assert_int_equal(res.replayed, 0);
+	calls_run(fx, key, 2, calls, sizeof(calls) / sizeof(calls[0]));
 	assert_int_equal(count_of(fx, key, "msg", 3600, 12), 2);
 
 	/* the longest id is fine, one more byte is an error */
 	memset(long_txn, 'z', sizeof(long_txn));
 	long_txn[STORE_TXN_MAX] = '\0';
-	it.limit = 100;
 	assert_true(run(fx, key, long_txn, 1, &it, 1, &res));
 	assert_true(run(fx, key, long_txn, 1, &it, 1, &res));
 	assert_int_equal(res.replayed, 1);
@@ -1156,11 +1177,11 @@ test_redis_down(void **state)
 	key_of("down", key);
 	for (i = 0; i < 3; i++) {
 		req = (struct store_req){ key, NULL, 1, &it, 1 };
-		t = mono_ms();
+		t = clock_mono_ms();
 		err[0] = '\0';
 		assert_int_equal(store_charge(st, &req, &res, err,
 		    sizeof(err)), -1);
-		assert_true(mono_ms() - t < 300);
+		assert_true(clock_mono_ms() - t < 300);
 		if (strncmp(err, want, strlen(want)) != 0)
 			fail_msg("error \"%s\" does not start \"%s\"", err,
 			    want);
@@ -1206,9 +1227,9 @@ test_redis_connect_timeout(void **state)
 	st = redis_store(&o);
 	key_of("timeout", key);
 	req = (struct store_req){ key, NULL, 1, &it, 1 };
-	t = mono_ms();
+	t = clock_mono_ms();
 	rc = store_charge(st, &req, &res, err, sizeof(err));
-	t = mono_ms() - t;
+	t = clock_mono_ms() - t;
 	store_free(st);
 	for (i = 0; i < 8; i++)
 		close(fill[i]);
@@ -1240,17 +1261,17 @@ test_redis_pause(void **state)
 	key_of("pause@example.test", key);
 	assert_true(msg1(fx, key, 1, 10, 1, &it));	/* pooled, loaded */
 	admin_ok(fx, "CLIENT PAUSE 1000 ALL");
-	paused = mono_ms();
+	paused = clock_mono_ms();
 	it = item("msg", 3600, 12, 10, 1);
 	req = (struct store_req){ key, "lost-reply", 1, &it, 1 };
-	t = mono_ms();
+	t = clock_mono_ms();
 	assert_int_equal(store_charge(fx->st, &req, &res, err, sizeof(err)),
 	    -1);
-	t = mono_ms() - t;
+	t = clock_mono_ms() - t;
 	if (strstr(err, "timeout") == NULL)
 		fail_msg("not a timeout: %s", err);
 	assert_true(t >= CMD_MS - 20 && t < CMD_MS + 500);
-	t = mono_ms() - paused;
+	t = clock_mono_ms() - paused;
 	sleep_ms(t < 1100 ? (unsigned)(1100 - t) : 0);
 	/* the MTA retries: charged once whether or not the lost one ran */
 	it = item("msg", 3600, 12, 10, 1);
@@ -1309,11 +1330,11 @@ test_redis_pool_line(void **state)
 	o.command_timeout_ms = 10000;
 	fx->st = redis_store(&o);
 	for (i = 0; i < 3; i++) {	/* one call's time, median of 3 */
-		t = mono_ms();
+		t = clock_mono_ms();
 		w[0] = (struct worker){ fx, key, 1, 0, 0 };
 		slow_thread(&w[0]);
 		assert_int_equal(w[0].errors, 0);
-		d[i] = mono_ms() - t;
+		d[i] = clock_mono_ms() - t;
 	}
 	t = d[0] > d[1] ? (d[1] > d[2] ? d[1] : d[0] > d[2] ? d[2] : d[0]) :
 	    (d[0] > d[2] ? d[0] : d[1] > d[2] ? d[2] : d[1]);
@@ -1399,13 +1420,13 @@ test_redis_pause_retry(void **state)
 
 	/* paused past the command timeout: the retry answers, counted once */
 	admin_ok(fx, "CLIENT PAUSE 1500 WRITE");
-	t = mono_ms();
+	t = clock_mono_ms();
 	it = item("msg", 3600, 12, 10, 1);
 	req = (struct store_req){ key, "mx.example/4XyZ1", STORE_COMMIT, &it,
 	    1 };
 	if (store_charge(st, &req, &res, err, sizeof(err)) != 0)
 		fail_msg("the retried commit failed: %s", err);
-	t = mono_ms() - t;
+	t = clock_mono_ms() - t;
 	assert_true(t >= 1000 && t < 3500);	/* timed out, then waited */
 	assert_true(res.allowed);
 	sleep_ms(200);

@@ -197,8 +197,9 @@ sasldb() {
 # $P/etc/main.cf (loopback only, queue and data under $P, log in
 # $T/postfix.log, every message relayed to smtp-sink, Cyrus SASL with
 # $T/sasldb2, a self-signed certificate for STARTTLS) followed by
-# contrib/postfix/main.cf as it is; $P/etc/master.cf with the internal
-# services, none chrooted. The caller adds its listeners (its own lines,
+# contrib/postfix/main.cf as it is (or the file PF_MAIN_CF names: a
+# package's); $P/etc/master.cf with the internal services, none
+# chrooted. The caller adds its listeners (its own lines,
 # postfix_submission) and milters (postconf -c "$P/etc" -e ...), then
 # calls postfix_start.
 postfix_setup() {
@@ -251,8 +252,8 @@ biff = no
 PFEOF
 	{
 		echo
-		echo "# ---- contrib/postfix/main.cf"
-		cat "$SLUICE_SRC/contrib/postfix/main.cf"
+		echo "# ---- ${PF_MAIN_CF:-contrib/postfix/main.cf}"
+		cat "${PF_MAIN_CF:-$SLUICE_SRC/contrib/postfix/main.cf}"
 	} >> "$P/etc/main.cf"
 	postfix_services > "$P/etc/master.cf"
 	cat > "$P/etc/sasl/smtpd.conf" <<PFEOF
@@ -263,16 +264,17 @@ sasldb_path: $T/sasldb2
 PFEOF
 }
 
-# postfix_submission PORT [OPTION...] - contrib/postfix/master.cf's
-# submission service on 127.0.0.1:PORT, appended to $P/etc/master.cf,
-# with "-o OPTION" for each OPTION (e.g. smtpd_milters=unix:/path)
+# postfix_submission PORT [OPTION...] - contrib/postfix/master.cf's (or
+# PF_MASTER_CF's) submission service on 127.0.0.1:PORT, appended to
+# $P/etc/master.cf, with "-o OPTION" for each OPTION (e.g.
+# smtpd_milters=unix:/path)
 postfix_submission() {
 	port=$1
 	shift
 	{
-		echo "# ---- contrib/postfix/master.cf on 127.0.0.1:$port"
+		echo "# ---- ${PF_MASTER_CF:-contrib/postfix/master.cf} on 127.0.0.1:$port"
 		sed "s/^submission\([[:space:]]\)/127.0.0.1:$port\1/" \
-		    "$SLUICE_SRC/contrib/postfix/master.cf"
+		    "${PF_MASTER_CF:-$SLUICE_SRC/contrib/postfix/master.cf}"
 		for o in "$@"; do
 			echo "  -o $o"
 		done
@@ -282,7 +284,9 @@ postfix_submission() {
 }
 
 # postfix_start PORT... - postfix check, then Postfix in a sandbox (sets
-# PF_SANDBOX); waits until each PORT accepts
+# PF_SANDBOX); waits until each PORT accepts. With PF_SLUICE_DIR, that
+# directory is /run/sluice in the sandbox (e2e/sandbox.sh); PF_BEFORE is
+# a command run in the sandbox before Postfix starts (e.g. usermod).
 postfix_start() {
 	postconf -c "$P/etc" -F '*/*/chroot = n' || fail "postconf -F chroot"
 	postfix -c "$P/etc" check > "$T/postfix-check.out" 2>&1 ||
@@ -293,8 +297,16 @@ postfix_start() {
 	# stopped from inside the sandbox: "postfix stop" from here would
 	# signal a pid of the namespace in the machine's pid space
 	export SANDBOX_STOP="postfix -c $P/etc stop"
-	sandbox_start pf postfix -c "$P/etc" start-fg
-	unset SANDBOX_STOP
+	if [ -n "${PF_SLUICE_DIR:-}" ]; then
+		export SANDBOX_SLUICE_DIR="$PF_SLUICE_DIR"
+	fi
+	if [ -n "${PF_BEFORE:-}" ]; then
+		sandbox_start pf sh -c \
+		    "$PF_BEFORE && exec postfix -c $P/etc start-fg"
+	else
+		sandbox_start pf postfix -c "$P/etc" start-fg
+	fi
+	unset SANDBOX_STOP SANDBOX_SLUICE_DIR
 	PF_SANDBOX=$SANDBOX_PID
 	for port in "$@"; do
 		wait_port "$port" "Postfix (127.0.0.1:$port)" 300
