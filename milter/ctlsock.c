@@ -555,6 +555,7 @@ accept_main(void *arg)
 	struct timespec deadline;
 	pthread_attr_t at;
 	pthread_t t;
+	char drain[512];
 	int fd, busy;
 
 	(void)arg;
@@ -589,6 +590,11 @@ accept_main(void *arg)
 		deadline.tv_sec += 1;
 		reply_err(fd, "busy too many sluicectl clients at once; try "
 		    "again", &deadline);
+		/* read what request came already: closed unread, it would
+		 * reset the connection over the answer */
+		shutdown(fd, SHUT_WR);
+		while (recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+			;
 		close(fd);
 	}
 	pthread_attr_destroy(&at);

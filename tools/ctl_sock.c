@@ -29,6 +29,9 @@
 #include "sluicectl.h"
 
 #define SOCK_TIMEOUT_MS	10000	/* a reply from a busy daemon */
+#define BUSY_TRIES	40	/* asks while the daemon says "busy": 4 s,
+				   beyond its 2 s for a silent client */
+#define BUSY_PAUSE_MS	100	/* between them */
 
 /* what one subject's (or one listing's) series replies held */
 struct sock_series {
@@ -81,16 +84,20 @@ ctl_sock_call(struct ctl *x, size_t n, const char *const *f,
 	const char *all[CTLPROTO_FIELDS_MAX];
 	char line[CTLPROTO_LINE_MAX], err[256], *buf = NULL, *p, *nl;
 	struct ctlproto_line *l;
+	const struct timespec pause = { 0, BUSY_PAUSE_MS * 1000000L };
 	size_t len, got = 0, cap = 0, i;
 	ssize_t r;
-	int fd, first = 1;
+	int fd, first = 1, busy = 0;
 
 	all[0] = CTLPROTO_MAGIC;
 	for (i = 0; i < n && i + 1 < CTLPROTO_FIELDS_MAX; i++)
 		all[i + 1] = f[i];
 	if ((len = ctlproto_join(line, sizeof(line), n + 1, all)) == 0)
 		ctl_die(x, f[0], "request too long");
+again:
 	fd = sock_connect(x);
+	got = 0;
+	first = 1;
 	/* a refused peer is answered before its request is read: a failed
 	 * send still leaves that answer to read */
 	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
@@ -104,6 +111,9 @@ ctl_sock_call(struct ctl *x, size_t n, const char *const *f,
 		if ((r = recv(fd, buf + got, cap - got - 1, 0)) == -1 &&
 		    errno == EINTR)
 			continue;
+		if (r == -1 && errno == ECONNRESET && got > 0)
+			break;	/* closed with our request unread (a "busy"
+				   answer): what came before is the reply */
 		if (r == -1)
 			ctl_die(x, f[0], errno == EAGAIN ? "no reply in time" :
 			    strerror(errno));
@@ -123,6 +133,14 @@ ctl_sock_call(struct ctl *x, size_t n, const char *const *f,
 			    " ERR ", 16) == 0) {
 				*nl = '\0';
 				p += 16;
+				if (strncmp(p, "busy ", 5) == 0 &&
+				    ++busy < BUSY_TRIES) {
+					/* the daemon's few client slots are
+					 * taken (each freed as its client
+					 * closes): wait a little, ask again */
+					nanosleep(&pause, NULL);
+					goto again;
+				}
 				p += strcspn(p, " ");
 				fprintf(stderr, "sluicectl: %s: %s: %s\n",
 				    x->where, f[0], *p ? p + 1 : "error");

@@ -142,5 +142,25 @@ pass "a silent client: $(cat "$T/silent.out")"
 expect_log a "control socket: client uid 0 sent no request within 2000 ms: dropped" \
     "a silent client: logged"
 
+# four silent clients take every slot: sluicectl is told "busy", waits and
+# asks again, and gets its answer once the daemon drops them (2 s)
+python3 - "$T/run/ctl.sock" > "$T/four.out" 2>&1 <<'PY' &
+import socket, sys, time
+ss = [socket.socket(socket.AF_UNIX) for _ in range(4)]
+for s in ss:
+    s.connect(sys.argv[1])
+time.sleep(3)
+PY
+four=$!
+PIDS="$PIDS $four"
+sleep 0.3
+t0=$(date +%s%N)
+ctl status
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_rc 0 "status while four clients hold every slot"
+[ "$ms" -ge 1000 ] || fail "status answered in $ms ms: the slots were not taken"
+pass "status while four silent clients hold every slot: answered after $ms ms (busy, asked again)"
+wait "$four"
+
 stop_sluice a
 echo "embedded_store: all passed"
