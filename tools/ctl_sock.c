@@ -139,6 +139,7 @@ again:
 					 * taken (each freed as its client
 					 * closes): wait a little, ask again */
 					nanosleep(&pause, NULL);
+					free(l);
 					goto again;
 				}
 				p += strcspn(p, " ");
