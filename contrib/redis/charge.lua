@@ -35,7 +35,9 @@
 --             4: on-refuse, charged only when the request is refused;
 --             8: near, the sender's last NEAR_KEEP bodies: counts those
 --             within some bits of this body's simhash; 16: history, the
---             sender's usual count per window, see "history" below).
+--             sender's usual count per window, see "history" below;
+--             32: unowned, over it is not the sender's doing: a refusal
+--             by unowned limits alone charges no on-refuse limit).
 --             Binary, because
 --             tonumber() of 5 decimal strings per limit cost more than
 --             the rest of the script (glibc strtod).
@@ -247,7 +249,7 @@ local function buckets_read(it, key)
 end
 
 -- read every limit before writing any: all fit, or nothing is charged
-local items, allowed = {}, 1
+local items, allowed, owned = {}, 1, false
 for i = 1, n do
 	local a = 5 * i - 4
 	local flags = P[a + 4]
@@ -284,10 +286,16 @@ for i = 1, n do
 		buckets_read(it, KEYS[i])
 	end
 	it[OVER] = it[TOTAL] + it[COST] > it[LIMIT]
-	if it[OVER] and not it[SOFT] then allowed = 0 end
+	if it[OVER] and not it[SOFT] then
+		allowed = 0
+		if flags % 64 < 32 then owned = true end
+	end
 	items[i] = it
 end
-if forced then allowed = 0 end
+if forced then allowed, owned = 0, true end
+-- a refusal by unowned limits alone (a domain's total, a copy) is not
+-- the sender's: its on-refuse limits are not charged
+if not owned then record = false end
 
 -- a commit's transaction key: set now when allowed (nothing else can
 -- fail before the writes below); already there: a replay
