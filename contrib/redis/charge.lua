@@ -85,18 +85,31 @@ if #ARGV[5] ~= 25 * n then
 	    ' bytes for ' .. n .. ' limits')
 end
 local P = { struct.unpack('>' .. string.rep('I4I4ddB', n), ARGV[5]) }
+-- which kinds of limit the request has: the functions of the others are
+-- never made (every closure and table made costs each call, and its
+-- garbage collection after)
+local has_distinct, has_near, has_history = false, false, false
+for a = 5, 5 * n, 5 do
+	local f = P[a]
+	if f >= 2 then
+		if f % 4 >= 2 then has_distinct = true end
+		if f % 16 >= 8 then has_near = true end
+		if f % 32 >= 16 then has_history = true end
+	end
+end
 
 -- Per limit i, a = 5 * i - 4: P[a .. a + 4] = window, buckets, limit,
 -- cost, flags. A plain bucket limit (the most of them) has no table of
 -- its own: a table per limit cost ~9,000 instructions each (measured,
--- bench/RESULTS.md), so its state lives in two tables made once at
--- their full size by unpacking P: S (S[a] the bucket width, S[a + 1]
--- the newest live index, S[a + 2] the current bucket's field when it is
--- there and the newest, else false, S[a + 3] the stale fields, S[a + 4]
--- the HGETALL reply) and the reply itself (out[3 * i] the events
--- counted, out[3 * i + 2] over, a boolean until the reply is made). A
--- distinct, near or history limit (rarer, dearer anyway) keeps a state
--- table X[i] as below: an array, not named fields (a table constructor
+-- bench/RESULTS.md, with its garbage collection), so its state between
+-- the read and the write lives in P and in the reply, made once at its
+-- full size by unpacking P: P[a] becomes the bucket width, out[3 * i]
+-- the events counted, out[3 * i + 1] the current bucket's field when it
+-- is there and the newest, else the newest live index, out[3 * i + 2]
+-- the HGETALL reply when it has stale fields or the limit is over (they
+-- are read again then), else false; the last loop replaces them with
+-- the reply's values. A distinct, near or history limit (rarer, dearer
+-- anyway) keeps a state table X[i] as below: an array, not named fields (a table constructor
 -- with 19 named fields costs Redis ~7,000 instructions, positional ones
 -- ~2,000)
 local WINDOW, BUCKETS, LIMIT, COST, CHARGE, TOTAL = 1, 2, 3, 4, 5, 6
@@ -108,7 +121,8 @@ local WIDTH, CUR, NEWEST, FRESH, STALE, REPLY, FROM, MEMBER =
 -- newest; REPLY: the HGETALL reply; FROM: a distinct window's start, ms)
 
 -- an integral double as a decimal string (never "1e+12")
-local function int(x) return string.format('%.0f', x) end
+local int = (has_distinct or has_history) and
+    function(x) return string.format('%.0f', x) end
 
 -- near: a string of the sender's last NEAR_KEEP bodies (STORE_NEAR_KEEP of
 -- lib/store.h), oldest first, 16 bytes each: the simhash as two 32-bit
@@ -116,7 +130,7 @@ local function int(x) return string.format('%.0f', x) end
 -- Its functions are made on first use: few configurations have a near
 -- limit, and every closure and table made costs each call
 local near_read, near_write
-local function near_make()
+local near_make = has_near and function()
 	local NEAR_KEEP = 32
 	local NIBBLE_ONES = {
 		[0] = 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4
@@ -179,7 +193,7 @@ end
 -- over test below applies; retry: when bucket b ends. A charge rewrites
 -- the hash and sets its TTL to keep. Made on first use, as near's.
 local history_read, history_write
-local function history_make()
+local history_make = has_history and function()
 	function history_read(it, key, extra)
 		local fa, le, ke = string.match(extra, '^(%d+):(%d+):(%d+)$')
 		fa, le, ke = tonumber(fa), tonumber(le), tonumber(ke)
@@ -227,10 +241,9 @@ end
 
 -- read every limit before writing any: all fit, or nothing is charged
 local unpack = unpack
-local S = { unpack(P) }
 local out = { 1, 0, unpack(P, 1, 3 * n) }
 local X				-- the state tables of the rich limits, or nil
-local allowed, owned = 1, false
+local allowed, owned, late = 1, false, false
 for i = 1, n do
 	local a = 5 * i - 4
 	local f = P[a + 4]
@@ -273,6 +286,7 @@ for i = 1, n do
 		end
 		it[OVER] = it[TOTAL] + it[COST] > it[LIMIT]
 		over = it[OVER] and not it[SOFT]
+		if it[OVER] then late = true end
 		out[3 * i] = it[TOTAL]
 		if not X then X = {} end
 		X[i] = it
@@ -287,7 +301,8 @@ for i = 1, n do
 		local w = floor((P[a] * 1000 + nb - 1) / nb)
 		if w < 1 then w = 1 end
 		local cur = floor(now / w)
-		local low, top, total, stale, here = cur - nb, cur, 0, 0, false
+		local low, top, total, stale, here = cur - nb, cur, 0, false,
+		    false
 		local h = call('HGETALL', KEYS[i])
 		for j = 1, #h, 2 do
 			local idx, c = tonumber(h[j]), tonumber(h[j + 1])
@@ -300,14 +315,14 @@ for i = 1, n do
 				if idx > top then top = idx end
 				if idx == cur then here = h[j] end
 			else
-				stale = stale + 1
+				stale = true
 			end
 		end
-		S[a], S[a + 1], S[a + 3], S[a + 4] = w, top, stale, h
-		S[a + 2] = top == cur and here
-		out[3 * i] = total
 		over = total + P[a + 3] > P[a + 2]
-		out[3 * i + 2] = over
+		P[a], out[3 * i] = w, total
+		out[3 * i + 1] = top == cur and here or top
+		out[3 * i + 2] = (stale or over) and h
+		if over then late = true end
 		if f % 2 == 1 or f % 8 >= 4 then over = false end  -- soft
 	end
 	if over then
@@ -338,24 +353,11 @@ if commit and has_txn then
 end
 out[1], out[2] = allowed, replayed
 
--- the live buckets of a bucket series, oldest first: { index, events }
-local function live_of(h, low)
-	local live = {}
-	for j = 1, #h, 2 do
-		local idx, c = tonumber(h[j]), tonumber(h[j + 1])
-		if idx and c and c > 0 and idx >= low and c < EXACT and
-		    idx < EXACT and idx == floor(idx) and c == floor(c) then
-			live[#live + 1] = { idx, c }
-		end
-	end
-	table.sort(live, function(x, y) return x[1] < y[1] end)
-	return live
-end
-
 -- window_retry, when cost does not fit now: buckets leave the window
 -- oldest first, bucket i at (i + B + 1) * w; -1 stands for "never"
--- (UINT32_MAX in C). A rich limit's (it), or plain limit i's (it nil).
-local function retry(it, i, key)
+-- (UINT32_MAX in C). A rich limit's (it), or plain limit i's (it nil:
+-- h its HGETALL reply). Made only when a limit is over.
+local retry = late and function(it, i, key, h)
 	local ms, a = nil, 5 * i - 4
 	if it and it.hist then	-- history: the bucket's end
 		ms = (it.b + 1) * it[WINDOW] * 1000
@@ -374,8 +376,17 @@ local function retry(it, i, key)
 		    '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 		ms = tonumber(oldest[2] or now) + it[WINDOW] * 1000
 	else
-		local nb, w = P[a + 1], S[a]
-		local live = live_of(S[a + 4], floor(now / w) - nb)
+		local nb, w, live = P[a + 1], P[a], {}
+		local low = floor(now / w) - nb
+		for j = 1, #h, 2 do
+			local idx, c = tonumber(h[j]), tonumber(h[j + 1])
+			if idx and c and c > 0 and idx >= low and c < EXACT and
+			    idx < EXACT and idx == floor(idx) and
+			    c == floor(c) then
+				live[#live + 1] = { idx, c }
+			end
+		end
+		table.sort(live, function(x, y) return x[1] < y[1] end)
 		local freed, total = 0, out[3 * i]
 		for k = 1, #live do
 			freed = freed + live[k][2]
@@ -392,47 +403,36 @@ local function retry(it, i, key)
 	return math.ceil((ms - now) / 1000)
 end
 
-for i = 1, n do
-	local a = 5 * i - 4
-	local it = X and X[i]
-	local lim, cost, over = P[a + 2], P[a + 3], out[3 * i + 2]
-	if it then
-		lim, cost, over = it[LIMIT], it[COST], it[OVER]
-	end
-	if replayed == 1 or out[3 * i] + cost <= lim then
-		out[3 * i + 1] = 0
-	else
-		out[3 * i + 1] = retry(it, i, KEYS[i])
-	end
-	out[3 * i + 2] = (over and replayed == 0 and
-	    not (P[a + 4] % 8 >= 4 and (allowed == 1 or not record))) and
-	    1 or 0
-end
-
--- one bucket more to plain limit i: HINCRBY (of the field read, when the
--- current bucket was there: no number to format), and the key's expiry
--- moved to the moment the newest bucket leaves the window unless that
--- bucket was there already
-local function buckets_add(a, key, cost)
-	local field, by = S[a + 2], cost == 1 and '1' or cost
-	if field then
-		call('HINCRBY', key, field, by)
-	else
-		local w = S[a]
-		call('HINCRBY', key, floor(now / w), by)
-		call('PEXPIRE', key, (S[a + 1] + P[a + 1] + 1) * w - now)
-	end
-end
-
--- the writes, key by key: a commit drops what no longer counts; a refusal
+-- per limit, the reply's retry and over (from what was read), then the
+-- writes, key by key: a commit drops what no longer counts; a refusal
 -- counts where asked (the on-refuse limits), nothing else; an allowed
--- commit charges every limit but those. A check writes nothing.
+-- commit charges every limit but those. A check writes nothing. One
+-- bucket more is an HINCRBY (of the field read, when the current bucket
+-- was there: no number to format), and the key's expiry moved to the
+-- moment the newest bucket leaves the window unless that bucket was
+-- there already.
 local refusal = record and allowed == 0 and replayed == 0
-for i = 1, (commit or refusal) and n or 0 do
+for i = 1, n do
 	local a, key = 5 * i - 4, KEYS[i]
 	local it = X and X[i]
-	local cost, on_refuse = P[a + 3], P[a + 4] % 8 >= 4
+	local lim, cost, on_refuse = P[a + 2], P[a + 3], P[a + 4] % 8 >= 4
+	local total, here, h = out[3 * i], out[3 * i + 1], out[3 * i + 2]
+	local over
 	if it then
+		lim, cost, over = it[LIMIT], it[COST], it[OVER]
+	else
+		over = total + cost > lim
+	end
+	if replayed == 1 or total + cost <= lim then
+		out[3 * i + 1] = 0
+	else
+		out[3 * i + 1] = retry(it, i, key, h)
+	end
+	out[3 * i + 2] = (over and replayed == 0 and
+	    not (on_refuse and (allowed == 1 or not record))) and 1 or 0
+	if not (commit or refusal) then
+		-- a check: nothing written
+	elseif it then
 		if commit and it[DISTINCT] then
 			call('ZREMRANGEBYSCORE', key, '-inf', int(it[FROM]))
 		end
@@ -465,9 +465,9 @@ for i = 1, (commit or refusal) and n or 0 do
 			end
 		end
 	else
-		if commit and S[a + 3] > 0 then
-			local stale, h = {}, S[a + 4]
-			local low = floor(now / S[a]) - P[a + 1]
+		local w, add = P[a], false
+		if commit and h then	-- the stale fields, if any
+			local stale, low = {}, floor(now / w) - P[a + 1]
 			for j = 1, #h, 2 do
 				local idx, c = tonumber(h[j]), tonumber(h[j + 1])
 				if not (idx and c and c > 0 and idx >= low and
@@ -476,20 +476,28 @@ for i = 1, (commit or refusal) and n or 0 do
 					stale[#stale + 1] = h[j]
 				end
 			end
-			call('HDEL', key, unpack(stale))
+			if #stale > 0 then call('HDEL', key, unpack(stale)) end
 		end
 		if refusal then
-			if on_refuse and cost > 0 then
-				buckets_add(a, key, cost)
-				out[3 * i] = out[3 * i] + cost
-			end
+			add = on_refuse and cost > 0
 		elseif commit and allowed == 1 then
 			if on_refuse then
 				out[3 * i + 2] = 0  -- not refused: nothing counted
 			else
-				if cost > 0 then buckets_add(a, key, cost) end
-				out[3 * i] = out[3 * i] + cost
+				add = cost > 0
+				out[3 * i] = total + cost
 			end
+		end
+		if add then
+			local by = cost == 1 and '1' or cost
+			if type(here) == 'string' then
+				call('HINCRBY', key, here, by)
+			else
+				call('HINCRBY', key, floor(now / w), by)
+				call('PEXPIRE', key, (here + P[a + 1] + 1) * w -
+				    now)
+			end
+			out[3 * i] = total + cost
 		end
 	end
 end
