@@ -70,6 +70,10 @@ add(struct store_item *items, size_t n, size_t max, enum item_kind kind,
 		detector_item_set(&items[n], kind, lim[i].window, buckets,
 		    lim[i].count, cost);
 		items[n].soft = (uint8_t)is_soft;
+		/* a domain's total, a copy: a refusal for it alone is not
+		 * the login's doing, and not counted toward lock_after */
+		items[n].unowned = (uint8_t)detector_unowned(
+		    detector_of_item(kind));
 	}
 	return n;
 }

@@ -81,6 +81,10 @@ struct store_item {
 	uint8_t		 on_refuse;	/* charged only when the request is
 					   refused (never decides it): counts
 					   refusals */
+	uint8_t		 unowned;	/* over it is not the sender's own
+					   doing (a domain's total, a copy):
+					   a request refused by such items
+					   alone charges no on_refuse item */
 	uint8_t		 over;		/* out: over its limit, counting this
 					   request */
 	uint64_t	 count;		/* out: events counted, after any charge */
@@ -91,10 +95,11 @@ struct store_item {
 };
 
 #define STORE_CHECK		0	/* check only, write nothing */
-#define STORE_COMMIT		1	/* charge if all fit; else charge the
-					   on_refuse items */
-#define STORE_CHECK_RECORD	2	/* check; if refused, charge the
-					   on_refuse items */
+#define STORE_COMMIT		1	/* charge if all fit; else, when an
+					   owned (not unowned) hard item is
+					   over, charge the on_refuse items */
+#define STORE_CHECK_RECORD	2	/* check; if refused by an owned hard
+					   item, charge the on_refuse items */
 #define STORE_REFUSED		3	/* refused already (decided without
 					   the store): check, charge only the
 					   on_refuse items (res.allowed 0) */

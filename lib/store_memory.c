@@ -517,7 +517,7 @@ mem_charge(struct store *st, const struct store_req *req,
 	struct mem_series *ser[STORE_MAX_ITEMS];
 	struct window_bucket none[1];
 	struct mem_txn *t;
-	int ok = 1;
+	int ok = 1, owned = 0;
 
 	if (strlen(req->sender) > STORE_SENDER_MAX ||
 	    (req->txn != NULL && strlen(req->txn) > STORE_TXN_MAX)) {
@@ -565,8 +565,10 @@ mem_charge(struct store *st, const struct store_req *req,
 		cost = it->cost;
 		if (it->history) {
 			mem_history_judge(s, it, now);
-			if (it->over && !it->soft)
+			if (it->over && !it->soft) {
 				ok = 0;
+				owned |= !it->unowned;
+			}
 			costs[i] = cost;
 			continue;
 		}
@@ -601,21 +603,24 @@ mem_charge(struct store *st, const struct store_req *req,
 			it->retry = window_retry(s ? s->b : none, s ? s->n : 0,
 			    now, it->window, it->buckets, it->limit, cost);
 		it->over = it->count + cost > it->limit;
-		if (it->over && !it->soft && !it->on_refuse)
+		if (it->over && !it->soft && !it->on_refuse) {
 			ok = 0;
+			owned |= !it->unowned;
+		}
 		if (it->window > maxwin)
 			maxwin = it->window;
 		costs[i] = cost;
 	}
 	if (req->commit == STORE_REFUSED)
-		ok = 0;		/* refused already: a refusal, nothing else */
+		ok = 0, owned = 1; /* refused already: a refusal, nothing else */
 	res->allowed = ok;
 	for (i = 0; i < req->nitems; i++) {
 		struct store_item *it = &req->items[i];
 
 		if (!it->on_refuse)
 			continue;
-		if (ok || req->commit == STORE_CHECK || it->distinct)
+		/* refused by unowned items alone: no refusal of the sender */
+		if (ok || !owned || req->commit == STORE_CHECK || it->distinct)
 			it->over = 0;	/* counts refusals only */
 		else if (it->cost > 0) {
 			series_add(ser[i], now, it->cost);

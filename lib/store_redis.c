@@ -383,7 +383,7 @@ rs_call_build(const struct redis_store *rs, const struct store_req *req,
 		p = put_double(p, it->cost);
 		p = put_be(p, (it->soft ? 1 : 0) | (it->distinct ? 2 : 0) |
 		    (it->on_refuse ? 4 : 0) | (it->near ? 8 : 0) |
-		    (it->history ? 16 : 0), 1);
+		    (it->history ? 16 : 0) | (it->unowned ? 32 : 0), 1);
 	}
 	p = arg_end(cl, q, p);
 	/* one more per item: a near item's simhash and distance ("<16
@@ -919,7 +919,10 @@ store_redis_new(const struct store_redis_opts *o, char *err, size_t errlen)
  * message is not charged twice there either). When a scoped call refuses,
  * the sender's call only records the refusal (script mode "3"): the
  * sender is never charged for a refused message, and its limits are
- * checked and charged in one atomic step as on a single node. What is
+ * checked and charged in one atomic step as on a single node. When only
+ * unowned items refused there (a domain's total, a copy: not the login's
+ * doing), the sender's call is a recording check (mode "2"): the refusal
+ * counts toward lock_after only if the sender's own limits refuse too. What is
  * weaker than one call: a scoped subject may be charged for a message
  * that the sender's call then refuses (the body counted as sent by this
  * sender, a copy counted), so the cross-account detectors count a

@@ -239,7 +239,7 @@ rc_charge(struct store *st, const struct store_req *req,
 	const char *scopes[STORE_MAX_ITEMS];
 	size_t ns = 0, nsender = 0, i, k;
 	struct store_res g;
-	int refused = 0;
+	int refused = 0, owned = 0, mode;
 
 	if (req->nitems > STORE_MAX_ITEMS)
 		return rs_fail(rc->node[0], err, errlen, "refused",
@@ -264,9 +264,18 @@ rc_charge(struct store *st, const struct store_req *req,
 		if (!g.allowed)
 			refused = 1;
 	}
+	/* refused by the login's own doing? else (a domain's total, a copy)
+	 * the sender's call records a refusal only for its own limits */
+	for (i = 0; i < req->nitems; i++)
+		if (req->items[i].scope[0] != '\0' && req->items[i].over &&
+		    !req->items[i].soft && !req->items[i].on_refuse &&
+		    !req->items[i].unowned)
+			owned = 1;
+	mode = !refused || req->commit == STORE_CHECK ? req->commit :
+	    owned || req->commit == STORE_REFUSED ? STORE_REFUSED :
+	    STORE_CHECK_RECORD;
 	if (nsender > 0 || ns == 0) {
-		if (rc_group(rc, req, "", refused && req->commit != STORE_CHECK ?
-		    STORE_REFUSED : req->commit, &g, err, errlen) == -1)
+		if (rc_group(rc, req, "", mode, &g, err, errlen) == -1)
 			return -1;
 	}
 	res->allowed = g.allowed && !refused;

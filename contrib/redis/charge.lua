@@ -35,7 +35,9 @@
 --             4: on-refuse, charged only when the request is refused;
 --             8: near, the sender's last NEAR_KEEP bodies: counts those
 --             within some bits of this body's simhash; 16: history, the
---             sender's usual count per window, see "history" below).
+--             sender's usual count per window, see "history" below;
+--             32: unowned, over it is not the sender's doing: a refusal
+--             by unowned limits alone charges no on-refuse limit).
 --             Binary, because
 --             tonumber() of 5 decimal strings per limit cost more than
 --             the rest of the script (glibc strtod).
@@ -83,9 +85,33 @@ if #ARGV[5] ~= 25 * n then
 	    ' bytes for ' .. n .. ' limits')
 end
 local P = { struct.unpack('>' .. string.rep('I4I4ddB', n), ARGV[5]) }
+-- which kinds of limit the request has: the functions of the others are
+-- never made (every closure and table made costs each call, and its
+-- garbage collection after)
+local has_distinct, has_near, has_history = false, false, false
+for a = 5, 5 * n, 5 do
+	local f = P[a]
+	if f >= 2 then
+		if f % 4 >= 2 then has_distinct = true end
+		if f % 16 >= 8 then has_near = true end
+		if f % 32 >= 16 then has_history = true end
+	end
+end
 
--- a limit's state: an array, not named fields (a table constructor with
--- 19 named fields costs Redis ~7,000 instructions, positional ones ~2,000)
+-- Per limit i, a = 5 * i - 4: P[a .. a + 4] = window, buckets, limit,
+-- cost, flags. A plain bucket limit (the most of them) has no table of
+-- its own: a table per limit cost ~9,000 instructions each (measured,
+-- bench/RESULTS.md, with its garbage collection), so its state between
+-- the read and the write lives in P and in the reply, made once at its
+-- full size by unpacking P: P[a] becomes the bucket width, out[3 * i]
+-- the events counted, out[3 * i + 1] the current bucket's field when it
+-- is there and the newest, else the newest live index, out[3 * i + 2]
+-- the HGETALL reply when it has stale fields or the limit is over (they
+-- are read again then), else false; the last loop replaces them with
+-- the reply's values. A distinct, near or history limit (rarer, dearer
+-- anyway) keeps a state table X[i] as below: an array, not named fields (a table constructor
+-- with 19 named fields costs Redis ~7,000 instructions, positional ones
+-- ~2,000)
 local WINDOW, BUCKETS, LIMIT, COST, CHARGE, TOTAL = 1, 2, 3, 4, 5, 6
 local SOFT, DISTINCT, ON_REFUSE, NEAR, OVER = 7, 8, 9, 10, 11
 local WIDTH, CUR, NEWEST, FRESH, STALE, REPLY, FROM, MEMBER =
@@ -95,7 +121,8 @@ local WIDTH, CUR, NEWEST, FRESH, STALE, REPLY, FROM, MEMBER =
 -- newest; REPLY: the HGETALL reply; FROM: a distinct window's start, ms)
 
 -- an integral double as a decimal string (never "1e+12")
-local function int(x) return string.format('%.0f', x) end
+local int = (has_distinct or has_history) and
+    function(x) return string.format('%.0f', x) end
 
 -- near: a string of the sender's last NEAR_KEEP bodies (STORE_NEAR_KEEP of
 -- lib/store.h), oldest first, 16 bytes each: the simhash as two 32-bit
@@ -103,7 +130,7 @@ local function int(x) return string.format('%.0f', x) end
 -- Its functions are made on first use: few configurations have a near
 -- limit, and every closure and table made costs each call
 local near_read, near_write
-local function near_make()
+local near_make = has_near and function()
 	local NEAR_KEEP = 32
 	local NIBBLE_ONES = {
 		[0] = 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4
@@ -166,7 +193,7 @@ end
 -- over test below applies; retry: when bucket b ends. A charge rewrites
 -- the hash and sets its TTL to keep. Made on first use, as near's.
 local history_read, history_write
-local function history_make()
+local history_make = has_history and function()
 	function history_read(it, key, extra)
 		local fa, le, ke = string.match(extra, '^(%d+):(%d+):(%d+)$')
 		fa, le, ke = tonumber(fa), tonumber(le), tonumber(ke)
@@ -212,82 +239,101 @@ local function history_make()
 	end
 end
 
--- does a bucket (index, events: numbers or nil) count, `low` being the
--- oldest live index (window_live)? else it is stale, or not ours
-local function counts(idx, c, low)
-	return idx and c and c > 0 and idx >= low and c < EXACT and
-	    idx < EXACT and idx == floor(idx) and c == floor(c)
-end
-
--- a bucket series (window_width, window_live of lib/window.c): the live
--- events, the newest live index, the stale fields (counted), and whether
--- the current bucket is there and the newest: then the charge that wrote
--- it set the key's expiry to the moment it leaves the window, which is
--- what a charge now would set again
-local function buckets_read(it, key)
-	local w = floor((it[WINDOW] * 1000 + it[BUCKETS] - 1) / it[BUCKETS])
-	if w < 1 then w = 1 end
-	local cur = floor(now / w)
-	local low, top, total, stale = cur - it[BUCKETS], cur, 0, 0
-	local here = false
-	local h = call('HGETALL', key)
-	for j = 1, #h, 2 do
-		local idx, c = tonumber(h[j]), tonumber(h[j + 1])
-		if counts(idx, c, low) then
-			total = total + c
-			if idx > top then top = idx end
-			if idx == cur then here = true end
-		else
-			stale = stale + 1	-- left the window, or not ours
-		end
-	end
-	it[WIDTH], it[CUR], it[REPLY] = w, cur, h
-	it[TOTAL], it[STALE] = total, stale
-	it[NEWEST], it[FRESH] = top, here and top == cur
-end
-
 -- read every limit before writing any: all fit, or nothing is charged
-local items, allowed = {}, 1
+local unpack = unpack
+local out = { 1, 0, unpack(P, 1, 3 * n) }
+local X				-- the state tables of the rich limits, or nil
+local allowed, owned, late = 1, false, false
 for i = 1, n do
 	local a = 5 * i - 4
-	local flags = P[a + 4]
-	local it = {
-		P[a], P[a + 1], P[a + 2], P[a + 3], P[a + 3], 0,
-		flags % 2 == 1 or flags % 8 >= 4, flags % 4 >= 2,
-		flags % 8 >= 4, flags % 16 >= 8, false, 0, 0, 0, false, 0,
-		false, 0, false,
-	}
-	local extra = ARGV[5 + i] or ''
-	if it[DISTINCT] then
-		-- the members seen in the last window, exactly (scores: ms)
-		local from = now - it[WINDOW] * 1000
-		it[MEMBER] = extra ~= '' and extra or ARGV[4]
-		it[FROM] = from
-		it[TOTAL] = call('ZCOUNT', KEYS[i], '(' .. int(from), '+inf')
-		local score = call('ZSCORE', KEYS[i], it[MEMBER])
-		if score and tonumber(score) > from then it[COST] = 0 end
-	elseif flags % 32 >= 16 then	-- history
-		if not history_read then history_make() end
-		if not history_read(it, KEYS[i], extra) then
-			return redis.error_reply('history limit without settings')
+	local f = P[a + 4]
+	local over
+	if f % 4 >= 2 or f % 32 >= 8 then	-- distinct, near or history
+		local it = {
+			P[a], P[a + 1], P[a + 2], P[a + 3], P[a + 3], 0,
+			f % 2 == 1 or f % 8 >= 4, f % 4 >= 2,
+			f % 8 >= 4, f % 16 >= 8, false, 0, 0, 0, false, 0,
+			false, 0, false,
+		}
+		local extra = ARGV[5 + i] or ''
+		if it[DISTINCT] then
+			-- the members seen in the last window, exactly (ms)
+			local from = now - it[WINDOW] * 1000
+			it[MEMBER] = extra ~= '' and extra or ARGV[4]
+			it[FROM] = from
+			it[TOTAL] = call('ZCOUNT', KEYS[i], '(' .. int(from),
+			    '+inf')
+			local score = call('ZSCORE', KEYS[i], it[MEMBER])
+			if score and tonumber(score) > from then
+				it[COST] = 0
+			end
+		elseif f % 32 >= 16 then	-- history
+			if not history_read then history_make() end
+			if not history_read(it, KEYS[i], extra) then
+				return redis.error_reply(
+				    'history limit without settings')
+			end
+		else				-- near
+			it.hi = tonumber(string.sub(extra, 1, 8), 16)
+			it.lo = tonumber(string.sub(extra, 9, 16), 16)
+			it.dist = tonumber(string.sub(extra, 18))
+			if not (it.hi and it.lo and it.dist) then
+				return redis.error_reply(
+				    'near limit without a simhash')
+			end
+			if not near_read then near_make() end
+			near_read(it, KEYS[i])
 		end
-	elseif it[NEAR] then
-		it.hi = tonumber(string.sub(extra, 1, 8), 16)
-		it.lo = tonumber(string.sub(extra, 9, 16), 16)
-		it.dist = tonumber(string.sub(extra, 18))
-		if not (it.hi and it.lo and it.dist) then
-			return redis.error_reply('near limit without a simhash')
-		end
-		if not near_read then near_make() end
-		near_read(it, KEYS[i])
+		it[OVER] = it[TOTAL] + it[COST] > it[LIMIT]
+		over = it[OVER] and not it[SOFT]
+		if it[OVER] then late = true end
+		out[3 * i] = it[TOTAL]
+		if not X then X = {} end
+		X[i] = it
 	else
-		buckets_read(it, KEYS[i])
+		-- a bucket series (window_width, window_live of
+		-- lib/window.c): the live events, the newest live index, the
+		-- stale fields (counted), and whether the current bucket is
+		-- there and the newest: then the charge that wrote it set the
+		-- key's expiry to the moment it leaves the window, which is
+		-- what a charge now would set again
+		local nb = P[a + 1]
+		local w = floor((P[a] * 1000 + nb - 1) / nb)
+		if w < 1 then w = 1 end
+		local cur = floor(now / w)
+		local low, top, total, stale, here = cur - nb, cur, 0, false,
+		    false
+		local h = call('HGETALL', KEYS[i])
+		for j = 1, #h, 2 do
+			local idx, c = tonumber(h[j]), tonumber(h[j + 1])
+			-- counts: a whole number of events > 0 in a live
+			-- bucket (window_live); else stale, or not ours
+			if idx and c and c > 0 and idx >= low and c < EXACT and
+			    idx < EXACT and idx == floor(idx) and
+			    c == floor(c) then
+				total = total + c
+				if idx > top then top = idx end
+				if idx == cur then here = h[j] end
+			else
+				stale = true
+			end
+		end
+		over = total + P[a + 3] > P[a + 2]
+		P[a], out[3 * i] = w, total
+		out[3 * i + 1] = top == cur and here or top
+		out[3 * i + 2] = (stale or over) and h
+		if over then late = true end
+		if f % 2 == 1 or f % 8 >= 4 then over = false end  -- soft
 	end
-	it[OVER] = it[TOTAL] + it[COST] > it[LIMIT]
-	if it[OVER] and not it[SOFT] then allowed = 0 end
-	items[i] = it
+	if over then
+		allowed = 0
+		if f % 64 < 32 then owned = true end	-- not unowned
+	end
 end
-if forced then allowed = 0 end
+if forced then allowed, owned = 0, true end
+-- a refusal by unowned limits alone (a domain's total, a copy) is not
+-- the sender's: its on-refuse limits are not charged
+if not owned then record = false end
 
 -- a commit's transaction key: set now when allowed (nothing else can
 -- fail before the writes below); already there: a replay
@@ -305,44 +351,49 @@ if commit and has_txn then
 		commit = false
 	end
 end
+out[1], out[2] = allowed, replayed
 
 -- window_retry, when cost does not fit now: buckets leave the window
 -- oldest first, bucket i at (i + B + 1) * w; -1 stands for "never"
--- (UINT32_MAX in C)
-local function retry(it, key)
-	local ms
-	if it.hist then	-- history: the bucket's end
+-- (UINT32_MAX in C). A rich limit's (it), or plain limit i's (it nil:
+-- h its HGETALL reply). Made only when a limit is over.
+local retry = late and function(it, i, key, h)
+	local ms, a = nil, 5 * i - 4
+	if it and it.hist then	-- history: the bucket's end
 		ms = (it.b + 1) * it[WINDOW] * 1000
 		if ms <= now then return 1 end
 		return math.ceil((ms - now) / 1000)
 	end
-	if it[COST] > it[LIMIT] then return -1 end
-	if it[NEAR] then
+	local lim, cost = P[a + 2], it and it[COST] or P[a + 3]
+	if cost > lim then return -1 end
+	if it and it[NEAR] then
 		-- the oldest near bodies leave the window first
 		table.sort(it.times)
-		ms = it.times[it[TOTAL] + it[COST] - it[LIMIT]] +
-		    it[WINDOW] * 1000
-	elseif it[DISTINCT] then
+		ms = it.times[it[TOTAL] + cost - lim] + it[WINDOW] * 1000
+	elseif it then		-- distinct
 		-- the oldest sender leaves the window first
 		local oldest = call('ZRANGEBYSCORE', key, '(' .. int(it[FROM]),
 		    '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 		ms = tonumber(oldest[2] or now) + it[WINDOW] * 1000
 	else
-		local live, h, low = {}, it[REPLY], it[CUR] - it[BUCKETS]
+		local nb, w, live = P[a + 1], P[a], {}
+		local low = floor(now / w) - nb
 		for j = 1, #h, 2 do
 			local idx, c = tonumber(h[j]), tonumber(h[j + 1])
-			if counts(idx, c, low) then
+			if idx and c and c > 0 and idx >= low and c < EXACT and
+			    idx < EXACT and idx == floor(idx) and
+			    c == floor(c) then
 				live[#live + 1] = { idx, c }
 			end
 		end
 		table.sort(live, function(x, y) return x[1] < y[1] end)
-		local freed = 0
+		local freed, total = 0, out[3 * i]
 		for k = 1, #live do
 			freed = freed + live[k][2]
 			-- every entry with this index leaves at the same moment
 			if (k == #live or live[k + 1][1] ~= live[k][1]) and
-			    it[TOTAL] - freed + it[COST] <= it[LIMIT] then
-				ms = (live[k][1] + it[BUCKETS] + 1) * it[WIDTH]
+			    total - freed + cost <= lim then
+				ms = (live[k][1] + nb + 1) * w
 				break
 			end
 		end
@@ -352,85 +403,107 @@ local function retry(it, key)
 	return math.ceil((ms - now) / 1000)
 end
 
-local out = { allowed, replayed }
-for i = 1, n do
-	local it = items[i]
-	out[3 * i] = it[TOTAL]
-	if replayed == 1 or it[TOTAL] + it[COST] <= it[LIMIT] then
-		out[3 * i + 1] = 0
-	else
-		out[3 * i + 1] = retry(it, KEYS[i])
-	end
-	out[3 * i + 2] = (it[OVER] and replayed == 0 and
-	    not (it[ON_REFUSE] and (allowed == 1 or not record))) and 1 or 0
-end
-
--- one bucket more: HINCRBY, and the key's expiry moved to the moment the
--- newest bucket leaves the window unless that bucket was there already
-local function buckets_add(it, key)
-	call('HINCRBY', key, it[CUR], it[CHARGE])
-	if not it[FRESH] then
-		call('PEXPIRE', key,
-		    (it[NEWEST] + it[BUCKETS] + 1) * it[WIDTH] - now)
-	end
-end
-
--- the writes, key by key: a commit drops what no longer counts; a refusal
+-- per limit, the reply's retry and over (from what was read), then the
+-- writes, key by key: a commit drops what no longer counts; a refusal
 -- counts where asked (the on-refuse limits), nothing else; an allowed
--- commit charges every limit but those
+-- commit charges every limit but those. A check writes nothing. One
+-- bucket more is an HINCRBY (of the field read, when the current bucket
+-- was there: no number to format), and the key's expiry moved to the
+-- moment the newest bucket leaves the window unless that bucket was
+-- there already.
 local refusal = record and allowed == 0 and replayed == 0
 for i = 1, n do
-	local it, key = items[i], KEYS[i]
-	if commit and it[DISTINCT] then
-		call('ZREMRANGEBYSCORE', key, '-inf', int(it[FROM]))
-	elseif commit and it[STALE] > 0 then
-		local stale, h, low = {}, it[REPLY], it[CUR] - it[BUCKETS]
-		for j = 1, #h, 2 do
-			if not counts(tonumber(h[j]), tonumber(h[j + 1]),
-			    low) then
-				stale[#stale + 1] = h[j]
-			end
-		end
-		call('HDEL', key, unpack(stale))
+	local a, key = 5 * i - 4, KEYS[i]
+	local it = X and X[i]
+	local lim, cost, on_refuse = P[a + 2], P[a + 3], P[a + 4] % 8 >= 4
+	local total, here, h = out[3 * i], out[3 * i + 1], out[3 * i + 2]
+	local over
+	if it then
+		lim, cost, over = it[LIMIT], it[COST], it[OVER]
+	else
+		over = total + cost > lim
 	end
-	if refusal then
-		if it[ON_REFUSE] and not it[DISTINCT] and not it[NEAR] and
-		    it[COST] > 0 then
-			buckets_add(it, key)
-			out[3 * i] = it[TOTAL] + it[COST]
+	if replayed == 1 or total + cost <= lim then
+		out[3 * i + 1] = 0
+	else
+		out[3 * i + 1] = retry(it, i, key, h)
+	end
+	out[3 * i + 2] = (over and replayed == 0 and
+	    not (on_refuse and (allowed == 1 or not record))) and 1 or 0
+	if not (commit or refusal) then
+		-- a check: nothing written
+	elseif it then
+		if commit and it[DISTINCT] then
+			call('ZREMRANGEBYSCORE', key, '-inf', int(it[FROM]))
 		end
-	elseif commit and allowed == 1 then
-		if it[ON_REFUSE] then
-			out[3 * i + 2] = 0	-- not refused: nothing counted
-		elseif it[DISTINCT] then
-			if it[CHARGE] > 0 then
-				-- a member seen already is seen again now
-				call('ZADD', key, now, it[MEMBER])
-				-- past limit + 1 senders, the oldest tell
-				-- nothing
-				local extra = it[TOTAL] + it[COST] -
-				    it[LIMIT] - 1
-				if extra > 0 then
-					call('ZREMRANGEBYRANK', key, 0,
-					    extra - 1)
+		if refusal then
+			-- a rich limit is never an on-refuse one
+		elseif commit and allowed == 1 then
+			if on_refuse then
+				out[3 * i + 2] = 0
+			elseif it[DISTINCT] then
+				if it[CHARGE] > 0 then
+					-- a member seen already is seen again
+					call('ZADD', key, now, it[MEMBER])
+					-- past limit + 1 senders, the oldest
+					-- tell nothing
+					local extra = it[TOTAL] + it[COST] -
+					    it[LIMIT] - 1
+					if extra > 0 then
+						call('ZREMRANGEBYRANK', key, 0,
+						    extra - 1)
+					end
+					call('PEXPIRE', key, it[WINDOW] * 1000)
 				end
-				call('PEXPIRE', key, it[WINDOW] * 1000)
+			elseif it[NEAR] then
+				if it[COST] > 0 then near_write(it, key) end
+			else		-- history
+				history_write(it, key)
 			end
-		elseif it[NEAR] then
-			if it[COST] > 0 then near_write(it, key) end
-		elseif it.hist then	-- history
-			history_write(it, key)
-		elseif it[COST] > 0 then
-			buckets_add(it, key)
+			if not on_refuse then
+				out[3 * i] = it[TOTAL] + it[COST]
+			end
 		end
-		if not it[ON_REFUSE] then
-			out[3 * i] = it[TOTAL] + it[COST]
+	else
+		local w, add = P[a], false
+		if commit and h then	-- the stale fields, if any
+			local stale, low = {}, floor(now / w) - P[a + 1]
+			for j = 1, #h, 2 do
+				local idx, c = tonumber(h[j]), tonumber(h[j + 1])
+				if not (idx and c and c > 0 and idx >= low and
+				    c < EXACT and idx < EXACT and
+				    idx == floor(idx) and c == floor(c)) then
+					stale[#stale + 1] = h[j]
+				end
+			end
+			if #stale > 0 then call('HDEL', key, unpack(stale)) end
+		end
+		if refusal then
+			add = on_refuse and cost > 0
+		elseif commit and allowed == 1 then
+			if on_refuse then
+				out[3 * i + 2] = 0  -- not refused: nothing counted
+			else
+				add = cost > 0
+				out[3 * i] = total + cost
+			end
+		end
+		if add then
+			local by = cost == 1 and '1' or cost
+			if type(here) == 'string' then
+				call('HINCRBY', key, here, by)
+			else
+				call('HINCRBY', key, floor(now / w), by)
+				call('PEXPIRE', key, (here + P[a + 1] + 1) * w -
+				    now)
+			end
+			out[3 * i] = total + cost
 		end
 	end
 end
-for i = 1, n do	-- history: the usual count and learning, after the rest
-	local it = items[i]
-	if it.hist then
+for i = 1, X and n or 0 do	-- history: the usual count and learning
+	local it = X[i]
+	if it and it.hist then
 		out[#out + 1] = floor(it.m * 1000 + 0.5)
 		out[#out + 1] = it.learning and 1 or 0
 	end

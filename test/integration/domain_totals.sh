@@ -5,13 +5,16 @@
 # class from domain_class_map) stops them as one customer: 30 logins,
 # sending at once from 3 connections, get exactly the domain's 40
 # messages an hour between them, though each login stays under its own
-# 5; another domain of the same class is unaffected. Both stores.
+# 5; another domain of the same class is unaffected. With lock_after
+# 1/1h, none of the 30 is locked: a refusal for the domain's total is
+# not the login's doing (the innocent users of seed 000). Both stores.
 . "$(dirname "$0")/lib.sh"
 LUA="$(dirname "$0")/domains.lua"
 : "${SLUICECTL:?SLUICECTL must name the sluicectl binary}"
 printf 'customer.example customer\nother.example customer\n' \
     > "$T/domains"
-CONF=("domain_class_map $T/domains" 'class default {' 'messages 5/1h' '}'
+CONF=("domain_class_map $T/domains" 'lock_after 1/1h' 'class default {'
+    'messages 5/1h' '}'
     'class customer {' 'messages 5/1h' 'domain_messages 40/1h' '}'
     'class tight {' 'messages 5/1h' 'domain_messages 3/1h' '}')
 
@@ -70,8 +73,13 @@ run_case() {
 	    "$T/$name.log")
 	[ "$n" = 40 ] || fail "$name: $n accepted in the log, expected 40"
 	pass "$name: the log agrees: 40 accepted"
-	expect_log "$name" 'login=u[0-9]*@customer\.example origin=sasl class=default .*msg/1h=[0-4]/5 dom_msg/1h=40/40 action=tempfail hits=domain_messages$' \
-	    "$name: refusals under the login's own limit name domain_messages"
+	expect_log "$name" 'login=u[0-9]*@customer\.example origin=sasl class=default .*msg/1h=[0-4]/5 dom_msg/1h=40/40 refused/1h=0/1 action=tempfail hits=domain_messages$' \
+	    "$name: refusals under the login's own limit name domain_messages, and count no refusal"
+	! grep -E 'refused/1h=[1-9]' "$T/$name.log" ||
+	    fail "$name: a refusal for the domain's total counted toward lock_after"
+	! grep 'locked on every relay' "$T/$name.log" ||
+	    fail "$name: a login of the domain was locked for its domain's total"
+	pass "$name: lock_after 1/1h: no login locked for the domain's total"
 	# another domain of the same class: its own total
 	mt "$name" other.example 1 3 2 "$T/$name.4" ||
 	    { cat "$T/$name.4"; fail "$name: miltertest failed"; }

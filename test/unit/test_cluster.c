@@ -382,19 +382,23 @@ test_store_opts(void **state)
 	store_free(st);
 }
 
-/* live_charge - one commit of msg (the sender's) and copies of `copy` */
+/* live_charge - one commit of msg (the sender's), copies of `copy`
+ * (unowned: not the sender's doing) and the sender's refusal counter */
 static struct store_res
 live_charge(struct store *st, const char *txn, const char *copy,
-    uint64_t copy_limit, struct store_item *it)
+    uint64_t copy_limit, int unowned, struct store_item *it)
 {
-	struct store_req req = { "0123abcd", txn, STORE_COMMIT, it, 2 };
+	struct store_req req = { "0123abcd", txn, STORE_COMMIT, it, 3 };
 	struct store_res res;
 	char err[256];
 
-	memset(it, 0, 2 * sizeof(*it));
+	memset(it, 0, 3 * sizeof(*it));
 	store_item_set(&it[0], "msg", 3600, 12, 100, 1);
 	store_item_set(&it[1], "copy", 3600, 12, copy_limit, 1);
 	snprintf(it[1].scope, sizeof(it[1].scope), "%s", copy);
+	it[1].unowned = (uint8_t)unowned;
+	store_item_set(&it[2], "refused", 3600, 12, 100, 1);
+	it[2].on_refuse = 1;
 	if (store_charge(st, &req, &res, err, sizeof(err)) != 0)
 		fail_msg("charge: %s", err);
 	return res;
@@ -405,14 +409,15 @@ live_charge(struct store *st, const char *txn, const char *copy,
  * by test/integration/cluster.sh; skipped otherwise): a scoped item's
  * call keeps its own transaction key (a replay charges neither the sender
  * nor the copy), a refusing scoped item charges
- * nothing of the sender, reset finds the sender's node
+ * nothing of the sender but its refusal counter (not even that when the
+ * item is unowned), reset finds the sender's node
  */
 static void
 test_live(void **state)
 {
 	const char *seed = getenv("SLUICE_TEST_CLUSTER");
 	struct store_redis_opts o;
-	struct store_item it[2];
+	struct store_item it[3];
 	struct store_res res;
 	struct store *st;
 	char host[64], err[256], c1[16], c2[16];
@@ -433,32 +438,40 @@ test_live(void **state)
 	snprintf(c1, sizeof(c1), "%08x1", (unsigned)getpid());
 	snprintf(c2, sizeof(c2), "%08x2", (unsigned)getpid());
 	assert_int_equal(store_reset(st, "0123abcd", err, sizeof(err)), 0);
-	res = live_charge(st, "q1", c1, 100, it);
+	res = live_charge(st, "q1", c1, 100, 0, it);
 	assert_true(res.allowed);
 	assert_false(res.replayed);
 	assert_int_equal(it[0].count, 1);
 	assert_int_equal(it[1].count, 1);
 	/* the same message again: replayed on both sides, nothing charged */
-	res = live_charge(st, "q1", c1, 100, it);
+	res = live_charge(st, "q1", c1, 100, 0, it);
 	assert_true(res.allowed);
 	assert_true(res.replayed);
 	assert_int_equal(it[0].count, 1);
 	assert_int_equal(it[1].count, 1);
-	res = live_charge(st, "q2", c1, 100, it);
+	res = live_charge(st, "q2", c1, 100, 0, it);
 	assert_int_equal(it[0].count, 2);
 	assert_int_equal(it[1].count, 2);
 	/* a copies limit of 0 refuses: the sender is not charged */
-	res = live_charge(st, "q3", c2, 0, it);
+	res = live_charge(st, "q3", c2, 0, 0, it);
 	assert_false(res.allowed);
 	assert_true(it[1].over);
 	assert_int_equal(it[0].count, 2);
-	res = live_charge(st, "q4", c1, 100, it);
+	assert_int_equal(it[2].count, 1);	/* a refusal of its own */
+	/* refused by an unowned item alone: no refusal of the sender's */
+	res = live_charge(st, "q3u", c2, 0, 1, it);
+	assert_false(res.allowed);
+	assert_true(it[1].over);
+	assert_int_equal(it[0].count, 2);
+	assert_int_equal(it[2].count, 1);
+	assert_false(it[2].over);
+	res = live_charge(st, "q4", c1, 100, 0, it);
 	assert_true(res.allowed);
 	assert_int_equal(it[0].count, 3);
 	assert_int_equal(it[1].count, 3);
 	/* reset goes to the node serving the sender's slot */
 	assert_int_equal(store_reset(st, "0123abcd", err, sizeof(err)), 0);
-	res = live_charge(st, "q5", c1, 100, it);
+	res = live_charge(st, "q5", c1, 100, 0, it);
 	assert_int_equal(it[0].count, 1);
 	store_free(st);
 }

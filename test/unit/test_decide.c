@@ -359,6 +359,62 @@ test_hop_warnings(void **state)
 	store_free(s);
 }
 
+/*
+ * test_domain_total - seed 000: logins of a domain refused because the
+ * domain's total is full (its other logins filled it) are not counted
+ * toward lock_after: refused/1h stays 0, no lock; a login over its own
+ * limit as well still is (and is locked)
+ */
+static void
+test_domain_total(void **state)
+{
+	static const struct step st = { NULL, "u1@customer.example", 1, 1, 1,
+	    NULL, 0, 0, VERDICT_ACCEPT, 0, 0, 0, 0, NULL, NULL, "" };
+	static const struct {
+		const char	*login;
+		const char	*refused;	/* in the line, or NULL */
+	} msgs[] = {
+		{ "u1@customer.example", NULL },
+		{ "u2@customer.example", NULL },
+		{ "u3@customer.example", " refused/1h=0/1 " },
+		{ "u3@customer.example", " refused/1h=0/1 " },
+		{ "u3@customer.example", " refused/1h=0/1 " },
+		{ "u1@customer.example", " refused/1h=1/1 " },
+		{ "u1@customer.example", " refused/1h=2/1 " },
+	};
+	static struct hopmark_seen seen;
+	static struct ident_from from;
+	static struct decide_out o;
+	struct config *cfg = parse("store memory\nlock_after 1/1h\n"
+	    "class default {\n    messages 1/1h\n    domain_messages 2/1h\n"
+	    "}\n");
+	struct store *s = store_memory_new(test_clock, NULL);
+	struct decide_env e = { cfg, s, NULL, 0, NULL };
+	struct decide_msg m;
+	struct step one = st;
+	char key[SENDER_KEY_LEN + 1], dkey[SENDER_KEY_LEN + 1];
+	size_t i;
+
+	(void)state;
+	sender_origin_key(SENDER_SASL, "@customer.example", dkey);
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		one.login = msgs[i].login;
+		summary(cfg, &one, &m, &seen, &from, key);
+		m.dcls = m.cls;
+		m.dkey = dkey;
+		assert_int_equal(decide(&e, &m, &o), 0);
+		assert_int_equal(o.d.verdict, msgs[i].refused == NULL ?
+		    VERDICT_ACCEPT : VERDICT_TEMPFAIL);
+		assert_int_equal(o.lock, i == 6);	/* u1's 2nd refusal */
+		if (msgs[i].refused != NULL && (strstr(o.line,
+		    msgs[i].refused) == NULL || strstr(o.line,
+		    "domain_messages") == NULL))
+			fail_msg("message %zu: %s", i, o.line);
+	}
+	config_free(cfg);
+	store_free(s);
+}
+
 /* test_watched - which configs need inbound mail and the body */
 static void
 test_watched(void **state)
@@ -397,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_store_failed),
 		cmocka_unit_test(test_hop_warnings),
 		cmocka_unit_test(test_watched),
+		cmocka_unit_test(test_domain_total),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1960,6 +1960,59 @@ test_refused(void **state)
 	assert_int_equal(count_of(fx, a, "refused", 3600, 12), 3);
 }
 
+/* unowned_req - msg (limit mlim), a domain total over (unowned), refused */
+static void
+unowned_req(struct store_item *it, const char *dom, uint64_t mlim)
+{
+	it[0] = item("msg", 3600, 12, mlim, 1);
+	it[1] = item("dom_msg", 3600, 12, 0, 1);
+	snprintf(it[1].scope, sizeof(it[1].scope), "%s", dom);
+	it[1].unowned = 1;
+	it[2] = item("refused", 3600, 12, 3, 1);
+	it[2].on_refuse = 1;
+}
+
+/*
+ * test_unowned - a request refused only by an unowned item (a domain's
+ * total its other logins filled) charges no on-refuse item, at commit
+ * and at a recording check; with an owned hard item over as well, or
+ * refused already (STORE_REFUSED), it does
+ */
+static void
+test_unowned(void **state)
+{
+	struct fx *fx = *state;
+	struct store_item it[3];
+	char a[SENDER_KEY_LEN + 1], dom[SENDER_KEY_LEN + 1];
+
+	key_of("innocent@customer.example", a);
+	key_of("@customer.example", dom);
+	unowned_req(it, dom, 5);
+	assert_false(run(fx, a, NULL, STORE_COMMIT, it, 3, NULL));
+	assert_true(it[1].over);
+	assert_int_equal(it[2].count, 0);
+	assert_false(it[2].over);
+	unowned_req(it, dom, 5);
+	assert_false(run(fx, a, NULL, STORE_CHECK_RECORD, it, 3, NULL));
+	assert_int_equal(it[2].count, 0);
+	assert_false(it[2].over);
+	assert_int_equal(count_of(fx, a, "refused", 3600, 12), 0);
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 0);
+	/* the login's own limit is over too: its refusal counts */
+	unowned_req(it, dom, 0);
+	assert_false(run(fx, a, NULL, STORE_COMMIT, it, 3, NULL));
+	assert_int_equal(it[2].count, 1);
+	unowned_req(it, dom, 0);
+	assert_false(run(fx, a, NULL, STORE_CHECK_RECORD, it, 3, NULL));
+	assert_int_equal(it[2].count, 2);
+	/* refused already by the login's own doing: counted */
+	unowned_req(it, dom, 5);
+	assert_false(run(fx, a, NULL, STORE_REFUSED, it, 3, NULL));
+	assert_int_equal(it[2].count, 3);
+	assert_int_equal(count_of(fx, a, "refused", 3600, 12), 3);
+	assert_int_equal(count_of(fx, a, "msg", 3600, 12), 0);
+}
+
 /* later - let ms pass: the memory store's clock, or really on redis */
 static void
 later(struct fx *fx, unsigned ms)
@@ -2297,6 +2350,7 @@ test_domain_shared(void **state)
 	cmocka_unit_test_setup_teardown(test_distinct, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_on_refuse, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_refused, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_unowned, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_near, setup, teardown),	\
 	cmocka_unit_test_setup_teardown(test_near_bound, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_distinct_member, setup,	\
