@@ -611,8 +611,10 @@ mem_charge(struct store *st, const struct store_req *req,
 			maxwin = it->window;
 		costs[i] = cost;
 	}
-	if (req->commit == STORE_REFUSED)
-		ok = 0, owned = 1; /* refused already: a refusal, nothing else */
+	if (req->commit == STORE_REFUSED) {
+		ok = 0;		/* refused already: a refusal, nothing else */
+		owned = 1;
+	}
 	res->allowed = ok;
 	for (i = 0; i < req->nitems; i++) {
 		struct store_item *it = &req->items[i];

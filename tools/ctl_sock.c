@@ -94,6 +94,8 @@ ctl_sock_call(struct ctl *x, size_t n, const char *const *f,
 		all[i + 1] = f[i];
 	if ((len = ctlproto_join(line, sizeof(line), n + 1, all)) == 0)
 		ctl_die(x, f[0], "request too long");
+	if ((l = malloc(sizeof(*l))) == NULL)
+		ctl_die(x, f[0], "out of memory");
 again:
 	fd = sock_connect(x);
 	got = 0;
@@ -122,8 +124,6 @@ again:
 		got += (size_t)r;
 	}
 	close(fd);
-	if ((l = malloc(sizeof(*l))) == NULL)
-		ctl_die(x, f[0], "out of memory");
 	for (p = buf; p != NULL && p < buf + got; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(buf + got - p))) == NULL)
 			break;
@@ -139,7 +139,6 @@ again:
 					 * taken (each freed as its client
 					 * closes): wait a little, ask again */
 					nanosleep(&pause, NULL);
-					free(l);
 					goto again;
 				}
 				p += strcspn(p, " ");
