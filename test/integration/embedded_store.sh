@@ -149,11 +149,17 @@ import socket, sys, time
 ss = [socket.socket(socket.AF_UNIX) for _ in range(4)]
 for s in ss:
     s.connect(sys.argv[1])
+print("connected", flush=True)
 time.sleep(3)
 PY
 four=$!
 PIDS="$PIDS $four"
-sleep 0.3
+# the four hold their slots once connected (python may start slowly)
+for _ in $(seq 50); do
+	grep -q '^connected' "$T/four.out" && break
+	sleep 0.1
+done
+grep -q '^connected' "$T/four.out" || fail "four clients: $(cat "$T/four.out")"
 t0=$(date +%s%N)
 ctl status
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
