@@ -10,7 +10,11 @@
 # and relay=none entries are not counted. Restarted, it resumes at the
 # saved cursor: the entries added while it was down (in a new journal
 # file) are counted, none read before is counted again; a file added
-# while it runs is picked up too.
+# while it runs is picked up too. The files of the cursor's entry and
+# of those read before vacuumed while it is down: it goes on at the
+# oldest entry after the cursor's in the files left (counted; none read
+# before counted again). The whole journal gone (a reboot with a
+# volatile journal): the first entries of the new boot are read.
 . "$(dirname "$0")/lib.sh"
 
 JR=/lib/systemd/systemd-journal-remote
@@ -21,10 +25,11 @@ BOOT=0123456789abcdef0123456789abcdef
 SPAM=spam@j.test
 NORMAL=normal@j.test
 
-# entry IDENT MESSAGE - one entry in Export Format (the time: now, in us)
+# entry IDENT MESSAGE - one entry in Export Format (the time: now, in
+# us; the monotonic time $MONO if set, e.g. of a new boot $BOOT)
 entry() {
 	printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%s\n' \
-	    "$(date +%s%6N)" "$(date +%s%6N)"
+	    "$(date +%s%6N)" "${MONO:-$(date +%s%6N)}"
 	printf '_BOOT_ID=%s\n_HOSTNAME=relay\n_PID=4242\nSYSLOG_PID=4242\n' "$BOOT"
 	printf 'SYSLOG_IDENTIFIER=%s\nMESSAGE=%s\n\n' "$1" "$2"
 }
@@ -125,6 +130,29 @@ pass "one 'over remote_rejects' line in both runs"
 defer JNO0000000005 | jwrite c.journal
 wait_until 10 "an entry of a file added while running" metric_is "$D" 3
 pass "an entry in a journal file added while running is read"
+
+# journald's vacuum while sluice is down: the files holding the saved
+# cursor's entry and those read before it are deleted. y.journal stays:
+# an entry read before the cursor's (in x.journal), then the 3 written
+# while down; only these 3 are counted, the first of them too
+defer JNO0000000001 | jwrite y.journal
+wait_until 10 "an entry of y.journal" metric_is "$D" 4
+defer JNO0000000002 | jwrite x.journal
+wait_until 10 "an entry of x.journal" metric_is "$D" 5
+stop_sluice sluice
+cursor=$(cat "$T/feedback.state")
+{ defer JNO0000000003; bounce JNO0000000004; defer JNO0000000005; } |
+    jwrite y.journal
+rm "$J/a.journal" "$J/b.journal" "$J/c.journal" "$J/x.journal"
+start_sluice sluice
+wait_until 10 "the entries after a vacuumed cursor" metric_is "$B" 1
+sleep 0.6
+expect_metric "$D" 2 "cursor vacuumed: both deferrals after it counted"
+expect_metric sluice_feedback_lines_total 3 \
+    "cursor vacuumed: the 3 entries after it read, the first too, none before again"
+[ "$(cat "$T/feedback.state")" != "$cursor" ] ||
+    fail "the cursor of the vacuumed entry is still saved"
+pass "the cursor moved on to the entries read"
 stop_sluice sluice
 
 # the lag: 30,000 entries (~7 MiB of lines) at once; a read hands over
@@ -177,5 +205,22 @@ wait_until 10 "metrics page of e" metric_is sluice_feedback_lines_total 0
 wait_until 10 "the entries of a journal empty at start" \
     metric_is sluice_feedback_lines_total 2
 pass "a journal empty at the first start: its first entries are read"
+
+# the whole journal gone (Storage=volatile and a reboot): the cursor
+# names an entry of no file and nothing newer exists; the entries of
+# the new boot, in a file that comes later, are read from the first
+stop_sluice e
+rm "$T/empty/e.journal"
+start_sluice e
+wait_until 10 "metrics page of e" metric_is sluice_feedback_lines_total 0
+{
+	BOOT=fedcba9876543210fedcba9876543210
+	MONO=4000001 defer JEM0000000003; MONO=4000002 defer JEM0000000004
+} | J=$T/empty jwrite f.journal
+wait_until 10 "journal gone: not the new boot's 2 entries read (one skipped?)" \
+    metric_is sluice_feedback_lines_total 2
+sleep 0.6
+expect_metric sluice_feedback_lines_total 2 \
+    "journal gone: the new boot's 2 entries read, the first too"
 stop_sluice e
 echo "all feedback_journal checks passed"
