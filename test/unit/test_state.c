@@ -31,24 +31,32 @@ clock_fn(void *ctx)
 	return now_ms;
 }
 
+/* commit - charge one item for sender; whether it was allowed */
+static int
+commit(struct store *st, const char *sender, struct store_item *it)
+{
+	struct store_req req;
+	struct store_res res;
+	char err[128];
+
+	memset(&req, 0, sizeof(req));
+	req.sender = sender;
+	req.commit = STORE_COMMIT;
+	req.items = it;
+	req.nitems = 1;
+	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), 0);
+	return res.allowed;
+}
+
 /* charge - one message of `sender`: msg 1h, and lock when asked */
 static void
 charge(struct store *st, const char *sender, const char *name,
     uint32_t window, uint64_t cost)
 {
 	struct store_item it;
-	struct store_req req;
-	struct store_res res;
-	char err[128];
 
 	store_item_set(&it, name, window, 12, 1000, cost);
-	memset(&req, 0, sizeof(req));
-	req.sender = sender;
-	req.commit = STORE_COMMIT;
-	req.items = &it;
-	req.nitems = 1;
-	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), 0);
-	assert_true(res.allowed);
+	assert_true(commit(st, sender, &it));
 }
 
 struct seen {
@@ -210,18 +218,10 @@ charge_sub(struct store *st, const char *sender, const char *name,
     unsigned sub)
 {
 	struct store_item it;
-	struct store_req req;
-	struct store_res res;
-	char err[128];
 
 	store_item_set(&it, name, 3600, 12, 1000, 1);
 	snprintf(it.sub, sizeof(it.sub), "%032x", sub);
-	memset(&req, 0, sizeof(req));
-	req.sender = sender;
-	req.commit = STORE_COMMIT;
-	req.items = &it;
-	req.nitems = 1;
-	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), 0);
+	assert_true(commit(st, sender, &it));
 	return it.count;
 }
 
