@@ -9,7 +9,15 @@
  * history_state), and the transaction ids it was charged for. A check-and-charge locks the stripe
  * of its sender's chain, so one sender's request is atomic while other
  * senders proceed on other stripes. Each call also sweeps one chain for
- * senders with nothing live, so memory follows the active senders.
+ * senders with nothing live, and for the dead series of the live ones,
+ * so memory follows what counts now.
+ *
+ * A subject's series are a list plus, from MEM_IDX_MIN of them on, a hash
+ * index: `repeats` keeps one series per body a login sent within its
+ * window (thousands for a busy login), and each message finds its own
+ * few among them without walking the rest. A charge moves a subject's
+ * expiry forward from the series it touched only (charging never makes
+ * anything expire sooner), not from every series it holds.
  *
  * Thread-safe. The store owns every entry; callers own their requests.
  */
@@ -45,6 +53,78 @@ mem_hash64(const char *s)
 	return h;
 }
 
+/* series_free - free one series (already unlinked) */
+static void
+series_free(struct mem_series *s)
+{
+	free(s->members);
+	free(s->nears);
+	free(s);
+}
+
+/* series_id - a hash of what tells one series of a subject from another */
+static uint64_t
+series_id(const char *name, const char *sub, uint32_t window,
+    uint32_t buckets, int distinct, int near, int history)
+{
+	uint64_t h = mem_hash64(name) * 31 + mem_hash64(sub);
+
+	h = (h ^ window) * 1099511628211ULL;
+	h = (h ^ buckets) * 1099511628211ULL;
+	return h ^ (uint64_t)(distinct | near << 1 | history << 2) << 61;
+}
+
+/* idx_rebuild - the index at cap chains, every series in it; -1: no memory
+ * (the old index, if any, stays) */
+static int
+idx_rebuild(struct mem_sender *snd, uint32_t cap)
+{
+	struct mem_series **idx, *s;
+
+	if ((idx = calloc(cap, sizeof(*idx))) == NULL)
+		return -1;
+	for (s = snd->series; s != NULL; s = s->next) {
+		s->hnext = idx[s->id & (cap - 1)];
+		idx[s->id & (cap - 1)] = s;
+	}
+	free(snd->idx);
+	snd->idx = idx;
+	snd->idxcap = cap;
+	return 0;
+}
+
+/* idx_add - s was just linked at the head of the list: index it */
+static void
+idx_add(struct mem_sender *snd, struct mem_series *s)
+{
+	snd->nseries++;
+	if (snd->idx == NULL) {
+		if (snd->nseries >= MEM_IDX_MIN)
+			(void)idx_rebuild(snd, 2 * MEM_IDX_MIN);
+		return;		/* (a failed build: the list still works) */
+	}
+	if (snd->nseries > 2 * snd->idxcap &&
+	    idx_rebuild(snd, 2 * snd->idxcap) == 0)
+		return;		/* s is in the new index */
+	s->hnext = snd->idx[s->id & (snd->idxcap - 1)];
+	snd->idx[s->id & (snd->idxcap - 1)] = s;
+}
+
+/* series_unlink - take s out of the index (the caller unlinks the list) */
+static void
+series_unlink(struct mem_sender *snd, struct mem_series *s)
+{
+	struct mem_series **hp;
+
+	snd->nseries--;
+	if (snd->idx == NULL)
+		return;
+	for (hp = &snd->idx[s->id & (snd->idxcap - 1)]; *hp != s;
+	    hp = &(*hp)->hnext)
+		;
+	*hp = s->hnext;
+}
+
 /* mem_sender_free - free one sender and all it holds */
 static void
 mem_sender_free(struct mem_sender *snd)
@@ -54,14 +134,13 @@ mem_sender_free(struct mem_sender *snd)
 
 	for (s = snd->series; s != NULL; s = sn) {
 		sn = s->next;
-		free(s->members);
-		free(s->nears);
-		free(s);
+		series_free(s);
 	}
 	for (t = snd->txns; t != NULL; t = tn) {
 		tn = t->next;
 		free(t);
 	}
+	free(snd->idx);
 	free(snd);
 }
 
@@ -350,8 +429,10 @@ mem_series_new(struct mem_sender *snd, const char *name, const char *sub,
 	s->distinct = distinct;
 	s->near = near;
 	s->history = history;
+	s->id = series_id(name, sub, window, buckets, distinct, near, history);
 	s->next = snd->series;
 	snd->series = s;
+	idx_add(snd, s);
 	return s;
 }
 
@@ -359,12 +440,16 @@ mem_series_new(struct mem_sender *snd, const char *name, const char *sub,
 static struct mem_series *
 sender_series(struct mem_sender *snd, const struct store_item *it, int create)
 {
+	uint64_t id = series_id(it->name, it->sub, it->window, it->buckets,
+	    it->distinct, it->near, it->history);
 	struct mem_series *s;
 
-	for (s = snd->series; s != NULL; s = s->next)
-		if (s->window == it->window && s->buckets == it->buckets &&
-		    s->distinct == it->distinct && s->near == it->near &&
-		    s->history == it->history && strcmp(s->name, it->name) == 0 &&
+	s = snd->idx != NULL ? snd->idx[id & (snd->idxcap - 1)] : snd->series;
+	for (; s != NULL; s = snd->idx != NULL ? s->hnext : s->next)
+		if (s->id == id && s->window == it->window &&
+		    s->buckets == it->buckets && s->distinct == it->distinct &&
+		    s->near == it->near && s->history == it->history &&
+		    strcmp(s->name, it->name) == 0 &&
 		    strcmp(s->sub, it->sub) == 0)
 			return s;
 	if (!create)
@@ -416,7 +501,25 @@ mem_find(struct mem_store *ms, size_t chain, const char *key, int create)
 	return snd;
 }
 
-/* mem_sweep_chain - drop the senders of one chain with nothing live */
+/* drop_dead - free the series of a subject in which nothing counts now
+ * (a body's `repeats` counter an hour on): found again, one is new */
+static void
+drop_dead(struct mem_sender *snd, uint64_t now)
+{
+	struct mem_series **sp, *s;
+
+	for (sp = &snd->series; (s = *sp) != NULL;) {
+		if (series_expiry(s) <= now) {
+			*sp = s->next;
+			series_unlink(snd, s);
+			series_free(s);
+		} else
+			sp = &s->next;
+	}
+}
+
+/* mem_sweep_chain - drop the senders of one chain with nothing live, and
+ * the dead series of the others */
 static size_t
 mem_sweep_chain(struct mem_store *ms, size_t chain, uint64_t now)
 {
@@ -430,8 +533,10 @@ mem_sweep_chain(struct mem_store *ms, size_t chain, uint64_t now)
 			*sp = snd->next;
 			mem_sender_free(snd);
 			dropped++;
-		} else
+		} else {
+			drop_dead(snd, now);
 			sp = &snd->next;
+		}
 	}
 	pthread_mutex_unlock(lk);
 	return dropped;
@@ -485,6 +590,14 @@ mem_unlock(struct mem_store *ms, const size_t *st, size_t n)
 {
 	while (n > 0)
 		pthread_mutex_unlock(&ms->locks[st[--n]]);
+}
+
+/* sender_extend - a subject counts at least until e */
+static void
+sender_extend(struct mem_sender *snd, uint64_t e)
+{
+	if (e > snd->expires)
+		snd->expires = e;
 }
 
 /* sender_refresh - recompute when nothing of a subject counts any more */
@@ -659,13 +772,12 @@ mem_charge(struct store *st, const struct store_req *req,
 			    maxwin * 1000 : STORE_TXN_MS);
 			t->next = snd->txns;
 			snd->txns = t;
+			sender_extend(snd, t->expires);
 		}
 	}
-	if (snd != NULL)
-		sender_refresh(snd);
 	for (i = 0; i < req->nitems; i++)
-		if (subj[i] != NULL)
-			sender_refresh(subj[i]);
+		if (subj[i] != NULL && ser[i] != NULL)
+			sender_extend(subj[i], series_expiry(ser[i]));
 	mem_unlock(ms, stripes, nst);
 
 	pthread_mutex_lock(&ms->sweep_lock);
@@ -714,6 +826,7 @@ mem_sender_prune(struct mem_sender *snd, uint64_t now)
 
 	for (s = snd->series; s != NULL; s = s->next)
 		series_prune_any(s, now);
+	drop_dead(snd, now);
 	sender_refresh(snd);
 }
 
@@ -813,9 +926,8 @@ mem_drop(struct store *st, const char *subject, const char *const *names,
 				*sp = s->next;
 				if (s->n + s->nmembers + s->nnears > 0)
 					(*dropped)++;
-				free(s->members);
-				free(s->nears);
-				free(s);
+				series_unlink(snd, s);
+				series_free(s);
 			} else
 				sp = &s->next;
 		}

@@ -17,6 +17,8 @@
 #define MEM_CHAINS	4096		/* hash chains, power of two */
 #define MEM_STRIPES	64		/* mutexes; chain i uses i % MEM_STRIPES */
 #define MEM_SERIES_CAP	(2 * (WINDOW_MAX_BUCKETS + 1)) /* buckets kept */
+#define MEM_IDX_MIN	8		/* series of one subject before it gets
+					   an index (one per body for repeats) */
 
 struct mem_member {
 	uint64_t		 hash;		/* of the sender key */
@@ -29,7 +31,9 @@ struct mem_near {
 };
 
 struct mem_series {
-	struct mem_series	*next;
+	struct mem_series	*next;		/* the sender's list, newest first */
+	struct mem_series	*hnext;		/* its chain in the sender's index */
+	uint64_t		 id;		/* series_id(): what the index hashes */
 	char			 name[STORE_NAME_MAX + 1];
 	char			 sub[STORE_SUB_MAX + 1];
 	uint32_t		 window;
@@ -57,6 +61,9 @@ struct mem_txn {
 struct mem_sender {
 	struct mem_sender	*next;
 	struct mem_series	*series;
+	struct mem_series	**idx;		/* NULL until MEM_IDX_MIN series:
+						   chains by id, idxcap of them */
+	uint32_t		 idxcap, nseries;
 	struct mem_txn		*txns;
 	uint64_t		 expires;	/* ms: nothing live after this */
 	char			 key[STORE_SENDER_MAX + 1];

@@ -36,6 +36,8 @@
 #define KIND_NEAR	2
 #define KIND_HISTORY	3	/* history.h's state, 4 entries */
 #define MEMBERS_MAX	65536	/* as members_add keeps at most */
+#define SERIES_MIN_BYTES 16	/* the shortest series record: name (2),
+				   sub (1), window, buckets, kind, n */
 #define RESERVE		(1024 * 1024) /* free room before a chain's copy */
 
 /* dump_sender - one subject's record */
@@ -247,7 +249,7 @@ load_sender(struct mem_store *ms, struct state_rd *r, uint64_t now,
 			rc = -1;
 	}
 	n = rc == 0 ? state_get_u32(r) : 0;
-	if (n > 4096)
+	if (n > (r->len - r->off) / SERIES_MIN_BYTES)	/* cannot all be there */
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++)
 		rc = load_series(r, snd);

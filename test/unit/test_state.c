@@ -31,24 +31,32 @@ clock_fn(void *ctx)
 	return now_ms;
 }
 
+/* commit - charge one item for sender; whether it was allowed */
+static int
+commit(struct store *st, const char *sender, struct store_item *it)
+{
+	struct store_req req;
+	struct store_res res;
+	char err[128];
+
+	memset(&req, 0, sizeof(req));
+	req.sender = sender;
+	req.commit = STORE_COMMIT;
+	req.items = it;
+	req.nitems = 1;
+	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), 0);
+	return res.allowed;
+}
+
 /* charge - one message of `sender`: msg 1h, and lock when asked */
 static void
 charge(struct store *st, const char *sender, const char *name,
     uint32_t window, uint64_t cost)
 {
 	struct store_item it;
-	struct store_req req;
-	struct store_res res;
-	char err[128];
 
 	store_item_set(&it, name, window, 12, 1000, cost);
-	memset(&req, 0, sizeof(req));
-	req.sender = sender;
-	req.commit = STORE_COMMIT;
-	req.items = &it;
-	req.nitems = 1;
-	assert_int_equal(store_charge(st, &req, &res, err, sizeof(err)), 0);
-	assert_true(res.allowed);
+	assert_true(commit(st, sender, &it));
 }
 
 struct seen {
@@ -204,6 +212,88 @@ test_roundtrip(void **state)
 	unlink(path);
 }
 
+/* charge_sub - one event of sender's sub-counter `name`/sub (1h): its count */
+static uint64_t
+charge_sub(struct store *st, const char *sender, const char *name,
+    unsigned sub)
+{
+	struct store_item it;
+
+	store_item_set(&it, name, 3600, 12, 1000, 1);
+	snprintf(it.sub, sizeof(it.sub), "%032x", sub);
+	assert_true(commit(st, sender, &it));
+	return it.count;
+}
+
+/* dump_bytes - the size of the store's state as a save writes it */
+static size_t
+dump_bytes(struct store *st)
+{
+	struct state_buf b = { NULL, 0, 0, 0 };
+	size_t n, len;
+	uint64_t hold;
+
+	assert_int_equal(store_memory_dump(st, &b, &n, &hold), 0);
+	len = b.len;
+	state_buf_free(&b);
+	return len;
+}
+
+/*
+ * test_many_series - a login with one `repeats` counter per body, 5,000
+ * bodies in an hour (the index of its series): each found again, dropped
+ * by name, saved and loaded (over the 4,096 a record once allowed), and
+ * gone from memory and from the state once their window has passed
+ */
+static void
+test_many_series(void **state)
+{
+	static const char *const rep[] = { "rep", NULL };
+	char path[] = "/tmp/test_state.XXXXXX", err[256];
+	struct store *st = store_memory_new(clock_fn, NULL), *st2;
+	size_t n, before;
+	unsigned i;
+	int fd;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) != -1);
+	close(fd);
+	now_ms = T0;
+	for (i = 0; i < 5000; i++) {
+		assert_int_equal(charge_sub(st, K1, "rep", i), 1);
+		if (i % 10 == 0)
+			charge(st, K1, "msg", 3600, 1);
+	}
+	for (i = 0; i < 5000; i += 7)
+		assert_int_equal(charge_sub(st, K1, "rep", i), 2);
+	assert_int_equal(count(st, K1, "rep"), 5000 + 715);
+	assert_int_equal(count(st, K1, "msg"), 500);
+	save(st, path);
+	assert_non_null(st2 = load(path, err, sizeof(err)));
+	assert_int_equal(count(st2, K1, "rep"), 5000 + 715);
+	assert_int_equal(charge_sub(st2, K1, "rep", 4999), 2);
+	assert_int_equal(charge_sub(st2, K1, "rep", 7), 3);
+	/* dropped by name: the index forgets them too */
+	assert_int_equal(store_drop(st2, K1, rep, 0, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 5000);
+	assert_int_equal(count(st2, K1, "rep"), 0);
+	assert_int_equal(charge_sub(st2, K1, "rep", 7), 1);
+	assert_int_equal(count(st2, K1, "msg"), 500);
+	store_free(st2);
+	/* two hours on, the login still sending: the old bodies' counters
+	 * are freed by the sweep, not kept (and saved) for ever */
+	before = dump_bytes(st);
+	now_ms = T0 + 7200000;
+	assert_int_equal(charge_sub(st, K1, "rep", 5000), 1);
+	(void)store_memory_expire(st);
+	assert_true(dump_bytes(st) < before / 100);
+	assert_int_equal(count(st, K1, "rep"), 1);
+	assert_int_equal(charge_sub(st, K1, "rep", 3), 1);
+	store_free(st);
+	unlink(path);
+}
+
 /* test_bad_files - missing, corrupt, truncated, other version, not ours */
 static void
 test_bad_files(void **state)
@@ -262,6 +352,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_many_series),
 		cmocka_unit_test(test_bad_files),
 	};
 
