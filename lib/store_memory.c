@@ -59,7 +59,34 @@ series_free(struct mem_series *s)
 {
 	free(s->members);
 	free(s->nears);
+	if (s->b != s->b0)
+		free(s->b);
 	free(s);
+}
+
+/* mem_series_reserve - room for n buckets (n <= MEM_SERIES_CAP); -1: none */
+int
+mem_series_reserve(struct mem_series *s, size_t n)
+{
+	struct window_bucket *b;
+	size_t cap = s->bcap;
+
+	if (n <= cap)
+		return 0;
+	if (n > MEM_SERIES_CAP)
+		return -1;
+	while (cap < n)
+		cap *= 2;
+	if (cap > MEM_SERIES_CAP)
+		cap = MEM_SERIES_CAP;
+	if ((b = malloc(cap * sizeof(*b))) == NULL)
+		return -1;
+	memcpy(b, s->b, s->n * sizeof(*b));
+	if (s->b != s->b0)
+		free(s->b);
+	s->b = b;
+	s->bcap = cap;
+	return 0;
 }
 
 /* series_id - a hash of what tells one series of a subject from another */
@@ -186,7 +213,8 @@ series_add(struct mem_series *s, uint64_t now, uint64_t cost)
 			s->b[i].count += cost;
 			return;
 		}
-	if (s->n == MEM_SERIES_CAP) {
+	if (s->n == s->bcap && mem_series_reserve(s, s->n + 1) == -1) {
+		/* full (or no memory to grow): fold the oldest in */
 		for (i = 1; i < s->n; i++)
 			if (s->b[i].index < s->b[old].index)
 				old = i;
@@ -419,9 +447,10 @@ mem_series_new(struct mem_sender *snd, const char *name, const char *sub,
 {
 	struct mem_series *s;
 
-	if ((s = calloc(1, sizeof(*s) + (distinct || near || history ? 0 :
-	    MEM_SERIES_CAP * sizeof(s->b[0])))) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	s->b = s->b0;
+	s->bcap = MEM_SERIES_B0;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->sub, sizeof(s->sub), "%s", sub);
 	s->window = window;

@@ -17,6 +17,8 @@
 #define MEM_CHAINS	4096		/* hash chains, power of two */
 #define MEM_STRIPES	64		/* mutexes; chain i uses i % MEM_STRIPES */
 #define MEM_SERIES_CAP	(2 * (WINDOW_MAX_BUCKETS + 1)) /* buckets kept */
+#define MEM_SERIES_B0	2		/* buckets a series holds in place: a
+					   body's repeats counter uses one */
 #define MEM_IDX_MIN	8		/* series of one subject before it gets
 					   an index (one per body for repeats) */
 
@@ -40,6 +42,7 @@ struct mem_series {
 	uint32_t		 buckets;
 	int			 distinct;	/* members[], not b[] */
 	size_t			 n;		/* used entries of b[] */
+	size_t			 bcap;		/* entries b[] has room for */
 	struct mem_member	*members;	/* distinct: at most limit + 1 */
 	size_t			 nmembers, capmembers;
 	int			 near;		/* nears[], not b[] */
@@ -48,8 +51,9 @@ struct mem_series {
 	int			 history;	/* hist, not b[] */
 	struct history_state	 hist;		/* history.h */
 	uint64_t		 hist_until;	/* ms: forgotten after this */
-	struct window_bucket	 b[];		/* MEM_SERIES_CAP, allocated only
-						   for bucketed series */
+	struct window_bucket	*b;		/* bucketed series: b0 at first,
+						   grown up to MEM_SERIES_CAP */
+	struct window_bucket	 b0[MEM_SERIES_B0];
 };
 
 struct mem_txn {
@@ -90,6 +94,9 @@ struct mem_sender *mem_find(struct mem_store *, size_t chain,
 struct mem_series *mem_series_new(struct mem_sender *, const char *name,
 		    const char *sub, uint32_t window, uint32_t buckets,
 		    int distinct, int near, int history);
+
+/* mem_series_reserve - room for n buckets (n <= MEM_SERIES_CAP); -1: none */
+int		 mem_series_reserve(struct mem_series *, size_t n);
 
 /* mem_sender_prune - drop what no longer counts; recompute expires */
 void		 mem_sender_prune(struct mem_sender *, uint64_t now);

@@ -192,6 +192,8 @@ load_series(struct state_rd *r, struct mem_sender *snd)
 	if (kind == KIND_NEAR &&
 	    (s->nears = calloc(STORE_NEAR_KEEP, sizeof(*s->nears))) == NULL)
 		return -1;
+	if (kind == KIND_BUCKETS && mem_series_reserve(s, n) == -1)
+		return -1;
 	s->capmembers = kind == KIND_DISTINCT ? n : 0;
 	for (i = 0; i < n; i++) {
 		x = state_get_u64(r);
