@@ -3,8 +3,8 @@
  * CLUSTER SLOTS, MOVED / ASK / TRYAGAIN replies, and what to do next.
  *
  * The store (store_redis_cluster.c) and redis_link.c own the
- * connections; this file decides, and cluster_follow sends through their
- * function.
+ * connections; this file decides, and cluster_follow and cluster_refresh
+ * send through their function.
  * A slot is CRC16/XMODEM of the key modulo 16384; when the key holds a
  * '{' followed later by a '}' with at least one byte between them, only
  * those bytes are hashed (the first '{' and the first '}' after it; an
@@ -288,4 +288,37 @@ cluster_follow(struct cluster_map *m, pthread_mutex_t *lock,
 		if (step == CLUSTER_WAIT)
 			nanosleep(&pause, NULL);
 	}
+}
+
+/* cluster_refresh - the slot map from the first node answering CLUSTER
+ * SLOTS with a map */
+int
+cluster_refresh(struct cluster_map *m, pthread_mutex_t *lock, size_t n,
+    int *stale, cluster_send_fn *send, cluster_bad_fn *bad, void *arg,
+    char *err, size_t errlen)
+{
+	redisReply *r;
+	char why[256];
+	size_t i;
+	int rc = -1;
+
+	if (n == 0)
+		snprintf(err, errlen, "no cluster node known");
+	for (i = 0; i < n && rc == -1; i++) {
+		if ((r = send(arg, (int)i, 0, err, errlen)) == NULL)
+			continue;
+		if (lock != NULL)
+			pthread_mutex_lock(lock);
+		/* without bad, the parse's text is err as it stands */
+		rc = cluster_map_parse(m, r, m->node[i].host, bad != NULL ? why :
+		    err, bad != NULL ? sizeof(why) : errlen);
+		if (rc == 0 && stale != NULL)
+			*stale = 0;
+		if (lock != NULL)
+			pthread_mutex_unlock(lock);
+		if (rc == -1 && bad != NULL)
+			bad(arg, (int)i, why, err, errlen);
+		freeReplyObject(r);
+	}
+	return rc;
 }

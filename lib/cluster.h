@@ -11,8 +11,9 @@
  * I/O: the hash slot of a key (CRC16/XMODEM of the key, or of its hash
  * tag, modulo 16384, as Redis defines it), a slot map read from a
  * CLUSTER SLOTS reply, the MOVED / ASK / TRYAGAIN error replies parsed,
- * and the decision what to do next with an error reply, and the loop
- * that follows those decisions through the caller's send function. Nodes
+ * and the decision what to do next with an error reply, and the loops
+ * that follow those decisions and read the slot map through the
+ * caller's send function (they do no I/O of their own). Nodes
  * are kept in the map by address, append-only, so an index stays valid
  * for the map's life. Not thread-safe: the caller locks (cluster_follow
  * takes the caller's lock).
@@ -121,5 +122,24 @@ enum cluster_step cluster_follow(struct cluster_map *, pthread_mutex_t *lock,
 		    struct cluster_hops *h, int node, unsigned wait_ms,
 		    cluster_send_fn *send, void *arg, struct redisReply **out,
 		    char *err, size_t errlen);
+
+/* cluster_bad_fn - err for map node `node`'s CLUSTER SLOTS reply that did
+ * not parse (why: cluster_map_parse's text) */
+typedef void cluster_bad_fn(void *arg, int node, const char *why, char *err,
+		    size_t errlen);
+
+/*
+ * cluster_refresh - the slot map from the first of map nodes 0..n-1 whose
+ * CLUSTER SLOTS reply parses, the one loop the store and redis_link
+ * share: send (its command CLUSTER SLOTS, asking 0) asks node i, NULL
+ * with err to go on to the next. A reply that does not parse goes on
+ * too, err made by bad (NULL: cluster_map_parse's text). The parse, and
+ * *stale = 0 (stale NULL: none) when it worked, run under lock (NULL:
+ * none); the send unlocked. 0, or -1 with the last node's err ("no
+ * cluster node known" when n is 0).
+ */
+int		cluster_refresh(struct cluster_map *, pthread_mutex_t *lock,
+		    size_t n, int *stale, cluster_send_fn *send,
+		    cluster_bad_fn *bad, void *arg, char *err, size_t errlen);
 
 #endif

@@ -10,7 +10,7 @@
  * Connections are opened by redis_conn_open (timeouts, close-on-exec,
  * AUTH, ROLE behind Sentinel), the primary is found by
  * sentinel_discover, and a Cluster's slots and redirections follow
- * lib/cluster.c (cluster_map_parse, cluster_next), as the store's
+ * lib/cluster.c (cluster_refresh, cluster_follow), as the store's
  * Cluster code does with its pools.
  *
  * Memory: the link owns its connections and slot map, and borrows the
@@ -208,30 +208,37 @@ primaries(struct redis_link *l)
 		}
 }
 
+/* one command on the nodes cluster_follow and cluster_refresh pick */
+struct link_send {
+	struct redis_link *l;
+	int		 argc;
+	const char	**argv;
+	const size_t	*argvlen;
+};
+
+/* link_send - cluster_send_fn: the command on map node `node` */
+static redisReply *
+link_send(void *arg, int node, int asking, char *err, size_t errlen)
+{
+	struct link_send *s = arg;
+
+	return node_send(s->l, node, asking, s->argc, s->argv, s->argvlen,
+	    err, errlen);
+}
+
 /* refresh - the slot map from the first node answering CLUSTER SLOTS */
 static int
 refresh(struct redis_link *l, char *err, size_t errlen)
 {
 	static const char *argv[2] = { "CLUSTER", "SLOTS" };
 	static const size_t argvlen[2] = { 7, 5 };
-	redisReply *r;
-	size_t i;
-	int rc = -1;
+	struct link_send s = { l, 2, argv, argvlen };
 
-	snprintf(err, errlen, "no cluster node known");
-	for (i = 0; i < l->map->nnodes && rc == -1; i++) {
-		if ((r = node_send(l, (int)i, 0, 2, argv, argvlen, err,
-		    errlen)) == NULL)
-			continue;
-		rc = cluster_map_parse(l->map, r, l->map->node[i].host, err,
-		    errlen);
-		freeReplyObject(r);
-	}
-	if (rc == 0) {
-		l->stale = 0;
-		primaries(l);
-	}
-	return rc;
+	if (cluster_refresh(l->map, NULL, l->map->nnodes, &l->stale,
+	    link_send, NULL, &s, err, errlen) == -1)
+		return -1;
+	primaries(l);
+	return 0;
 }
 
 /* redis_link_connect - connect as the options say */
@@ -305,24 +312,6 @@ one_cmdv(struct redis_link *l, int argc, const char **argv,
 		redis_link_close(l);
 	}
 	return r;
-}
-
-/* one command on the nodes cluster_follow picks */
-struct link_send {
-	struct redis_link *l;
-	int		 argc;
-	const char	**argv;
-	const size_t	*argvlen;
-};
-
-/* link_send - cluster_send_fn: the command on map node `node` */
-static redisReply *
-link_send(void *arg, int node, int asking, char *err, size_t errlen)
-{
-	struct link_send *s = arg;
-
-	return node_send(s->l, node, asking, s->argc, s->argv, s->argvlen,
-	    err, errlen);
 }
 
 /* cluster_cmdv - a command routed by its key's slot, redirections

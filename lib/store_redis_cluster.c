@@ -67,6 +67,36 @@ rc_stale(struct rc_store *rc)
 	pthread_mutex_unlock(&rc->lock);
 }
 
+/* rc_slots - cluster_send_fn: CLUSTER SLOTS on map node `node` */
+static redisReply *
+rc_slots(void *arg, int node, int asking, char *err, size_t errlen)
+{
+	static const char *argv[2] = { "CLUSTER", "SLOTS" };
+	static const size_t argvlen[2] = { 7, 5 };
+	struct rc_store *rc = arg;
+	struct redis_store *rs;
+	struct rs_conn cn;
+	redisReply *r;
+
+	(void)asking;	/* 0: cluster_refresh never asks */
+	if ((rs = rc_node(rc, node, err, errlen)) == NULL ||
+	    rs_conn_get(rs, &cn, err, errlen) == -1)
+		return NULL;
+	/* NULL: the connection is freed already */
+	if ((r = rs_conn_cmd(rs, &cn, "CLUSTER SLOTS", 2, argv, argvlen, err,
+	    errlen)) != NULL)
+		rs_conn_put(rs, &cn, 0);
+	return r;
+}
+
+/* rc_bad - cluster_bad_fn: err names the node whose reply it was */
+static void
+rc_bad(void *arg, int node, const char *why, char *err, size_t errlen)
+{
+	/* rc_slots made the node's store: rc_node finds it, err untouched */
+	rs_fail(rc_node(arg, node, err, errlen), err, errlen, "cluster", why);
+}
+
 /*
  * rc_refresh - the slot map from the first node that answers CLUSTER
  * SLOTS; when wait is 0 and another thread is at it, leave it to that
@@ -75,14 +105,8 @@ rc_stale(struct rc_store *rc)
 static int
 rc_refresh(struct rc_store *rc, int wait, char *err, size_t errlen)
 {
-	static const char *argv[2] = { "CLUSTER", "SLOTS" };
-	static const size_t argvlen[2] = { 7, 5 };
-	struct redis_store *rs;
-	struct rs_conn cn;
-	redisReply *r;
-	char why[256];
-	size_t i, n;
-	int rc2 = -1;
+	size_t n;
+	int rc2 = 0;	/* n 0: another thread just read it */
 
 	if (wait)
 		pthread_mutex_lock(&rc->refresh);
@@ -91,26 +115,9 @@ rc_refresh(struct rc_store *rc, int wait, char *err, size_t errlen)
 	pthread_mutex_lock(&rc->lock);
 	n = rc->stale ? rc->map->nnodes : 0;
 	pthread_mutex_unlock(&rc->lock);
-	if (n == 0)
-		rc2 = 0;	/* another thread just read it */
-	for (i = 0; i < n && rc2 == -1; i++) {
-		if ((rs = rc_node(rc, (int)i, err, errlen)) == NULL ||
-		    rs_conn_get(rs, &cn, err, errlen) == -1)
-			continue;
-		if ((r = rs_conn_cmd(rs, &cn, "CLUSTER SLOTS", 2, argv, argvlen,
-		    err, errlen)) == NULL)
-			continue;
-		pthread_mutex_lock(&rc->lock);
-		rc2 = cluster_map_parse(rc->map, r, rc->map->node[i].host, why,
-		    sizeof(why));
-		if (rc2 == 0)
-			rc->stale = 0;
-		pthread_mutex_unlock(&rc->lock);
-		if (rc2 == -1)
-			rs_fail(rs, err, errlen, "cluster", why);
-		rs_conn_put(rs, &cn, 0);
-		freeReplyObject(r);
-	}
+	if (n > 0)
+		rc2 = cluster_refresh(rc->map, &rc->lock, n, &rc->stale,
+		    rc_slots, rc_bad, rc, err, errlen);
 	pthread_mutex_unlock(&rc->refresh);
 	return rc2;
 }

@@ -91,58 +91,52 @@ lock(const struct config *cfg, const char *key, const char *login,
 		    sender_origin_name(o), cfg->lock_command_timeout_ms);
 }
 
-/* charge - one outcome of a login's mail: count it, act when over */
-static void
-charge(const struct config *cfg, const struct mtalog_rec *r,
-    const char *key, const char *login, enum sender_origin o)
+/* add_items - one item of this kind per limit, always counted */
+static size_t
+add_items(const struct config *cfg, struct store_item *items, size_t n,
+    enum item_kind kind, const struct config_limit *lim, size_t nlim)
 {
-	const struct config_class *cls = control_class_for(cfg, o, login);
-	struct store_item items[3 * CONFIG_MAX_LIMITS];
-	const struct config_limit *lim;
-	struct store_req req;
-	struct store_res res;
-	char err[256], shown[200], reason[200], win[16];
-	size_t n = 0, i, k, nlim;
-	enum item_kind kind;
+	size_t i;
+
+	for (i = 0; i < nlim; i++, n++) {
+		detector_item_set(&items[n], kind, lim[i].window,
+		    cfg->window_buckets, lim[i].count, 1);
+		items[n].soft = 1;	/* always counted */
+	}
+	return n;
+}
+
+/* outcome_items - the items an outcome charges in its class; how many */
+static size_t
+outcome_items(const struct config *cfg, const struct config_class *cls,
+    const struct mtalog_rec *r, struct store_item *items)
+{
+	size_t n = 0;
+
+	if (r->outcome == MTALOG_BOUNCED)
+		n = add_items(cfg, items, n, ITEM_REMOTE_REJECTS,
+		    cls->remote_rejects, cls->nremote_rejects);
+	if (r->outcome == MTALOG_DEFERRED)
+		n = add_items(cfg, items, n, ITEM_REMOTE_DEFERRALS,
+		    cls->remote_deferrals, cls->nremote_deferrals);
+	if (r->unknown)
+		n = add_items(cfg, items, n, ITEM_REMOTE_UNKNOWN,
+		    cls->remote_unknown, cls->nremote_unknown);
+	return n;
+}
+
+/* fire - the items this outcome took over: metrics, log line, lock once */
+static void
+fire(const struct config *cfg, const struct config_class *cls,
+    const struct mtalog_rec *r, const struct store_item *items, size_t n,
+    const char *key, const char *login, enum sender_origin o,
+    const char *shown)
+{
+	char reason[200], win[16];
 	enum detector d;
+	size_t i;
 	int fired = 0;
 
-	if (cls == NULL)
-		return;
-	for (k = 0; k < 3; k++) {
-		if (k == 0 && r->outcome == MTALOG_BOUNCED) {
-			kind = ITEM_REMOTE_REJECTS;
-			lim = cls->remote_rejects;
-			nlim = cls->nremote_rejects;
-		} else if (k == 1 && r->outcome == MTALOG_DEFERRED) {
-			kind = ITEM_REMOTE_DEFERRALS;
-			lim = cls->remote_deferrals;
-			nlim = cls->nremote_deferrals;
-		} else if (k == 2 && r->unknown) {
-			kind = ITEM_REMOTE_UNKNOWN;
-			lim = cls->remote_unknown;
-			nlim = cls->nremote_unknown;
-		} else
-			continue;
-		for (i = 0; i < nlim; i++, n++) {
-			detector_item_set(&items[n], kind, lim[i].window,
-			    cfg->window_buckets, lim[i].count, 1);
-			items[n].soft = 1;	/* always counted */
-		}
-	}
-	if (n == 0)
-		return;		/* the class has no such limit */
-	memset(&req, 0, sizeof(req));
-	req.sender = key;
-	req.commit = STORE_COMMIT;
-	req.items = items;
-	req.nitems = n;
-	sender_logvalue(login, shown, sizeof(shown));
-	if (store_charge(rt.store, &req, &res, err, sizeof(err)) == -1) {
-		log_err("feedback: %s: login=%s: store failed: %s", r->qid,
-		    shown, err);
-		return;
-	}
 	for (i = 0; i < n; i++) {
 		/* the one outcome that crosses the limit fires */
 		if (!items[i].over || items[i].count != items[i].limit + 1)
@@ -162,6 +156,36 @@ charge(const struct config *cfg, const struct mtalog_rec *r,
 			lock(cfg, key, login, o, shown, r->qid, reason);
 		fired = 1;
 	}
+}
+
+/* charge - one outcome of a login's mail: count it, act when over */
+static void
+charge(const struct config *cfg, const struct mtalog_rec *r,
+    const char *key, const char *login, enum sender_origin o)
+{
+	const struct config_class *cls = control_class_for(cfg, o, login);
+	struct store_item items[3 * CONFIG_MAX_LIMITS];
+	struct store_req req;
+	struct store_res res;
+	char err[256], shown[200];
+	size_t n;
+
+	if (cls == NULL)
+		return;
+	if ((n = outcome_items(cfg, cls, r, items)) == 0)
+		return;		/* the class has no such limit */
+	memset(&req, 0, sizeof(req));
+	req.sender = key;
+	req.commit = STORE_COMMIT;
+	req.items = items;
+	req.nitems = n;
+	sender_logvalue(login, shown, sizeof(shown));
+	if (store_charge(rt.store, &req, &res, err, sizeof(err)) == -1) {
+		log_err("feedback: %s: login=%s: store failed: %s", r->qid,
+		    shown, err);
+		return;
+	}
+	fire(cfg, cls, r, items, n, key, login, o, shown);
 }
 
 /* the journal's entries of the delivery agents, by feedback_format */

@@ -12,16 +12,15 @@
  * as sender_key() hashes, as a folded hash field of P:classes, or as a
  * printable lockinfo value, and are escaped on output.
  *
- * This file: arguments, status, and the commands that write (lock,
- * unlock, reset, class). The views are in ctl_show.c, Redis access in
- * ctl_redis.c, output helpers in ctl_out.c.
+ * This file: arguments, and the commands that write (lock, unlock,
+ * reset, class). status is in ctl_status.c, the views in ctl_show.c,
+ * Redis access in ctl_redis.c, output helpers in ctl_out.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "ctlproto.h"
 #include "policy.h"
@@ -33,7 +32,6 @@
 #define DEFAULT_CONFIG	"/etc/sluice/sluice.conf"
 #define REASON_MAX	200	/* bytes of a --reason */
 #define TOP_MAX		100000	/* largest -n */
-#define LOCKED_MAX	"1000"	/* locked logins listed by status */
 
 /* options, as bits, so each command says which it takes */
 #define O_WINDOW	0x01
@@ -240,30 +238,6 @@ sock_lock(struct ctl *x, const char *h, const char *login, uint64_t dur_ms,
 	return w.v;
 }
 
-/* saved_line - the last save's figures of a "status" reply */
-static void
-saved_line(struct ctl *x, const struct ctlproto_line *l, void *arg)
-{
-	static const char *const names[4] = { "saved", "saved_bytes",
-	    "saved_ms", "saved_hold_us" };
-	uint64_t *sv = arg;
-	int i;
-
-	(void)x;
-	for (i = 0; i < 4 && l->n == 2; i++)
-		if (strcmp(l->f[0], names[i]) == 0)
-			sv[i] = strtoull(l->f[1], NULL, 10);
-}
-
-/* sock_saved - saved at (unix s), bytes, ms, longest hold (us) */
-static void
-sock_saved(struct ctl *x, uint64_t *sv)
-{
-	const char *f[1] = { "status" };
-
-	ctl_sock_call(x, 1, f, saved_line, sv);
-}
-
 /* sock_class - set (cls "") or clear an override in the daemon; changed? */
 static uint64_t
 sock_class(struct ctl *x, const char *field, const char *cls)
@@ -297,232 +271,6 @@ publish(struct ctl *x, enum contract_event ev, const char *h)
 	if (contract_event(msg, sizeof(msg), ev, h) == -1)
 		ctl_die(x, "PUBLISH", "not a sender key");
 	freeReplyObject(ctl_cmd(x, "PUBLISH", "PUBLISH", chan, msg, NULL));
-}
-
-/* print_limits - " messages 100/1h 1000/1d" */
-static void
-print_limits(const char *label, const struct config_limit *l, size_t n)
-{
-	char ws[32];
-	size_t i;
-
-	if (n == 0)
-		return;
-	printf("  %s", label);
-	for (i = 0; i < n; i++) {
-		fmt_window(l[i].window, ws, sizeof(ws));
-		printf(" %llu/%s", (unsigned long long)l[i].count, ws);
-	}
-}
-
-/* json_limits - ,"label":[{"count":N,"window":S},...] */
-static void
-json_limits(const char *label, const struct config_limit *l, size_t n)
-{
-	size_t i;
-
-	printf(",\"%s\":[", label);
-	for (i = 0; i < n; i++)
-		printf("%s{\"count\":%llu,\"window\":%u}", i ? "," : "",
-		    (unsigned long long)l[i].count, l[i].window);
-	printf("]");
-}
-
-/* cmd_status - is the store there, what the config says, who is locked */
-static int
-cmd_status(struct ctl *x)
-{
-	const struct config *cfg = x->cfg;
-	char ver[64] = "?", key[CTL_KEY_MAX], since[32], ws[32], ts[32];
-	struct timeval t0, t1;
-	redisReply *r, *z, *info, *who;
-	uint64_t now, sv[4] = { 0, 0, 0, 0 };
-	double ping_ms = 1e9, d;
-	const char *p;
-	size_t i, j, nlocked;
-	int k;
-
-	for (k = 0; k < 3; k++) {	/* best of three */
-		gettimeofday(&t0, NULL);
-		freeReplyObject(ctl_cmd(x, "PING", "PING", NULL));
-		gettimeofday(&t1, NULL);
-		d = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_usec - t0.tv_usec) /
-		    1e3;
-		if (d < ping_ms)
-			ping_ms = d;
-	}
-	r = x->sock ? NULL : ctl_cmd(x, "INFO", "INFO", "server", NULL);
-	if (r != NULL && r->type == REDIS_REPLY_STRING)
-		if ((p = strstr(r->str, "redis_version:")) != NULL)
-			snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(p + 14,
-			    "\r\n"), p + 14);
-	freeReplyObject(r);
-	now = ctl_now_ms(x);
-	ctl_global(x, key, CONTRACT_LOCKED);
-	snprintf(since, sizeof(since), "%llu", (unsigned long long)(now /
-	    1000));
-	z = ctl_cmd(x, "ZRANGEBYSCORE", "ZRANGEBYSCORE", key, since, "+inf",
-	    "WITHSCORES", "LIMIT", "0", LOCKED_MAX, NULL);
-	nlocked = z->type == REDIS_REPLY_ARRAY ? z->elements / 2 : 0;
-
-	if (x->sock)
-		sock_saved(x, sv);
-	if (x->json && x->sock) {
-		printf("{\"store\":{\"kind\":\"memory\",\"socket\":");
-		json_str(stdout, cfg->control_socket);
-		printf(",\"reachable\":true,\"ping_ms\":%.3f,\"state_file\":",
-		    ping_ms);
-		json_str(stdout, cfg->state_file);
-		printf(",\"saved\":%llu,\"saved_bytes\":%llu,\"saved_ms\":%llu,"
-		    "\"saved_hold_us\":%llu},\"config\":",
-		    (unsigned long long)sv[0], (unsigned long long)sv[1],
-		    (unsigned long long)sv[2], (unsigned long long)sv[3]);
-	} else if (x->json) {
-		printf("{\"store\":{\"kind\":\"redis\",\"server\":");
-		json_str(stdout, x->where + 6);
-		printf(",\"prefix\":");
-		json_str(stdout, x->prefix);
-		printf(",\"reachable\":true,\"version\":");
-		json_str(stdout, ver);
-		printf(",\"ping_ms\":%.3f},\"config\":", ping_ms);
-	}
-	if (x->json) {
-		json_str(stdout, cfg->path);
-		printf(",\"mode\":\"%s\",\"lock_lifetime\":%u,"
-		    "\"lock_after\":{\"count\":%llu,\"window\":%u},"
-		    "\"window_buckets\":%u,\"classes\":[", cfg->mode ==
-		    CONFIG_MODE_OBSERVE ? "observe" : "enforce",
-		    cfg->lock_lifetime_ms / 1000,
-		    (unsigned long long)cfg->lock_after.count,
-		    cfg->lock_after.window, cfg->window_buckets);
-		for (i = 0; i < cfg->nclasses; i++) {
-			const struct config_class *c = &cfg->classes[i];
-
-			printf("%s{\"name\":", i ? "," : "");
-			json_str(stdout, c->name);
-			json_limits("messages", c->messages, c->nmessages);
-			json_limits("recipients", c->recipients,
-			    c->nrecipients);
-			json_limits("header_recipients", c->header_recipients,
-			    c->nheader_recipients);
-			json_limits("repeats", c->repeats, c->nrepeats);
-			printf(",\"max_recipients\":%u}", c->max_recipients);
-		}
-		printf("],\"locked\":[");
-	} else {
-		if (x->sock) {
-			printf("store       memory, in the daemon: control socket "
-			    "%s reachable, ping %.2f ms\n", cfg->control_socket,
-			    ping_ms);
-			if (sv[0] == 0)
-				printf("state       %s: not saved yet\n",
-				    cfg->state_file);
-			else
-				printf("state       %s: saved %llu s ago, %llu "
-				    "bytes in %llu ms (mail waited at most "
-				    "%.1f ms)\n", cfg->state_file,
-				    (unsigned long long)(now / 1000 > sv[0] ?
-				    now / 1000 - sv[0] : 0),
-				    (unsigned long long)sv[1],
-				    (unsigned long long)sv[2], sv[3] / 1e3);
-		}
-		else
-			printf("store       %s, prefix \"%s\": reachable, redis "
-			    "%s, ping %.2f ms\n", x->where, x->prefix, ver,
-			    ping_ms);
-		fmt_window(cfg->lock_lifetime_ms / 1000, ws, sizeof(ws));
-		printf("config      %s (mode %s, window_buckets %u)\n",
-		    cfg->path, cfg->mode == CONFIG_MODE_OBSERVE ? "observe" :
-		    "enforce", cfg->window_buckets);
-		printf("locks       lifetime %s", ws);
-		if (cfg->lock_after.count > 0) {
-			fmt_window(cfg->lock_after.window, ws, sizeof(ws));
-			printf(", automatic after %llu refusals in %s",
-			    (unsigned long long)cfg->lock_after.count, ws);
-		} else
-			printf(", never automatic (no lock_after)");
-		printf("\nclasses\n");
-		for (i = 0; i < cfg->nclasses; i++) {
-			const struct config_class *c = &cfg->classes[i];
-
-			printf("  %-12s", c->name);
-			print_limits("messages", c->messages, c->nmessages);
-			print_limits("recipients", c->recipients,
-			    c->nrecipients);
-			print_limits("fanout", c->header_recipients,
-			    c->nheader_recipients);
-			print_limits("repeats", c->repeats, c->nrepeats);
-			if (c->max_recipients)
-				printf("  max_recipients %u", c->max_recipients);
-			printf("\n");
-		}
-		printf("locked      %zu login%s\n", nlocked, nlocked == 1 ?
-		    "" : "s");
-		if (nlocked > 0)
-			printf("  %-36s %-8s %-20s %-12s %s\n", "LOGIN",
-			    "ORIGIN", "UNTIL", "BY", "REASON");
-	}
-	for (i = 0; i < nlocked; i++) {
-		const redisReply *m = z->element[2 * i];
-		const char *h = m->type == REDIS_REPLY_STRING ? m->str : "";
-		/* login by reason origin */
-		const char *f[4] = { NULL, NULL, NULL, NULL };
-		static const char *const names[4] = { CONTRACT_LI_LOGIN,
-		    CONTRACT_LI_BY, CONTRACT_LI_REASON, CONTRACT_LI_ORIGIN };
-		const char *origin = "sasl";
-		enum sender_origin o;
-		uint64_t until;
-
-		if (strspn(h, "0123456789abcdef") != strlen(h) || !*h ||
-		    strlen(h) > 64)
-			continue;	/* not written by a sluice */
-		until = strtoull(z->element[2 * i + 1]->type ==
-		    REDIS_REPLY_STRING ? z->element[2 * i + 1]->str : "0",
-		    NULL, 10);
-		ctl_key(x, key, h, CONTRACT_LOCKINFO);
-		info = ctl_cmd(x, "HGETALL", "HGETALL", key, NULL);
-		ctl_key(x, key, h, CONTRACT_WHO);
-		who = ctl_cmd(x, "GET", "GET", key, NULL);
-		for (j = 0; info->type == REDIS_REPLY_ARRAY &&
-		    j + 1 < info->elements; j += 2)
-			for (k = 0; k < 4; k++)
-				if (info->element[j]->type ==
-				    REDIS_REPLY_STRING &&
-				    info->element[j + 1]->type ==
-				    REDIS_REPLY_STRING &&
-				    strcmp(info->element[j]->str, names[k]) == 0)
-					f[k] = info->element[j + 1]->str;
-		if (f[0] == NULL && who->type == REDIS_REPLY_STRING)
-			f[0] = ctl_who(who->str, &origin);
-		if (f[3] != NULL && sender_origin_parse(f[3], &o) == 0)
-			origin = sender_origin_name(o);
-		fmt_time(until, ts, sizeof(ts));
-		if (x->json) {
-			printf("%s{\"key\":\"%s\",\"login\":", i ? "," : "", h);
-			json_str(stdout, f[0]);
-			printf(",\"origin\":\"%s\",\"until\":%llu,\"by\":",
-			    origin,
-			    (unsigned long long)until);
-			json_str(stdout, f[1]);
-			printf(",\"reason\":");
-			json_str(stdout, f[2]);
-			printf("}");
-		} else {
-			printf("  ");
-			text_login(stdout, f[0] ? f[0] : h, 36);
-			printf(" %-8s %-20s ", origin, ts);
-			text_login(stdout, f[1] ? f[1] : "?", 12);
-			printf(" ");
-			text_login(stdout, f[2] ? f[2] : "", 0);
-			printf("\n");
-		}
-		freeReplyObject(info);
-		freeReplyObject(who);
-	}
-	if (x->json)
-		printf("]}\n");
-	freeReplyObject(z);
-	return CTL_OK;
 }
 
 /*
@@ -589,6 +337,67 @@ lock_full(struct ctl *x, const char *h, const char *key, uint32_t lifetime)
 	return window_end(newest, lifetime, CONTRACT_LOCK_BUCKETS);
 }
 
+/* reason_arg - a --reason, or the default one; exits on a bad one */
+static const char *
+reason_arg(const char *reason)
+{
+	const char *p;
+
+	if (reason == NULL)
+		return "locked by an administrator (sluicectl)";
+	if (reason[0] == '\0' || strlen(reason) > REASON_MAX)
+		bad("%s", "--reason: 1 to 200 bytes");
+	for (p = reason; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			bad("%s", "--reason: no control characters");
+	return reason;
+}
+
+/* dur_arg - --for in ms (0: not given), within lock_lifetime (ws, as
+ * text); exits on a bad one */
+static uint64_t
+dur_arg(const struct config *cfg, const char *dur, const char *ws)
+{
+	uint64_t dur_ms = 0;
+
+	if (dur == NULL)
+		return 0;
+	if (config_parse_duration(dur, &dur_ms) == -1 || dur_ms < 1000)
+		bad("--for \"%s\": expected a duration of at least 1s "
+		    "(90s, 15m, 2h, 1d)", esc(dur));
+	if (dur_ms > cfg->lock_lifetime_ms) {
+		fprintf(stderr, "sluicectl: --for %s is longer than "
+		    "lock_lifetime %s: a lock cannot outlive its "
+		    "counter; raise lock_lifetime in %s\n", dur, ws,
+		    cfg->path);
+		exit(CTL_USAGE);
+	}
+	return dur_ms;
+}
+
+/* lock_record - who and why in P{H}:lockinfo (until ends, in ms), the
+ * lock in P:locked (until: its end in unix s), the event */
+static void
+lock_record(struct ctl *x, const char *h, const char *login,
+    const char *reason, uint64_t now, const char *until, uint64_t ends)
+{
+	char ikey[CTL_KEY_MAX], zkey[CTL_KEY_MAX], who[256], at[24], ts[32];
+
+	sender_printable(login, who, sizeof(who), 0);
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)(now / 1000));
+	ctl_key(x, ikey, h, CONTRACT_LOCKINFO);
+	ctl_global(x, zkey, CONTRACT_LOCKED);
+	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
+	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, CONTRACT_LI_LOGIN,
+	    who, CONTRACT_LI_ORIGIN, sender_origin_name(x->origin),
+	    CONTRACT_LI_REASON, reason, CONTRACT_LI_BY, "sluicectl",
+	    CONTRACT_LI_AT, at, CONTRACT_LI_UNTIL, until, NULL));
+	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ends);
+	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
+	freeReplyObject(ctl_cmd(x, "ZADD", "ZADD", zkey, until, h, NULL));
+	publish(x, CONTRACT_EV_LOCK, h);
+}
+
 /* cmd_lock - lock a login on every relay, record why, tell the daemons */
 static int
 cmd_lock(struct ctl *x, const char *login, const char *dur,
@@ -596,31 +405,13 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 {
 	const struct config *cfg = x->cfg;
 	uint32_t lifetime = cfg->lock_lifetime_ms / 1000;
-	char h[SENDER_KEY_LEN + 1], key[CTL_KEY_MAX], ikey[CTL_KEY_MAX];
-	char zkey[CTL_KEY_MAX], who[256], at[24], until[24], ts[32], ws[32];
-	uint64_t dur_ms = 0, now, ends, w;
-	const char *p;
+	char h[SENDER_KEY_LEN + 1], key[CTL_KEY_MAX], until[24], ts[32];
+	char ws[32];
+	uint64_t dur_ms, now, ends, w;
 
-	if (reason == NULL)
-		reason = "locked by an administrator (sluicectl)";
-	if (reason[0] == '\0' || strlen(reason) > REASON_MAX)
-		bad("%s", "--reason: 1 to 200 bytes");
-	for (p = reason; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			bad("%s", "--reason: no control characters");
+	reason = reason_arg(reason);
 	fmt_window(lifetime, ws, sizeof(ws));
-	if (dur != NULL) {
-		if (config_parse_duration(dur, &dur_ms) == -1 || dur_ms < 1000)
-			bad("--for \"%s\": expected a duration of at least 1s "
-			    "(90s, 15m, 2h, 1d)", esc(dur));
-		if (dur_ms > cfg->lock_lifetime_ms) {
-			fprintf(stderr, "sluicectl: --for %s is longer than "
-			    "lock_lifetime %s: a lock cannot outlive its "
-			    "counter; raise lock_lifetime in %s\n", dur, ws,
-			    cfg->path);
-			exit(CTL_USAGE);
-		}
-	}
+	dur_ms = dur_arg(cfg, dur, ws);
 	sender_origin_key(x->origin, login, h);
 	ctl_counter_key(x, key, h, CONTRACT_LOCK, lifetime,
 	    CONTRACT_LOCK_BUCKETS);
@@ -632,25 +423,10 @@ cmd_lock(struct ctl *x, const char *login, const char *dur,
 	else
 		ends = lock_full(x, h, key, lifetime);
 	now = ctl_now_ms(x);
-
-	sender_printable(login, who, sizeof(who), 0);
-	snprintf(at, sizeof(at), "%llu", (unsigned long long)(now / 1000));
 	snprintf(until, sizeof(until), "%llu", (unsigned long long)
 	    ((ends + 999) / 1000));
-	ctl_key(x, ikey, h, CONTRACT_LOCKINFO);
-	ctl_global(x, zkey, CONTRACT_LOCKED);
-	if (x->sock)
-		goto done;	/* the daemon keeps who and why itself */
-	freeReplyObject(ctl_cmd(x, "DEL", "DEL", ikey, NULL));
-	freeReplyObject(ctl_cmd(x, "HSET", "HSET", ikey, CONTRACT_LI_LOGIN,
-	    who, CONTRACT_LI_ORIGIN, sender_origin_name(x->origin),
-	    CONTRACT_LI_REASON, reason, CONTRACT_LI_BY, "sluicectl",
-	    CONTRACT_LI_AT, at, CONTRACT_LI_UNTIL, until, NULL));
-	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)ends);
-	freeReplyObject(ctl_cmd(x, "PEXPIREAT", "PEXPIREAT", ikey, ts, NULL));
-	freeReplyObject(ctl_cmd(x, "ZADD", "ZADD", zkey, until, h, NULL));
-	publish(x, CONTRACT_EV_LOCK, h);
-done:
+	if (!x->sock)	/* the daemon keeps who and why itself */
+		lock_record(x, h, login, reason, now, until, ends);
 	fmt_time((ends + 999) / 1000, ts, sizeof(ts));
 	if (x->json) {
 		printf("{\"login\":");

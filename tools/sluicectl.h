@@ -86,6 +86,9 @@ void		 class_of(struct ctl *, const char *login,
 		    const struct config_class **, const char **source,
 		    char *override, size_t olen);
 
+/* ctl_status.c */
+int		 cmd_status(struct ctl *);
+
 /* ctl_out.c */
 void		 json_str(FILE *, const char *s);
 void		 json_strn(FILE *, const char *s, size_t len);

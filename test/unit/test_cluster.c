@@ -343,6 +343,55 @@ test_follow(void **state)
 	freeReplyObject(r);
 }
 
+/* bad_node - cluster_bad_fn: the node and the parse's text */
+static void
+bad_node(void *arg, int node, const char *why, char *err, size_t errlen)
+{
+	(void)arg;
+	snprintf(err, errlen, "node %d: %s", node, why);
+}
+
+/* test_refresh - the nodes asked in turn until one's slots parse: a
+ * failed send and an error reply go on to the next; the last one's err */
+static void
+test_refresh(void **state)
+{
+	static const char *const third[] = { NULL, "-ERR disabled\r\n",
+	    SLOTS3 };
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct script s = { third, 3, 0, { 0 }, { 0 } };
+	struct cluster_map m;
+	redisReply *r = resp(SLOTS3);
+	char err[128];
+	int stale = 1;
+
+	(void)state;
+	cluster_map_init(&m);
+	assert_int_equal(cluster_refresh(&m, NULL, 0, &stale, script_send,
+	    NULL, &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "no cluster node known");
+	assert_int_equal(s.sent, 0);
+	assert_int_equal(cluster_map_parse(&m, r, "h", err, sizeof(err)), 0);
+	freeReplyObject(r);
+	memset(m.slot, 0, sizeof(m.slot));
+	assert_int_equal(cluster_refresh(&m, &lock, 3, &stale, script_send,
+	    bad_node, &s, err, sizeof(err)), 0);
+	assert_int_equal(stale, 0);
+	assert_int_equal(s.sent, 3);
+	assert_true(s.node[0] == 0 && s.node[1] == 1 && s.node[2] == 2);
+	assert_true(!s.asking[0] && !s.asking[1] && !s.asking[2]);
+	assert_int_equal(m.node[cluster_map_route(&m, 16383)].port, 7002);
+	assert_string_equal(err, "node 1: CLUSTER SLOTS: ERR disabled");
+	/* none parses: -1, stale kept, the last node's text (bad NULL) */
+	stale = 1;
+	s = (struct script){ third, 2, 0, { 0 }, { 0 } };
+	assert_int_equal(cluster_refresh(&m, NULL, 2, &stale, script_send,
+	    NULL, &s, err, sizeof(err)), -1);
+	assert_int_equal(stale, 1);
+	assert_string_equal(err, "CLUSTER SLOTS: ERR disabled");
+	assert_int_equal(cluster_map_route(&m, 16383), 2);	/* unchanged */
+}
+
 /* test_store_opts - a cluster store needs a TCP seed; connects lazily */
 static void
 test_store_opts(void **state)
@@ -488,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_redirects),
 		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_follow),
+		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_store_opts),
 		cmocka_unit_test(test_live),
 	};
