@@ -1,6 +1,7 @@
 /*
  * store_memory_int.h - the embedded store's layout, shared by its own
  * files only (store_memory.c: counting and the admin ops;
+ * store_memory_series.c: one subject's series and their index;
  * store_memory_state.c: the state file's records). Nobody else includes
  * this: the rest of sluice sees store.h.
  */
@@ -97,6 +98,54 @@ struct mem_series *mem_series_new(struct mem_sender *, const char *name,
 
 /* mem_series_reserve - room for n buckets (n <= MEM_SERIES_CAP); -1: none */
 int		 mem_series_reserve(struct mem_series *, size_t n);
+
+/* the series of one subject (store_memory_series.c); stripe locked */
+/* mem_hash64 - 64-bit FNV-1a of a sender key, for distinct members */
+uint64_t	 mem_hash64(const char *s);
+/* series_free - free one series (already unlinked) */
+void		 series_free(struct mem_series *s);
+/* series_unlink - take s out of the index (the caller unlinks the list) */
+void		 series_unlink(struct mem_sender *snd, struct mem_series *s);
+/* series_prune - drop buckets no longer live at time now */
+void		 series_prune(struct mem_series *s, uint64_t now);
+/* series_total - events counted by a pruned series */
+uint64_t	 series_total(const struct mem_series *s);
+/* series_add - add cost to the bucket of time now (the oldest folded in
+ * when full) */
+void		 series_add(struct mem_series *s, uint64_t now, uint64_t cost);
+/* members_prune - forget senders not seen within the window */
+void		 members_prune(struct mem_series *s, uint64_t now);
+/* members_find - index of a sender among the members, or -1 */
+long		 members_find(const struct mem_series *s, uint64_t h);
+/* members_add - note a sender now; keeps at most limit + 1 (the newest) */
+int		 members_add(struct mem_series *s, uint64_t h, uint64_t now,
+		    uint64_t limit);
+/* near_prune - forget bodies older than the window */
+void		 near_prune(struct mem_series *s, uint64_t now);
+/* near_count - kept bodies at most it->distance bits from it->simhash */
+uint64_t	 near_count(const struct mem_series *s,
+		    const struct store_item *it);
+/* near_retry - seconds until enough near bodies left the window */
+uint32_t	 near_retry(const struct mem_series *s,
+		    const struct store_item *it, uint64_t count, uint64_t cost,
+		    uint64_t now);
+/* near_add - keep one more body; past STORE_NEAR_KEEP the oldest goes */
+int		 near_add(struct mem_series *s, uint64_t simhash, uint64_t now);
+/* series_prune_any - drop what no longer counts, whatever the kind */
+void		 series_prune_any(struct mem_series *s, uint64_t now);
+/* series_expiry - ms after which nothing of the series counts */
+uint64_t	 series_expiry(const struct mem_series *s);
+/* mem_history_judge - a history item's answer from its series (or none) */
+void		 mem_history_judge(struct mem_series *s, struct store_item *it,
+		    uint64_t now);
+/* mem_history_add - charge a history item: fold, add, keep for `keep` */
+void		 mem_history_add(struct mem_series *s, struct store_item *it,
+		    uint64_t now);
+/* sender_series - find (or, with create, make) the series of one item */
+struct mem_series *sender_series(struct mem_sender *snd,
+		    const struct store_item *it, int create);
+/* drop_dead - free the series of a subject in which nothing counts now */
+void		 drop_dead(struct mem_sender *snd, uint64_t now);
 
 /* mem_sender_prune - drop what no longer counts; recompute expires */
 void		 mem_sender_prune(struct mem_sender *, uint64_t now);
