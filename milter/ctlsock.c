@@ -27,9 +27,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctlproto.h"
 #include "localctl.h"
 #include "policy.h"
@@ -378,19 +378,15 @@ run(const struct ctlproto_line *l, struct out *o, char *ebuf, size_t elen)
 
 /* io_wait - poll one fd for events until the deadline; 1 ready, 0 not */
 static int
-io_wait(int fd, short ev, const struct timespec *deadline)
+io_wait(int fd, short ev, uint64_t deadline)
 {
 	struct pollfd p = { fd, ev, 0 };
-	struct timespec now;
-	long ms;
+	uint64_t now;
 
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-		    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-		if (ms <= 0)
+		if ((now = clock_mono_ms()) >= deadline)
 			return 0;
-		if (poll(&p, 1, (int)ms) == 1)
+		if (poll(&p, 1, (int)(deadline - now)) == 1)
 			return 1;
 		if (errno != EINTR && errno != 0)
 			return 0;
@@ -399,7 +395,7 @@ io_wait(int fd, short ev, const struct timespec *deadline)
 
 /* send_all - the reply, within the deadline; -1 if it could not go */
 static int
-send_all(int fd, const char *p, size_t n, const struct timespec *deadline)
+send_all(int fd, const char *p, size_t n, uint64_t deadline)
 {
 	ssize_t w;
 
@@ -419,7 +415,7 @@ send_all(int fd, const char *p, size_t n, const struct timespec *deadline)
 
 /* reply_err - "SLUICECTL/1 ERR CODE TEXT" */
 static void
-reply_err(int fd, const char *code_text, const struct timespec *deadline)
+reply_err(int fd, const char *code_text, uint64_t deadline)
 {
 	char line[512];
 	int n = snprintf(line, sizeof(line), "%s ERR %s\n", CTLPROTO_MAGIC,
@@ -435,7 +431,7 @@ reply_err(int fd, const char *code_text, const struct timespec *deadline)
  * flight, so stop writing and drain until it closes or the deadline
  */
 static void
-finish(int fd, const struct timespec *deadline)
+finish(int fd, uint64_t deadline)
 {
 	char buf[512];
 	ssize_t n;
@@ -468,7 +464,7 @@ peer_ok(int fd, struct ucred *cr)
  */
 static ssize_t
 read_request(int fd, char *buf, size_t size, const struct ucred *cr,
-    const struct timespec *deadline)
+    uint64_t deadline)
 {
 	size_t got = 0;
 	ssize_t n;
@@ -504,43 +500,42 @@ client(void *arg)
 	int fd = (int)(intptr_t)arg;
 	char buf[CTLPROTO_LINE_MAX], ebuf[300];
 	struct ctlproto_line *l = NULL;
-	struct timespec deadline;
+	uint64_t deadline;
 	struct out o = { NULL, 0, 0, 0 };
 	const char *e;
 	struct ucred cr;
 	ssize_t len;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += IO_TIMEOUT_MS / 1000;
+	deadline = clock_mono_ms() + IO_TIMEOUT_MS;
 	if (!peer_ok(fd, &cr)) {
 		reply_err(fd, "denied only root and the sluice daemon's user "
-		    "or group may use this socket", &deadline);
+		    "or group may use this socket", deadline);
 		log_warnx("control socket: refused uid %u gid %u (not root, "
 		    "not the daemon's user or group)", (unsigned)cr.uid,
 		    (unsigned)cr.gid);
 		goto out;
 	}
-	if ((len = read_request(fd, buf, sizeof(buf), &cr, &deadline)) == -1 ||
+	if ((len = read_request(fd, buf, sizeof(buf), &cr, deadline)) == -1 ||
 	    (l = malloc(sizeof(*l))) == NULL)
 		goto out;
 	if (ctlproto_request(buf, (size_t)len, l, ebuf + 6,
 	    sizeof(ebuf) - 6) == -1) {
 		memcpy(ebuf, "usage ", 6);
-		reply_err(fd, ebuf, &deadline);
+		reply_err(fd, ebuf, deadline);
 		goto out;
 	}
 	if ((e = run(l, &o, ebuf, sizeof(ebuf))) != NULL || o.oom) {
-		reply_err(fd, e != NULL ? e : "store out of memory", &deadline);
+		reply_err(fd, e != NULL ? e : "store out of memory", deadline);
 		goto out;
 	}
 	snprintf(buf, sizeof(buf), "%s OK\n", CTLPROTO_MAGIC);
-	if (send_all(fd, buf, strlen(buf), &deadline) == 0 &&
-	    send_all(fd, o.p != NULL ? o.p : "", o.len, &deadline) == 0)
-		send_all(fd, ".\n", 2, &deadline);
+	if (send_all(fd, buf, strlen(buf), deadline) == 0 &&
+	    send_all(fd, o.p != NULL ? o.p : "", o.len, deadline) == 0)
+		send_all(fd, ".\n", 2, deadline);
 out:
 	free(l);
 	free(o.p);
-	finish(fd, &deadline);
+	finish(fd, deadline);
 	pthread_mutex_lock(&cs.lock);
 	cs.clients--;
 	pthread_mutex_unlock(&cs.lock);
@@ -552,7 +547,7 @@ static void *
 accept_main(void *arg)
 {
 	struct pollfd p[2];
-	struct timespec deadline;
+	uint64_t deadline;
 	pthread_attr_t at;
 	pthread_t t;
 	char drain[512];
@@ -585,11 +580,9 @@ accept_main(void *arg)
 			cs.clients--;
 			pthread_mutex_unlock(&cs.lock);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_nsec = 0;
-		deadline.tv_sec += 1;
+		deadline = clock_mono_ms() + 1000;
 		reply_err(fd, "busy too many sluicectl clients at once; try "
-		    "again", &deadline);
+		    "again", deadline);
 		/* read what request came already: closed unread, it would
 		 * reset the connection over the answer */
 		shutdown(fd, SHUT_WR);

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "clock.h"
 
 #define ERRORS_SHOWN	10		/* error messages printed */
 #define STACK_SIZE	(256 * 1024)
@@ -103,14 +104,11 @@ xrealloc(void *p, size_t n)
 	return p;
 }
 
-/* now_ms - the monotonic clock, in milliseconds */
+/* now_ms - the monotonic clock, in milliseconds (microsecond steps) */
 double
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)clock_mono_us() / 1e3;
 }
 
 static void
