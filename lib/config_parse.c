@@ -32,23 +32,35 @@
 #include "netlist.h"
 #include "sentinel.h"
 
+#define NAME_SHOWN	160	/* at most this much of a file's name in an error */
+#define NAME_HEAD	40	/* of which its first bytes, then "..." and its tail */
+
 /* perr - "file:line: message" into the error buffer; returns -1 */
 int
 perr(struct parse *p, const char *fmt, ...)
 {
-	char msg[CONFIG_ERR_MAX];
+	char msg[CONFIG_ERR_MAX], name[NAME_SHOWN + 1];
 	unsigned char *q;
 	va_list ap;
+	size_t fl;
 
 	if (p->err == NULL || p->errlen == 0)
 		return -1;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->line > 0)
-		snprintf(p->err, p->errlen, "%s:%u: %s", p->file, p->line, msg);
+	/* a file name too long for the buffer would push out the line and
+	 * the message: keep its head and tail (the file's own name) */
+	fl = strlen(p->file);
+	if (fl > NAME_SHOWN)
+		snprintf(name, sizeof(name), "%.*s...%s", NAME_HEAD, p->file,
+		    p->file + fl - (NAME_SHOWN - NAME_HEAD - 3));
 	else
-		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+		snprintf(name, sizeof(name), "%s", p->file);
+	if (p->line > 0)
+		snprintf(p->err, p->errlen, "%s:%u: %s", name, p->line, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", name, msg);
 	/* values are echoed: keep the message one printable line */
 	for (q = (unsigned char *)p->err; *q != '\0'; q++)
 		if (*q < 0x20 || *q == 0x7f)

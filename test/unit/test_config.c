@@ -1656,6 +1656,20 @@ test_bad_files(void **state)
 	    dir);
 	assert_string_equal(err, want);
 
+	/* a map name too long for the error: its head and tail are kept,
+	 * so the message still reads "NAME: what is wrong" (fuzz_config) */
+	longline = malloc(3000);
+	assert_non_null(longline);
+	memset(longline, 'A', 3000);
+	memcpy(longline, "class_map ", 10);
+	memcpy(longline + 3000 - 5, "name\n", 5);
+	path = write_file("m5.conf", longline, 3000);
+	load_err(path, err, sizeof(err));
+	assert_non_null(strstr(err, "..."));
+	assert_non_null(strstr(err, "AAAname: File name too long"));
+	assert_true(strlen(err) < 200);
+	free(longline);
+
 	/* all good again: nothing leaks from failed loads (ASan checks) */
 	c = parse("mode observe\n");
 	config_free(c);
