@@ -25,15 +25,17 @@
 #
 # Usage: bench/mta.sh BINDIR [--quick] [--rounds N] [--duration S]
 #                    [--connections C] [--mtas postfix,sendmail]
-#                    [--no-write] [--keep]
+#                    [--confs none,redis-inet,...] [--no-write] [--keep]
 # (normally through bench/run --mta [--quick] ...). --quick: 1 round of
 # 3 s runs, under 3 minutes, RESULTS.md left alone unless --write.
+# --confs: only these configurations (and the two baselines, no milter
+# and the empty filter over unix, always), to chase one of them.
 set -euo pipefail
 
 BIN=${1:?usage: bench/mta.sh BINDIR [options]}
 shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-QUICK=0 ROUNDS=3 DUR=15 CONNS=4 MTAS="postfix sendmail" WRITE=1
+QUICK=0 ROUNDS=3 DUR=15 CONNS=4 MTAS="postfix sendmail" WRITE=1 ONLY=""
 CMDLINE=${BENCH_CMDLINE:-bench/mta.sh}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--duration) DUR=${2:?}; shift ;;
 	--connections) CONNS=${2:?}; shift ;;
 	--mtas) MTAS=$(echo "${2:?}" | tr ',' ' '); shift ;;
+	--confs) ONLY=" $(echo "${2:?}" | tr ',' ' ') "; shift ;;
 	--no-write) WRITE=0 ;;
 	--write) WRITE=2 ;;
 	--keep) export KEEP_TMP=1 ;;
@@ -124,6 +127,14 @@ sluice_conf() {
 
 # the configurations; a milter over inet listens on MPORT_<conf>
 CONFS="none empty-unix empty-inet mem-unix mem-inet redis-unix redis-inet"
+if [ -n "$ONLY" ]; then
+	for c in $ONLY; do
+		case " $CONFS " in *" $c "*) ;; *) fail "--confs: no configuration $c" ;; esac
+	done
+	CONFS=$(for c in $CONFS; do
+		case "$c $ONLY" in none*|empty-unix*|*" $c "*) echo "$c" ;; esac
+	done | tr '\n' ' ')
+fi
 for c in empty-inet mem-inet redis-inet; do
 	eval "MPORT_${c//-/_}=$(free_port)"
 done
@@ -177,6 +188,11 @@ log "milters up: empty filter, sluice memory and Redis, unix and inet; redis-ser
 # ---------------------------------------------------------------- probes
 cpu_ms() { [ -n "$1" ] && awk '{print ($14 + $15) * 10}' "/proc/$1/stat" 2> /dev/null || echo 0; }
 host_ticks() { awk '/^cpu /{b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }
+# delayed_acks - the host's delayed ACKs sent so far (TcpExt DelayedACKs):
+# a stall on a milter socket shows as one or more per message
+delayed_acks() {
+	awk '/^TcpExt:/ { if (!n) { for (i = 2; i <= NF; i++) if ($i == "DelayedACKs") k = i; n = 1 } else print $k }' /proc/net/netstat
+}
 RES=$T/mta.jsonl
 : > "$RES"
 
@@ -186,11 +202,11 @@ run() {
 	mta=$1 round=$2 conf=$3 port=$4 secs=$5
 	shift 5
 	pid=$(milter_pid "$conf")
-	ca=$(cpu_ms "$pid"); ha=$(host_ticks)
+	ca=$(cpu_ms "$pid"); ha=$(host_ticks); da=$(delayed_acks)
 	j=$(python3 "$ROOT/bench/smtpload.py" --port "$port" -c "$CONNS" \
 	    --duration "$secs" --tag "$mta-$round-$conf-$RANDOM" "$@") ||
 	    fail "smtpload failed against $mta $conf"
-	cb=$(cpu_ms "$pid"); hb=$(host_ticks)
+	cb=$(cpu_ms "$pid"); hb=$(host_ticks); db=$(delayed_acks)
 	t0=$(date +%s.%N)
 	i=0
 	until "${mta}_queue_empty"; do
@@ -201,10 +217,10 @@ run() {
 	drain=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
 	# shellcheck disable=SC2086
 	set -- $ha $hb
-	printf '{"kind":"mta","mta":"%s","round":%s,"conf":"%s","milter_cpu_ms":%s,"host_busy_ticks":%s,"host_all_ticks":%s,"drain_s":%s,"load":%s}\n' \
-	    "$mta" "$round" "$conf" $((cb - ca)) $(($3 - $1)) $(($4 - $2)) \
+	printf '{"kind":"mta","mta":"%s","round":%s,"conf":"%s","milter_cpu_ms":%s,"host_busy_ticks":%s,"host_all_ticks":%s,"delayed_acks":%s,"drain_s":%s,"load":%s}\n' \
+	    "$mta" "$round" "$conf" $((cb - ca)) $(($3 - $1)) $(($4 - $2)) $((db - da)) \
 	    "$drain" "$j" >> "$RES"
-	printf '%s\n' "$j" | sed -n "s/.*\"messages\": \([0-9]*\), \"refused\": \([0-9]*\), \"errors\": \([0-9]*\).*\"msg_s\": \([0-9.]*\), \"p50_ms\": \([0-9.]*\), \"p99_ms\": \([0-9.]*\).*/  $mta r$round $conf: \4 msg\/s p50 \5 ms p99 \6 ms (messages \1, refused \2, errors \3; drained in $drain s)/p" >&2
+	printf '%s\n' "$j" | sed -n "s/.*\"messages\": \([0-9]*\), \"refused\": \([0-9]*\), \"errors\": \([0-9]*\).*\"msg_s\": \([0-9.]*\), \"p50_ms\": \([0-9.]*\), \"p99_ms\": \([0-9.]*\).*/  $mta r$round $conf: \4 msg\/s p50 \5 ms p99 \6 ms (messages \1, refused \2, errors \3; delayed ACKs $((db - da)); drained in $drain s)/p" >&2
 }
 
 # rounds MTA - a warm-up run of each configuration, then the rounds

@@ -118,6 +118,8 @@ def mta_section(R, meta):
                 'p50': med([r['load']['p50_ms'] for r in rs]),
                 'p99': med([r['load']['p99_ms'] for r in rs]),
                 'cpu': sum(r['milter_cpu_ms'] for r in rs) * 1000 / msgs if msgs else None,
+                'dacks': (sum(r['delayed_acks'] for r in rs) / msgs
+                          if msgs and all('delayed_acks' in r for r in rs) else None),
                 'host': med([r['host_busy_ticks'] / r['host_all_ticks'] for r in rs if r['host_all_ticks']]),
                 'refused': sum(r['load']['refused'] for r in rs),
                 'errors': sum(r['load']['errors'] for r in rs),
@@ -150,8 +152,8 @@ def mta_section(R, meta):
         P(f'### {name}')
         P('')
         P('| configuration | msg/s (min-max) | ratio to no milter (min-max) | ratio to empty filter, unix (min-max) '
-          '| p50 ms | p99 ms | milter CPU µs/msg | host busy | messages | refused | errors |')
-        P('|---|---|---|---|---|---|---|---|---|---|---|')
+          '| p50 ms | p99 ms | milter CPU µs/msg | delayed ACKs/msg | host busy | messages | refused | errors |')
+        P('|---|---|---|---|---|---|---|---|---|---|---|---|')
         for conf in ORDER:
             s = ST.get(conf)
             if not s:
@@ -160,6 +162,7 @@ def mta_section(R, meta):
             re_ = '1' if conf == 'empty-unix' else f"{pct(s['r_empty'])} ({pct(s['re_min'])}-{pct(s['re_max'])})"
             P(f"| {LABEL[conf]} | {fmt(s['tps'])} ({fmt(s['tmin'])}-{fmt(s['tmax'])}) | {rn} | {re_} | "
               f"{fmt(s['p50'], 1)} | {fmt(s['p99'], 1)} | {'-' if conf == 'none' else fmt(s['cpu'])} | "
+              f"{'-' if s['dacks'] is None else fmt(s['dacks'], 2)} | "
               f"{pct(s['host'])} | {s['messages']:,} | {s['refused']:,} | {s['errors']:,} |")
         P('')
         P('Per round (msg/s; ratio to no milter of the same round):')
