@@ -239,6 +239,10 @@ struct store	*store_memory_new(store_clock_fn clock, void *clock_ctx);
 /* store_memory_expire - drop senders with nothing live; returns count */
 size_t		 store_memory_expire(struct store *);
 
+/* store_memory_chains - the hash chains its subjects are in now (the
+ * table doubles past 2 subjects a chain, from 4,096 up to 4M) */
+size_t		 store_memory_chains(struct store *);
+
 struct state_buf;
 
 /*

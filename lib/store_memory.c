@@ -2,16 +2,18 @@
  * store_memory.c - the embedded store: every counter in this process.
  *
  * The default for one relay, and the "local" fallback while Redis is
- * down. Senders live in a chained hash table; each sender holds one
+ * down. Senders live in a chained hash table that doubles (mem_grow)
+ * past MEM_LOAD subjects a chain, so a lookup stays a walk of a couple
+ * of entries at millions of subjects; each sender holds one
  * series of window buckets per (item name, window) it was charged on
  * (or, for a distinct item, the members seen; for a near item, its last
  * STORE_NEAR_KEEP body simhashes; for a history item, one struct
  * history_state), and the transaction ids it was charged for. A
  * check-and-charge locks the stripe of its sender's chain, so one
  * sender's request is atomic while other senders proceed on other
- * stripes. Each call also sweeps one chain for senders with nothing
- * live, and for the dead series of the live ones, so memory follows
- * what counts now.
+ * stripes. Each call also sweeps a chain or a few (mem_sweep_some) for
+ * senders with nothing live, and for the dead series of the live ones,
+ * so memory follows what counts now.
  *
  * A subject's series (store_memory_series.c) are a list plus, from
  * MEM_IDX_MIN of them on, a hash index: `repeats` keeps one series per
@@ -25,6 +27,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +38,18 @@
 #include "store_memory_int.h"
 #include "window.h"
 
-/* mem_hash - the chain of a sender key (FNV-1a) */
-static size_t
-mem_hash(const char *s)
+/* mem_stripe - the stripe of a subject key: its chain's, at any size */
+size_t
+mem_stripe(const char *key)
 {
-	return (size_t)(mem_hash64(s) & (MEM_CHAINS - 1));
+	return (size_t)(mem_hash64(key) % MEM_STRIPES);
+}
+
+/* subject_gone - count one subject fewer */
+static void
+subject_gone(struct mem_store *ms)
+{
+	atomic_fetch_sub_explicit(&ms->nsubjects, 1, memory_order_relaxed);
 }
 
 /* mem_sender_free - free one sender and all it holds */
@@ -80,32 +90,71 @@ sender_has_txn(struct mem_sender *snd, const char *txn, uint64_t now)
 	return 0;
 }
 
-/* mem_chain - the chain of a subject key */
-size_t
-mem_chain(const char *key)
-{
-	return mem_hash(key);
-}
-
 /* mem_find - the sender in its chain (caller holds the stripe lock) */
 struct mem_sender *
-mem_find(struct mem_store *ms, size_t chain, const char *key, int create)
+mem_find(struct mem_store *ms, const char *key, int create)
 {
-	struct mem_sender *snd;
+	uint64_t h = mem_hash64(key);
+	struct mem_sender *snd, **chain = &ms->chains[h & (ms->nchains - 1)];
 
-	for (snd = ms->chains[chain]; snd != NULL; snd = snd->next)
-		if (strcmp(snd->key, key) == 0)
+	for (snd = *chain; snd != NULL; snd = snd->next)
+		if (snd->hash == h && strcmp(snd->key, key) == 0)
 			return snd;
 	if (!create || (snd = calloc(1, sizeof(*snd))) == NULL)
 		return NULL;
 	snprintf(snd->key, sizeof(snd->key), "%s", key);
-	snd->next = ms->chains[chain];
-	ms->chains[chain] = snd;
+	snd->hash = h;
+	snd->next = *chain;
+	*chain = snd;
+	atomic_fetch_add_explicit(&ms->nsubjects, 1, memory_order_relaxed);
 	return snd;
 }
 
+/*
+ * mem_grow - twice the chains once they hold over MEM_LOAD subjects each.
+ * Every stripe is locked while the subjects move, in the order charges
+ * lock them; a subject's stripe is its hash modulo MEM_STRIPES whatever
+ * the number of chains (a multiple of MEM_STRIPES), so no request ever
+ * holds the wrong lock. A dump holds grow_lock while it walks the chains,
+ * so none of them moves under it (try-lock: the growth waits for the
+ * next charge). The table never shrinks.
+ */
+void
+mem_grow(struct mem_store *ms)
+{
+	struct mem_sender **nc, *snd, *next;
+	size_t n, i, k;
+
+	n = atomic_load_explicit(&ms->nchains_seen, memory_order_relaxed);
+	if (n >= MEM_CHAINS_MAX || atomic_load_explicit(&ms->nsubjects,
+	    memory_order_relaxed) <= MEM_LOAD * n ||
+	    pthread_mutex_trylock(&ms->grow_lock) != 0)
+		return;
+	for (k = 0; k < MEM_STRIPES; k++)
+		pthread_mutex_lock(&ms->locks[k]);
+	n = ms->nchains;
+	if (n < MEM_CHAINS_MAX && atomic_load_explicit(&ms->nsubjects,
+	    memory_order_relaxed) > MEM_LOAD * n &&
+	    (nc = calloc(2 * n, sizeof(*nc))) != NULL) {
+		for (i = 0; i < n; i++)
+			for (snd = ms->chains[i]; snd != NULL; snd = next) {
+				next = snd->next;
+				snd->next = nc[snd->hash & (2 * n - 1)];
+				nc[snd->hash & (2 * n - 1)] = snd;
+			}
+		free(ms->chains);
+		ms->chains = nc;
+		ms->nchains = 2 * n;
+		atomic_store_explicit(&ms->nchains_seen, 2 * n,
+		    memory_order_relaxed);
+	}
+	while (k > 0)
+		pthread_mutex_unlock(&ms->locks[--k]);
+	pthread_mutex_unlock(&ms->grow_lock);
+}
+
 /* mem_sweep_chain - drop the senders of one chain with nothing live, and
- * the dead series of the others */
+ * the dead series of the others (chain < nchains: they only grow) */
 static size_t
 mem_sweep_chain(struct mem_store *ms, size_t chain, uint64_t now)
 {
@@ -118,6 +167,7 @@ mem_sweep_chain(struct mem_store *ms, size_t chain, uint64_t now)
 		if (snd->expires <= now) {
 			*sp = snd->next;
 			mem_sender_free(snd);
+			subject_gone(ms);
 			dropped++;
 		} else {
 			drop_dead(snd, now);
@@ -157,10 +207,9 @@ mem_lock(struct mem_store *ms, const struct store_req *req, size_t *st)
 {
 	size_t n = 0, i, j;
 
-	st[n++] = mem_hash(req->sender) % MEM_STRIPES;
+	st[n++] = mem_stripe(req->sender);
 	for (i = 0; i < req->nitems; i++)
-		st[n++] = mem_hash(mem_subject(req, &req->items[i])) %
-		    MEM_STRIPES;
+		st[n++] = mem_stripe(mem_subject(req, &req->items[i]));
 	qsort(st, n, sizeof(*st), stripe_cmp);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || st[j - 1] != st[i])
@@ -203,6 +252,31 @@ sender_refresh(struct mem_sender *snd)
 			snd->expires = t->expires;
 }
 
+/* mem_sweep_some - after a charge, sweep the next chains: one, or as
+ * many as a pass over the table in MEM_SWEEP_PASS charges takes (a chain
+ * holds about MEM_LOAD subjects, so a charge sweeps at most a few dozen);
+ * not a stripe the charge just used (its subjects are live) */
+static void
+mem_sweep_some(struct mem_store *ms, const size_t *stripes, size_t nst,
+    uint64_t now)
+{
+	size_t n = atomic_load_explicit(&ms->nchains_seen,
+	    memory_order_relaxed), each, sweep, k, i;
+
+	each = n > MEM_SWEEP_PASS ? n / MEM_SWEEP_PASS : 1;
+	pthread_mutex_lock(&ms->sweep_lock);
+	sweep = ms->sweep_next & (n - 1);
+	ms->sweep_next = (sweep + each) & (n - 1);
+	pthread_mutex_unlock(&ms->sweep_lock);
+	for (k = 0; k < each; k++, sweep = (sweep + 1) & (n - 1)) {
+		for (i = 0; i < nst; i++)
+			if (stripes[i] == sweep % MEM_STRIPES)
+				break;
+		if (i == nst)
+			mem_sweep_chain(ms, sweep, now);
+	}
+}
+
 /* mem_charge - check-and-charge with every stripe involved locked */
 static int
 mem_charge(struct store *st, const struct store_req *req,
@@ -211,7 +285,7 @@ mem_charge(struct store *st, const struct store_req *req,
 	struct mem_store *ms = (struct mem_store *)st;
 	uint64_t now = ms->clock(ms->clock_ctx), maxwin = 0, cost, me;
 	uint64_t costs[STORE_MAX_ITEMS];
-	size_t stripes[STORE_MAX_ITEMS + 1], nst, i, sweep;
+	size_t stripes[STORE_MAX_ITEMS + 1], nst, i;
 	struct mem_sender *snd, *subj[STORE_MAX_ITEMS];
 	struct mem_series *ser[STORE_MAX_ITEMS];
 	struct window_bucket none[1];
@@ -225,7 +299,7 @@ mem_charge(struct store *st, const struct store_req *req,
 	}
 	me = mem_hash64(req->sender);
 	nst = mem_lock(ms, req, stripes);
-	snd = mem_find(ms, mem_hash(req->sender), req->sender, req->commit);
+	snd = mem_find(ms, req->sender, req->commit);
 	if (req->commit && snd == NULL)
 		goto oom;
 	if (snd != NULL && req->commit == STORE_COMMIT && req->txn != NULL &&
@@ -234,7 +308,6 @@ mem_charge(struct store *st, const struct store_req *req,
 		res->replayed = 1;
 		for (i = 0; i < req->nitems; i++) {
 			struct mem_sender *sj = mem_find(ms,
-			    mem_hash(mem_subject(req, &req->items[i])),
 			    mem_subject(req, &req->items[i]), 0);
 			struct mem_series *s = sj ? sender_series(sj,
 			    &req->items[i], 0) : NULL;
@@ -253,8 +326,7 @@ mem_charge(struct store *st, const struct store_req *req,
 		struct store_item *it = &req->items[i];
 		struct mem_series *s;
 
-		subj[i] = mem_find(ms, mem_hash(mem_subject(req, it)),
-		    mem_subject(req, it), req->commit);
+		subj[i] = mem_find(ms, mem_subject(req, it), req->commit);
 		if (req->commit && subj[i] == NULL)
 			goto oom;
 		s = ser[i] = subj[i] ? sender_series(subj[i], it, req->commit) :
@@ -366,15 +438,8 @@ mem_charge(struct store *st, const struct store_req *req,
 			sender_extend(subj[i], series_expiry(ser[i]));
 	mem_unlock(ms, stripes, nst);
 
-	pthread_mutex_lock(&ms->sweep_lock);
-	sweep = ms->sweep_next;
-	ms->sweep_next = (sweep + 1) & (MEM_CHAINS - 1);
-	pthread_mutex_unlock(&ms->sweep_lock);
-	for (i = 0; i < nst; i++)
-		if (stripes[i] == sweep % MEM_STRIPES)
-			break;
-	if (i == nst)
-		mem_sweep_chain(ms, sweep, now);
+	mem_sweep_some(ms, stripes, nst, now);
+	mem_grow(ms);
 	return 0;
 oom:
 	mem_unlock(ms, stripes, nst);
@@ -387,17 +452,19 @@ static int
 mem_reset(struct store *st, const char *sender, char *err, size_t errlen)
 {
 	struct mem_store *ms = (struct mem_store *)st;
-	size_t chain = mem_hash(sender);
-	pthread_mutex_t *lk = &ms->locks[chain % MEM_STRIPES];
+	uint64_t h = mem_hash64(sender);
+	pthread_mutex_t *lk = &ms->locks[h % MEM_STRIPES];
 	struct mem_sender **sp, *snd;
 
 	(void)err;
 	(void)errlen;
 	pthread_mutex_lock(lk);
-	for (sp = &ms->chains[chain]; (snd = *sp) != NULL; sp = &snd->next)
-		if (strcmp(snd->key, sender) == 0) {
+	for (sp = &ms->chains[h & (ms->nchains - 1)]; (snd = *sp) != NULL;
+	    sp = &snd->next)
+		if (snd->hash == h && strcmp(snd->key, sender) == 0) {
 			*sp = snd->next;
 			mem_sender_free(snd);
+			subject_gone(ms);
 			break;
 		}
 	pthread_mutex_unlock(lk);
@@ -464,16 +531,18 @@ mem_view(struct store *st, const char *subject, store_view_fn fn, void *ctx,
 	(void)err;
 	(void)errlen;
 	if (subject != NULL) {
-		c = mem_hash(subject);
-		pthread_mutex_lock(&ms->locks[c % MEM_STRIPES]);
-		if ((snd = mem_find(ms, c, subject, 0)) != NULL)
+		k = mem_stripe(subject);
+		pthread_mutex_lock(&ms->locks[k]);
+		if ((snd = mem_find(ms, subject, 0)) != NULL)
 			view_sender(snd, now, fn, ctx);
-		pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+		pthread_mutex_unlock(&ms->locks[k]);
 		return 0;
 	}
+	/* stripe by stripe: a growth between two moves subjects only
+	 * within a stripe, so each is seen once */
 	for (k = 0; k < MEM_STRIPES; k++) {
 		pthread_mutex_lock(&ms->locks[k]);
-		for (c = k; c < MEM_CHAINS; c += MEM_STRIPES)
+		for (c = k; c < ms->nchains; c += MEM_STRIPES)
 			for (snd = ms->chains[c]; snd != NULL; snd = snd->next)
 				view_sender(snd, now, fn, ctx);
 		pthread_mutex_unlock(&ms->locks[k]);
@@ -498,14 +567,14 @@ mem_drop(struct store *st, const char *subject, const char *const *names,
 {
 	struct mem_store *ms = (struct mem_store *)st;
 	uint64_t now = ms->clock(ms->clock_ctx);
-	size_t c = mem_hash(subject);
+	size_t k = mem_stripe(subject);
 	struct mem_series **sp, *s;
 	struct mem_sender *snd;
 
 	(void)err;
 	(void)errlen;
-	pthread_mutex_lock(&ms->locks[c % MEM_STRIPES]);
-	if ((snd = mem_find(ms, c, subject, 0)) != NULL) {
+	pthread_mutex_lock(&ms->locks[k]);
+	if ((snd = mem_find(ms, subject, 0)) != NULL) {
 		mem_sender_prune(snd, now);
 		for (sp = &snd->series; (s = *sp) != NULL;) {
 			if (named(names, s->name) == !keep) {
@@ -519,7 +588,7 @@ mem_drop(struct store *st, const char *subject, const char *const *names,
 		}
 		sender_refresh(snd);
 	}
-	pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+	pthread_mutex_unlock(&ms->locks[k]);
 	return 0;
 }
 
@@ -535,7 +604,7 @@ mem_admin_lock(struct store *st, const struct store_item *it, const char *subjec
 	struct mem_store *ms = (struct mem_store *)st;
 	uint64_t now = ms->clock(ms->clock_ctx);
 	uint64_t w = window_width(it->window, it->buckets);
-	size_t c = mem_hash(subject);
+	size_t k = mem_stripe(subject);
 	struct mem_sender *snd;
 	struct mem_series *s;
 	int64_t idx = -1;
@@ -545,10 +614,10 @@ mem_admin_lock(struct store *st, const struct store_item *it, const char *subjec
 		snprintf(err, errlen, "memory store: bad lock request");
 		return -1;
 	}
-	pthread_mutex_lock(&ms->locks[c % MEM_STRIPES]);
-	if ((snd = mem_find(ms, c, subject, 1)) == NULL ||
+	pthread_mutex_lock(&ms->locks[k]);
+	if ((snd = mem_find(ms, subject, 1)) == NULL ||
 	    (s = sender_series(snd, it, 1)) == NULL) {
-		pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+		pthread_mutex_unlock(&ms->locks[k]);
 		snprintf(err, errlen, "memory store: %s", strerror(ENOMEM));
 		return -1;
 	}
@@ -566,7 +635,7 @@ mem_admin_lock(struct store *st, const struct store_item *it, const char *subjec
 			idx = s->b[i].index;
 	*ends_ms = (uint64_t)(idx + it->buckets + 1) * w;
 	sender_refresh(snd);
-	pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+	pthread_mutex_unlock(&ms->locks[k]);
 	return 0;
 }
 
@@ -587,14 +656,16 @@ mem_free(struct store *st)
 	struct mem_sender *snd, *next;
 	size_t i;
 
-	for (i = 0; i < MEM_CHAINS; i++)
+	for (i = 0; i < ms->nchains; i++)
 		for (snd = ms->chains[i]; snd != NULL; snd = next) {
 			next = snd->next;
 			mem_sender_free(snd);
 		}
 	for (i = 0; i < MEM_STRIPES; i++)
 		pthread_mutex_destroy(&ms->locks[i]);
+	pthread_mutex_destroy(&ms->grow_lock);
 	pthread_mutex_destroy(&ms->sweep_lock);
+	free(ms->chains);
 	free(ms);
 }
 
@@ -611,6 +682,13 @@ store_memory_new(store_clock_fn clock, void *clock_ctx)
 
 	if ((ms = calloc(1, sizeof(*ms))) == NULL)
 		return NULL;
+	if ((ms->chains = calloc(MEM_CHAINS, sizeof(*ms->chains))) == NULL) {
+		free(ms);
+		return NULL;
+	}
+	ms->nchains = MEM_CHAINS;
+	atomic_init(&ms->nchains_seen, MEM_CHAINS);
+	atomic_init(&ms->nsubjects, 0);
 	ms->base.ops = &mem_ops;
 	ms->base.kind = "memory";
 	ms->base.admin = &mem_admin;
@@ -618,6 +696,7 @@ store_memory_new(store_clock_fn clock, void *clock_ctx)
 	ms->clock_ctx = clock_ctx;
 	for (i = 0; i < MEM_STRIPES; i++)
 		pthread_mutex_init(&ms->locks[i], NULL);
+	pthread_mutex_init(&ms->grow_lock, NULL);
 	pthread_mutex_init(&ms->sweep_lock, NULL);
 	return &ms->base;
 }
@@ -630,7 +709,17 @@ store_memory_expire(struct store *st)
 	uint64_t now = ms->clock(ms->clock_ctx);
 	size_t i, n = 0;
 
-	for (i = 0; i < MEM_CHAINS; i++)
+	for (i = 0; i < atomic_load_explicit(&ms->nchains_seen,
+	    memory_order_relaxed); i++)
 		n += mem_sweep_chain(ms, i, now);
 	return n;
+}
+
+/* store_memory_chains - the size of its chain table now */
+size_t
+store_memory_chains(struct store *st)
+{
+	struct mem_store *ms = (struct mem_store *)st;
+
+	return atomic_load_explicit(&ms->nchains_seen, memory_order_relaxed);
 }

@@ -9,14 +9,20 @@
 #define SLUICE_STORE_MEMORY_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "history.h"
 #include "store.h"
 #include "window.h"
 
-#define MEM_CHAINS	4096		/* hash chains, power of two */
-#define MEM_STRIPES	64		/* mutexes; chain i uses i % MEM_STRIPES */
+#define MEM_CHAINS	4096		/* hash chains at first, power of two */
+#define MEM_CHAINS_MAX	(1u << 22)	/* grown up to (32 MiB of pointers) */
+#define MEM_LOAD	2		/* subjects per chain before it grows */
+#define MEM_SWEEP_PASS	65536		/* charges a sweep of every chain takes
+					   at most (one chain per charge below) */
+#define MEM_STRIPES	64		/* mutexes; chain i uses i % MEM_STRIPES,
+					   the same stripe whatever the size */
 #define MEM_SERIES_CAP	(2 * (WINDOW_MAX_BUCKETS + 1)) /* buckets kept */
 #define MEM_SERIES_B0	2		/* buckets a series holds in place: a
 					   body's repeats counter uses one */
@@ -71,6 +77,7 @@ struct mem_sender {
 	uint32_t		 idxcap, nseries;
 	struct mem_txn		*txns;
 	uint64_t		 expires;	/* ms: nothing live after this */
+	uint64_t		 hash;		/* mem_hash64(key): its chain */
 	char			 key[STORE_SENDER_MAX + 1];
 };
 
@@ -79,17 +86,29 @@ struct mem_store {
 	store_clock_fn		 clock;
 	void			*clock_ctx;
 	pthread_mutex_t		 locks[MEM_STRIPES];
-	struct mem_sender	*chains[MEM_CHAINS];
+	/* the chains: replaced (twice as many) only with every stripe
+	 * locked, so any one stripe's lock keeps them as they are */
+	struct mem_sender	**chains;
+	size_t			 nchains;	/* power of two >= MEM_STRIPES */
+	_Atomic size_t		 nchains_seen;	/* nchains, read lock-free */
+	_Atomic size_t		 nsubjects;
+	pthread_mutex_t		 grow_lock;	/* held by a growth or a dump:
+						   no growth while one walks */
 	pthread_mutex_t		 sweep_lock;
-	size_t			 sweep_next;	/* next chain to sweep */
+	size_t			 sweep_next;	/* next chain to sweep, modulo
+						   nchains */
 };
 
-/* mem_chain - the chain of a subject key */
-size_t		 mem_chain(const char *key);
+/* mem_stripe - the stripe of a subject key */
+size_t		 mem_stripe(const char *key);
 
 /* mem_find - a subject in its chain, made with create (stripe locked) */
-struct mem_sender *mem_find(struct mem_store *, size_t chain,
-		    const char *key, int create);
+struct mem_sender *mem_find(struct mem_store *, const char *key,
+		    int create);
+
+/* mem_grow - twice as many chains when they are over MEM_LOAD each (no
+ * stripe locked by the caller) */
+void		 mem_grow(struct mem_store *);
 
 /* mem_series_new - an empty series for an item's kind, linked in */
 struct mem_series *mem_series_new(struct mem_sender *, const char *name,

@@ -122,7 +122,10 @@ store_memory_dump(struct store *st, struct state_buf *b, size_t *subjects,
 
 	at = state_begin(b, STATE_SEC_MEMORY);
 	*max_hold_us = 0;
-	for (c = 0; c < MEM_CHAINS; c++) {	/* one chain at a time */
+	/* no growth while the chains are walked: a subject moved from a
+	 * chain dumped to one not yet would be written twice */
+	pthread_mutex_lock(&ms->grow_lock);
+	for (c = 0; c < ms->nchains; c++) {	/* one chain at a time */
 		k = c % MEM_STRIPES;
 		state_reserve(b, RESERVE);	/* no realloc under the lock */
 		pthread_mutex_lock(&ms->locks[k]);
@@ -137,6 +140,7 @@ store_memory_dump(struct store *st, struct state_buf *b, size_t *subjects,
 		if (t > *max_hold_us)
 			*max_hold_us = t;
 	}
+	pthread_mutex_unlock(&ms->grow_lock);
 	state_end(b, at);
 	if (b->oom)
 		return -1;
@@ -227,15 +231,15 @@ load_sender(struct mem_store *ms, struct state_rd *r, uint64_t now,
 	struct mem_sender *snd;
 	struct mem_txn *t;
 	uint32_t n, i;
-	size_t c;
+	size_t k;
 	int rc = 0;
 
 	state_get_str(r, key, sizeof(key));
 	if (r->bad || key[0] == '\0')
 		return -1;
-	c = mem_chain(key);
-	pthread_mutex_lock(&ms->locks[c % MEM_STRIPES]);
-	if ((snd = mem_find(ms, c, key, 1)) == NULL)
+	k = mem_stripe(key);
+	pthread_mutex_lock(&ms->locks[k]);
+	if ((snd = mem_find(ms, key, 1)) == NULL)
 		rc = -1;
 	n = rc == 0 ? state_get_u32(r) : 0;
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -259,7 +263,8 @@ load_sender(struct mem_store *ms, struct state_rd *r, uint64_t now,
 		mem_sender_prune(snd, now);
 		(*loaded)++;
 	}
-	pthread_mutex_unlock(&ms->locks[c % MEM_STRIPES]);
+	pthread_mutex_unlock(&ms->locks[k]);
+	mem_grow(ms);
 	return rc;
 }
 

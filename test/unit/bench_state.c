@@ -4,7 +4,7 @@
  * recipients 1h, the refusal counter), then save it as the daemon does
  * and load it back: prints the file's size, the save's time, the longest
  * a stripe (and so a message) waited during the save, and the load's
- * time. Not a test: a measurement (doc/embedded-store.md).
+ * time; first, what a charge costs a new login and a known one among N. Not a test: a measurement (doc/embedded-store.md).
  *   build/test/bench_state [N] [FILE]
  */
 #include <stdio.h>
@@ -39,11 +39,21 @@ main(int argc, char **argv)
 	char login[64], key[SENDER_KEY_LEN + 1], err[256];
 	unsigned char *p;
 	uint64_t saved, hold;
-	double t0, t1, t2;
+	double t0, t1, t2, slowest = 0;
+	int rc;
 	size_t len, subjects;
 
-	for (i = 0; i < n; i++) {
-		snprintf(login, sizeof(login), "user%zu@example.test", i);
+	t0 = ms();
+	for (i = 0; i < 2 * n; i++) {
+		if (i == n) {		/* then each login once more */
+			t1 = ms();
+			printf("charge: %zu new logins in %.1f ms (%.2f us "
+			    "each)\n", n, t1 - t0, (t1 - t0) * 1e3 / (double)n);
+			t0 = t1;
+		}
+		/* the second pass in another order: no cache-friendly walk */
+		snprintf(login, sizeof(login), "user%zu@example.test",
+		    i < n ? i : (i - n) * 7919 % n);
 		sender_key(login, key);
 		store_item_set(&it[0], "msg", 3600, 12, 100, 1);
 		store_item_set(&it[1], "msg", 86400, 12, 1000, 1);
@@ -55,11 +65,19 @@ main(int argc, char **argv)
 		req.commit = STORE_COMMIT;
 		req.items = it;
 		req.nitems = 4;
-		if (store_charge(st, &req, &res, err, sizeof(err)) != 0) {
+		t2 = ms();
+		rc = store_charge(st, &req, &res, err, sizeof(err));
+		if ((t2 = ms() - t2) > slowest)
+			slowest = t2;
+		if (rc != 0) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
 	}
+	t1 = ms();
+	printf("charge: %zu known logins in %.1f ms (%.2f us each); slowest "
+	    "charge %.2f ms; %zu hash chains\n", n, t1 - t0,
+	    (t1 - t0) * 1e3 / (double)n, slowest, store_memory_chains(st));
 	t0 = ms();
 	if (store_memory_dump(st, &b, &subjects, &hold) == -1)
 		return 1;

@@ -37,6 +37,7 @@
 
 #include "clock.h"
 #include "sender.h"
+#include "state.h"
 #include "store.h"
 #include "window.h"
 
@@ -798,6 +799,92 @@ test_concurrency(void **state)
 }
 
 /* ---- memory store only: the injected clock ---- */
+
+#define GROW_THREADS	4
+#define GROW_EACH	6000	/* subjects per thread: 24,000 in all */
+#define GROW_AGAIN	500	/* charged twice, the second time later */
+
+struct grower {
+	struct fx	*fx;
+	int		 t, errors;
+};
+
+/* grow_thread - its own subjects, one charge each, the first few twice */
+static void *
+grow_thread(void *arg)
+{
+	struct grower *g = arg;
+	struct store_item it;
+	struct store_req req;
+	struct store_res res;
+	char login[32], key[SENDER_KEY_LEN + 1], err[256];
+	int i;
+
+	for (i = 0; i < GROW_EACH + GROW_AGAIN; i++) {
+		snprintf(login, sizeof(login), "grow%d-%d", g->t,
+		    i < GROW_EACH ? i : i - GROW_EACH);
+		key_of(login, key);
+		it = item("msg", 3600, 12, 10, 1);
+		req = (struct store_req){ key, NULL, 1, &it, 1 };
+		if (store_charge(g->fx->st, &req, &res, err, sizeof(err)) != 0 ||
+		    !res.allowed)
+			g->errors++;
+	}
+	return NULL;
+}
+
+/*
+ * test_mem_grow - the chain table doubles while threads charge, and
+ * nothing is lost: every subject keeps its count, a dump holds each
+ * once, a load of it grows its table too, and all expire in the end
+ */
+static void
+test_mem_grow(void **state)
+{
+	struct fx *fx = *state;
+	struct grower g[GROW_THREADS];
+	pthread_t th[GROW_THREADS];
+	struct state_buf b = { NULL, 0, 0, 0 };
+	char login[32], key[SENDER_KEY_LEN + 1], err[256];
+	size_t subjects, loaded;
+	uint64_t hold;
+	struct store *st2;
+	int i, j;
+
+	assert_int_equal(store_memory_chains(fx->st), 4096);
+	for (i = 0; i < GROW_THREADS; i++) {
+		g[i] = (struct grower){ fx, i, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, grow_thread,
+		    &g[i]), 0);
+	}
+	for (i = 0; i < GROW_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(g[i].errors, 0);
+	}
+	/* 24,000 subjects: past 2 a chain at 4,096 and 8,192 chains */
+	assert_int_equal(store_memory_chains(fx->st), 16384);
+	for (i = 0; i < GROW_THREADS; i++)
+		for (j = 0; j < GROW_EACH; j += 7) {
+			snprintf(login, sizeof(login), "grow%d-%d", i, j);
+			assert_int_equal(count_of(fx, key_of(login, key), "msg",
+			    3600, 12), j < GROW_AGAIN ? 2 : 1);
+		}
+	assert_int_equal(store_memory_dump(fx->st, &b, &subjects, &hold), 0);
+	assert_int_equal(subjects, GROW_THREADS * GROW_EACH);
+	st2 = store_memory_new(fake_clock, fx);
+	assert_non_null(st2);
+	assert_int_equal(store_memory_load(st2, b.p, b.len, &loaded, err,
+	    sizeof(err)), 0);
+	assert_int_equal(loaded, GROW_THREADS * GROW_EACH);
+	assert_int_equal(store_memory_chains(st2), 16384);
+	state_buf_free(&b);
+	/* an hour and a bucket later nothing counts: every subject goes */
+	fx->now = T0 + 3900 * 1000;
+	assert_int_equal(store_memory_expire(fx->st), GROW_THREADS * GROW_EACH);
+	assert_int_equal(store_memory_expire(st2), GROW_THREADS * GROW_EACH);
+	store_free(st2);
+	fx->now = T0;
+}
 
 /*
  * test_mem_edges - an event counts at W, and until the end of the B+1th
@@ -2374,6 +2461,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_mem_clock_back,
 		    setup_memory, teardown),
+		cmocka_unit_test_setup_teardown(test_mem_grow, setup_memory,
+		    teardown),
 	};
 	const struct CMUnitTest redis[] = {
 		BOTH(setup_redis),
