@@ -253,8 +253,8 @@ sender_refresh(struct mem_sender *snd)
 }
 
 /* mem_sweep_some - after a charge, sweep the next chains: one, or as
- * many as a pass over the table in MEM_SWEEP_PASS charges takes (a chain
- * holds about MEM_LOAD subjects, so a charge sweeps at most a few dozen);
+ * many as a pass over the table in MEM_SWEEP_PASS charges takes (at most
+ * 64 chains at the largest table, about MEM_LOAD subjects each);
  * not a stripe the charge just used (its subjects are live) */
 static void
 mem_sweep_some(struct mem_store *ms, const size_t *stripes, size_t nst,
